@@ -1,0 +1,19 @@
+//! cognito-delivery-probe: prove that a Cognito user pool's email really arrives.
+//!
+//! A map of the crate, in the order a probe run touches it:
+//!
+//! * [`cli`] — the command line (`probe --pool`, `sandbox`, `check-headers`, …) and [`cmd`], one file per
+//!   command, dispatched through one enum. Exit codes are decided in one place, [`verdict::Outcome`].
+//! * [`authres`] — Authentication-Results parsing (RFC 8601, lenient where receivers deviate), trust
+//!   selection of the receiver's own headers, DKIM/SPF/DMARC alignment and expectations. Pure code.
+//! * [`twin`] — the AWS twin: Cognito, SESv2 and CloudWatch as the probe sees them, served over HTTP on
+//!   loopback for the real SDK clients, delivering real DKIM-signed mail into a Maildir.
+//! * [`verdict`] — outcomes, phases and their names, shared by every output.
+//! * [`logging`] — tracing setup for the binary.
+
+pub mod authres;
+pub mod cli;
+pub mod cmd;
+pub mod logging;
+pub mod twin;
+pub mod verdict;

@@ -1,0 +1,3 @@
+//! The AWS twin: Cognito, SESv2 and CloudWatch as the probe sees them (DESIGN.md §8).
+
+pub mod mail;
