@@ -17,3 +17,5 @@ pub mod cmd;
 pub mod logging;
 pub mod twin;
 pub mod verdict;
+pub mod config;
+pub mod secret;

@@ -1,0 +1,540 @@
+//! Probe files: one TOML file per pool/environment in `probes/`. Serde structs with defaults, and
+//! [`ProbeFile::validate`] for the rules serde cannot express. Every error names the file, the line and the
+//! field, quotes the bad value and says what was expected; nothing is guessed.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+use crate::secret::SecretSource;
+
+/// One probe definition, as read from a probe file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeFile {
+    /// Probe name used in output, metrics and alerts; default: the file name without `.toml`.
+    #[serde(default)]
+    pub name: String,
+    /// Cognito user pool id, `<region>_<id>`.
+    pub pool_id: String,
+    /// AWS Region of the pool; default: the prefix of `pool_id`.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// The dedicated test user (username or alias).
+    pub username: String,
+    /// App client for ForgotPassword / ResendConfirmationCode.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// Client secret of that app client, when it has one (SecretHash, aws.md §1.2).
+    #[serde(default)]
+    pub client_secret: Option<SecretSource>,
+    /// Which Cognito call makes the mail: `auto` chooses by user status (DESIGN.md §2).
+    #[serde(default)]
+    pub trigger: TriggerChoice,
+    /// How often the monitor runs this probe.
+    #[serde(default = "defaults::interval", deserialize_with = "de_duration")]
+    pub interval: Duration,
+    /// How long to wait for the mail before the run is CRITICAL.
+    #[serde(default = "defaults::timeout", deserialize_with = "de_duration")]
+    pub timeout: Duration,
+    #[serde(default)]
+    pub aws: AwsSettings,
+    /// The mailbox the test user's mail lands in: IMAP …
+    #[serde(default)]
+    pub imap: Option<ImapSettings>,
+    /// … or a local Maildir (mail host, demo).
+    #[serde(default)]
+    pub maildir: Option<MaildirSettings>,
+    #[serde(default)]
+    pub expect: ExpectSettings,
+    #[serde(default)]
+    pub cloudwatch: CloudWatchSettings,
+    /// Where the file came from; set by the loader.
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+}
+
+/// Trigger selection (DESIGN.md §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TriggerChoice {
+    /// By the user's status: RESEND for FORCE_CHANGE_PASSWORD, ForgotPassword for CONFIRMED/RESET_REQUIRED,
+    /// ResendConfirmationCode for UNCONFIRMED.
+    #[default]
+    Auto,
+    /// AdminCreateUser MessageAction=RESEND.
+    Resend,
+    /// ForgotPassword (needs `client_id`).
+    ForgotPassword,
+    /// AdminResetUserPassword (leaves the user in RESET_REQUIRED).
+    AdminResetUserPassword,
+    /// ResendConfirmationCode (needs `client_id`).
+    ResendConfirmationCode,
+}
+
+/// How the AWS SDK clients are built. Credentials come from the standard chain (env, profile, SSO, web
+/// identity, instance role).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsSettings {
+    /// Named profile of the shared config files.
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// Role to assume on top of the chain's credentials.
+    #[serde(default)]
+    pub role_arn: Option<String>,
+    /// A non-AWS endpoint (the twin, an emulator) for every service.
+    #[serde(default)]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImapSettings {
+    pub host: String,
+    #[serde(default = "defaults::imap_port")]
+    pub port: u16,
+    /// Implicit TLS with certificate verification; turning it off is for loopback tests only.
+    #[serde(default = "defaults::yes")]
+    pub tls: bool,
+    /// PEM file with extra trusted CA certificates (private CAs); the system's web roots are always trusted.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    #[serde(default)]
+    pub auth: ImapAuth,
+    pub username: String,
+    /// Password for LOGIN.
+    #[serde(default)]
+    pub password: Option<SecretSource>,
+    /// OAuth2 access token for XOAUTH2 (Gmail, Microsoft 365).
+    #[serde(default)]
+    pub token: Option<SecretSource>,
+    /// Folders watched besides Junk.
+    #[serde(default = "defaults::folders")]
+    pub folders: Vec<String>,
+    /// The Junk folder; default: the folder with SPECIAL-USE `\Junk`, else a well-known name.
+    #[serde(default)]
+    pub junk_folder: Option<String>,
+    /// Use IDLE when the server offers it; otherwise poll with NOOP every `poll_interval`.
+    #[serde(default = "defaults::yes")]
+    pub idle: bool,
+    #[serde(default = "defaults::poll_interval", deserialize_with = "de_duration")]
+    pub poll_interval: Duration,
+    /// authserv-ids of the receiver whose Authentication-Results are trusted (exact or `*.suffix`).
+    #[serde(default)]
+    pub trusted_authserv_ids: Vec<String>,
+    #[serde(default)]
+    pub cleanup: Cleanup,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImapAuth {
+    /// LOGIN with username and password.
+    #[default]
+    Login,
+    /// SASL XOAUTH2 with an OAuth2 access token.
+    Xoauth2,
+}
+
+/// What happens to the probe's own mail once it is judged. Other mail is never touched.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Cleanup {
+    #[default]
+    Delete,
+    MoveTo(String),
+    Keep,
+}
+
+impl<'de> Deserialize<'de> for Cleanup {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        match text.as_str() {
+            "delete" => Ok(Cleanup::Delete),
+            "keep" => Ok(Cleanup::Keep),
+            other => match other.strip_prefix("move:") {
+                Some(folder) if !folder.trim().is_empty() => Ok(Cleanup::MoveTo(folder.trim().to_string())),
+                _ => Err(serde::de::Error::custom(format!(
+                    "invalid cleanup {other:?}, expected \"delete\", \"keep\" or \"move:<folder>\""
+                ))),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaildirSettings {
+    /// Root of the Maildir++ (INBOX at the root, Junk at `.Junk`).
+    pub path: PathBuf,
+    #[serde(default)]
+    pub trusted_authserv_ids: Vec<String>,
+    #[serde(default)]
+    pub cleanup: Cleanup,
+}
+
+/// What the delivered mail must look like.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectSettings {
+    /// Sender address the mail must come from; default: the pool's From address.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Domain of the DKIM signature that must pass and align; default: the From domain.
+    #[serde(default)]
+    pub dkim_domain: Option<String>,
+    #[serde(default = "defaults::pass")]
+    pub dkim: String,
+    #[serde(default = "defaults::pass")]
+    pub spf: String,
+    #[serde(default = "defaults::pass")]
+    pub dmarc: String,
+    #[serde(default = "defaults::yes")]
+    pub dkim_aligned: bool,
+    /// SES's default MAIL FROM never aligns (authres-realworld.md §0), so this is off by default.
+    #[serde(default)]
+    pub spf_aligned: bool,
+    #[serde(default)]
+    pub alignment: AlignmentMode,
+    /// Verdict when the mail lands in the Junk folder.
+    #[serde(default)]
+    pub junk: JunkVerdict,
+    /// Slower delivery than this is a WARNING.
+    #[serde(default = "defaults::max_delivery", deserialize_with = "de_duration")]
+    pub max_delivery: Duration,
+}
+
+impl Default for ExpectSettings {
+    fn default() -> Self {
+        ExpectSettings {
+            from: None,
+            dkim_domain: None,
+            dkim: defaults::pass(),
+            spf: defaults::pass(),
+            dmarc: defaults::pass(),
+            dkim_aligned: true,
+            spf_aligned: false,
+            alignment: AlignmentMode::Relaxed,
+            junk: JunkVerdict::Warning,
+            max_delivery: defaults::max_delivery(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlignmentMode {
+    #[default]
+    Relaxed,
+    Strict,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JunkVerdict {
+    #[default]
+    Warning,
+    Critical,
+}
+
+/// The SES checkpoint (DESIGN.md §3).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloudWatchSettings {
+    #[serde(default = "defaults::yes")]
+    pub enabled: bool,
+    /// Also read the `ses:configuration-set` dimension of this configuration set (default: the pool's).
+    #[serde(default)]
+    pub configuration_set: Option<String>,
+    /// How often the metric window is re-read.
+    #[serde(default = "defaults::cw_poll", deserialize_with = "de_duration")]
+    pub poll_interval: Duration,
+    /// How long after the inbox gave up to keep reading the metric (it lags minutes, aws.md §2.2).
+    #[serde(default = "defaults::settle", deserialize_with = "de_duration")]
+    pub settle: Duration,
+}
+
+impl Default for CloudWatchSettings {
+    fn default() -> Self {
+        CloudWatchSettings {
+            enabled: true,
+            configuration_set: None,
+            poll_interval: defaults::cw_poll(),
+            settle: defaults::settle(),
+        }
+    }
+}
+
+mod defaults {
+    use std::time::Duration;
+
+    pub fn interval() -> Duration {
+        Duration::from_secs(15 * 60)
+    }
+    pub fn timeout() -> Duration {
+        Duration::from_secs(5 * 60)
+    }
+    pub fn imap_port() -> u16 {
+        993
+    }
+    pub fn yes() -> bool {
+        true
+    }
+    pub fn folders() -> Vec<String> {
+        vec!["INBOX".to_string()]
+    }
+    pub fn poll_interval() -> Duration {
+        Duration::from_secs(5)
+    }
+    pub fn pass() -> String {
+        "pass".to_string()
+    }
+    pub fn max_delivery() -> Duration {
+        Duration::from_secs(120)
+    }
+    pub fn cw_poll() -> Duration {
+        Duration::from_secs(30)
+    }
+    pub fn settle() -> Duration {
+        Duration::from_secs(60)
+    }
+}
+
+fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    humantime::parse_duration(&text).map_err(|e| {
+        serde::de::Error::custom(format!("invalid duration {text:?} ({e}), expected e.g. \"90s\", \"5m\", \"1h\""))
+    })
+}
+
+/// A problem with a probe file. Displays as `file:line: field: message` so editors can jump to it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}:{line}:{column}: {message}")]
+    Syntax { path: PathBuf, line: usize, column: usize, message: String },
+    #[error("{path}:{line}: {field}: {message}")]
+    Invalid { path: PathBuf, line: usize, field: String, message: String },
+    #[error("no probe file in {dir} has pool_id {pool_id:?} (hint: `probe validate {dir}` lists them)")]
+    NoSuchPool { dir: PathBuf, pool_id: String },
+    #[error("no probe named {name:?} in {dir}")]
+    NoSuchProbe { dir: PathBuf, name: String },
+    #[error("cannot list probe directory {dir}: {source}")]
+    Dir { dir: PathBuf, source: std::io::Error },
+}
+
+impl ProbeFile {
+    /// Parses and validates one probe file's text. `path` is used for messages and the default name.
+    pub fn parse(text: &str, path: &Path) -> Result<ProbeFile, ConfigError> {
+        let mut probe: ProbeFile = toml::from_str(text).map_err(|e| {
+            let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+            ConfigError::Syntax { path: path.to_path_buf(), line, column, message: e.message().to_string() }
+        })?;
+        if probe.name.is_empty() {
+            probe.name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        }
+        probe.source = Some(path.to_path_buf());
+        probe.validate(text, path)?;
+        Ok(probe)
+    }
+
+    /// Reads and validates a probe file.
+    pub fn load(path: &Path) -> Result<ProbeFile, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        Self::parse(&text, path)
+    }
+
+    /// Region of the pool: the `region` key, else the pool id's prefix (`us-east-1_abc` → `us-east-1`).
+    pub fn region(&self) -> String {
+        self.region.clone().unwrap_or_else(|| self.pool_id.split('_').next().unwrap_or_default().to_string())
+    }
+
+    /// Rules serde cannot express, each error pointing at the key's line.
+    fn validate(&self, text: &str, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |field: &str, message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line: key_line(text, field),
+            field: field.to_string(),
+            message,
+        };
+        // Pool ids are `<region>_<9+ alphanumerics>` (Cognito UserPoolIdType pattern `[\w-]+_[0-9a-zA-Z]+`).
+        match self.pool_id.split_once('_') {
+            Some((region, id))
+                if !region.is_empty()
+                    && region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    && !id.is_empty()
+                    && id.chars().all(|c| c.is_ascii_alphanumeric()) => {}
+            _ => {
+                return Err(invalid(
+                    "pool_id",
+                    format!("{:?} is not a user pool id, expected <region>_<id> like \"us-east-1_knEL7cqS3\"", self.pool_id),
+                ));
+            }
+        }
+        if self.username.trim().is_empty() {
+            return Err(invalid("username", "is empty, expected the test user's username".into()));
+        }
+        if matches!(self.trigger, TriggerChoice::ForgotPassword | TriggerChoice::ResendConfirmationCode)
+            && self.client_id.is_none()
+        {
+            return Err(invalid("trigger", format!("{:?} needs client_id (an app client of the pool)", self.trigger)));
+        }
+        if self.client_secret.is_some() && self.client_id.is_none() {
+            return Err(invalid("client_secret", "given without client_id".into()));
+        }
+        if self.timeout.is_zero() {
+            return Err(invalid("timeout", "must be longer than 0s".into()));
+        }
+        if self.interval < Duration::from_secs(10) {
+            return Err(invalid("interval", format!("{:?} is too short, expected at least 10s", self.interval)));
+        }
+        match (&self.imap, &self.maildir) {
+            (Some(_), Some(_)) => {
+                return Err(invalid("maildir", "both [imap] and [maildir] are set, expected exactly one mailbox".into()));
+            }
+            (None, None) => {
+                return Err(invalid("imap", "no mailbox: add an [imap] (or [maildir]) section".into()));
+            }
+            _ => {}
+        }
+        if let Some(imap) = &self.imap {
+            if imap.host.trim().is_empty() {
+                return Err(invalid("imap.host", "is empty".into()));
+            }
+            match imap.auth {
+                ImapAuth::Login if imap.password.is_none() => {
+                    return Err(invalid("imap.password", "auth = \"login\" needs password = { env = \"…\" } or { file = \"…\" }".into()));
+                }
+                ImapAuth::Xoauth2 if imap.token.is_none() => {
+                    return Err(invalid("imap.token", "auth = \"xoauth2\" needs token = { env | file | command = … }".into()));
+                }
+                _ => {}
+            }
+            if imap.folders.is_empty() {
+                return Err(invalid("imap.folders", "is empty, expected at least [\"INBOX\"]".into()));
+            }
+            if imap.poll_interval < Duration::from_millis(100) {
+                return Err(invalid("imap.poll_interval", "is shorter than 100ms".into()));
+            }
+        }
+        for (field, value) in [("expect.dkim", &self.expect.dkim), ("expect.spf", &self.expect.spf), ("expect.dmarc", &self.expect.dmarc)] {
+            // RFC 8601 §2.7: the result keywords a receiver can write for these methods.
+            const RESULTS: [&str; 8] = ["pass", "fail", "softfail", "neutral", "none", "temperror", "permerror", "any"];
+            if !RESULTS.contains(&value.as_str()) {
+                return Err(invalid(field, format!("{value:?} is not a result, expected one of {RESULTS:?} (\"any\" accepts every result)")));
+            }
+        }
+        if let Some(url) = &self.aws.endpoint_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(invalid("aws.endpoint_url", format!("{url:?} is not an http(s) URL")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    (line, column)
+}
+
+/// Line of a dotted key (`imap.password`) in a TOML text, or of its table, or 1 when absent.
+fn key_line(text: &str, dotted: &str) -> usize {
+    let Ok(doc) = toml_edit::ImDocument::parse(text) else { return 1 };
+    let mut item: &toml_edit::Item = doc.as_item();
+    let mut line = 1;
+    for part in dotted.split('.') {
+        let Some(next) = item.get(part) else { break };
+        let span = next.span().or_else(|| next.as_table_like().and_then(|_| None));
+        if let Some(span) = span {
+            line = line_col(text, span.start).0;
+        } else if let Some((key, _)) = item.as_table_like().and_then(|t| t.get_key_value(part)) {
+            if let Some(span) = key.span() {
+                line = line_col(text, span.start).0;
+            }
+        }
+        item = next;
+    }
+    line
+}
+
+/// Loads every `*.toml` in `dir`, sorted by name; the first error stops nothing: all errors are returned.
+pub fn load_dir(dir: &Path) -> Result<Vec<Result<ProbeFile, ConfigError>>, ConfigError> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|source| ConfigError::Dir { dir: dir.to_path_buf(), source })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    Ok(paths.iter().map(|p| ProbeFile::load(p)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+pool_id = "us-east-1_knEL7cqS3"
+username = "probe-prod"
+
+[imap]
+host = "imap.example.net"
+username = "probe@example.net"
+password = { env = "PROBE_IMAP_PASSWORD" }
+"#;
+
+    #[test]
+    fn minimal_file_gets_documented_defaults() {
+        let p = ProbeFile::parse(MINIMAL, Path::new("probes/production.toml")).unwrap();
+        assert_eq!(p.name, "production");
+        assert_eq!(p.region(), "us-east-1");
+        assert_eq!(p.trigger, TriggerChoice::Auto);
+        assert_eq!(p.timeout, Duration::from_secs(300));
+        let imap = p.imap.unwrap();
+        assert_eq!((imap.port, imap.tls, imap.idle), (993, true, true));
+        assert_eq!(imap.folders, vec!["INBOX"]);
+        assert_eq!(imap.cleanup, Cleanup::Delete);
+        assert!(p.expect.dkim_aligned && !p.expect.spf_aligned);
+    }
+
+    /// Each bad input and the `file:line: field` and words its error must carry.
+    #[test]
+    fn bad_files_fail_with_file_line_and_field() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("unknown key", &format!("{MINIMAL}\n[expect]\ndkimm = \"pass\"\n"), "probes/p.toml:11:1: unknown field `dkimm`"),
+            ("bad pool id", &MINIMAL.replace("us-east-1_knEL7cqS3", "knEL7cqS3"), "probes/p.toml:2: pool_id: \"knEL7cqS3\" is not a user pool id"),
+            ("bad duration", &format!("timeout = \"5 parsecs\"\n{MINIMAL}"), "probes/p.toml:1:11: invalid duration \"5 parsecs\""),
+            ("password missing", &MINIMAL.replace("password = { env = \"PROBE_IMAP_PASSWORD\" }", ""), "probes/p.toml:5: imap.password: auth = \"login\" needs password"),
+            ("inline secret", &MINIMAL.replace("{ env = \"PROBE_IMAP_PASSWORD\" }", "\"hunter2\""), "probes/p.toml:8:12:"),
+            ("bad result", &format!("{MINIMAL}\n[expect]\ndmarc = \"passed\"\n"), "probes/p.toml:11: expect.dmarc: \"passed\" is not a result"),
+            ("forgot without client", &format!("trigger = \"forgot-password\"\n{MINIMAL}"), "probes/p.toml:1: trigger: ForgotPassword needs client_id"),
+            ("bad cleanup", &format!("{MINIMAL}cleanup = \"shred\"\n"), "invalid cleanup \"shred\""),
+        ];
+        for (name, text, expected) in cases {
+            let err = ProbeFile::parse(text, Path::new("probes/p.toml")).unwrap_err().to_string();
+            assert!(err.contains(expected), "{name}: got {err:?}, expected it to contain {expected:?}");
+        }
+    }
+
+    #[test]
+    fn inline_secret_error_does_not_echo_the_value() {
+        let text = MINIMAL.replace("{ env = \"PROBE_IMAP_PASSWORD\" }", "\"hunter2\"");
+        let err = ProbeFile::parse(&text, Path::new("p.toml")).unwrap_err().to_string();
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn cleanup_forms() {
+        let cases = [("delete", Cleanup::Delete), ("keep", Cleanup::Keep), ("move:Probe/Done", Cleanup::MoveTo("Probe/Done".into()))];
+        for (text, expected) in cases {
+            let v: Cleanup = serde_json::from_str(&format!("\"{text}\"")).unwrap();
+            assert_eq!(v, expected);
+        }
+    }
+}
