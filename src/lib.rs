@@ -19,3 +19,5 @@ pub mod twin;
 pub mod verdict;
 pub mod config;
 pub mod secret;
+pub mod aws;
+pub mod inbox;

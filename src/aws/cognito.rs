@@ -1,0 +1,283 @@
+//! Cognito: read the test user and the pool's email configuration, and make Cognito send a message.
+//! Trigger calls go through the client with retries disabled (aws.md §1.8).
+
+use aws_sdk_cognitoidentityprovider::types::{DeliveryMediumType, MessageActionType};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use serde::Serialize;
+
+use super::{AwsFailure, Clients};
+use crate::secret::Secret;
+
+/// The test user as AdminGetUser reports it (aws.md §1.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub username: String,
+    /// `UserStatus` as AWS spells it (`FORCE_CHANGE_PASSWORD`, `CONFIRMED`, …).
+    pub status: String,
+    pub enabled: bool,
+    pub email: Option<String>,
+    pub email_verified: bool,
+}
+
+/// The pool's email configuration (DescribeUserPool `EmailConfiguration`, aws.md §1.5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pool {
+    pub id: String,
+    pub arn: Option<String>,
+    /// `COGNITO_DEFAULT` or `DEVELOPER`.
+    pub sending_account: String,
+    pub source_arn: Option<String>,
+    /// The From header as stored (`Phenom <noreply@thephenom.app>` or a bare address).
+    pub from: Option<String>,
+    pub reply_to: Option<String>,
+    pub configuration_set: Option<String>,
+}
+
+impl Pool {
+    pub fn is_developer(&self) -> bool {
+        self.sending_account == "DEVELOPER"
+    }
+
+    /// Region of the SES identity: the SourceArn's region field (`arn:aws:ses:<region>:<acct>:identity/x`).
+    pub fn ses_region(&self) -> Option<&str> {
+        self.source_arn.as_deref().and_then(|arn| arn.split(':').nth(3)).filter(|r| !r.is_empty())
+    }
+
+    /// The SES identity name from SourceArn (aws.md §3.1: "Take the identity name from SourceArn").
+    pub fn ses_identity(&self) -> Option<&str> {
+        self.source_arn.as_deref().and_then(|arn| arn.split_once(":identity/")).map(|(_, id)| id)
+    }
+
+    /// Address the mail comes from: the address inside `From`, or Cognito's default sender
+    /// `no-reply@verificationemail.com` (aws.md §1.5) when COGNITO_DEFAULT has no custom From.
+    pub fn sender_address(&self) -> String {
+        match &self.from {
+            Some(from) => address_of(from),
+            None => "no-reply@verificationemail.com".to_string(),
+        }
+    }
+}
+
+/// The bare address of a `Name <addr>` or `addr` header value, lower-cased.
+pub fn address_of(value: &str) -> String {
+    let inner = match (value.rfind('<'), value.rfind('>')) {
+        (Some(open), Some(close)) if open < close => &value[open + 1..close],
+        _ => value,
+    };
+    inner.trim().to_ascii_lowercase()
+}
+
+/// Which Cognito call made the mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// AdminCreateUser MessageAction=RESEND, DesiredDeliveryMediums=[EMAIL] (aws.md §1.4).
+    Resend,
+    /// ForgotPassword (aws.md §1.2).
+    ForgotPassword,
+    /// AdminResetUserPassword (aws.md §1.3).
+    AdminResetUserPassword,
+    /// ResendConfirmationCode (aws.md §1.1, UNCONFIRMED).
+    ResendConfirmationCode,
+}
+
+impl Trigger {
+    /// The AWS operation name, as it appears in CloudTrail and error messages.
+    pub fn operation(self) -> &'static str {
+        match self {
+            Trigger::Resend => "AdminCreateUser",
+            Trigger::ForgotPassword => "ForgotPassword",
+            Trigger::AdminResetUserPassword => "AdminResetUserPassword",
+            Trigger::ResendConfirmationCode => "ResendConfirmationCode",
+        }
+    }
+
+    /// Documented per-user hourly attempt limit, when there is one (aws.md §1.6): ForgotPassword and
+    /// AdminResetUserPassword 5–20 (the low end counts), ResendConfirmationCode 5, RESEND none.
+    pub fn hourly_limit(self) -> Option<u32> {
+        match self {
+            Trigger::Resend => None,
+            Trigger::ForgotPassword | Trigger::AdminResetUserPassword | Trigger::ResendConfirmationCode => Some(5),
+        }
+    }
+}
+
+impl std::fmt::Display for Trigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Trigger::Resend => f.write_str("AdminCreateUser RESEND"),
+            other => f.write_str(other.operation()),
+        }
+    }
+}
+
+/// Where Cognito says it sent the message (masked destination; never parsed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    pub medium: Option<String>,
+    pub destination: Option<String>,
+}
+
+/// `SecretHash = Base64(HMAC_SHA256(key = client secret, message = Username + ClientId))` (aws.md §1.2).
+pub fn secret_hash(client_secret: &Secret, username: &str, client_id: &str) -> String {
+    // HMAC accepts keys of any length, so new_from_slice cannot fail.
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(client_secret.expose().as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    mac.update(username.as_bytes());
+    mac.update(client_id.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+fn attribute<'a>(attrs: &'a [aws_sdk_cognitoidentityprovider::types::AttributeType], name: &str) -> Option<&'a str> {
+    attrs.iter().find(|a| a.name() == name).and_then(|a| a.value())
+}
+
+impl Clients {
+    /// AdminGetUser.
+    pub async fn admin_get_user(&self, pool_id: &str, username: &str) -> Result<User, AwsFailure> {
+        let out = self
+            .cognito
+            .admin_get_user()
+            .user_pool_id(pool_id)
+            .username(username)
+            .send()
+            .await
+            .map_err(|e| AwsFailure::from_sdk("AdminGetUser", e))?;
+        let attrs = out.user_attributes();
+        Ok(User {
+            username: out.username().to_string(),
+            status: out.user_status().map(|s| s.as_str().to_string()).unwrap_or_else(|| "UNKNOWN".into()),
+            enabled: out.enabled(),
+            email: attribute(attrs, "email").map(str::to_string),
+            email_verified: attribute(attrs, "email_verified") == Some("true"),
+        })
+    }
+
+    /// DescribeUserPool, reduced to what the probe needs.
+    pub async fn describe_user_pool(&self, pool_id: &str) -> Result<Pool, AwsFailure> {
+        let out = self
+            .cognito
+            .describe_user_pool()
+            .user_pool_id(pool_id)
+            .send()
+            .await
+            .map_err(|e| AwsFailure::from_sdk("DescribeUserPool", e))?;
+        let pool = out.user_pool();
+        let email = pool.and_then(|p| p.email_configuration());
+        Ok(Pool {
+            id: pool.and_then(|p| p.id()).unwrap_or(pool_id).to_string(),
+            arn: pool.and_then(|p| p.arn()).map(str::to_string),
+            // An absent EmailConfiguration means the default, COGNITO_DEFAULT (aws.md §4.2, §1.5).
+            sending_account: email
+                .and_then(|e| e.email_sending_account())
+                .map(|a| a.as_str().to_string())
+                .unwrap_or_else(|| "COGNITO_DEFAULT".into()),
+            source_arn: email.and_then(|e| e.source_arn()).map(str::to_string),
+            from: email.and_then(|e| e.from()).map(str::to_string),
+            reply_to: email.and_then(|e| e.reply_to_email_address()).map(str::to_string),
+            configuration_set: email.and_then(|e| e.configuration_set()).map(str::to_string),
+        })
+    }
+
+    /// Makes Cognito send one message. No retries: see [`Clients::cognito_trigger`].
+    pub async fn trigger(
+        &self,
+        trigger: Trigger,
+        pool_id: &str,
+        username: &str,
+        client_id: Option<&str>,
+        client_secret: Option<&Secret>,
+    ) -> Result<Delivery, AwsFailure> {
+        let c = &self.cognito_trigger;
+        let hash = match (client_id, client_secret) {
+            (Some(id), Some(secret)) => Some(secret_hash(secret, username, id)),
+            _ => None,
+        };
+        let op = trigger.operation();
+        match trigger {
+            Trigger::Resend => {
+                // DesiredDeliveryMediums defaults to SMS: always ask for EMAIL (aws.md §1.4).
+                c.admin_create_user()
+                    .user_pool_id(pool_id)
+                    .username(username)
+                    .message_action(MessageActionType::Resend)
+                    .desired_delivery_mediums(DeliveryMediumType::Email)
+                    .send()
+                    .await
+                    .map_err(|e| AwsFailure::from_sdk(op, e))?;
+                Ok(Delivery { medium: Some("EMAIL".into()), destination: None })
+            }
+            Trigger::AdminResetUserPassword => {
+                c.admin_reset_user_password()
+                    .user_pool_id(pool_id)
+                    .username(username)
+                    .send()
+                    .await
+                    .map_err(|e| AwsFailure::from_sdk(op, e))?;
+                Ok(Delivery { medium: Some("EMAIL".into()), destination: None })
+            }
+            Trigger::ForgotPassword => {
+                let out = c
+                    .forgot_password()
+                    .client_id(client_id.unwrap_or_default())
+                    .username(username)
+                    .set_secret_hash(hash)
+                    .send()
+                    .await
+                    .map_err(|e| AwsFailure::from_sdk(op, e))?;
+                let d = out.code_delivery_details();
+                Ok(Delivery {
+                    medium: d.and_then(|d| d.delivery_medium()).map(|m| m.as_str().to_string()),
+                    destination: d.and_then(|d| d.destination()).map(str::to_string),
+                })
+            }
+            Trigger::ResendConfirmationCode => {
+                let out = c
+                    .resend_confirmation_code()
+                    .client_id(client_id.unwrap_or_default())
+                    .username(username)
+                    .set_secret_hash(hash)
+                    .send()
+                    .await
+                    .map_err(|e| AwsFailure::from_sdk(op, e))?;
+                let d = out.code_delivery_details();
+                Ok(Delivery {
+                    medium: d.and_then(|d| d.delivery_medium()).map(|m| m.as_str().to_string()),
+                    destination: d.and_then(|d| d.destination()).map(str::to_string),
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_hash_matches_the_documented_formula() {
+        // Reference value computed with: printf 'useridclientid' | openssl dgst -sha256 -hmac 'secret' -binary | base64
+        let hash = secret_hash(&Secret::new("secret"), "userid", "clientid");
+        assert_eq!(hash, "X+MTlBcB7whLQbxNv5nuawy0+B7AmW7qxSlsRHdQgZo=");
+    }
+
+    #[test]
+    fn pool_derives_identity_region_and_sender() {
+        let pool = Pool {
+            id: "us-east-1_knEL7cqS3".into(),
+            arn: None,
+            sending_account: "DEVELOPER".into(),
+            source_arn: Some("arn:aws:ses:eu-west-1:657033058608:identity/noreply@thephenom.app".into()),
+            from: Some("Phenom <NoReply@thephenom.app>".into()),
+            reply_to: None,
+            configuration_set: None,
+        };
+        assert_eq!(pool.ses_region(), Some("eu-west-1"));
+        assert_eq!(pool.ses_identity(), Some("noreply@thephenom.app"));
+        assert_eq!(pool.sender_address(), "noreply@thephenom.app");
+        let default = Pool { from: None, sending_account: "COGNITO_DEFAULT".into(), source_arn: None, ..pool };
+        assert_eq!(default.sender_address(), "no-reply@verificationemail.com");
+        assert_eq!(default.ses_region(), None);
+    }
+}

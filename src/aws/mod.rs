@@ -1,0 +1,136 @@
+//! The only AWS calls the probe makes, on the real SDK clients: Cognito reads and triggers, the SESv2 reads
+//! `doctor` needs, and CloudWatch `GetMetricData`. The probe only *reads* configuration; the one kind of
+//! write it makes is asking Cognito to send a message.
+//!
+//! Errors are classified once here ([`AwsFailure`]) so every caller maps them to verdicts the same way.
+
+pub mod cloudwatch;
+pub mod cognito;
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_cognitoidentityprovider::error::{ProvideErrorMetadata, SdkError};
+
+use crate::config::AwsSettings;
+
+/// The SDK clients of one probe. `cognito_trigger` has retries disabled: a retried timeout can send a second
+/// mail, and a retried `LimitExceededException` burns the hourly budget (aws.md §1.8).
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub cognito: aws_sdk_cognitoidentityprovider::Client,
+    pub cognito_trigger: aws_sdk_cognitoidentityprovider::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub sesv2: aws_sdk_sesv2::Client,
+    base: SdkConfig,
+}
+
+impl Clients {
+    /// Builds clients from the standard credential chain (env, profile, SSO, web identity, instance role),
+    /// with the probe's profile, role and endpoint on top.
+    pub async fn new(settings: &AwsSettings, region: &str) -> Clients {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.to_string()));
+        if let Some(profile) = &settings.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(url) = &settings.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let mut base = loader.load().await;
+        if let Some(role) = &settings.role_arn {
+            let provider = aws_config::sts::AssumeRoleProvider::builder(role.clone())
+                .session_name("cognito-delivery-probe")
+                .configure(&base)
+                .build()
+                .await;
+            base = base
+                .into_builder()
+                .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider))
+                .build();
+        }
+        Self::from_sdk_config(base)
+    }
+
+    /// Clients over an already loaded configuration (tests use this with test credentials).
+    pub fn from_sdk_config(base: SdkConfig) -> Clients {
+        let trigger_conf = aws_sdk_cognitoidentityprovider::config::Builder::from(&base)
+            .retry_config(RetryConfig::disabled())
+            .build();
+        Clients {
+            cognito: aws_sdk_cognitoidentityprovider::Client::new(&base),
+            cognito_trigger: aws_sdk_cognitoidentityprovider::Client::from_conf(trigger_conf),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&base),
+            sesv2: aws_sdk_sesv2::Client::new(&base),
+            base,
+        }
+    }
+
+    /// SES and CloudWatch clients for the Region of the pool's SourceArn, which may differ from the pool's
+    /// (aws.md §1.5: "Build the SESv2 and CloudWatch clients for the Region in SourceArn").
+    pub fn in_ses_region(&self, region: &str) -> Clients {
+        if self.base.region().map(|r| r.as_ref()) == Some(region) {
+            return self.clone();
+        }
+        let base = self.base.clone().into_builder().region(Region::new(region.to_string())).build();
+        let mut clients = Self::from_sdk_config(base);
+        // Cognito stays in the pool's Region.
+        clients.cognito = self.cognito.clone();
+        clients.cognito_trigger = self.cognito_trigger.clone();
+        clients
+    }
+}
+
+/// What went wrong with an AWS call, in the categories the verdict needs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AwsFailure {
+    /// A per-user attempt counter (`LimitExceededException`) or a request-rate quota
+    /// (`TooManyRequestsException`) — aws.md §1.1 and §1.6. Never a delivery failure.
+    #[error("{operation}: throttled by AWS ({code}: {message})")]
+    Throttled { operation: &'static str, code: String, message: String },
+    /// The service answered with an error.
+    #[error("{operation}: {code}: {message}")]
+    Service { operation: &'static str, code: String, message: String },
+    /// No answer: network, endpoint, credentials or timeout.
+    #[error("{operation}: could not reach AWS: {detail}")]
+    Unreachable { operation: &'static str, detail: String },
+}
+
+impl AwsFailure {
+    /// The AWS error code (`NotAuthorizedException`, …) when the service answered.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            AwsFailure::Throttled { code, .. } | AwsFailure::Service { code, .. } => Some(code),
+            AwsFailure::Unreachable { .. } => None,
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            AwsFailure::Throttled { message, .. } | AwsFailure::Service { message, .. } => message,
+            AwsFailure::Unreachable { detail, .. } => detail,
+        }
+    }
+
+    /// Classifies an SDK error of any operation.
+    pub fn from_sdk<E, R>(operation: &'static str, err: SdkError<E, R>) -> AwsFailure
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        match &err {
+            SdkError::ServiceError(service) => {
+                let code = service.err().code().unwrap_or("UnknownError").to_string();
+                let message = service.err().message().unwrap_or_default().to_string();
+                // aws.md §1.1: LimitExceeded = per-user attempt counter, TooManyRequests = category RPS.
+                if matches!(code.as_str(), "LimitExceededException" | "TooManyRequestsException" | "ThrottlingException" | "Throttling") {
+                    AwsFailure::Throttled { operation, code, message }
+                } else {
+                    AwsFailure::Service { operation, code, message }
+                }
+            }
+            _ => AwsFailure::Unreachable {
+                operation,
+                detail: aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(),
+            },
+        }
+    }
+}

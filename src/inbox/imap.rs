@@ -1,0 +1,411 @@
+//! The IMAP backend: TLS with certificate verification (custom CA allowed), LOGIN or XOAUTH2, a baseline
+//! from `STATUS (UIDNEXT UIDVALIDITY)`, waiting with IDLE (RFC 2177) and a NOOP-poll fallback, matching
+//! on ENVELOPE From/To among UIDs above the baseline, fetching with `BODY.PEEK[]` so the message stays
+//! unseen, and clean-up of exactly the matched UID (UIDPLUS `UID EXPUNGE`, RFC 4315; `UID MOVE`, RFC 6851).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_imap::types::{Fetch, NameAttribute};
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_rustls::rustls;
+
+use super::{Baseline, FolderMark, Found, InboxError, Matcher, Sweep};
+use crate::config::{Cleanup, ImapAuth, ImapSettings};
+use crate::secret::Secret;
+
+/// Any byte stream async-imap can run on (TLS, or plain for loopback tests).
+pub trait ImapStream: AsyncRead + AsyncWrite + Unpin + Send + Sync + std::fmt::Debug {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + Sync + std::fmt::Debug> ImapStream for T {}
+
+type Session = async_imap::Session<Box<dyn ImapStream>>;
+
+/// One command's time budget; a server that stops answering is the probe's trouble, not a delivery failure.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Junk folder names used by big providers when the server does not mark one SPECIAL-USE `\Junk`
+/// (RFC 6154). Gmail: `[Gmail]/Spam`; Outlook: `Junk Email`; Yahoo: `Bulk` / `Bulk Mail`.
+const JUNK_NAMES: [&str; 6] = ["Junk", "Junk Email", "Spam", "[Gmail]/Spam", "Bulk Mail", "Bulk"];
+
+/// A logged-in IMAP session with what the probe learned about the server.
+pub struct ImapInbox {
+    session: Option<Session>,
+    settings: ImapSettings,
+    /// Folders watched: the configured ones, then the Junk folder when one was found.
+    folders: Vec<(String, bool)>,
+    idle: bool,
+    uidplus: bool,
+    moves: bool,
+}
+
+/// SASL XOAUTH2 (Google and Microsoft): `user=<u>^Aauth=Bearer <token>^A^A`. On failure the server sends a
+/// JSON error as a second challenge, which must be answered with an empty response.
+struct XOAuth2<'a> {
+    user: &'a str,
+    token: &'a Secret,
+    sent: bool,
+}
+
+impl async_imap::Authenticator for XOAuth2<'_> {
+    type Response = String;
+    fn process(&mut self, _challenge: &[u8]) -> String {
+        if std::mem::replace(&mut self.sent, true) {
+            String::new()
+        } else {
+            format!("user={}\x01auth=Bearer {}\x01\x01", self.user, self.token.expose())
+        }
+    }
+}
+
+async fn timed<T, E: std::fmt::Display>(command: &str, fut: impl Future<Output = Result<T, E>>) -> Result<T, InboxError> {
+    match tokio::time::timeout(COMMAND_TIMEOUT, fut).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(InboxError::Protocol { command: command.to_string(), detail: e.to_string() }),
+        Err(_) => Err(InboxError::Timeout(COMMAND_TIMEOUT)),
+    }
+}
+
+/// Quotes a string for an IMAP command (RFC 3501 §4.3 quoted string).
+fn quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+fn tls_config(settings: &ImapSettings) -> Result<rustls::ClientConfig, InboxError> {
+    let tls_err = |detail: String| InboxError::Tls { host: settings.host.clone(), detail };
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = &settings.ca_file {
+        let pem = std::fs::read(path).map_err(|e| tls_err(format!("cannot read ca_file {}: {e}", path.display())))?;
+        let mut added = 0;
+        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+            let cert = cert.map_err(|e| tls_err(format!("ca_file {}: {e}", path.display())))?;
+            roots.add(cert).map_err(|e| tls_err(format!("ca_file {}: {e}", path.display())))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(tls_err(format!("ca_file {} holds no PEM certificate", path.display())));
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| tls_err(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+impl ImapInbox {
+    /// Connects, logs in, reads capabilities and finds the Junk folder.
+    pub async fn connect(settings: &ImapSettings) -> Result<ImapInbox, InboxError> {
+        let connect_err = |detail: String| InboxError::Connect { host: settings.host.clone(), port: settings.port, detail };
+        let tcp = tokio::time::timeout(COMMAND_TIMEOUT, tokio::net::TcpStream::connect((settings.host.as_str(), settings.port)))
+            .await
+            .map_err(|_| connect_err("timed out".into()))?
+            .map_err(|e| connect_err(e.to_string()))?;
+        let _ = tcp.set_nodelay(true);
+        let stream: Box<dyn ImapStream> = if settings.tls {
+            let connector = tokio_rustls::TlsConnector::from(Arc::new(tls_config(settings)?));
+            let name = rustls::pki_types::ServerName::try_from(settings.host.clone())
+                .map_err(|e| InboxError::Tls { host: settings.host.clone(), detail: e.to_string() })?;
+            let tls = tokio::time::timeout(COMMAND_TIMEOUT, connector.connect(name, tcp))
+                .await
+                .map_err(|_| InboxError::Timeout(COMMAND_TIMEOUT))?
+                .map_err(|e| InboxError::Tls { host: settings.host.clone(), detail: e.to_string() })?;
+            Box::new(tls)
+        } else {
+            Box::new(tcp)
+        };
+        let mut client = async_imap::Client::new(stream);
+        match tokio::time::timeout(COMMAND_TIMEOUT, client.read_response()).await {
+            Ok(Some(Ok(_greeting))) => {}
+            Ok(Some(Err(e))) => return Err(connect_err(format!("no greeting: {e}"))),
+            Ok(None) => return Err(connect_err("connection closed before the greeting".into())),
+            Err(_) => return Err(InboxError::Timeout(COMMAND_TIMEOUT)),
+        }
+        let login_err = |detail: String| InboxError::Login { username: settings.username.clone(), detail };
+        let session = match settings.auth {
+            ImapAuth::Login => {
+                let password = match &settings.password {
+                    Some(source) => source.read().await?,
+                    None => return Err(login_err("no password configured".into())),
+                };
+                tokio::time::timeout(COMMAND_TIMEOUT, client.login(&settings.username, password.expose()))
+                    .await
+                    .map_err(|_| InboxError::Timeout(COMMAND_TIMEOUT))?
+                    .map_err(|(e, _)| login_err(e.to_string()))?
+            }
+            ImapAuth::Xoauth2 => {
+                let token = match &settings.token {
+                    Some(source) => source.read().await?,
+                    None => return Err(login_err("no token configured".into())),
+                };
+                let auth = XOAuth2 { user: &settings.username, token: &token, sent: false };
+                tokio::time::timeout(COMMAND_TIMEOUT, client.authenticate("XOAUTH2", auth))
+                    .await
+                    .map_err(|_| InboxError::Timeout(COMMAND_TIMEOUT))?
+                    .map_err(|(e, _)| login_err(e.to_string()))?
+            }
+        };
+        let mut inbox = ImapInbox {
+            session: Some(session),
+            settings: settings.clone(),
+            folders: Vec::new(),
+            idle: false,
+            uidplus: false,
+            moves: false,
+        };
+        let caps = timed("CAPABILITY", inbox.session()?.capabilities()).await?;
+        inbox.idle = settings.idle && caps.has_str("IDLE");
+        inbox.uidplus = caps.has_str("UIDPLUS");
+        inbox.moves = caps.has_str("MOVE");
+        inbox.folders = inbox.discover_folders().await?;
+        Ok(inbox)
+    }
+
+    fn session(&mut self) -> Result<&mut Session, InboxError> {
+        self.session.as_mut().ok_or_else(|| InboxError::Protocol { command: "session".into(), detail: "connection lost".into() })
+    }
+
+    /// The configured folders plus the Junk folder: `junk_folder` if set, else SPECIAL-USE `\Junk`
+    /// (RFC 6154 §2), else the first well-known Junk name that exists.
+    async fn discover_folders(&mut self) -> Result<Vec<(String, bool)>, InboxError> {
+        let names: Vec<(String, bool)> = {
+            let session = self.session()?;
+            let stream = timed("LIST", session.list(Some(""), Some("*"))).await?;
+            let list: Vec<_> = timed("LIST", stream.try_collect::<Vec<_>>()).await?;
+            list.iter()
+                .map(|n| (n.name().to_string(), n.attributes().iter().any(|a| matches!(a, NameAttribute::Junk))))
+                .collect()
+        };
+        let exists = |name: &str| names.iter().any(|(n, _)| n.eq_ignore_ascii_case(name) || (name == "INBOX" && n.eq_ignore_ascii_case("inbox")));
+        let mut folders = Vec::new();
+        for folder in &self.settings.folders {
+            if !exists(folder) {
+                return Err(InboxError::NoFolder { folder: folder.clone() });
+            }
+            folders.push((folder.clone(), false));
+        }
+        let junk = match &self.settings.junk_folder {
+            Some(name) if exists(name) => Some(name.clone()),
+            Some(name) => return Err(InboxError::NoFolder { folder: name.clone() }),
+            None => names
+                .iter()
+                .find(|(_, junk)| *junk)
+                .map(|(n, _)| n.clone())
+                .or_else(|| JUNK_NAMES.iter().find(|j| exists(j)).map(|j| j.to_string())),
+        };
+        if let Some(junk) = junk {
+            if !folders.iter().any(|(f, _)| f == &junk) {
+                folders.push((junk, true));
+            }
+        }
+        Ok(folders)
+    }
+
+    /// The folders watched and whether each is the Junk folder.
+    pub fn folders(&self) -> &[(String, bool)] {
+        &self.folders
+    }
+
+    pub async fn baseline(&mut self) -> Result<Baseline, InboxError> {
+        let taken_at = Utc::now();
+        let mut marks = Vec::new();
+        for (folder, junk) in self.folders.clone() {
+            let status = timed("STATUS", self.session()?.status(&folder, "(UIDNEXT UIDVALIDITY)")).await?;
+            marks.push(FolderMark { folder, junk, uid_validity: status.uid_validity, uid_next: status.uid_next });
+        }
+        Ok(Baseline { taken_at, folders: marks })
+    }
+
+    /// New messages in one folder since `mark`: EXAMINE (read-only), then `UID FETCH next:*` of ENVELOPE and
+    /// INTERNALDATE. `n:*` always returns the last message even when its UID is below n (RFC 3501 §6.4.8),
+    /// so UIDs are filtered again here.
+    async fn check_folder(&mut self, mark: &FolderMark, matcher: &Matcher) -> Result<Option<Found>, InboxError> {
+        let uid_next = mark.uid_next.unwrap_or(1);
+        let mailbox = timed("EXAMINE", self.session()?.examine(&mark.folder)).await?;
+        if let (Some(before), Some(after)) = (mark.uid_validity, mailbox.uid_validity) {
+            if before != after {
+                return Err(InboxError::UidValidity { folder: mark.folder.clone(), before, after });
+            }
+        }
+        if mailbox.uid_next.is_some_and(|n| n <= uid_next) || mailbox.exists == 0 {
+            return Ok(None);
+        }
+        let fetches: Vec<Fetch> = {
+            let session = self.session()?;
+            let stream = timed("UID FETCH", session.uid_fetch(format!("{uid_next}:*"), "(UID INTERNALDATE ENVELOPE)")).await?;
+            timed("UID FETCH", stream.try_collect::<Vec<_>>()).await?
+        };
+        for fetch in fetches {
+            let Some(uid) = fetch.uid.filter(|u| *u >= uid_next) else { continue };
+            if !envelope_matches(&fetch, matcher) {
+                continue;
+            }
+            let visible_at = fetch.internal_date().map(|d| d.with_timezone(&Utc));
+            let detected_at = Utc::now();
+            let body: Vec<Fetch> = {
+                let session = self.session()?;
+                let stream = timed("UID FETCH", session.uid_fetch(uid.to_string(), "BODY.PEEK[]")).await?;
+                timed("UID FETCH", stream.try_collect::<Vec<_>>()).await?
+            };
+            let raw = body.iter().find_map(|f| f.body().map(<[u8]>::to_vec)).unwrap_or_default();
+            return Ok(Some(Found { folder: mark.folder.clone(), junk: mark.junk, id: uid.to_string(), visible_at, detected_at, raw }));
+        }
+        Ok(None)
+    }
+
+    /// Waits for the probe's mail in every watched folder. The first folder is watched with IDLE when the
+    /// server offers it (woken at once by EXISTS); every folder is re-checked on each wake and at least every
+    /// `poll_interval` (NOOP polling where IDLE is unavailable; Gmail reports new mail on NOOP).
+    pub async fn wait(&mut self, baseline: &Baseline, matcher: &Matcher, deadline: tokio::time::Instant) -> Result<Option<Found>, InboxError> {
+        let primary = baseline.folders.first().cloned();
+        loop {
+            for mark in &baseline.folders {
+                if let Some(found) = self.check_folder(mark, matcher).await? {
+                    return Ok(Some(found));
+                }
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            let pause = self.settings.poll_interval.min(deadline - now);
+            match (&primary, self.idle) {
+                (Some(mark), true) => self.idle_once(&mark.folder, pause).await?,
+                _ => {
+                    timed("NOOP", self.session()?.noop()).await?;
+                    tokio::time::sleep(pause).await;
+                }
+            }
+        }
+    }
+
+    /// One IDLE on `folder` for at most `pause`, ended early by any server event.
+    async fn idle_once(&mut self, folder: &str, pause: Duration) -> Result<(), InboxError> {
+        timed("EXAMINE", self.session()?.examine(folder)).await?;
+        let session = self.session.take().ok_or_else(|| InboxError::Protocol { command: "IDLE".into(), detail: "connection lost".into() })?;
+        let mut handle = session.idle();
+        timed("IDLE", handle.init()).await?;
+        let (wait, _stop) = handle.wait_with_timeout(pause);
+        let woke = tokio::time::timeout(pause + COMMAND_TIMEOUT, wait).await;
+        let session = timed("DONE", handle.done()).await?;
+        self.session = Some(session);
+        match woke {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(InboxError::Protocol { command: "IDLE".into(), detail: e.to_string() }),
+            Err(_) => Err(InboxError::Timeout(pause + COMMAND_TIMEOUT)),
+        }
+    }
+
+    async fn remove(&mut self, folder: &str, uids: &[u32], how: &Cleanup) -> Result<(), InboxError> {
+        if uids.is_empty() || matches!(how, Cleanup::Keep) {
+            return Ok(());
+        }
+        let set = uids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+        timed("SELECT", self.session()?.select(folder)).await?;
+        if let Cleanup::MoveTo(target) = how {
+            if self.moves {
+                return timed("UID MOVE", self.session()?.uid_mv(&set, target)).await;
+            }
+            timed("UID COPY", self.session()?.uid_copy(&set, target)).await?;
+        }
+        {
+            let session = self.session()?;
+            let stream = timed("UID STORE", session.uid_store(&set, "+FLAGS.SILENT (\\Deleted)")).await?;
+            timed("UID STORE", stream.try_collect::<Vec<_>>()).await?;
+        }
+        if self.uidplus {
+            // UID EXPUNGE removes only these UIDs (RFC 4315 §2.1); plain EXPUNGE would also remove mail that
+            // someone else flagged \Deleted, which the probe must never touch.
+            let session = self.session()?;
+            let stream = timed("UID EXPUNGE", session.uid_expunge(&set)).await?;
+            timed("UID EXPUNGE", stream.try_collect::<Vec<_>>()).await?;
+        } else {
+            tracing::warn!(folder, "server lacks UIDPLUS: probe mail flagged \\Deleted but not expunged");
+        }
+        Ok(())
+    }
+
+    pub async fn cleanup(&mut self, found: &Found, how: &Cleanup) -> Result<(), InboxError> {
+        let uid: u32 = found.id.parse().map_err(|_| InboxError::Protocol { command: "cleanup".into(), detail: format!("bad UID {:?}", found.id) })?;
+        self.remove(&found.folder, &[uid], how).await
+    }
+
+    /// `UID SEARCH FROM … TO … UID 1:<baseline-1>` per folder (server-side, so the mailbox is not read), then
+    /// INTERNALDATE to keep only mail older than `older_than`.
+    pub async fn sweep(&mut self, baseline: &Baseline, matcher: &Matcher, older_than: DateTime<Utc>, how: &Cleanup) -> Result<Sweep, InboxError> {
+        let mut late = 0;
+        for mark in &baseline.folders {
+            let Some(below) = mark.uid_next.filter(|n| *n > 1) else { continue };
+            timed("EXAMINE", self.session()?.examine(&mark.folder)).await?;
+            let query = format!("FROM {} TO {} UID 1:{}", quote(&matcher.from), quote(&matcher.to), below - 1);
+            let uids = timed("UID SEARCH", self.session()?.uid_search(&query)).await?;
+            if uids.is_empty() {
+                continue;
+            }
+            let set = uids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+            let fetches: Vec<Fetch> = {
+                let session = self.session()?;
+                let stream = timed("UID FETCH", session.uid_fetch(&set, "(UID INTERNALDATE ENVELOPE)")).await?;
+                timed("UID FETCH", stream.try_collect::<Vec<_>>()).await?
+            };
+            // SEARCH FROM/TO is a substring match (RFC 3501 §6.4.4): confirm with the envelope.
+            let stale: Vec<u32> = fetches
+                .iter()
+                .filter(|f| envelope_matches(f, matcher))
+                .filter(|f| f.internal_date().is_some_and(|d| d.with_timezone(&Utc) < older_than))
+                .filter_map(|f| f.uid)
+                .collect();
+            late += stale.len() as u32;
+            self.remove(&mark.folder, &stale, how).await?;
+        }
+        Ok(Sweep { late })
+    }
+
+    pub async fn logout(mut self) {
+        if let Some(mut session) = self.session.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), session.logout()).await;
+        }
+    }
+}
+
+fn envelope_matches(fetch: &Fetch, matcher: &Matcher) -> bool {
+    let Some(env) = fetch.envelope() else { return false };
+    let addresses = |list: &Option<Vec<imap_proto::types::Address<'_>>>| -> Vec<String> {
+        list.iter()
+            .flatten()
+            .filter_map(|a| {
+                let mailbox = String::from_utf8_lossy(a.mailbox.as_deref()?);
+                let host = String::from_utf8_lossy(a.host.as_deref()?);
+                Some(format!("{mailbox}@{host}"))
+            })
+            .collect()
+    };
+    let from = addresses(&env.from);
+    let to = addresses(&env.to);
+    matcher.matches(from.iter().map(String::as_str), to.iter().map(String::as_str))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quote_escapes_backslash_and_quote() {
+        let cases = [("a@b.c", "\"a@b.c\""), ("x\"y", "\"x\\\"y\""), ("x\\y", "\"x\\\\y\"")];
+        for (input, expected) in cases {
+            assert_eq!(quote(input), expected);
+        }
+    }
+
+    #[test]
+    fn xoauth2_sends_the_token_once_then_an_empty_answer() {
+        use async_imap::Authenticator;
+        let token = Secret::new("ya29.token");
+        let mut auth = XOAuth2 { user: "probe@example.net", token: &token, sent: false };
+        assert_eq!(auth.process(b""), "user=probe@example.net\x01auth=Bearer ya29.token\x01\x01");
+        assert_eq!(auth.process(b"{\"status\":\"401\"}"), "");
+    }
+}

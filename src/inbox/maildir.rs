@@ -1,0 +1,189 @@
+//! The Maildir backend: a local Maildir++ (INBOX at the root, Junk at `.Junk`), for mail hosts and for
+//! `probe demo`, where the AWS twin delivers into a temporary Maildir.
+//!
+//! New mail is recognised by its file name: Maildir names start with the delivery time in seconds
+//! (the Maildir specification's `time.unique.host`), so messages from before the baseline are skipped
+//! without being opened.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::{Baseline, Found, FolderMark, InboxError, Matcher, Sweep};
+use crate::config::Cleanup;
+
+/// A local Maildir.
+#[derive(Debug, Clone)]
+pub struct MaildirInbox {
+    root: PathBuf,
+    poll: Duration,
+}
+
+/// Folder name and whether it is Junk, with its directory.
+fn folders(root: &Path) -> [(&'static str, bool, PathBuf); 2] {
+    [("INBOX", false, root.to_path_buf()), ("Junk", true, root.join(".Junk"))]
+}
+
+fn delivered_secs(name: &str) -> Option<i64> {
+    name.split('.').next()?.parse().ok()
+}
+
+impl MaildirInbox {
+    pub fn open(root: &Path) -> Result<MaildirInbox, InboxError> {
+        if !root.join("new").is_dir() && !root.join("cur").is_dir() {
+            return Err(InboxError::Maildir {
+                path: root.to_path_buf(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "not a Maildir (no new/ or cur/)"),
+            });
+        }
+        Ok(MaildirInbox { root: root.to_path_buf(), poll: Duration::from_millis(20) })
+    }
+
+    pub fn baseline(&mut self) -> Result<Baseline, InboxError> {
+        Ok(Baseline {
+            taken_at: Utc::now(),
+            folders: folders(&self.root)
+                .into_iter()
+                .map(|(name, junk, _)| FolderMark { folder: name.into(), junk, uid_validity: None, uid_next: None })
+                .collect(),
+        })
+    }
+
+    /// Messages in `new/` and `cur/` of every folder delivered at or after `since_secs`, and (for sweeps)
+    /// before `until_secs`.
+    fn scan(&self, matcher: &Matcher, since_secs: i64, until_secs: i64) -> Result<Vec<(String, bool, PathBuf)>, InboxError> {
+        let mut hits = Vec::new();
+        for (folder, junk, dir) in folders(&self.root) {
+            for sub in ["new", "cur"] {
+                let path = dir.join(sub);
+                let entries = match std::fs::read_dir(&path) {
+                    Ok(e) => e,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(source) => return Err(InboxError::Maildir { path, source }),
+                };
+                for entry in entries.flatten() {
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    let Some(t) = delivered_secs(&name) else { continue };
+                    if t < since_secs || t >= until_secs {
+                        continue;
+                    }
+                    let file = entry.path();
+                    let Ok(bytes) = std::fs::read(&file) else { continue };
+                    if header_matches(&bytes, matcher) {
+                        hits.push((folder.to_string(), junk, file));
+                    }
+                }
+            }
+        }
+        Ok(hits)
+    }
+
+    pub async fn wait(&mut self, baseline: &Baseline, matcher: &Matcher, deadline: tokio::time::Instant) -> Result<Option<Found>, InboxError> {
+        let since = baseline.taken_at.timestamp();
+        loop {
+            if let Some((folder, junk, path)) = self.scan(matcher, since, i64::MAX)?.into_iter().next() {
+                let raw = std::fs::read(&path).map_err(|source| InboxError::Maildir { path: path.clone(), source })?;
+                let visible_at = std::fs::metadata(&path).and_then(|m| m.modified()).ok().map(DateTime::<Utc>::from);
+                return Ok(Some(Found {
+                    folder,
+                    junk,
+                    id: path.to_string_lossy().into_owned(),
+                    visible_at,
+                    detected_at: Utc::now(),
+                    raw,
+                }));
+            }
+            if tokio::time::Instant::now() + self.poll > deadline {
+                return Ok(None);
+            }
+            tokio::time::sleep(self.poll).await;
+        }
+    }
+
+    pub fn cleanup(&mut self, found: &Found, how: &Cleanup) -> Result<(), InboxError> {
+        let path = PathBuf::from(&found.id);
+        let io = |source| InboxError::Maildir { path: path.clone(), source };
+        match how {
+            Cleanup::Keep => Ok(()),
+            Cleanup::Delete => std::fs::remove_file(&path).map_err(io),
+            Cleanup::MoveTo(folder) => {
+                let dir = self.root.join(format!(".{folder}"));
+                for sub in ["tmp", "new", "cur"] {
+                    std::fs::create_dir_all(dir.join(sub)).map_err(io)?;
+                }
+                let name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+                std::fs::rename(&path, dir.join("cur").join(name)).map_err(io)
+            }
+        }
+    }
+
+    pub fn sweep(&mut self, baseline: &Baseline, matcher: &Matcher, older_than: DateTime<Utc>, how: &Cleanup) -> Result<Sweep, InboxError> {
+        let until = baseline.taken_at.timestamp().min(older_than.timestamp());
+        let stale = self.scan(matcher, 0, until)?;
+        for (folder, junk, path) in &stale {
+            let found = Found {
+                folder: folder.clone(),
+                junk: *junk,
+                id: path.to_string_lossy().into_owned(),
+                visible_at: None,
+                detected_at: Utc::now(),
+                raw: Vec::new(),
+            };
+            self.cleanup(&found, how)?;
+        }
+        Ok(Sweep { late: stale.len() as u32 })
+    }
+}
+
+/// Reads From and To of a message's header and asks the matcher.
+pub(crate) fn header_matches(raw: &[u8], matcher: &Matcher) -> bool {
+    let Some(message) = mail_parser::MessageParser::new().parse_headers(raw) else { return false };
+    let from: Vec<&str> = message.from().map(|a| a.iter().filter_map(|a| a.address()).collect()).unwrap_or_default();
+    let to: Vec<&str> = message.to().map(|a| a.iter().filter_map(|a| a.address()).collect()).unwrap_or_default();
+    matcher.matches(from, to)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(root: &Path, folder: &str, secs: i64, from: &str, to: &str) -> PathBuf {
+        let dir = if folder == "INBOX" { root.to_path_buf() } else { root.join(format!(".{folder}")) };
+        for sub in ["tmp", "new", "cur"] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+        let path = dir.join("new").join(format!("{secs}.M1P1Q{}.test", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&path, format!("From: {from}\r\nTo: {to}\r\nSubject: x\r\n\r\nbody\r\n")).unwrap();
+        path
+    }
+
+    #[tokio::test]
+    async fn finds_only_new_mail_from_the_sender_to_the_user_and_sweeps_old_probe_mail() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let m = Matcher::new("noreply@thephenom.app", "probe+prod@mail.test");
+        let old = write(root, "INBOX", 1_000, "Phenom <noreply@thephenom.app>", "probe+prod@mail.test");
+        let other = write(root, "INBOX", 1_000, "friend@example.net", "probe+prod@mail.test");
+        let mut inbox = MaildirInbox::open(root).unwrap();
+        let baseline = inbox.baseline().unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(100);
+        assert!(inbox.wait(&baseline, &m, deadline).await.unwrap().is_none(), "old mail must not match");
+
+        let now = baseline.taken_at.timestamp();
+        write(root, "INBOX", now, "friend@example.net", "probe+prod@mail.test");
+        write(root, "INBOX", now, "noreply@thephenom.app", "probe+staging@mail.test");
+        let ours = write(root, "Junk", now, "Phenom <noreply@thephenom.app>", "probe+prod@mail.test");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        let found = inbox.wait(&baseline, &m, deadline).await.unwrap().expect("probe mail in Junk");
+        assert_eq!((found.folder.as_str(), found.junk), ("Junk", true));
+        assert_eq!(PathBuf::from(&found.id), ours);
+
+        inbox.cleanup(&found, &Cleanup::Delete).unwrap();
+        assert!(!ours.exists());
+        let sweep = inbox.sweep(&baseline, &m, baseline.taken_at, &Cleanup::Delete).unwrap();
+        assert_eq!(sweep.late, 1);
+        assert!(!old.exists(), "stale probe mail is swept");
+        assert!(other.exists(), "other senders' mail is never touched");
+    }
+}
