@@ -7,19 +7,61 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// End-to-end delivery probe for Cognito user pools that send email through Amazon SES.
+///
+/// `probe --pool <POOL_ID>` runs one probe (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
 #[derive(Debug, Parser)]
-#[command(name = "probe", version, about)]
+#[command(name = "probe", version, about, args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct Cli {
     /// Log filter for stderr (e.g. `info`, `debug`, `cognito_delivery_probe=trace`); default `warn` or RUST_LOG.
     #[arg(long, global = true)]
     pub log_level: Option<String>,
 
+    #[command(flatten)]
+    pub run: RunArgs,
+
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+}
+
+/// Arguments of the one-shot probe (`probe --pool …`).
+#[derive(Debug, Args, Default)]
+pub struct RunArgs {
+    /// Run the probe file whose pool_id is this user pool id.
+    #[arg(long, value_name = "POOL_ID")]
+    pub pool: Option<String>,
+    /// Run the probe file with this name (file name without .toml, or its `name`).
+    #[arg(long, value_name = "NAME")]
+    pub probe: Option<String>,
+    /// Run this probe file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory of probe files.
+    #[arg(long, value_name = "DIR", default_value = "probes")]
+    pub probes: PathBuf,
+    /// Override the test user.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Override how long to wait for the mail (e.g. 90s, 5m).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub timeout: Option<std::time::Duration>,
+    /// Override the pool's AWS Region.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Send every AWS call to this endpoint (the AWS twin, an emulator).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Leave the probe's mail in the mailbox.
+    #[arg(long)]
+    pub no_cleanup: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Check probe files (default: every file in probes/) and print what each will do.
+    Validate(ValidateArgs),
     /// Serve the AWS twin (Cognito, SESv2, CloudWatch) on loopback, delivering mail into a Maildir.
     Sandbox(SandboxArgs),
     /// Evaluate the Authentication-Results of a saved message (.eml): DKIM, SPF, DMARC and alignment.
@@ -36,6 +78,13 @@ pub enum Format {
     Json,
     /// One Nagios/Monitoring Plugins status line with perfdata.
     Nagios,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// A probe file or a directory of them.
+    #[arg(default_value = "probes")]
+    pub path: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -319,6 +319,8 @@ pub enum ConfigError {
     Invalid { path: PathBuf, line: usize, field: String, message: String },
     #[error("no probe file in {dir} has pool_id {pool_id:?} (hint: `probe validate {dir}` lists them)")]
     NoSuchPool { dir: PathBuf, pool_id: String },
+    #[error("nothing to run: give --pool <POOL_ID>, --probe <NAME> or --config <FILE> (see probe --help)")]
+    NothingToRun,
     #[error("no probe named {name:?} in {dir}")]
     NoSuchProbe { dir: PathBuf, name: String },
     #[error("cannot list probe directory {dir}: {source}")]
@@ -342,8 +344,8 @@ impl ProbeFile {
 
     /// Reads and validates a probe file.
     pub fn load(path: &Path) -> Result<ProbeFile, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
         Self::parse(&text, path)
     }
 
@@ -370,7 +372,10 @@ impl ProbeFile {
             _ => {
                 return Err(invalid(
                     "pool_id",
-                    format!("{:?} is not a user pool id, expected <region>_<id> like \"us-east-1_knEL7cqS3\"", self.pool_id),
+                    format!(
+                        "{:?} is not a user pool id, expected <region>_<id> like \"us-east-1_knEL7cqS3\"",
+                        self.pool_id
+                    ),
                 ));
             }
         }
@@ -393,7 +398,10 @@ impl ProbeFile {
         }
         match (&self.imap, &self.maildir) {
             (Some(_), Some(_)) => {
-                return Err(invalid("maildir", "both [imap] and [maildir] are set, expected exactly one mailbox".into()));
+                return Err(invalid(
+                    "maildir",
+                    "both [imap] and [maildir] are set, expected exactly one mailbox".into(),
+                ));
             }
             (None, None) => {
                 return Err(invalid("imap", "no mailbox: add an [imap] (or [maildir]) section".into()));
@@ -406,10 +414,16 @@ impl ProbeFile {
             }
             match imap.auth {
                 ImapAuth::Login if imap.password.is_none() => {
-                    return Err(invalid("imap.password", "auth = \"login\" needs password = { env = \"…\" } or { file = \"…\" }".into()));
+                    return Err(invalid(
+                        "imap.password",
+                        "auth = \"login\" needs password = { env = \"…\" } or { file = \"…\" }".into(),
+                    ));
                 }
                 ImapAuth::Xoauth2 if imap.token.is_none() => {
-                    return Err(invalid("imap.token", "auth = \"xoauth2\" needs token = { env | file | command = … }".into()));
+                    return Err(invalid(
+                        "imap.token",
+                        "auth = \"xoauth2\" needs token = { env | file | command = … }".into(),
+                    ));
                 }
                 _ => {}
             }
@@ -420,11 +434,16 @@ impl ProbeFile {
                 return Err(invalid("imap.poll_interval", "is shorter than 100ms".into()));
             }
         }
-        for (field, value) in [("expect.dkim", &self.expect.dkim), ("expect.spf", &self.expect.spf), ("expect.dmarc", &self.expect.dmarc)] {
+        for (field, value) in
+            [("expect.dkim", &self.expect.dkim), ("expect.spf", &self.expect.spf), ("expect.dmarc", &self.expect.dmarc)]
+        {
             // RFC 8601 §2.7: the result keywords a receiver can write for these methods.
             const RESULTS: [&str; 8] = ["pass", "fail", "softfail", "neutral", "none", "temperror", "permerror", "any"];
             if !RESULTS.contains(&value.as_str()) {
-                return Err(invalid(field, format!("{value:?} is not a result, expected one of {RESULTS:?} (\"any\" accepts every result)")));
+                return Err(invalid(
+                    field,
+                    format!("{value:?} is not a result, expected one of {RESULTS:?} (\"any\" accepts every result)"),
+                ));
             }
         }
         if let Some(url) = &self.aws.endpoint_url {
@@ -507,13 +526,41 @@ password = { env = "PROBE_IMAP_PASSWORD" }
     #[test]
     fn bad_files_fail_with_file_line_and_field() {
         let cases: &[(&str, &str, &str)] = &[
-            ("unknown key", &format!("{MINIMAL}\n[expect]\ndkimm = \"pass\"\n"), "probes/p.toml:11:1: unknown field `dkimm`"),
-            ("bad pool id", &MINIMAL.replace("us-east-1_knEL7cqS3", "knEL7cqS3"), "probes/p.toml:2: pool_id: \"knEL7cqS3\" is not a user pool id"),
-            ("bad duration", &format!("timeout = \"5 parsecs\"\n{MINIMAL}"), "probes/p.toml:1:11: invalid duration \"5 parsecs\""),
-            ("password missing", &MINIMAL.replace("password = { env = \"PROBE_IMAP_PASSWORD\" }", ""), "probes/p.toml:5: imap.password: auth = \"login\" needs password"),
-            ("inline secret", &MINIMAL.replace("{ env = \"PROBE_IMAP_PASSWORD\" }", "\"hunter2\""), "probes/p.toml:8:12:"),
-            ("bad result", &format!("{MINIMAL}\n[expect]\ndmarc = \"passed\"\n"), "probes/p.toml:11: expect.dmarc: \"passed\" is not a result"),
-            ("forgot without client", &format!("trigger = \"forgot-password\"\n{MINIMAL}"), "probes/p.toml:1: trigger: ForgotPassword needs client_id"),
+            (
+                "unknown key",
+                &format!("{MINIMAL}\n[expect]\ndkimm = \"pass\"\n"),
+                "probes/p.toml:11:1: unknown field `dkimm`",
+            ),
+            (
+                "bad pool id",
+                &MINIMAL.replace("us-east-1_knEL7cqS3", "knEL7cqS3"),
+                "probes/p.toml:2: pool_id: \"knEL7cqS3\" is not a user pool id",
+            ),
+            (
+                "bad duration",
+                &format!("timeout = \"5 parsecs\"\n{MINIMAL}"),
+                "probes/p.toml:1:11: invalid duration \"5 parsecs\"",
+            ),
+            (
+                "password missing",
+                &MINIMAL.replace("password = { env = \"PROBE_IMAP_PASSWORD\" }", ""),
+                "probes/p.toml:5: imap.password: auth = \"login\" needs password",
+            ),
+            (
+                "inline secret",
+                &MINIMAL.replace("{ env = \"PROBE_IMAP_PASSWORD\" }", "\"hunter2\""),
+                "probes/p.toml:8:12:",
+            ),
+            (
+                "bad result",
+                &format!("{MINIMAL}\n[expect]\ndmarc = \"passed\"\n"),
+                "probes/p.toml:11: expect.dmarc: \"passed\" is not a result",
+            ),
+            (
+                "forgot without client",
+                &format!("trigger = \"forgot-password\"\n{MINIMAL}"),
+                "probes/p.toml:1: trigger: ForgotPassword needs client_id",
+            ),
             ("bad cleanup", &format!("{MINIMAL}cleanup = \"shred\"\n"), "invalid cleanup \"shred\""),
         ];
         for (name, text, expected) in cases {
@@ -531,7 +578,11 @@ password = { env = "PROBE_IMAP_PASSWORD" }
 
     #[test]
     fn cleanup_forms() {
-        let cases = [("delete", Cleanup::Delete), ("keep", Cleanup::Keep), ("move:Probe/Done", Cleanup::MoveTo("Probe/Done".into()))];
+        let cases = [
+            ("delete", Cleanup::Delete),
+            ("keep", Cleanup::Keep),
+            ("move:Probe/Done", Cleanup::MoveTo("Probe/Done".into())),
+        ];
         for (text, expected) in cases {
             let v: Cleanup = serde_json::from_str(&format!("\"{text}\"")).unwrap();
             assert_eq!(v, expected);

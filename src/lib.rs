@@ -12,12 +12,16 @@
 //! * [`logging`] — tracing setup for the binary.
 
 pub mod authres;
+pub mod aws;
 pub mod cli;
 pub mod cmd;
+pub mod config;
+pub mod diagnosis;
+pub mod inbox;
 pub mod logging;
+pub mod output;
+pub mod probe;
+pub mod report;
+pub mod secret;
 pub mod twin;
 pub mod verdict;
-pub mod config;
-pub mod secret;
-pub mod aws;
-pub mod inbox;

@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 /// A secret value. `Debug` and `Display` print `<redacted>`; the only way to the value is [`Secret::expose`],
 /// so every use is greppable.
@@ -48,7 +48,8 @@ pub enum SecretSource {
 impl<'de> Deserialize<'de> for SecretSource {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct SourceVisitor;
-        const EXPECTED: &str = "a table with exactly one of env = \"NAME\", file = \"PATH\", command = [\"prog\", \"arg\"]";
+        const EXPECTED: &str =
+            "a table with exactly one of env = \"NAME\", file = \"PATH\", command = [\"prog\", \"arg\"]";
         impl<'de> Visitor<'de> for SourceVisitor {
             type Value = SecretSource;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {

@@ -48,7 +48,7 @@ impl std::fmt::Display for Outcome {
 }
 
 /// The phases of a probe run (DESIGN.md §1). One name per phase, used identically everywhere.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {
     Config,
@@ -61,15 +61,8 @@ pub enum Phase {
 }
 
 impl Phase {
-    pub const ALL: [Phase; 7] = [
-        Phase::Config,
-        Phase::Resolve,
-        Phase::Trigger,
-        Phase::Ses,
-        Phase::Inbox,
-        Phase::Authenticate,
-        Phase::Cleanup,
-    ];
+    pub const ALL: [Phase; 7] =
+        [Phase::Config, Phase::Resolve, Phase::Trigger, Phase::Ses, Phase::Inbox, Phase::Authenticate, Phase::Cleanup];
 
     pub fn name(self) -> &'static str {
         match self {

@@ -27,7 +27,12 @@ pub fn floor_minute(t: DateTime<Utc>) -> DateTime<Utc> {
 impl Clients {
     /// Σ Sum of `Send` over every bucket from `floor_minute(start)` up to now (plus one minute, as the current
     /// minute's bucket is still filling). Follows `NextToken` pages.
-    pub async fn send_sum(&self, metric: &SendMetric, start: DateTime<Utc>, now: DateTime<Utc>) -> Result<f64, AwsFailure> {
+    pub async fn send_sum(
+        &self,
+        metric: &SendMetric,
+        start: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<f64, AwsFailure> {
         let window_start = floor_minute(start);
         let window_end = floor_minute(now) + TimeDelta::minutes(2);
         let dimensions = match metric {
@@ -40,7 +45,9 @@ impl Clients {
             .id("send")
             .metric_stat(
                 MetricStat::builder()
-                    .metric(Metric::builder().namespace("AWS/SES").metric_name("Send").set_dimensions(dimensions).build())
+                    .metric(
+                        Metric::builder().namespace("AWS/SES").metric_name("Send").set_dimensions(dimensions).build(),
+                    )
                     .period(60)
                     .stat("Sum")
                     .build(),

@@ -52,9 +52,8 @@ impl Clients {
 
     /// Clients over an already loaded configuration (tests use this with test credentials).
     pub fn from_sdk_config(base: SdkConfig) -> Clients {
-        let trigger_conf = aws_sdk_cognitoidentityprovider::config::Builder::from(&base)
-            .retry_config(RetryConfig::disabled())
-            .build();
+        let trigger_conf =
+            aws_sdk_cognitoidentityprovider::config::Builder::from(&base).retry_config(RetryConfig::disabled()).build();
         Clients {
             cognito: aws_sdk_cognitoidentityprovider::Client::new(&base),
             cognito_trigger: aws_sdk_cognitoidentityprovider::Client::from_conf(trigger_conf),
@@ -121,7 +120,10 @@ impl AwsFailure {
                 let code = service.err().code().unwrap_or("UnknownError").to_string();
                 let message = service.err().message().unwrap_or_default().to_string();
                 // aws.md §1.1: LimitExceeded = per-user attempt counter, TooManyRequests = category RPS.
-                if matches!(code.as_str(), "LimitExceededException" | "TooManyRequestsException" | "ThrottlingException" | "Throttling") {
+                if matches!(
+                    code.as_str(),
+                    "LimitExceededException" | "TooManyRequestsException" | "ThrottlingException" | "Throttling"
+                ) {
                     AwsFailure::Throttled { operation, code, message }
                 } else {
                     AwsFailure::Service { operation, code, message }

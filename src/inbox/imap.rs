@@ -59,7 +59,10 @@ impl async_imap::Authenticator for XOAuth2<'_> {
     }
 }
 
-async fn timed<T, E: std::fmt::Display>(command: &str, fut: impl Future<Output = Result<T, E>>) -> Result<T, InboxError> {
+async fn timed<T, E: std::fmt::Display>(
+    command: &str,
+    fut: impl Future<Output = Result<T, E>>,
+) -> Result<T, InboxError> {
     match tokio::time::timeout(COMMAND_TIMEOUT, fut).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(InboxError::Protocol { command: command.to_string(), detail: e.to_string() }),
@@ -99,11 +102,15 @@ fn tls_config(settings: &ImapSettings) -> Result<rustls::ClientConfig, InboxErro
 impl ImapInbox {
     /// Connects, logs in, reads capabilities and finds the Junk folder.
     pub async fn connect(settings: &ImapSettings) -> Result<ImapInbox, InboxError> {
-        let connect_err = |detail: String| InboxError::Connect { host: settings.host.clone(), port: settings.port, detail };
-        let tcp = tokio::time::timeout(COMMAND_TIMEOUT, tokio::net::TcpStream::connect((settings.host.as_str(), settings.port)))
-            .await
-            .map_err(|_| connect_err("timed out".into()))?
-            .map_err(|e| connect_err(e.to_string()))?;
+        let connect_err =
+            |detail: String| InboxError::Connect { host: settings.host.clone(), port: settings.port, detail };
+        let tcp = tokio::time::timeout(
+            COMMAND_TIMEOUT,
+            tokio::net::TcpStream::connect((settings.host.as_str(), settings.port)),
+        )
+        .await
+        .map_err(|_| connect_err("timed out".into()))?
+        .map_err(|e| connect_err(e.to_string()))?;
         let _ = tcp.set_nodelay(true);
         let stream: Box<dyn ImapStream> = if settings.tls {
             let connector = tokio_rustls::TlsConnector::from(Arc::new(tls_config(settings)?));
@@ -165,7 +172,9 @@ impl ImapInbox {
     }
 
     fn session(&mut self) -> Result<&mut Session, InboxError> {
-        self.session.as_mut().ok_or_else(|| InboxError::Protocol { command: "session".into(), detail: "connection lost".into() })
+        self.session
+            .as_mut()
+            .ok_or_else(|| InboxError::Protocol { command: "session".into(), detail: "connection lost".into() })
     }
 
     /// The configured folders plus the Junk folder: `junk_folder` if set, else SPECIAL-USE `\Junk`
@@ -179,7 +188,11 @@ impl ImapInbox {
                 .map(|n| (n.name().to_string(), n.attributes().iter().any(|a| matches!(a, NameAttribute::Junk))))
                 .collect()
         };
-        let exists = |name: &str| names.iter().any(|(n, _)| n.eq_ignore_ascii_case(name) || (name == "INBOX" && n.eq_ignore_ascii_case("inbox")));
+        let exists = |name: &str| {
+            names
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(name) || (name == "INBOX" && n.eq_ignore_ascii_case("inbox")))
+        };
         let mut folders = Vec::new();
         for folder in &self.settings.folders {
             if !exists(folder) {
@@ -235,7 +248,8 @@ impl ImapInbox {
         }
         let fetches: Vec<Fetch> = {
             let session = self.session()?;
-            let stream = timed("UID FETCH", session.uid_fetch(format!("{uid_next}:*"), "(UID INTERNALDATE ENVELOPE)")).await?;
+            let stream =
+                timed("UID FETCH", session.uid_fetch(format!("{uid_next}:*"), "(UID INTERNALDATE ENVELOPE)")).await?;
             timed("UID FETCH", stream.try_collect::<Vec<_>>()).await?
         };
         for fetch in fetches {
@@ -251,7 +265,14 @@ impl ImapInbox {
                 timed("UID FETCH", stream.try_collect::<Vec<_>>()).await?
             };
             let raw = body.iter().find_map(|f| f.body().map(<[u8]>::to_vec)).unwrap_or_default();
-            return Ok(Some(Found { folder: mark.folder.clone(), junk: mark.junk, id: uid.to_string(), visible_at, detected_at, raw }));
+            return Ok(Some(Found {
+                folder: mark.folder.clone(),
+                junk: mark.junk,
+                id: uid.to_string(),
+                visible_at,
+                detected_at,
+                raw,
+            }));
         }
         Ok(None)
     }
@@ -259,7 +280,12 @@ impl ImapInbox {
     /// Waits for the probe's mail in every watched folder. The first folder is watched with IDLE when the
     /// server offers it (woken at once by EXISTS); every folder is re-checked on each wake and at least every
     /// `poll_interval` (NOOP polling where IDLE is unavailable; Gmail reports new mail on NOOP).
-    pub async fn wait(&mut self, baseline: &Baseline, matcher: &Matcher, deadline: tokio::time::Instant) -> Result<Option<Found>, InboxError> {
+    pub async fn wait(
+        &mut self,
+        baseline: &Baseline,
+        matcher: &Matcher,
+        deadline: tokio::time::Instant,
+    ) -> Result<Option<Found>, InboxError> {
         let primary = baseline.folders.first().cloned();
         loop {
             for mark in &baseline.folders {
@@ -285,7 +311,10 @@ impl ImapInbox {
     /// One IDLE on `folder` for at most `pause`, ended early by any server event.
     async fn idle_once(&mut self, folder: &str, pause: Duration) -> Result<(), InboxError> {
         timed("EXAMINE", self.session()?.examine(folder)).await?;
-        let session = self.session.take().ok_or_else(|| InboxError::Protocol { command: "IDLE".into(), detail: "connection lost".into() })?;
+        let session = self
+            .session
+            .take()
+            .ok_or_else(|| InboxError::Protocol { command: "IDLE".into(), detail: "connection lost".into() })?;
         let mut handle = session.idle();
         timed("IDLE", handle.init()).await?;
         let (wait, _stop) = handle.wait_with_timeout(pause);
@@ -329,13 +358,22 @@ impl ImapInbox {
     }
 
     pub async fn cleanup(&mut self, found: &Found, how: &Cleanup) -> Result<(), InboxError> {
-        let uid: u32 = found.id.parse().map_err(|_| InboxError::Protocol { command: "cleanup".into(), detail: format!("bad UID {:?}", found.id) })?;
+        let uid: u32 = found.id.parse().map_err(|_| InboxError::Protocol {
+            command: "cleanup".into(),
+            detail: format!("bad UID {:?}", found.id),
+        })?;
         self.remove(&found.folder, &[uid], how).await
     }
 
     /// `UID SEARCH FROM … TO … UID 1:<baseline-1>` per folder (server-side, so the mailbox is not read), then
     /// INTERNALDATE to keep only mail older than `older_than`.
-    pub async fn sweep(&mut self, baseline: &Baseline, matcher: &Matcher, older_than: DateTime<Utc>, how: &Cleanup) -> Result<Sweep, InboxError> {
+    pub async fn sweep(
+        &mut self,
+        baseline: &Baseline,
+        matcher: &Matcher,
+        older_than: DateTime<Utc>,
+        how: &Cleanup,
+    ) -> Result<Sweep, InboxError> {
         let mut late = 0;
         for mark in &baseline.folders {
             let Some(below) = mark.uid_next.filter(|n| *n > 1) else { continue };

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::{Baseline, Found, FolderMark, InboxError, Matcher, Sweep};
+use super::{Baseline, FolderMark, Found, InboxError, Matcher, Sweep};
 use crate::config::Cleanup;
 
 /// A local Maildir.
@@ -52,7 +52,12 @@ impl MaildirInbox {
 
     /// Messages in `new/` and `cur/` of every folder delivered at or after `since_secs`, and (for sweeps)
     /// before `until_secs`.
-    fn scan(&self, matcher: &Matcher, since_secs: i64, until_secs: i64) -> Result<Vec<(String, bool, PathBuf)>, InboxError> {
+    fn scan(
+        &self,
+        matcher: &Matcher,
+        since_secs: i64,
+        until_secs: i64,
+    ) -> Result<Vec<(String, bool, PathBuf)>, InboxError> {
         let mut hits = Vec::new();
         for (folder, junk, dir) in folders(&self.root) {
             for sub in ["new", "cur"] {
@@ -79,7 +84,12 @@ impl MaildirInbox {
         Ok(hits)
     }
 
-    pub async fn wait(&mut self, baseline: &Baseline, matcher: &Matcher, deadline: tokio::time::Instant) -> Result<Option<Found>, InboxError> {
+    pub async fn wait(
+        &mut self,
+        baseline: &Baseline,
+        matcher: &Matcher,
+        deadline: tokio::time::Instant,
+    ) -> Result<Option<Found>, InboxError> {
         let since = baseline.taken_at.timestamp();
         loop {
             if let Some((folder, junk, path)) = self.scan(matcher, since, i64::MAX)?.into_iter().next() {
@@ -118,7 +128,13 @@ impl MaildirInbox {
         }
     }
 
-    pub fn sweep(&mut self, baseline: &Baseline, matcher: &Matcher, older_than: DateTime<Utc>, how: &Cleanup) -> Result<Sweep, InboxError> {
+    pub fn sweep(
+        &mut self,
+        baseline: &Baseline,
+        matcher: &Matcher,
+        older_than: DateTime<Utc>,
+        how: &Cleanup,
+    ) -> Result<Sweep, InboxError> {
         let until = baseline.taken_at.timestamp().min(older_than.timestamp());
         let stale = self.scan(matcher, 0, until)?;
         for (folder, junk, path) in &stale {

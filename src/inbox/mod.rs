@@ -32,7 +32,8 @@ impl Matcher {
 
     /// True when the message is from the pool's sender to the test user.
     pub fn matches<'a>(&self, from: impl IntoIterator<Item = &'a str>, to: impl IntoIterator<Item = &'a str>) -> bool {
-        from.into_iter().any(|a| a.eq_ignore_ascii_case(&self.from)) && to.into_iter().any(|a| a.eq_ignore_ascii_case(&self.to))
+        from.into_iter().any(|a| a.eq_ignore_ascii_case(&self.from))
+            && to.into_iter().any(|a| a.eq_ignore_ascii_case(&self.to))
     }
 }
 
@@ -128,7 +129,12 @@ impl Inbox {
     }
 
     /// Waits until the probe's message shows up after `baseline`, or `deadline` passes (`Ok(None)`).
-    pub async fn wait(&mut self, baseline: &Baseline, matcher: &Matcher, deadline: tokio::time::Instant) -> Result<Option<Found>, InboxError> {
+    pub async fn wait(
+        &mut self,
+        baseline: &Baseline,
+        matcher: &Matcher,
+        deadline: tokio::time::Instant,
+    ) -> Result<Option<Found>, InboxError> {
         match self {
             Inbox::Imap(i) => i.wait(baseline, matcher, deadline).await,
             Inbox::Maildir(m) => m.wait(baseline, matcher, deadline).await,
@@ -145,7 +151,13 @@ impl Inbox {
 
     /// Finds the probe's own mail that arrived before `baseline` and is older than `older_than`: mail of
     /// earlier runs that came too late. It is counted, and removed unless cleanup = keep.
-    pub async fn sweep(&mut self, baseline: &Baseline, matcher: &Matcher, older_than: DateTime<Utc>, how: &Cleanup) -> Result<Sweep, InboxError> {
+    pub async fn sweep(
+        &mut self,
+        baseline: &Baseline,
+        matcher: &Matcher,
+        older_than: DateTime<Utc>,
+        how: &Cleanup,
+    ) -> Result<Sweep, InboxError> {
         match self {
             Inbox::Imap(i) => i.sweep(baseline, matcher, older_than, how).await,
             Inbox::Maildir(m) => m.sweep(baseline, matcher, older_than, how),

@@ -1,0 +1,181 @@
+//! The report of one probe run: a typed value, not a log line. A failed probe is data (`Report` with a
+//! CRITICAL outcome); only a probe that could not even start has no report. Serialised as the JSON output
+//! (schema in README) and rendered as text or one Nagios line by [`crate::output`].
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::aws::cognito::{Pool, Trigger, User};
+use crate::diagnosis::Diagnosis;
+use crate::verdict::{Outcome, Phase};
+
+/// JSON schema version of [`Report`]; bumped on incompatible changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema: u32,
+    pub probe: String,
+    pub pool_id: String,
+    pub username: String,
+    pub outcome: Outcome,
+    /// The phase that decided the outcome (the failing one, or `authenticate` for OK).
+    pub phase: Phase,
+    pub diagnosis: Diagnosis,
+    /// Further findings that did not decide the outcome (e.g. SPF unaligned next to a Junk delivery).
+    pub notes: Vec<String>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    /// Seconds spent in each phase; every phase is present, `null` when it did not run.
+    pub timings: BTreeMap<Phase, Option<f64>>,
+    pub user: Option<User>,
+    pub pool: Option<PoolSummary>,
+    pub trigger: Option<TriggerRecord>,
+    pub ses: SesEvidence,
+    pub mail: Option<MailRecord>,
+    /// The authentication evaluation (DKIM, SPF, DMARC, alignment, findings) when the mail was found.
+    pub auth: Option<serde_json::Value>,
+    /// Probe mail of earlier runs that arrived after their timeout, found by this run's sweep.
+    pub late_mails: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PoolSummary {
+    pub sending_account: String,
+    pub source_arn: Option<String>,
+    pub from: Option<String>,
+    pub configuration_set: Option<String>,
+}
+
+impl From<&Pool> for PoolSummary {
+    fn from(p: &Pool) -> Self {
+        PoolSummary {
+            sending_account: p.sending_account.clone(),
+            source_arn: p.source_arn.clone(),
+            from: p.from.clone(),
+            configuration_set: p.configuration_set.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TriggerRecord {
+    pub call: Trigger,
+    /// When Cognito accepted the call (local clock).
+    pub at: DateTime<Utc>,
+    pub delivery_medium: Option<String>,
+}
+
+/// What the CloudWatch `AWS/SES Send` checkpoint saw (DESIGN.md §3). Evidence, not proof.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SesEvidence {
+    /// `checked`, `skipped` (COGNITO_DEFAULT or disabled) or `unavailable` (the metric could not be read).
+    pub status: &'static str,
+    pub metric: Option<String>,
+    pub baseline: Option<f64>,
+    pub latest: Option<f64>,
+    /// True once Σ Send over the window rose by at least one after the trigger.
+    pub increment_seen: bool,
+    pub increment_at: Option<DateTime<Utc>>,
+    pub reads: u32,
+    pub error: Option<String>,
+}
+
+/// The probe's message as found (never its body).
+#[derive(Debug, Clone, Serialize)]
+pub struct MailRecord {
+    pub folder: String,
+    pub junk: bool,
+    pub message_id: Option<String>,
+    /// The envelope sender domain as the receiver recorded it (SPF `smtp.mailfrom`), when known.
+    pub latency: Latency,
+}
+
+/// Delivery latency from the trigger to detection, split at the points the headers reveal
+/// (DESIGN.md §4). Negative spans mean clock skew between hosts; they are reported, not hidden.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Latency {
+    pub trigger_at: Option<DateTime<Utc>>,
+    /// Date of the SES hop's Received header.
+    pub ses_handoff_at: Option<DateTime<Utc>>,
+    /// Date of the topmost Received header (the receiver's).
+    pub receiver_at: Option<DateTime<Utc>>,
+    /// INTERNALDATE (IMAP) or mtime (Maildir).
+    pub visible_at: Option<DateTime<Utc>>,
+    pub detected_at: Option<DateTime<Utc>>,
+    /// trigger → detected, seconds.
+    pub total_seconds: Option<f64>,
+    pub trigger_to_ses_seconds: Option<f64>,
+    pub ses_to_receiver_seconds: Option<f64>,
+    pub receiver_to_visible_seconds: Option<f64>,
+    pub visible_to_detected_seconds: Option<f64>,
+    /// True when some span is negative by more than the headers' one-second resolution.
+    pub clock_skew: bool,
+}
+
+impl Latency {
+    pub fn compute(&mut self) {
+        let span = |a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>| match (a, b) {
+            (Some(a), Some(b)) => Some((b - a).num_milliseconds() as f64 / 1000.0),
+            _ => None,
+        };
+        self.total_seconds = span(self.trigger_at, self.detected_at);
+        self.trigger_to_ses_seconds = span(self.trigger_at, self.ses_handoff_at);
+        self.ses_to_receiver_seconds = span(self.ses_handoff_at, self.receiver_at);
+        self.receiver_to_visible_seconds = span(self.receiver_at, self.visible_at);
+        self.visible_to_detected_seconds = span(self.visible_at, self.detected_at);
+        // Header dates have one-second resolution, so up to -1 s is rounding, not skew.
+        self.clock_skew = [
+            self.trigger_to_ses_seconds,
+            self.ses_to_receiver_seconds,
+            self.receiver_to_visible_seconds,
+            self.visible_to_detected_seconds,
+        ]
+        .into_iter()
+        .flatten()
+        .any(|s| s < -1.0);
+    }
+}
+
+/// Every phase present, `None` until it runs (blackbox_exporter's pre-filled phase durations).
+pub fn empty_timings() -> BTreeMap<Phase, Option<f64>> {
+    Phase::ALL.into_iter().map(|p| (p, None)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> Option<DateTime<Utc>> {
+        Some(DateTime::parse_from_rfc3339(s).unwrap().to_utc())
+    }
+
+    #[test]
+    fn latency_spans_and_skew() {
+        let mut l = Latency {
+            trigger_at: at("2026-11-26T12:00:03.000Z"),
+            ses_handoff_at: at("2026-11-26T12:00:04Z"),
+            receiver_at: at("2026-11-26T12:00:06Z"),
+            visible_at: at("2026-11-26T12:00:06Z"),
+            detected_at: at("2026-11-26T12:00:06.020Z"),
+            ..Latency::default()
+        };
+        l.compute();
+        assert_eq!(l.total_seconds, Some(3.02));
+        assert_eq!(l.ses_to_receiver_seconds, Some(2.0));
+        assert!(!l.clock_skew);
+        l.receiver_at = at("2026-11-26T11:59:00Z");
+        l.compute();
+        assert!(l.clock_skew, "a receiver hop before the SES hop is skew");
+    }
+
+    #[test]
+    fn timings_prefilled_for_every_phase() {
+        let t = empty_timings();
+        assert_eq!(t.len(), Phase::ALL.len());
+        let json = serde_json::to_value(&t).unwrap();
+        assert!(json.get("ses").unwrap().is_null());
+    }
+}
