@@ -9,10 +9,7 @@ use cognito_delivery_probe::cli::Cli;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     cognito_delivery_probe::logging::init(cli.log_level.as_deref());
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("probe: cannot start the async runtime: {err}");

@@ -96,12 +96,7 @@ mod tests {
 
     #[test]
     fn exit_codes_follow_monitoring_plugins() {
-        let cases = [
-            (Outcome::Ok, 0),
-            (Outcome::Warning, 1),
-            (Outcome::Critical, 2),
-            (Outcome::Unknown, 3),
-        ];
+        let cases = [(Outcome::Ok, 0), (Outcome::Warning, 1), (Outcome::Critical, 2), (Outcome::Unknown, 3)];
         for (outcome, code) in cases {
             assert_eq!(outcome.exit_code(), code, "{outcome}");
         }

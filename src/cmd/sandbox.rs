@@ -25,14 +25,9 @@ async fn serve(args: SandboxArgs) -> anyhow::Result<()> {
         None => Scenario::default_scenario()?,
     };
     let twin = Twin::new(scenario, &args.maildir)?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot listen on {}: {e} (hint: pick another port, or 0 for a free one)",
-                args.listen
-            )
-        })?;
+    let listener = tokio::net::TcpListener::bind(args.listen).await.map_err(|e| {
+        anyhow::anyhow!("cannot listen on {}: {e} (hint: pick another port, or 0 for a free one)", args.listen)
+    })?;
     let addr = listener.local_addr()?;
     let ready = twin.summary(&format!("http://{addr}"));
     {

@@ -59,9 +59,7 @@ mod tests {
 
     #[test]
     fn manual_clock_moves_only_when_advanced() {
-        let start = DateTime::parse_from_rfc3339("2026-11-26T12:00:00Z")
-            .unwrap()
-            .to_utc();
+        let start = DateTime::parse_from_rfc3339("2026-11-26T12:00:00Z").unwrap().to_utc();
         let clock = Clock::manual(start);
         assert_eq!(clock.now(), start);
         assert!(clock.advance(Duration::seconds(90)));

@@ -53,25 +53,10 @@ impl MetricStore {
     /// Records one event: always on the account-level metric, and also on the configuration-set metric
     /// when the mail went out with one. They stay separate metrics: CloudWatch does not aggregate
     /// dimensioned data into a dimensionless query (research/aws.md §2.1, §4.4 — moto gets this wrong).
-    pub fn record(
-        &mut self,
-        metric: SesMetric,
-        configuration_set: Option<&str>,
-        at: DateTime<Utc>,
-    ) {
-        self.data.push(Datum {
-            metric,
-            configuration_set: None,
-            at,
-            value: 1.0,
-        });
+    pub fn record(&mut self, metric: SesMetric, configuration_set: Option<&str>, at: DateTime<Utc>) {
+        self.data.push(Datum { metric, configuration_set: None, at, value: 1.0 });
         if let Some(cs) = configuration_set {
-            self.data.push(Datum {
-                metric,
-                configuration_set: Some(cs.to_string()),
-                at,
-                value: 1.0,
-            });
+            self.data.push(Datum { metric, configuration_set: Some(cs.to_string()), at, value: 1.0 });
         }
     }
 }
@@ -139,12 +124,7 @@ impl MetricStore {
     /// days old), EndTime is exclusive, each bucket is stamped with the start of its period, minutes
     /// without data are absent (no zeros). A wrong Unit returns nothing. §2.2: data appears only after
     /// the publication lag.
-    fn buckets(
-        &self,
-        q: &MetricQuery,
-        now: DateTime<Utc>,
-        lag: Duration,
-    ) -> Vec<(DateTime<Utc>, Vec<f64>)> {
+    fn buckets(&self, q: &MetricQuery, now: DateTime<Utc>, lag: Duration) -> Vec<(DateTime<Utc>, Vec<f64>)> {
         if q.namespace != SES_NAMESPACE || q.unit.as_deref().is_some_and(|u| u != "Count") {
             return Vec::new();
         }
@@ -154,12 +134,10 @@ impl MetricStore {
             _ => return Vec::new(),
         };
         let start = floor_minute(q.start);
-        let mut buckets: std::collections::BTreeMap<i64, Vec<f64>> =
-            std::collections::BTreeMap::new();
+        let mut buckets: std::collections::BTreeMap<i64, Vec<f64>> = std::collections::BTreeMap::new();
         for d in &self.data {
             let visible = d.at + lag <= now;
-            if !visible || d.metric.name() != q.name || d.configuration_set.as_deref() != wanted_cs
-            {
+            if !visible || d.metric.name() != q.name || d.configuration_set.as_deref() != wanted_cs {
                 continue;
             }
             if d.at < start || d.at >= q.end {
@@ -212,9 +190,7 @@ impl Wire {
             Wire::Text(s) => Value::String(s.clone()),
             Wire::Time(t) => epoch_seconds_json(*t),
             Wire::List(l) => Value::Array(l.iter().map(Wire::to_json).collect()),
-            Wire::Map(m) => {
-                Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
-            }
+            Wire::Map(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
         }
     }
 
@@ -284,8 +260,7 @@ fn epoch_seconds_json(t: DateTime<Utc>) -> Value {
     if t.timestamp_subsec_millis() == 0 {
         Value::from(t.timestamp())
     } else {
-        serde_json::Number::from_f64(t.timestamp_millis() as f64 / 1000.0)
-            .map_or(Value::Null, Value::Number)
+        serde_json::Number::from_f64(t.timestamp_millis() as f64 / 1000.0).map_or(Value::Null, Value::Number)
     }
 }
 
@@ -305,9 +280,7 @@ fn cbor_value_to_json(v: ciborium::Value) -> Value {
     match v {
         C::Integer(i) => {
             let i: i128 = i.into();
-            i64::try_from(i)
-                .map(Value::from)
-                .unwrap_or_else(|_| Value::from(i as f64))
+            i64::try_from(i).map(Value::from).unwrap_or_else(|_| Value::from(i as f64))
         }
         C::Float(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
         C::Text(s) => Value::String(s),
@@ -344,14 +317,9 @@ fn timestamp(input: &Value, field: &str) -> Option<Result<DateTime<Utc>, String>
     Some(match v {
         Value::Number(n) => n
             .as_f64()
-            .and_then(|secs| {
-                Utc.timestamp_millis_opt((secs * 1000.0).round() as i64)
-                    .single()
-            })
+            .and_then(|secs| Utc.timestamp_millis_opt((secs * 1000.0).round() as i64).single())
             .ok_or_else(|| format!("{n} is out of range")),
-        Value::String(s) => DateTime::parse_from_rfc3339(s)
-            .map(|t| t.to_utc())
-            .map_err(|e| format!("{s:?}: {e}")),
+        Value::String(s) => DateTime::parse_from_rfc3339(s).map(|t| t.to_utc()).map_err(|e| format!("{s:?}: {e}")),
         other => Err(format!("{other} is not a timestamp")),
     })
 }
@@ -363,10 +331,7 @@ fn dimensions(metric: &Value) -> Result<Vec<(String, String)>, String> {
             return Err("Dimensions must be a list".into());
         };
         for d in list {
-            match (
-                d.get("Name").and_then(Value::as_str),
-                d.get("Value").and_then(Value::as_str),
-            ) {
+            match (d.get("Name").and_then(Value::as_str), d.get("Value").and_then(Value::as_str)) {
                 (Some(n), Some(v)) => dims.push((n.to_string(), v.to_string())),
                 _ => return Err("each dimension needs a Name and a Value".into()),
             }
@@ -393,25 +358,19 @@ pub fn get_metric_data(
     let start = match timestamp(input, "StartTime") {
         Some(Ok(t)) => t,
         Some(Err(e)) => {
-            return Err(validation(format!(
-                "The parameter StartTime is not a valid timestamp: {e}"
-            )));
+            return Err(validation(format!("The parameter StartTime is not a valid timestamp: {e}")));
         }
         None => return Err(validation("The parameter StartTime is required.")),
     };
     let end = match timestamp(input, "EndTime") {
         Some(Ok(t)) => t,
         Some(Err(e)) => {
-            return Err(validation(format!(
-                "The parameter EndTime is not a valid timestamp: {e}"
-            )));
+            return Err(validation(format!("The parameter EndTime is not a valid timestamp: {e}")));
         }
         None => return Err(validation("The parameter EndTime is required.")),
     };
     if end <= start {
-        return Err(validation(
-            "The parameter StartTime must be less than the parameter EndTime.",
-        ));
+        return Err(validation("The parameter StartTime must be less than the parameter EndTime."));
     }
     let Some(queries) = input.get("MetricDataQueries").and_then(Value::as_array) else {
         return Err(validation("The parameter MetricDataQueries is required."));
@@ -436,24 +395,19 @@ pub fn get_metric_data(
         Some(v) => match v.as_u64() {
             Some(n) if n > 0 => n as usize,
             _ => {
-                return Err(validation(format!(
-                    "The parameter MaxDatapoints must be a positive integer, got {v}."
-                )));
+                return Err(validation(format!("The parameter MaxDatapoints must be a positive integer, got {v}.")));
             }
         },
     };
     let offset = match input.get("NextToken").and_then(Value::as_str) {
         None => 0,
-        Some(token) => token
-            .strip_prefix("twin-page-")
-            .and_then(|n| n.parse::<usize>().ok())
-            .ok_or_else(|| {
-                cw_error(
-                    "InvalidNextToken",
-                    "InvalidNextToken",
-                    format!("The service couldn't process NextToken {token:?}."),
-                )
-            })?,
+        Some(token) => token.strip_prefix("twin-page-").and_then(|n| n.parse::<usize>().ok()).ok_or_else(|| {
+            cw_error(
+                "InvalidNextToken",
+                "InvalidNextToken",
+                format!("The service couldn't process NextToken {token:?}."),
+            )
+        })?,
     };
 
     // (id, label, points) per returned query.
@@ -475,15 +429,12 @@ pub fn get_metric_data(
             )));
         }
         let Some(ms) = q.get("MetricStat") else {
-            return Err(validation(format!(
-                "The parameter MetricDataQueries.member.{n}.MetricStat is required."
-            )));
+            return Err(validation(format!("The parameter MetricDataQueries.member.{n}.MetricStat is required.")));
         };
         let metric = ms.get("Metric").cloned().unwrap_or(Value::Null);
-        let (Some(namespace), Some(name)) = (
-            metric.get("Namespace").and_then(Value::as_str),
-            metric.get("MetricName").and_then(Value::as_str),
-        ) else {
+        let (Some(namespace), Some(name)) =
+            (metric.get("Namespace").and_then(Value::as_str), metric.get("MetricName").and_then(Value::as_str))
+        else {
             return Err(validation(format!(
                 "MetricDataQueries.member.{n}.MetricStat.Metric needs Namespace and MetricName."
             )));
@@ -500,8 +451,7 @@ pub fn get_metric_data(
                 "The value {stat_name:?} for parameter MetricDataQueries.member.{n}.MetricStat.Stat is not valid; expected Sum, SampleCount, Average, Maximum or Minimum."
             )));
         };
-        let dims = dimensions(&metric)
-            .map_err(|e| validation(format!("MetricDataQueries.member.{n}: {e}")))?;
+        let dims = dimensions(&metric).map_err(|e| validation(format!("MetricDataQueries.member.{n}: {e}")))?;
         let mq = MetricQuery {
             namespace: namespace.to_string(),
             name: name.to_string(),
@@ -514,19 +464,12 @@ pub fn get_metric_data(
         if q.get("ReturnData").and_then(Value::as_bool) == Some(false) {
             continue;
         }
-        let mut points: Vec<(DateTime<Utc>, f64)> = store
-            .buckets(&mq, now, lag)
-            .into_iter()
-            .map(|(ts, values)| (ts, stat.apply(&values)))
-            .collect();
+        let mut points: Vec<(DateTime<Utc>, f64)> =
+            store.buckets(&mq, now, lag).into_iter().map(|(ts, values)| (ts, stat.apply(&values))).collect();
         if descending {
             points.reverse();
         }
-        let label = q
-            .get("Label")
-            .and_then(Value::as_str)
-            .unwrap_or(name)
-            .to_string();
+        let label = q.get("Label").and_then(Value::as_str).unwrap_or(name).to_string();
         results.push((id.to_string(), label, points));
     }
 
@@ -551,25 +494,13 @@ pub fn get_metric_data(
         out.push(Wire::map(vec![
             ("Id", Wire::text(id)),
             ("Label", Wire::text(label)),
-            (
-                "Timestamps",
-                Wire::List(page.iter().map(|(t, _)| Wire::Time(*t)).collect()),
-            ),
-            (
-                "Values",
-                Wire::List(page.iter().map(|(_, v)| Wire::Float(*v)).collect()),
-            ),
-            (
-                "StatusCode",
-                Wire::text(if more { "PartialData" } else { "Complete" }),
-            ),
+            ("Timestamps", Wire::List(page.iter().map(|(t, _)| Wire::Time(*t)).collect())),
+            ("Values", Wire::List(page.iter().map(|(_, v)| Wire::Float(*v)).collect())),
+            ("StatusCode", Wire::text(if more { "PartialData" } else { "Complete" })),
             ("Messages", Wire::List(Vec::new())),
         ]));
     }
-    let mut response = vec![
-        ("MetricDataResults", Wire::List(out)),
-        ("Messages", Wire::List(Vec::new())),
-    ];
+    let mut response = vec![("MetricDataResults", Wire::List(out)), ("Messages", Wire::List(Vec::new()))];
     if page_end < total {
         response.push(("NextToken", Wire::text(format!("twin-page-{page_end}"))));
     }
@@ -584,55 +515,23 @@ pub fn get_metric_statistics(
     lag: Duration,
 ) -> Result<Wire, AwsError> {
     let missing = |field: &str| {
-        cw_error(
-            "MissingRequiredParameterException",
-            "MissingParameter",
-            format!("The parameter {field} is required."),
-        )
+        cw_error("MissingRequiredParameterException", "MissingParameter", format!("The parameter {field} is required."))
     };
-    let invalid = |message: String| {
-        cw_error(
-            "InvalidParameterValueException",
-            "InvalidParameterValue",
-            message,
-        )
-    };
-    let namespace = input
-        .get("Namespace")
-        .and_then(Value::as_str)
-        .ok_or_else(|| missing("Namespace"))?;
-    let name = input
-        .get("MetricName")
-        .and_then(Value::as_str)
-        .ok_or_else(|| missing("MetricName"))?;
+    let invalid = |message: String| cw_error("InvalidParameterValueException", "InvalidParameterValue", message);
+    let namespace = input.get("Namespace").and_then(Value::as_str).ok_or_else(|| missing("Namespace"))?;
+    let name = input.get("MetricName").and_then(Value::as_str).ok_or_else(|| missing("MetricName"))?;
     let start = timestamp(input, "StartTime")
         .ok_or_else(|| missing("StartTime"))?
-        .map_err(|e| {
-            invalid(format!(
-                "The parameter StartTime is not a valid timestamp: {e}"
-            ))
-        })?;
+        .map_err(|e| invalid(format!("The parameter StartTime is not a valid timestamp: {e}")))?;
     let end = timestamp(input, "EndTime")
         .ok_or_else(|| missing("EndTime"))?
-        .map_err(|e| {
-            invalid(format!(
-                "The parameter EndTime is not a valid timestamp: {e}"
-            ))
-        })?;
-    let period = input
-        .get("Period")
-        .ok_or_else(|| missing("Period"))?
-        .as_i64()
-        .unwrap_or(0);
+        .map_err(|e| invalid(format!("The parameter EndTime is not a valid timestamp: {e}")))?;
+    let period = input.get("Period").ok_or_else(|| missing("Period"))?.as_i64().unwrap_or(0);
     if end <= start {
-        return Err(invalid(
-            "The parameter StartTime must be less than the parameter EndTime.".into(),
-        ));
+        return Err(invalid("The parameter StartTime must be less than the parameter EndTime.".into()));
     }
     if !period_ok(period) {
-        return Err(invalid(format!(
-            "The parameter Period must be a multiple of 60, got {period}."
-        )));
+        return Err(invalid(format!("The parameter Period must be a multiple of 60, got {period}.")));
     }
     let statistics: Vec<&str> = input
         .get("Statistics")
@@ -655,9 +554,7 @@ pub fn get_metric_statistics(
         return Err(cw_error(
             "InvalidParameterCombinationException",
             "InvalidParameterCombination",
-            format!(
-                "You have requested up to {requested} datapoints, which exceeds the limit of 1440."
-            ),
+            format!("You have requested up to {requested} datapoints, which exceeds the limit of 1440."),
         ));
     }
     let dims = dimensions(input).map_err(invalid)?;
@@ -665,10 +562,7 @@ pub fn get_metric_statistics(
         namespace: namespace.to_string(),
         name: name.to_string(),
         dimensions: dims,
-        unit: input
-            .get("Unit")
-            .and_then(Value::as_str)
-            .map(str::to_string),
+        unit: input.get("Unit").and_then(Value::as_str).map(str::to_string),
         period,
         start,
         end,
@@ -685,10 +579,7 @@ pub fn get_metric_statistics(
             Wire::Map(fields)
         })
         .collect();
-    Ok(Wire::map(vec![
-        ("Label", Wire::text(name)),
-        ("Datapoints", Wire::List(datapoints)),
-    ]))
+    Ok(Wire::map(vec![("Label", Wire::text(name)), ("Datapoints", Wire::List(datapoints))]))
 }
 
 #[cfg(test)]
@@ -742,32 +633,16 @@ mod tests {
                 "start rounded down, descending by default, empty minutes absent, dimensioned data kept apart",
                 json!({}),
                 0,
-                vec![
-                    (m("2026-11-26T12:02:00Z"), 1.0),
-                    (m("2026-11-26T12:00:00Z"), 2.0),
-                ],
+                vec![(m("2026-11-26T12:02:00Z"), 1.0), (m("2026-11-26T12:00:00Z"), 2.0)],
             ),
             (
                 "ascending",
                 json!({"ScanBy": "TimestampAscending"}),
                 0,
-                vec![
-                    (m("2026-11-26T12:00:00Z"), 2.0),
-                    (m("2026-11-26T12:02:00Z"), 1.0),
-                ],
+                vec![(m("2026-11-26T12:00:00Z"), 2.0), (m("2026-11-26T12:02:00Z"), 1.0)],
             ),
-            (
-                "end exclusive",
-                json!({"EndTime": m("2026-11-26T12:02:30Z")}),
-                0,
-                vec![(m("2026-11-26T12:00:00Z"), 2.0)],
-            ),
-            (
-                "lag hides recent points",
-                json!({}),
-                3600 - 60,
-                vec![(m("2026-11-26T12:00:00Z"), 2.0)],
-            ),
+            ("end exclusive", json!({"EndTime": m("2026-11-26T12:02:30Z")}), 0, vec![(m("2026-11-26T12:00:00Z"), 2.0)]),
+            ("lag hides recent points", json!({}), 3600 - 60, vec![(m("2026-11-26T12:00:00Z"), 2.0)]),
             (
                 "configuration-set metric alone",
                 json!({"MetricDataQueries": [{"Id": "cs", "MetricStat": {"Metric": {"Namespace": "AWS/SES", "MetricName": "Send", "Dimensions": [{"Name": "ses:configuration-set", "Value": "cs"}]}, "Period": 60, "Stat": "Sum"}}]}),
@@ -788,13 +663,7 @@ mod tests {
             ),
         ];
         for (name, extra, lag, want) in cases {
-            let w = get_metric_data(
-                &store(),
-                &query(extra.clone()),
-                now,
-                Duration::seconds(*lag),
-            )
-            .unwrap();
+            let w = get_metric_data(&store(), &query(extra.clone()), now, Duration::seconds(*lag)).unwrap();
             assert_eq!(&series(&w), want, "{name}");
         }
     }
@@ -802,14 +671,8 @@ mod tests {
     #[test]
     fn paging_with_max_datapoints() {
         let now = t("2026-11-26T13:00:00Z");
-        let first = get_metric_data(
-            &store(),
-            &query(json!({"MaxDatapoints": 1})),
-            now,
-            Duration::zero(),
-        )
-        .unwrap()
-        .to_json();
+        let first =
+            get_metric_data(&store(), &query(json!({"MaxDatapoints": 1})), now, Duration::zero()).unwrap().to_json();
         assert_eq!(first["NextToken"], "twin-page-1");
         assert_eq!(first["MetricDataResults"][0]["StatusCode"], "PartialData");
         let second = get_metric_data(
@@ -823,13 +686,7 @@ mod tests {
         assert!(second.get("NextToken").is_none());
         assert_eq!(second["MetricDataResults"][0]["Values"], json!([2.0]));
         assert_eq!(second["MetricDataResults"][0]["StatusCode"], "Complete");
-        let bad = get_metric_data(
-            &store(),
-            &query(json!({"NextToken": "nope"})),
-            now,
-            Duration::zero(),
-        )
-        .unwrap_err();
+        let bad = get_metric_data(&store(), &query(json!({"NextToken": "nope"})), now, Duration::zero()).unwrap_err();
         assert_eq!(bad.query_code.as_deref(), Some("InvalidNextToken"));
     }
 
@@ -856,8 +713,7 @@ mod tests {
             ("no queries", json!({"MetricDataQueries": []}), "1 to 500"),
         ];
         for (name, extra, want) in cases {
-            let err = get_metric_data(&store(), &query(extra.clone()), now, Duration::zero())
-                .unwrap_err();
+            let err = get_metric_data(&store(), &query(extra.clone()), now, Duration::zero()).unwrap_err();
             assert_eq!(err.query_code.as_deref(), Some("ValidationError"), "{name}");
             assert!(err.message.contains(want), "{name}: {}", err.message);
         }
@@ -867,9 +723,7 @@ mod tests {
     fn get_metric_statistics_sums_and_validates() {
         let now = t("2026-11-26T13:00:00Z");
         let input = json!({"Namespace": "AWS/SES", "MetricName": "Send", "StartTime": t("2026-11-26T12:00:00Z").timestamp(), "EndTime": t("2026-11-26T12:10:00Z").timestamp(), "Period": 60, "Statistics": ["Sum", "Maximum"]});
-        let out = get_metric_statistics(&store(), &input, now, Duration::zero())
-            .unwrap()
-            .to_json();
+        let out = get_metric_statistics(&store(), &input, now, Duration::zero()).unwrap().to_json();
         let points = out["Datapoints"].as_array().unwrap();
         assert_eq!(points.len(), 2);
         assert_eq!(points[0]["Sum"], 2.0);
@@ -877,27 +731,19 @@ mod tests {
         let mut no_stats = input.clone();
         no_stats.as_object_mut().unwrap().remove("Statistics");
         assert_eq!(
-            get_metric_statistics(&store(), &no_stats, now, Duration::zero())
-                .unwrap_err()
-                .query_code
-                .as_deref(),
+            get_metric_statistics(&store(), &no_stats, now, Duration::zero()).unwrap_err().query_code.as_deref(),
             Some("InvalidParameterCombination")
         );
         let mut no_ns = input.clone();
         no_ns.as_object_mut().unwrap().remove("Namespace");
         assert_eq!(
-            get_metric_statistics(&store(), &no_ns, now, Duration::zero())
-                .unwrap_err()
-                .query_code
-                .as_deref(),
+            get_metric_statistics(&store(), &no_ns, now, Duration::zero()).unwrap_err().query_code.as_deref(),
             Some("MissingParameter")
         );
         let mut wrong_unit = input.clone();
         wrong_unit["Unit"] = json!("Seconds");
         assert_eq!(
-            get_metric_statistics(&store(), &wrong_unit, now, Duration::zero())
-                .unwrap()
-                .to_json()["Datapoints"],
+            get_metric_statistics(&store(), &wrong_unit, now, Duration::zero()).unwrap().to_json()["Datapoints"],
             json!([])
         );
     }
@@ -906,16 +752,10 @@ mod tests {
     fn cbor_round_trip_through_ciborium() {
         let w = Wire::map(vec![
             ("T", Wire::Time(t("2026-11-26T12:00:00Z"))),
-            (
-                "V",
-                Wire::List(vec![Wire::Float(1.0), Wire::Int(-3), Wire::Int(300)]),
-            ),
+            ("V", Wire::List(vec![Wire::Float(1.0), Wire::Int(-3), Wire::Int(300)])),
             ("S", Wire::text("x")),
         ]);
         let json = cbor_to_json(&w.to_cbor()).unwrap();
-        assert_eq!(
-            json,
-            json!({"T": 1795694400.0, "V": [1.0, -3, 300], "S": "x"})
-        );
+        assert_eq!(json, json!({"T": 1795694400.0, "V": [1.0, -3, 300], "S": "x"}));
     }
 }

@@ -30,18 +30,10 @@ pub(crate) fn call(shared: &Shared, operation: &str, input: &Value) -> Result<Va
     // Faults first: a throttled or failing Cognito answers before looking at the request.
     if state.scenario.faults.throttles(operation) {
         // research/aws.md §1.6: exceeding a category's request rate gives TooManyRequestsException.
-        return Err(AwsError::new(
-            400,
-            "TooManyRequestsException",
-            "Rate exceeded",
-        ));
+        return Err(AwsError::new(400, "TooManyRequestsException", "Rate exceeded"));
     }
     if let Some((name, message)) = state.scenario.faults.take_exception(operation) {
-        let status = if name == "InternalErrorException" {
-            500
-        } else {
-            400
-        };
+        let status = if name == "InternalErrorException" { 500 } else { 400 };
         let message = message.unwrap_or_else(|| format!("{name} (injected by the twin's faults)"));
         return Err(AwsError::new(status, &name, message));
     }
@@ -81,10 +73,7 @@ struct Op<'a> {
 
 fn lower_camel(field: &str) -> String {
     let mut chars = field.chars();
-    chars
-        .next()
-        .map(|c| c.to_ascii_lowercase().to_string() + chars.as_str())
-        .unwrap_or_default()
+    chars.next().map(|c| c.to_ascii_lowercase().to_string() + chars.as_str()).unwrap_or_default()
 }
 
 /// Cognito's validation failure shape: InvalidParameterException "1 validation error detected: Value
@@ -125,22 +114,16 @@ impl Op<'_> {
         match self.input.get(field) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
-            Some(other) => Err(AwsError::new(
-                400,
-                "SerializationException",
-                format!("{field}: expected a string, got {other}"),
-            )),
+            Some(other) => {
+                Err(AwsError::new(400, "SerializationException", format!("{field}: expected a string, got {other}")))
+            }
         }
     }
 
     fn required(&self, field: &str) -> Result<&str, AwsError> {
         match self.string(field)? {
             Some(s) if !s.is_empty() => Ok(s),
-            Some(s) => Err(validation(
-                field,
-                Some(s),
-                "Member must have length greater than or equal to 1",
-            )),
+            Some(s) => Err(validation(field, Some(s), "Member must have length greater than or equal to 1")),
             None => Err(validation(field, None, "Member must not be null")),
         }
     }
@@ -159,13 +142,7 @@ impl Op<'_> {
             .pools
             .iter()
             .position(|p| p.id.as_str() == id)
-            .ok_or_else(|| {
-                AwsError::new(
-                    400,
-                    "ResourceNotFoundException",
-                    format!("User pool {id} does not exist."),
-                )
-            })
+            .ok_or_else(|| AwsError::new(400, "ResourceNotFoundException", format!("User pool {id} does not exist.")))
     }
 
     /// The app client named by `ClientId`, across all pools.
@@ -176,11 +153,7 @@ impl Op<'_> {
                 return Ok((i, c.clone()));
             }
         }
-        Err(AwsError::new(
-            400,
-            "ResourceNotFoundException",
-            format!("User pool client {id} does not exist."),
-        ))
+        Err(AwsError::new(400, "ResourceNotFoundException", format!("User pool client {id} does not exist.")))
     }
 
     /// research/aws.md §1.2: SecretHash = Base64(HMAC_SHA256(client secret, Username + ClientId)), required
@@ -196,10 +169,7 @@ impl Op<'_> {
             )));
         };
         if given != secret_hash(secret, username, &client.id) {
-            return Err(not_authorized(&format!(
-                "Unable to verify secret hash for client {}",
-                client.id
-            )));
+            return Err(not_authorized(&format!("Unable to verify secret hash for client {}", client.id)));
         }
         Ok(())
     }
@@ -229,20 +199,12 @@ impl Op<'_> {
             && a != "RESEND"
             && a != "SUPPRESS"
         {
-            return Err(validation(
-                "MessageAction",
-                Some(a),
-                "Member must satisfy enum value set: [RESEND, SUPPRESS]",
-            ));
+            return Err(validation("MessageAction", Some(a), "Member must satisfy enum value set: [RESEND, SUPPRESS]"));
         }
         // research/aws.md §1.4: "DesiredDeliveryMediums defaults to SMS".
         let mediums: Vec<String> = match self.input.get("DesiredDeliveryMediums") {
             None | Some(Value::Null) => vec!["SMS".into()],
-            Some(Value::Array(list)) => list
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect(),
+            Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).map(str::to_string).collect(),
             Some(other) => {
                 return Err(AwsError::new(
                     400,
@@ -270,10 +232,7 @@ impl Op<'_> {
                     return Err(AwsError::new(
                         400,
                         "UnsupportedUserStateException",
-                        format!(
-                            "Resend not possible. {} status is not FORCE_CHANGE_PASSWORD.",
-                            user.username
-                        ),
+                        format!("Resend not possible. {} status is not FORCE_CHANGE_PASSWORD.", user.username),
                     ));
                 }
                 u
@@ -281,16 +240,9 @@ impl Op<'_> {
             _ => {
                 let pool = &mut state.scenario.pools[p];
                 if find_user(pool, &username).is_some() {
-                    return Err(AwsError::new(
-                        400,
-                        "UsernameExistsException",
-                        "User account already exists",
-                    ));
+                    return Err(AwsError::new(400, "UsernameExistsException", "User account already exists"));
                 }
-                pool.users.push(user_from_attributes(
-                    &username,
-                    self.input.get("UserAttributes"),
-                ));
+                pool.users.push(user_from_attributes(&username, self.input.get("UserAttributes")));
                 pool.users.len() - 1
             }
         };
@@ -308,15 +260,7 @@ impl Op<'_> {
                 // research/aws.md §1.4: without {####} in the invitation template "Amazon Cognito doesn't
                 // deliver the invitation message".
                 let body = render(&pool.templates.invite_message, &user.username, &password);
-                self.send(
-                    state,
-                    "AdminCreateUser",
-                    p,
-                    &user,
-                    to,
-                    &pool.templates.invite_subject,
-                    body,
-                )?;
+                self.send(state, "AdminCreateUser", p, &user, to, &pool.templates.invite_subject, body)?;
             }
             if mediums.iter().any(|m| m == "SMS") {
                 sending::record(
@@ -330,9 +274,7 @@ impl Op<'_> {
                 );
             }
         }
-        state
-            .user_modified
-            .insert((pool.id.as_str().to_string(), user.username.clone()), now);
+        state.user_modified.insert((pool.id.as_str().to_string(), user.username.clone()), now);
         let modified = modified(state, &pool, &user, self.shared.started);
         Ok(json!({"User": {
             "Username": user.username,
@@ -358,20 +300,11 @@ impl Op<'_> {
         }
         // research/aws.md §1.1: "If the user status is FORCE_CHANGE_PASSWORD, then users can't use the
         // ForgotPassword API". Federated and retired statuses have no pool password to reset either.
-        if !matches!(
-            user.status,
-            UserStatus::Confirmed | UserStatus::ResetRequired | UserStatus::Unconfirmed
-        ) {
+        if !matches!(user.status, UserStatus::Confirmed | UserStatus::ResetRequired | UserStatus::Unconfirmed) {
             return Err(not_authorized(CANNOT_RESET));
         }
         let medium = recovery_medium(&pool, &user, true)?;
-        self.limit(
-            state,
-            &pool,
-            &user,
-            "forgot",
-            state.scenario.delivery.attempt_limit_per_hour,
-        )?;
+        self.limit(state, &pool, &user, "forgot", state.scenario.delivery.attempt_limit_per_hour)?;
         self.deliver_code(state, "ForgotPassword", p, &user, medium)
     }
 
@@ -386,29 +319,18 @@ impl Op<'_> {
         }
         // research/aws.md §1.1: only CONFIRMED users can be reset (FORCE_CHANGE_PASSWORD → the §1.1
         // NotAuthorizedException). RESET_REQUIRED is undocumented on AWS; the twin sends a new code.
-        if !matches!(
-            user.status,
-            UserStatus::Confirmed | UserStatus::ResetRequired
-        ) {
+        if !matches!(user.status, UserStatus::Confirmed | UserStatus::ResetRequired) {
             return Err(not_authorized(CANNOT_RESET));
         }
         let medium = recovery_medium(&pool, &user, false)?;
         // research/aws.md §1.6 counts forgot-password attempts; DESIGN.md §2 applies the same budget
         // to AdminResetUserPassword ("5–20 attempts per user per hour").
-        self.limit(
-            state,
-            &pool,
-            &user,
-            "forgot",
-            state.scenario.delivery.attempt_limit_per_hour,
-        )?;
+        self.limit(state, &pool, &user, "forgot", state.scenario.delivery.attempt_limit_per_hour)?;
         self.deliver_code(state, "AdminResetUserPassword", p, &user, medium)?;
         // research/aws.md §1.3: "Sets the requested user's account into a RESET_REQUIRED status".
         let now = self.now();
         state.scenario.pools[p].users[u].status = UserStatus::ResetRequired;
-        state
-            .user_modified
-            .insert((pool.id.as_str().to_string(), user.username.clone()), now);
+        state.user_modified.insert((pool.id.as_str().to_string(), user.username.clone()), now);
         Ok(json!({}))
     }
 
@@ -427,11 +349,7 @@ impl Op<'_> {
         // Only UNCONFIRMED users have a sign-up to confirm (research/aws.md §1.1, UNCONFIRMED row);
         // Cognito answers the others with InvalidParameterException "User is already confirmed."
         if user.status != UserStatus::Unconfirmed {
-            return Err(AwsError::new(
-                400,
-                "InvalidParameterException",
-                "User is already confirmed.",
-            ));
+            return Err(AwsError::new(400, "InvalidParameterException", "User is already confirmed."));
         }
         // The confirmation code goes to the unverified address: that is what it verifies.
         let medium = if user.email.is_some() {
@@ -439,20 +357,10 @@ impl Op<'_> {
         } else if user.phone_number.is_some() {
             Medium::Sms
         } else {
-            return Err(AwsError::new(
-                400,
-                "InvalidParameterException",
-                NO_VERIFIED_CONTACT,
-            ));
+            return Err(AwsError::new(400, "InvalidParameterException", NO_VERIFIED_CONTACT));
         };
         // research/aws.md §1.1/§1.6: ResendConfirmationCode, 5 per user per hour.
-        self.limit(
-            state,
-            &pool,
-            &user,
-            "confirm",
-            state.scenario.delivery.resend_confirmation_limit_per_hour,
-        )?;
+        self.limit(state, &pool, &user, "confirm", state.scenario.delivery.resend_confirmation_limit_per_hour)?;
         self.deliver_code(state, "ResendConfirmationCode", p, &user, medium)
     }
 
@@ -508,17 +416,9 @@ impl Op<'_> {
         let p = self.pool_index(state)?;
         let client_id = self.required("ClientId")?;
         let pool = &state.scenario.pools[p];
-        let client = pool
-            .clients
-            .iter()
-            .find(|c| c.id == client_id)
-            .ok_or_else(|| {
-                AwsError::new(
-                    400,
-                    "ResourceNotFoundException",
-                    format!("User pool client {client_id} does not exist."),
-                )
-            })?;
+        let client = pool.clients.iter().find(|c| c.id == client_id).ok_or_else(|| {
+            AwsError::new(400, "ResourceNotFoundException", format!("User pool client {client_id} does not exist."))
+        })?;
         let mut out = json!({
             "UserPoolId": pool.id.as_str(),
             "ClientName": client.name,
@@ -545,10 +445,7 @@ impl Op<'_> {
         limit: u32,
     ) -> Result<(), AwsError> {
         let now = self.now();
-        let attempts = state
-            .attempts
-            .entry((pool.id.as_str().to_string(), user.username.clone(), kind))
-            .or_default();
+        let attempts = state.attempts.entry((pool.id.as_str().to_string(), user.username.clone(), kind)).or_default();
         attempts.retain(|t| *t > now - Duration::hours(1));
         if attempts.len() >= limit as usize {
             return Err(AwsError::new(400, "LimitExceededException", ATTEMPT_LIMIT));
@@ -572,15 +469,7 @@ impl Op<'_> {
             Medium::Email => {
                 let to = user.email.clone().unwrap_or_default();
                 let body = render(&pool.templates.verification_message, &user.username, &code);
-                self.send(
-                    state,
-                    operation,
-                    p,
-                    user,
-                    &to,
-                    &pool.templates.verification_subject,
-                    body,
-                )?;
+                self.send(state, operation, p, user, &to, &pool.templates.verification_subject, body)?;
                 Ok(
                     json!({"CodeDeliveryDetails": {"Destination": mask_email(&to), "DeliveryMedium": "EMAIL", "AttributeName": "email"}}),
                 )
@@ -652,12 +541,10 @@ enum Medium {
 fn recovery_medium(pool: &Pool, user: &User, self_service: bool) -> Result<Medium, AwsError> {
     let email_ok = user.email.is_some() && user.email_verified;
     let phone_ok = user.phone_number.is_some() && user.phone_number_verified;
-    let order: Vec<RecoveryMechanism> = pool.account_recovery.clone().unwrap_or_else(|| {
-        vec![
-            RecoveryMechanism::VerifiedPhoneNumber,
-            RecoveryMechanism::VerifiedEmail,
-        ]
-    });
+    let order: Vec<RecoveryMechanism> = pool
+        .account_recovery
+        .clone()
+        .unwrap_or_else(|| vec![RecoveryMechanism::VerifiedPhoneNumber, RecoveryMechanism::VerifiedEmail]);
     for mechanism in &order {
         match mechanism {
             RecoveryMechanism::AdminOnly if self_service => {
@@ -671,28 +558,18 @@ fn recovery_medium(pool: &Pool, user: &User, self_service: bool) -> Result<Mediu
     }
     // research/aws.md §1.1: "If neither a verified phone number nor a verified email exists, Amazon
     // Cognito responds with an InvalidParameterException".
-    Err(AwsError::new(
-        400,
-        "InvalidParameterException",
-        NO_VERIFIED_CONTACT,
-    ))
+    Err(AwsError::new(400, "InvalidParameterException", NO_VERIFIED_CONTACT))
 }
 
 /// research/aws.md §1.1: an unknown user under LEGACY → UserNotFoundException "Username/client id
 /// combination not found."; under ENABLED → a simulated CodeDeliveryDetails with HTTP 200, nothing sent.
 fn unknown_user(client: &Client, username: &str) -> Result<Value, AwsError> {
     match client.prevent_user_existence_errors {
-        PreventUserExistenceErrors::Legacy => Err(AwsError::new(
-            400,
-            "UserNotFoundException",
-            "Username/client id combination not found.",
-        )),
+        PreventUserExistenceErrors::Legacy => {
+            Err(AwsError::new(400, "UserNotFoundException", "Username/client id combination not found."))
+        }
         PreventUserExistenceErrors::Enabled => {
-            let pretend = if username.contains('@') {
-                username.to_string()
-            } else {
-                format!("{username}@example.com")
-            };
+            let pretend = if username.contains('@') { username.to_string() } else { format!("{username}@example.com") };
             Ok(
                 json!({"CodeDeliveryDetails": {"Destination": mask_email(&pretend), "DeliveryMedium": "EMAIL", "AttributeName": "email"}}),
             )
@@ -707,32 +584,22 @@ fn user_not_found() -> AwsError {
 
 /// A user by username, or by email when the pool lets the email stand in for the username.
 fn find_user(pool: &Pool, username: &str) -> Option<usize> {
-    pool.users
-        .iter()
-        .position(|u| u.username == username)
-        .or_else(|| {
-            pool.username_attributes
-                .iter()
-                .any(|a| a == "email")
-                .then(|| {
-                    pool.users.iter().position(|u| {
-                        u.email
-                            .as_deref()
-                            .is_some_and(|e| e.eq_ignore_ascii_case(username))
-                    })
-                })
-                .flatten()
-        })
+    pool.users.iter().position(|u| u.username == username).or_else(|| {
+        pool.username_attributes
+            .iter()
+            .any(|a| a == "email")
+            .then(|| {
+                pool.users.iter().position(|u| u.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(username)))
+            })
+            .flatten()
+    })
 }
 
 fn user_from_attributes(username: &str, attributes: Option<&Value>) -> User {
     let get = |name: &str| {
         attributes
             .and_then(Value::as_array)
-            .and_then(|l| {
-                l.iter()
-                    .find(|a| a.get("Name").and_then(Value::as_str) == Some(name))
-            })
+            .and_then(|l| l.iter().find(|a| a.get("Name").and_then(Value::as_str) == Some(name)))
             .and_then(|a| a.get("Value").and_then(Value::as_str))
             .map(str::to_string)
     };
@@ -748,11 +615,7 @@ fn user_from_attributes(username: &str, attributes: Option<&Value>) -> User {
 }
 
 fn modified(state: &State, pool: &Pool, user: &User, started: DateTime<Utc>) -> DateTime<Utc> {
-    state
-        .user_modified
-        .get(&(pool.id.as_str().to_string(), user.username.clone()))
-        .copied()
-        .unwrap_or(started)
+    state.user_modified.get(&(pool.id.as_str().to_string(), user.username.clone())).copied().unwrap_or(started)
 }
 
 /// The user's attributes as AttributeType pairs, `sub` first.
@@ -774,14 +637,7 @@ fn sub(pool: &Pool, user: &User) -> String {
     use sha2::Digest as _;
     let d = Sha256::digest(format!("{}/{}", pool.id.as_str(), user.username).as_bytes());
     let h: String = d.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-4{}-a{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[13..16],
-        &h[17..20],
-        &h[20..32]
-    )
+    format!("{}-{}-4{}-a{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
 }
 
 fn epoch(t: DateTime<Utc>) -> f64 {
@@ -802,23 +658,15 @@ pub fn secret_hash(secret: &str, username: &str, client_id: &str) -> String {
 /// Fills a Cognito template; `None` when it lacks `{####}` (then Cognito does not deliver,
 /// research/aws.md §1.4).
 fn render(template: &str, username: &str, code: &str) -> Option<String> {
-    template.contains("{####}").then(|| {
-        template
-            .replace("{username}", username)
-            .replace("{####}", code)
-    })
+    template.contains("{####}").then(|| template.replace("{username}", username).replace("{####}", code))
 }
 
 /// A temporary password that satisfies Cognito's default password policy (8+ characters with upper,
 /// lower, digit and symbol).
 fn temporary_password() -> String {
     let mut rng = rand::thread_rng();
-    let sets: [&[u8]; 4] = [
-        b"ABCDEFGHJKLMNPQRSTUVWXYZ",
-        b"abcdefghijkmnopqrstuvwxyz",
-        b"23456789",
-        b"^$*.[]{}()?!@#%&",
-    ];
+    let sets: [&[u8]; 4] =
+        [b"ABCDEFGHJKLMNPQRSTUVWXYZ", b"abcdefghijkmnopqrstuvwxyz", b"23456789", b"^$*.[]{}()?!@#%&"];
     let mut pw: Vec<u8> = sets.iter().map(|s| s[rng.gen_range(0..s.len())]).collect();
     for _ in 0..8 {
         let s = sets[rng.gen_range(0..3)];
@@ -850,18 +698,12 @@ mod tests {
     #[test]
     fn secret_hash_matches_the_documented_formula() {
         // Independent value: python3 -c "import hmac,hashlib,base64; print(base64.b64encode(hmac.new(b'secret', b'userclient', hashlib.sha256).digest()).decode())"
-        assert_eq!(
-            secret_hash("secret", "user", "client"),
-            "wvW87lzZoI+qQCVGmWVBJLlucdJ65huAVP1z+0MgA6E="
-        );
+        assert_eq!(secret_hash("secret", "user", "client"), "wvW87lzZoI+qQCVGmWVBJLlucdJ65huAVP1z+0MgA6E=");
     }
 
     #[test]
     fn masking_cases() {
-        let cases = [
-            ("probe+prod-fcp@mail.test", "p***@m***"),
-            ("a@b", "a***@b***"),
-        ];
+        let cases = [("probe+prod-fcp@mail.test", "p***@m***"), ("a@b", "a***@b***")];
         for (input, want) in cases {
             assert_eq!(mask_email(input), want);
         }
@@ -875,18 +717,11 @@ mod tests {
                 "Your username is {username} and temporary password is {####}. ",
                 Some("Your username is u1 and temporary password is 123456. "),
             ),
-            (
-                "Your verification code is {####}. ",
-                Some("Your verification code is 123456. "),
-            ),
+            ("Your verification code is {####}. ", Some("Your verification code is 123456. ")),
             ("Welcome {username}", None),
         ];
         for (template, want) in cases {
-            assert_eq!(
-                render(template, "u1", "123456").as_deref(),
-                want,
-                "{template}"
-            );
+            assert_eq!(render(template, "u1", "123456").as_deref(), want, "{template}");
         }
     }
 
@@ -895,14 +730,8 @@ mod tests {
         for _ in 0..50 {
             let pw = temporary_password();
             assert!(pw.len() >= 8);
-            assert!(
-                pw.chars().any(|c| c.is_ascii_uppercase())
-                    && pw.chars().any(|c| c.is_ascii_lowercase())
-            );
-            assert!(
-                pw.chars().any(|c| c.is_ascii_digit())
-                    && pw.chars().any(|c| !c.is_ascii_alphanumeric())
-            );
+            assert!(pw.chars().any(|c| c.is_ascii_uppercase()) && pw.chars().any(|c| c.is_ascii_lowercase()));
+            assert!(pw.chars().any(|c| c.is_ascii_digit()) && pw.chars().any(|c| !c.is_ascii_alphanumeric()));
         }
     }
 }

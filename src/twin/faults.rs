@@ -80,14 +80,8 @@ fn one() -> u32 {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FaultError {
     #[error("faults.{field}: unknown Cognito operation {value:?}; expected one of {expected}")]
-    UnknownOperation {
-        field: &'static str,
-        value: String,
-        expected: String,
-    },
-    #[error(
-        "faults.exceptions: {value:?} is not an exception name; expected a name ending in \"Exception\""
-    )]
+    UnknownOperation { field: &'static str, value: String, expected: String },
+    #[error("faults.exceptions: {value:?} is not an exception name; expected a name ending in \"Exception\"")]
     NotAnException { value: String },
     #[error("faults.exceptions: count of {name} is 0; expected at least 1")]
     ZeroCount { name: String },
@@ -111,14 +105,10 @@ impl Faults {
         }
         for ex in &self.exceptions {
             if !ex.name.ends_with("Exception") || ex.name.contains(char::is_whitespace) {
-                return Err(FaultError::NotAnException {
-                    value: ex.name.clone(),
-                });
+                return Err(FaultError::NotAnException { value: ex.name.clone() });
             }
             if ex.count == 0 {
-                return Err(FaultError::ZeroCount {
-                    name: ex.name.clone(),
-                });
+                return Err(FaultError::ZeroCount { name: ex.name.clone() });
             }
             if let Some(op) = &ex.operation
                 && !known(op)
@@ -137,21 +127,16 @@ impl Faults {
     /// ones, unknown fields are refused.
     pub fn patched(&self, patch: &serde_json::Value) -> Result<Faults, FaultError> {
         let Some(patch) = patch.as_object() else {
-            return Err(FaultError::Invalid {
-                reason: format!("expected a JSON object of fault fields, got {patch}"),
-            });
+            return Err(FaultError::Invalid { reason: format!("expected a JSON object of fault fields, got {patch}") });
         };
-        let mut current = serde_json::to_value(self).map_err(|e| FaultError::Invalid {
-            reason: e.to_string(),
-        })?;
+        let mut current = serde_json::to_value(self).map_err(|e| FaultError::Invalid { reason: e.to_string() })?;
         if let Some(obj) = current.as_object_mut() {
             for (k, v) in patch {
                 obj.insert(k.clone(), v.clone());
             }
         }
-        let faults: Faults = serde_json::from_value(current).map_err(|e| FaultError::Invalid {
-            reason: e.to_string(),
-        })?;
+        let faults: Faults =
+            serde_json::from_value(current).map_err(|e| FaultError::Invalid { reason: e.to_string() })?;
         faults.validate()?;
         Ok(faults)
     }
@@ -159,16 +144,12 @@ impl Faults {
     /// Whether the throttling fault applies to `operation`.
     pub fn throttles(&self, operation: &str) -> bool {
         self.throttle
-            && (self.throttle_operations.is_empty()
-                || self.throttle_operations.iter().any(|o| o == operation))
+            && (self.throttle_operations.is_empty() || self.throttle_operations.iter().any(|o| o == operation))
     }
 
     /// Takes the next injected exception for `operation`, if any, consuming one of its `count`.
     pub fn take_exception(&mut self, operation: &str) -> Option<(String, Option<String>)> {
-        let idx = self
-            .exceptions
-            .iter()
-            .position(|e| e.operation.as_deref().is_none_or(|op| op == operation))?;
+        let idx = self.exceptions.iter().position(|e| e.operation.as_deref().is_none_or(|op| op == operation))?;
         let ex = &mut self.exceptions[idx];
         let taken = (ex.name.clone(), ex.message.clone());
         ex.count -= 1;
@@ -188,36 +169,16 @@ mod tests {
     fn patch_cases() {
         let base = Faults::default();
         let cases: &[(&str, serde_json::Value, Result<fn(&Faults) -> bool, &str>)] = &[
-            (
-                "junk on",
-                json!({"junk": true}),
-                Ok(|f| f.junk && !f.spf_fail),
-            ),
-            (
-                "dkim fault by name",
-                json!({"dkim": "unaligned"}),
-                Ok(|f| f.dkim == DkimFault::Unaligned),
-            ),
-            (
-                "unknown field refused",
-                json!({"jnuk": true}),
-                Err("unknown field"),
-            ),
-            (
-                "wrong type refused",
-                json!({"delivery_delay_seconds": "soon"}),
-                Err("invalid type"),
-            ),
+            ("junk on", json!({"junk": true}), Ok(|f| f.junk && !f.spf_fail)),
+            ("dkim fault by name", json!({"dkim": "unaligned"}), Ok(|f| f.dkim == DkimFault::Unaligned)),
+            ("unknown field refused", json!({"jnuk": true}), Err("unknown field")),
+            ("wrong type refused", json!({"delivery_delay_seconds": "soon"}), Err("invalid type")),
             (
                 "unknown operation refused",
                 json!({"throttle_operations": ["SignUp"]}),
                 Err("unknown Cognito operation \"SignUp\""),
             ),
-            (
-                "not an exception name",
-                json!({"exceptions": [{"name": "Oops"}]}),
-                Err("not an exception name"),
-            ),
+            ("not an exception name", json!({"exceptions": [{"name": "Oops"}]}), Err("not an exception name")),
             ("not an object", json!([1]), Err("expected a JSON object")),
         ];
         for (name, patch, want) in cases {
@@ -237,28 +198,16 @@ mod tests {
                 {"name": "InternalErrorException"}
             ]}))
             .unwrap();
-        assert_eq!(
-            f.take_exception("AdminGetUser").unwrap().0,
-            "InternalErrorException"
-        );
+        assert_eq!(f.take_exception("AdminGetUser").unwrap().0, "InternalErrorException");
         assert_eq!(f.take_exception("AdminGetUser"), None);
-        assert_eq!(
-            f.take_exception("ForgotPassword").unwrap().0,
-            "CodeDeliveryFailureException"
-        );
-        assert_eq!(
-            f.take_exception("ForgotPassword").unwrap().0,
-            "CodeDeliveryFailureException"
-        );
+        assert_eq!(f.take_exception("ForgotPassword").unwrap().0, "CodeDeliveryFailureException");
+        assert_eq!(f.take_exception("ForgotPassword").unwrap().0, "CodeDeliveryFailureException");
         assert_eq!(f.take_exception("ForgotPassword"), None);
     }
 
     #[test]
     fn throttling_scope() {
-        let mut f = Faults {
-            throttle: true,
-            ..Faults::default()
-        };
+        let mut f = Faults { throttle: true, ..Faults::default() };
         assert!(f.throttles("AdminGetUser"));
         f.throttle_operations = vec!["ForgotPassword".into()];
         assert!(!f.throttles("AdminGetUser"));

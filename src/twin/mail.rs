@@ -90,10 +90,7 @@ pub enum Folder {
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     #[error("cannot write message into Maildir {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("cannot sign message: {0}")]
     Sign(String),
 }
@@ -126,12 +123,7 @@ pub fn compose(msg: &Outgoing, _keys: &DkimKeys) -> Result<Vec<u8>, MailError> {
 /// Delivers a message into `folder` of the Maildir at `root` (Maildir++: INBOX at the root, Junk at
 /// `.Junk`), atomically through `tmp/` then `new/` (the Maildir delivery protocol), with the file's mtime set
 /// to `at`, which Dovecot reports as the message's INTERNALDATE. Returns the path of the delivered file.
-pub fn deliver(
-    root: &Path,
-    folder: Folder,
-    message: &[u8],
-    at: DateTime<Utc>,
-) -> Result<PathBuf, MailError> {
+pub fn deliver(root: &Path, folder: Folder, message: &[u8], at: DateTime<Utc>) -> Result<PathBuf, MailError> {
     let dir = match folder {
         Folder::Inbox => root.to_path_buf(),
         Folder::Junk => root.join(".Junk"),
@@ -155,10 +147,7 @@ pub fn deliver(
     let tmp = dir.join("tmp").join(&name);
     let new = dir.join("new").join(&name);
     std::fs::write(&tmp, message).map_err(io(&tmp))?;
-    let file = std::fs::File::options()
-        .write(true)
-        .open(&tmp)
-        .map_err(io(&tmp))?;
+    let file = std::fs::File::options().write(true).open(&tmp).map_err(io(&tmp))?;
     file.set_modified(at.into()).map_err(io(&tmp))?;
     drop(file);
     std::fs::rename(&tmp, &new).map_err(io(&new))?;
@@ -172,25 +161,15 @@ mod tests {
     #[test]
     fn deliver_writes_into_new_of_the_folder_with_mtime() {
         let root = tempfile::tempdir().unwrap();
-        let at = DateTime::parse_from_rfc3339("2026-11-26T12:00:03Z")
-            .unwrap()
-            .to_utc();
-        let cases = [
-            (Folder::Inbox, root.path().join("new")),
-            (Folder::Junk, root.path().join(".Junk/new")),
-        ];
+        let at = DateTime::parse_from_rfc3339("2026-11-26T12:00:03Z").unwrap().to_utc();
+        let cases = [(Folder::Inbox, root.path().join("new")), (Folder::Junk, root.path().join(".Junk/new"))];
         for (folder, expected_dir) in cases {
             let path = deliver(root.path(), folder, b"Subject: x\r\n\r\nbody\r\n", at).unwrap();
             assert_eq!(path.parent().unwrap(), expected_dir, "{folder:?}");
             assert_eq!(std::fs::read(&path).unwrap(), b"Subject: x\r\n\r\nbody\r\n");
             let mtime: DateTime<Utc> = std::fs::metadata(&path).unwrap().modified().unwrap().into();
             assert_eq!(mtime, at);
-            assert!(
-                std::fs::read_dir(path.parent().unwrap().parent().unwrap().join("tmp"))
-                    .unwrap()
-                    .next()
-                    .is_none()
-            );
+            assert!(std::fs::read_dir(path.parent().unwrap().parent().unwrap().join("tmp")).unwrap().next().is_none());
         }
     }
 }

@@ -49,22 +49,14 @@ use crate::twin::sending::{Pending, SendRecord};
 #[derive(Debug, thiserror::Error)]
 pub enum TwinError {
     #[error("cannot create the Maildir {path}: {source}")]
-    Maildir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Maildir { path: PathBuf, source: std::io::Error },
     #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: String,
-        source: std::io::Error,
-    },
+    Bind { addr: String, source: std::io::Error },
     #[error(transparent)]
     Fault(#[from] FaultError),
     #[error("invalid account patch: {reason}")]
     Account { reason: String },
-    #[error(
-        "the twin runs on the system clock; only a manual clock can be advanced (Twin::with_clock)"
-    )]
+    #[error("the twin runs on the system clock; only a manual clock can be advanced (Twin::with_clock)")]
     NotManualClock,
 }
 
@@ -125,9 +117,7 @@ pub struct Twin(pub(crate) Arc<Shared>);
 
 impl std::fmt::Debug for Twin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Twin")
-            .field("maildir", &self.0.maildir)
-            .finish_non_exhaustive()
+        f.debug_struct("Twin").field("maildir", &self.0.maildir).finish_non_exhaustive()
     }
 }
 
@@ -142,8 +132,7 @@ impl Twin {
         for dir in [maildir.to_path_buf(), maildir.join(".Junk")] {
             for sub in ["tmp", "new", "cur"] {
                 let path = dir.join(sub);
-                std::fs::create_dir_all(&path)
-                    .map_err(|source| TwinError::Maildir { path, source })?;
+                std::fs::create_dir_all(&path).map_err(|source| TwinError::Maildir { path, source })?;
             }
         }
         let started = clock.now();
@@ -167,14 +156,8 @@ impl Twin {
     pub async fn serve_locally(self) -> Result<TwinHandle, TwinError> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
-            .map_err(|source| TwinError::Bind {
-                addr: "127.0.0.1:0".into(),
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| TwinError::Bind {
-            addr: "127.0.0.1:0".into(),
-            source,
-        })?;
+            .map_err(|source| TwinError::Bind { addr: "127.0.0.1:0".into(), source })?;
+        let addr = listener.local_addr().map_err(|source| TwinError::Bind { addr: "127.0.0.1:0".into(), source })?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let twin = self.clone();
         let task = tokio::spawn(async move {
@@ -183,12 +166,7 @@ impl Twin {
             })
             .await
         });
-        Ok(TwinHandle {
-            twin: self,
-            addr,
-            shutdown: Some(tx),
-            task: Some(task),
-        })
+        Ok(TwinHandle { twin: self, addr, shutdown: Some(tx), task: Some(task) })
     }
 
     pub fn maildir(&self) -> &Path {
@@ -234,17 +212,14 @@ impl Twin {
             });
         };
         let mut current =
-            serde_json::to_value(&state.scenario.account).map_err(|e| TwinError::Account {
-                reason: e.to_string(),
-            })?;
+            serde_json::to_value(&state.scenario.account).map_err(|e| TwinError::Account { reason: e.to_string() })?;
         if let Some(obj) = current.as_object_mut() {
             for (k, v) in patch {
                 obj.insert(k.clone(), v.clone());
             }
         }
-        let account: Account = serde_json::from_value(current).map_err(|e| TwinError::Account {
-            reason: e.to_string(),
-        })?;
+        let account: Account =
+            serde_json::from_value(current).map_err(|e| TwinError::Account { reason: e.to_string() })?;
         state.scenario.account = account.clone();
         Ok(account)
     }
@@ -345,11 +320,7 @@ impl Twin {
 
 /// Serves the twin on `listener` until `shutdown` completes. Delayed deliveries still queued at
 /// shutdown are abandoned (never written), so shutdown never waits on them.
-pub async fn run(
-    listener: tokio::net::TcpListener,
-    twin: Twin,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) {
+pub async fn run(listener: tokio::net::TcpListener, twin: Twin, shutdown: impl Future<Output = ()> + Send + 'static) {
     let token = CancellationToken::new();
     let stop = token.clone();
     tokio::spawn(async move {
@@ -358,10 +329,7 @@ pub async fn run(
     });
     let pump = tokio::spawn(sending::delivery_task(twin.0.clone(), token.clone()));
     let app = server::router(twin);
-    if let Err(err) = axum::serve(listener, app)
-        .with_graceful_shutdown(token.clone().cancelled_owned())
-        .await
-    {
+    if let Err(err) = axum::serve(listener, app).with_graceful_shutdown(token.clone().cancelled_owned()).await {
         tracing::error!(%err, "twin server stopped with an error");
     }
     token.cancel();

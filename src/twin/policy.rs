@@ -22,15 +22,9 @@ pub struct CognitoSender<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PolicyDecision {
     /// A statement allows Cognito to send and no statement denies it.
-    Allowed {
-        policy: String,
-        statement: Option<String>,
-    },
+    Allowed { policy: String, statement: Option<String> },
     /// A Deny statement covers Cognito sending (an explicit deny wins over any allow).
-    Denied {
-        policy: String,
-        statement: Option<String>,
-    },
+    Denied { policy: String, statement: Option<String> },
     /// No statement allows it: Cognito's sends are refused (silently, seen from the Cognito API).
     NotAllowed,
 }
@@ -40,9 +34,7 @@ pub enum PolicyDecision {
 pub enum PolicyError {
     #[error("policy {policy:?} is not valid JSON: {reason}")]
     NotJson { policy: String, reason: String },
-    #[error(
-        "policy {policy:?} has no \"Statement\" (expected an object or an array of statements)"
-    )]
+    #[error("policy {policy:?} has no \"Statement\" (expected an object or an array of statements)")]
     NoStatement { policy: String },
 }
 
@@ -63,20 +55,14 @@ pub struct Evaluation {
 /// insensitive, wildcards such as `ses:*` and `*` count); a Resource matching the identity ARN or `*`; and
 /// `aws:SourceArn`/`aws:SourceAccount` conditions, when present, matching the pool ARN and account
 /// (ArnLike/StringLike wildcards). A Deny statement covering the same principal and action wins.
-pub fn evaluate<'p>(
-    policies: impl IntoIterator<Item = (&'p str, &'p str)>,
-    sender: &CognitoSender<'_>,
-) -> Evaluation {
+pub fn evaluate<'p>(policies: impl IntoIterator<Item = (&'p str, &'p str)>, sender: &CognitoSender<'_>) -> Evaluation {
     let mut allowed = None;
     let mut malformed = Vec::new();
     for (name, text) in policies {
         let doc: Value = match serde_json::from_str(text) {
             Ok(doc) => doc,
             Err(err) => {
-                malformed.push(PolicyError::NotJson {
-                    policy: name.to_string(),
-                    reason: err.to_string(),
-                });
+                malformed.push(PolicyError::NotJson { policy: name.to_string(), reason: err.to_string() });
                 continue;
             }
         };
@@ -84,9 +70,7 @@ pub fn evaluate<'p>(
             Some(Value::Array(list)) => list.iter().collect(),
             Some(one @ Value::Object(_)) => vec![one],
             _ => {
-                malformed.push(PolicyError::NoStatement {
-                    policy: name.to_string(),
-                });
+                malformed.push(PolicyError::NoStatement { policy: name.to_string() });
                 continue;
             }
         };
@@ -94,66 +78,45 @@ pub fn evaluate<'p>(
             if !statement_applies(statement, sender) {
                 continue;
             }
-            let sid = statement
-                .get("Sid")
-                .and_then(Value::as_str)
-                .map(str::to_string);
+            let sid = statement.get("Sid").and_then(Value::as_str).map(str::to_string);
             match statement.get("Effect").and_then(Value::as_str) {
                 Some("Deny") => {
                     return Evaluation {
-                        decision: PolicyDecision::Denied {
-                            policy: name.to_string(),
-                            statement: sid,
-                        },
+                        decision: PolicyDecision::Denied { policy: name.to_string(), statement: sid },
                         malformed,
                     };
                 }
                 Some("Allow") if allowed.is_none() => {
-                    allowed = Some(PolicyDecision::Allowed {
-                        policy: name.to_string(),
-                        statement: sid,
-                    })
+                    allowed = Some(PolicyDecision::Allowed { policy: name.to_string(), statement: sid })
                 }
                 _ => {}
             }
         }
     }
-    Evaluation {
-        decision: allowed.unwrap_or(PolicyDecision::NotAllowed),
-        malformed,
-    }
+    Evaluation { decision: allowed.unwrap_or(PolicyDecision::NotAllowed), malformed }
 }
 
 /// Whether a statement's principal, action, resource and conditions all cover Cognito sending for this
 /// pool. `NotPrincipal`/`NotAction`/`NotResource` statements are not evaluated (treated as not applying).
 fn statement_applies(statement: &Value, sender: &CognitoSender<'_>) -> bool {
-    if ["NotPrincipal", "NotAction", "NotResource"]
-        .iter()
-        .any(|k| statement.get(k).is_some())
-    {
+    if ["NotPrincipal", "NotAction", "NotResource"].iter().any(|k| statement.get(k).is_some()) {
         return false;
     }
     principal_matches(statement.get("Principal"), sender)
-        && strings(statement.get("Action"))
-            .iter()
-            .any(|a| action_covers_send(a))
-        && strings(statement.get("Resource"))
-            .iter()
-            .any(|r| glob(r, sender.identity_arn))
+        && strings(statement.get("Action")).iter().any(|a| action_covers_send(a))
+        && strings(statement.get("Resource")).iter().any(|r| glob(r, sender.identity_arn))
         && conditions_hold(statement.get("Condition"), sender)
 }
 
 /// research/aws.md §3.3: the accepted Cognito service principals; `*` (anyone) also covers Cognito.
 fn principal_matches(principal: Option<&Value>, sender: &CognitoSender<'_>) -> bool {
     let regional = format!("cognito-idp.{}.amazonaws.com", sender.pool_region);
-    let accepted = |s: &str| {
-        s == "email.cognito-idp.amazonaws.com" || s == "cognito-idp.amazonaws.com" || s == regional
-    };
+    let accepted =
+        |s: &str| s == "email.cognito-idp.amazonaws.com" || s == "cognito-idp.amazonaws.com" || s == regional;
     match principal {
         Some(Value::String(s)) => s == "*",
         Some(Value::Object(map)) => {
-            strings(map.get("Service")).iter().any(|s| accepted(s))
-                || strings(map.get("AWS")).iter().any(|s| s == "*")
+            strings(map.get("Service")).iter().any(|s| accepted(s)) || strings(map.get("AWS")).iter().any(|s| s == "*")
         }
         _ => false,
     }
@@ -161,9 +124,7 @@ fn principal_matches(principal: Option<&Value>, sender: &CognitoSender<'_>) -> b
 
 /// research/aws.md §3.3: `ses:SendEmail`/`ses:SendRawEmail`, prefix in any case, wildcards allowed.
 fn action_covers_send(action: &str) -> bool {
-    ["ses:sendemail", "ses:sendrawemail"]
-        .iter()
-        .any(|wanted| glob(&action.to_ascii_lowercase(), wanted))
+    ["ses:sendemail", "ses:sendrawemail"].iter().any(|wanted| glob(&action.to_ascii_lowercase(), wanted))
 }
 
 /// research/aws.md §3.3: `aws:SourceAccount` / `aws:SourceArn` conditions must match the pool's account
@@ -202,11 +163,7 @@ fn conditions_hold(condition: Option<&Value>, sender: &CognitoSender<'_>) -> boo
 fn strings(value: Option<&Value>) -> Vec<String> {
     match value {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(list)) => list
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
+        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).map(str::to_string).collect(),
         _ => Vec::new(),
     }
 }
@@ -244,21 +201,10 @@ mod tests {
     const POOL: &str = "arn:aws:cognito-idp:us-east-1:657033058608:userpool/us-east-1_knEL7cqS3";
 
     fn sender() -> CognitoSender<'static> {
-        CognitoSender {
-            identity_arn: IDENTITY,
-            pool_arn: POOL,
-            account_id: "657033058608",
-            pool_region: "us-east-1",
-        }
+        CognitoSender { identity_arn: IDENTITY, pool_arn: POOL, account_id: "657033058608", pool_region: "us-east-1" }
     }
 
-    fn policy(
-        effect: &str,
-        principal: &str,
-        action: &str,
-        resource: &str,
-        condition: &str,
-    ) -> String {
+    fn policy(effect: &str, principal: &str, action: &str, resource: &str, condition: &str) -> String {
         format!(
             r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"s1","Effect":"{effect}","Principal":{principal},
             "Action":{action},"Resource":"{resource}"{condition}}}]}}"#
@@ -289,55 +235,21 @@ mod tests {
             ),
             (
                 "regional principal",
-                policy(
-                    "Allow",
-                    r#"{"Service":"cognito-idp.us-east-1.amazonaws.com"}"#,
-                    send,
-                    IDENTITY,
-                    "",
-                ),
+                policy("Allow", r#"{"Service":"cognito-idp.us-east-1.amazonaws.com"}"#, send, IDENTITY, ""),
                 true,
             ),
-            (
-                "wildcard action and resource",
-                policy("Allow", svc, r#""ses:*""#, "*", ""),
-                true,
-            ),
-            (
-                "only SendRawEmail",
-                policy("Allow", svc, r#""ses:SendRawEmail""#, IDENTITY, ""),
-                true,
-            ),
-            (
-                "anyone as principal",
-                policy("Allow", r#""*""#, send, IDENTITY, ""),
-                true,
-            ),
+            ("wildcard action and resource", policy("Allow", svc, r#""ses:*""#, "*", ""), true),
+            ("only SendRawEmail", policy("Allow", svc, r#""ses:SendRawEmail""#, IDENTITY, ""), true),
+            ("anyone as principal", policy("Allow", r#""*""#, send, IDENTITY, ""), true),
             (
                 "other service principal",
-                policy(
-                    "Allow",
-                    r#"{"Service":"lambda.amazonaws.com"}"#,
-                    send,
-                    IDENTITY,
-                    "",
-                ),
+                policy("Allow", r#"{"Service":"lambda.amazonaws.com"}"#, send, IDENTITY, ""),
                 false,
             ),
-            (
-                "action does not send",
-                policy("Allow", svc, r#""ses:GetEmailIdentity""#, IDENTITY, ""),
-                false,
-            ),
+            ("action does not send", policy("Allow", svc, r#""ses:GetEmailIdentity""#, IDENTITY, ""), false),
             (
                 "other identity",
-                policy(
-                    "Allow",
-                    svc,
-                    send,
-                    "arn:aws:ses:us-east-1:657033058608:identity/other.example",
-                    "",
-                ),
+                policy("Allow", svc, send, "arn:aws:ses:us-east-1:657033058608:identity/other.example", ""),
                 false,
             ),
             (
@@ -387,11 +299,7 @@ mod tests {
         ];
         for (name, doc, expect_allowed) in cases {
             let ev = evaluate([("p", doc.as_str())], &sender());
-            assert_eq!(
-                matches!(ev.decision, PolicyDecision::Allowed { .. }),
-                *expect_allowed,
-                "{name}: {ev:?}"
-            );
+            assert_eq!(matches!(ev.decision, PolicyDecision::Allowed { .. }), *expect_allowed, "{name}: {ev:?}");
             assert!(ev.malformed.is_empty(), "{name}");
         }
     }
@@ -400,24 +308,9 @@ mod tests {
     fn explicit_deny_wins_over_allow() {
         let svc = r#"{"Service":"cognito-idp.amazonaws.com"}"#;
         let allow = policy("Allow", svc, r#""ses:SendEmail""#, IDENTITY, "");
-        let deny = policy(
-            "Deny",
-            r#"{"Service":"email.cognito-idp.amazonaws.com"}"#,
-            r#""ses:*""#,
-            "*",
-            "",
-        );
-        let ev = evaluate(
-            [("allow", allow.as_str()), ("deny", deny.as_str())],
-            &sender(),
-        );
-        assert_eq!(
-            ev.decision,
-            PolicyDecision::Denied {
-                policy: "deny".into(),
-                statement: Some("s1".into())
-            }
-        );
+        let deny = policy("Deny", r#"{"Service":"email.cognito-idp.amazonaws.com"}"#, r#""ses:*""#, "*", "");
+        let ev = evaluate([("allow", allow.as_str()), ("deny", deny.as_str())], &sender());
+        assert_eq!(ev.decision, PolicyDecision::Denied { policy: "deny".into(), statement: Some("s1".into()) });
     }
 
     #[test]
@@ -426,9 +319,7 @@ mod tests {
         let ev = evaluate([("broken", "{not json"), ("empty", "{}")], &sender());
         assert_eq!(ev.decision, PolicyDecision::NotAllowed);
         assert_eq!(ev.malformed.len(), 2);
-        assert!(
-            matches!(&ev.malformed[1], PolicyError::NoStatement { policy } if policy == "empty")
-        );
+        assert!(matches!(&ev.malformed[1], PolicyError::NoStatement { policy } if policy == "empty"));
     }
 
     #[test]

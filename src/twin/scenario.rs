@@ -266,10 +266,7 @@ impl fmt::Debug for Client {
             .field("id", &self.id)
             .field("name", &self.name)
             .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
-            .field(
-                "prevent_user_existence_errors",
-                &self.prevent_user_existence_errors,
-            )
+            .field("prevent_user_existence_errors", &self.prevent_user_existence_errors)
             .finish()
     }
 }
@@ -355,9 +352,7 @@ impl TryFrom<String> for AccountId {
         if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
             Ok(AccountId(s))
         } else {
-            Err(format!(
-                "account id {s:?} is not valid; expected 12 digits like \"657033058608\""
-            ))
+            Err(format!("account id {s:?} is not valid; expected 12 digits like \"657033058608\""))
         }
     }
 }
@@ -382,14 +377,8 @@ impl Region {
 fn is_region(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() >= 3
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
-        && parts
-            .last()
-            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && parts.last().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 impl TryFrom<String> for Region {
@@ -398,9 +387,7 @@ impl TryFrom<String> for Region {
         if is_region(&s) {
             Ok(Region(s))
         } else {
-            Err(format!(
-                "region {s:?} is not valid; expected a name like \"us-east-1\""
-            ))
+            Err(format!("region {s:?} is not valid; expected a name like \"us-east-1\""))
         }
     }
 }
@@ -432,9 +419,7 @@ pub fn is_pool_id(s: &str) -> bool {
     match s.rsplit_once('_') {
         Some((region, rest)) => {
             !region.is_empty()
-                && region
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                && region.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
                 && !rest.is_empty()
                 && rest.bytes().all(|b| b.is_ascii_alphanumeric())
         }
@@ -483,24 +468,11 @@ fn default_cognito_quota() -> u32 {
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
     #[error("cannot read scenario file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("{path}:{line}:{column}: {}{message}", field.as_ref().map(|f| format!("field `{f}`: ")).unwrap_or_default())]
-    Syntax {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        field: Option<String>,
-        message: String,
-    },
+    Syntax { path: PathBuf, line: usize, column: usize, field: Option<String>, message: String },
     #[error("{path}: field `{field}`: {message}")]
-    Invalid {
-        path: PathBuf,
-        field: String,
-        message: String,
-    },
+    Invalid { path: PathBuf, field: String, message: String },
 }
 
 impl Scenario {
@@ -511,10 +483,8 @@ impl Scenario {
 
     /// Reads and validates a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ScenarioError::Read { path: path.to_path_buf(), source })?;
         Scenario::parse(&text, path)
     }
 
@@ -533,13 +503,11 @@ impl Scenario {
                 message: err.message().trim().to_string(),
             }
         })?;
-        scenario
-            .validate()
-            .map_err(|(field, message)| ScenarioError::Invalid {
-                path: path.to_path_buf(),
-                field,
-                message,
-            })?;
+        scenario.validate().map_err(|(field, message)| ScenarioError::Invalid {
+            path: path.to_path_buf(),
+            field,
+            message,
+        })?;
         Ok(scenario)
     }
 
@@ -547,15 +515,10 @@ impl Scenario {
     fn validate(&self) -> Result<(), (String, String)> {
         let mut seen_ids = std::collections::HashSet::new();
         for (i, identity) in self.identities.iter().enumerate() {
-            if identity.identity.is_empty()
-                || !seen_ids.insert(identity.identity.to_ascii_lowercase())
-            {
+            if identity.identity.is_empty() || !seen_ids.insert(identity.identity.to_ascii_lowercase()) {
                 return Err((
                     format!("identities[{i}].identity"),
-                    format!(
-                        "{:?} is empty or listed twice; expected a unique address or domain",
-                        identity.identity
-                    ),
+                    format!("{:?} is empty or listed twice; expected a unique address or domain", identity.identity),
                 ));
             }
             for (name, text) in &identity.policies {
@@ -573,10 +536,7 @@ impl Scenario {
             if !pool_ids.insert(pool.id.as_str()) {
                 return Err((
                     format!("pools[{i}].id"),
-                    format!(
-                        "{:?} is listed twice; expected unique pool ids",
-                        pool.id.as_str()
-                    ),
+                    format!("{:?} is listed twice; expected unique pool ids", pool.id.as_str()),
                 ));
             }
             if let Some(region) = &pool.region
@@ -584,11 +544,7 @@ impl Scenario {
             {
                 return Err((
                     format!("pools[{i}].region"),
-                    format!(
-                        "{:?} differs from the id's Region {:?}",
-                        region.as_str(),
-                        pool.id.region()
-                    ),
+                    format!("{:?} differs from the id's Region {:?}", region.as_str(), pool.id.region()),
                 ));
             }
             let email = &pool.email;
@@ -618,10 +574,7 @@ impl Scenario {
                 if client.id.is_empty() || !client_ids.insert(client.id.as_str()) {
                     return Err((
                         format!("pools[{i}].clients[{j}].id"),
-                        format!(
-                            "{:?} is empty or listed twice; expected unique client ids",
-                            client.id
-                        ),
+                        format!("{:?} is empty or listed twice; expected unique client ids", client.id),
                     ));
                 }
             }
@@ -635,16 +588,12 @@ impl Scenario {
                 }
             }
         }
-        self.faults
-            .validate()
-            .map_err(|e: FaultError| ("faults".to_string(), e.to_string()))
+        self.faults.validate().map_err(|e: FaultError| ("faults".to_string(), e.to_string()))
     }
 
     /// The identity with this name (case-insensitive, as SES identities are).
     pub fn identity(&self, name: &str) -> Option<&Identity> {
-        self.identities
-            .iter()
-            .find(|i| i.identity.eq_ignore_ascii_case(name))
+        self.identities.iter().find(|i| i.identity.eq_ignore_ascii_case(name))
     }
 
     /// ARN of an identity in this account (research/aws.md §3.1 form).
@@ -659,12 +608,7 @@ impl Scenario {
 
     /// ARN of a pool in this account.
     pub fn pool_arn(&self, pool: &Pool) -> String {
-        format!(
-            "arn:aws:cognito-idp:{}:{}:userpool/{}",
-            pool.region(),
-            self.account.id.as_str(),
-            pool.id.as_str()
-        )
+        format!("arn:aws:cognito-idp:{}:{}:userpool/{}", pool.region(), self.account.id.as_str(), pool.id.as_str())
     }
 }
 
@@ -713,18 +657,10 @@ mod tests {
         assert_eq!(names, ["phenom-prod", "phenom-staging", "phenom-dev-local"]);
         let prod = &s.pools[0];
         assert_eq!(prod.id.as_str(), "us-east-1_knEL7cqS3");
-        assert_eq!(
-            prod.email.from.as_deref(),
-            Some("Phenom <noreply@thephenom.app>")
-        );
+        assert_eq!(prod.email.from.as_deref(), Some("Phenom <noreply@thephenom.app>"));
         let identity = s.identity("noreply@thephenom.app").unwrap();
-        assert!(
-            identity
-                .policies
-                .contains_key("AllowCognitoUserPoolsToSend")
-        );
-        let statuses: std::collections::HashSet<UserStatus> =
-            prod.users.iter().map(|u| u.status).collect();
+        assert!(identity.policies.contains_key("AllowCognitoUserPoolsToSend"));
+        let statuses: std::collections::HashSet<UserStatus> = prod.users.iter().map(|u| u.status).collect();
         for status in [
             UserStatus::ForceChangePassword,
             UserStatus::Confirmed,
@@ -735,10 +671,7 @@ mod tests {
             assert!(statuses.contains(&status), "{status:?}");
         }
         assert!(prod.users.iter().any(|u| !u.enabled));
-        assert!(
-            prod.clients.iter().any(|c| c.secret.is_some())
-                && prod.clients.iter().any(|c| c.secret.is_none())
-        );
+        assert!(prod.clients.iter().any(|c| c.secret.is_some()) && prod.clients.iter().any(|c| c.secret.is_none()));
     }
 
     #[test]
@@ -783,13 +716,8 @@ mod tests {
             ),
         ];
         for (name, text, want) in cases {
-            let err = Scenario::parse(text, Path::new("x.toml"))
-                .unwrap_err()
-                .to_string();
-            assert!(
-                err.starts_with(want),
-                "{name}: got {err:?}, want prefix {want:?}"
-            );
+            let err = Scenario::parse(text, Path::new("x.toml")).unwrap_err().to_string();
+            assert!(err.starts_with(want), "{name}: got {err:?}, want prefix {want:?}");
         }
     }
 
@@ -816,9 +744,6 @@ mod tests {
             prevent_user_existence_errors: PreventUserExistenceErrors::Enabled,
         };
         let dbg = format!("{c:?}");
-        assert!(
-            !dbg.contains("s3cr3t-value") && dbg.contains("<redacted>"),
-            "{dbg}"
-        );
+        assert!(!dbg.contains("s3cr3t-value") && dbg.contains("<redacted>"), "{dbg}");
     }
 }

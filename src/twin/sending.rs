@@ -59,11 +59,7 @@ pub struct SendRecord {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SendOutcome {
     /// Written into the Maildir.
-    Delivered {
-        folder: Folder,
-        path: PathBuf,
-        delivered_at: DateTime<Utc>,
-    },
+    Delivered { folder: Folder, path: PathBuf, delivered_at: DateTime<Utc> },
     /// Accepted; the receiver takes it at `due` (delay fault).
     Scheduled { due: DateTime<Utc> },
     /// SES refused it; Cognito had answered success.
@@ -129,12 +125,8 @@ pub(crate) fn send(shared: &Shared, state: &mut State, email: Email) -> Result<(
             // research/aws.md §1.6: 50 emails per day with the default email feature. Past it Cognito
             // answers LimitExceededException "Exceeded daily email limit for the operation or the
             // account. …" [observed: rahulpsd18/cognito-backup-restore#46, Polkadex-Open-Beta#418].
-            state
-                .cognito_default_sent
-                .retain(|t| *t > now - Duration::days(1));
-            if state.cognito_default_sent.len()
-                >= state.scenario.account.cognito_default_daily_quota as usize
-            {
+            state.cognito_default_sent.retain(|t| *t > now - Duration::days(1));
+            if state.cognito_default_sent.len() >= state.scenario.account.cognito_default_daily_quota as usize {
                 return Err(AwsError::new(
                     400,
                     "LimitExceededException",
@@ -146,11 +138,7 @@ pub(crate) fn send(shared: &Shared, state: &mut State, email: Email) -> Result<(
             // (research/aws.md §0.2, §3.3); without one it sends from its own generic address.
             let from = if pool.email.source_arn.is_some() {
                 match ses::route(&state.scenario, &pool, &email.to, true) {
-                    Ok(_) => pool
-                        .email
-                        .from
-                        .clone()
-                        .unwrap_or_else(|| COGNITO_DEFAULT_FROM.to_string()),
+                    Ok(_) => pool.email.from.clone().unwrap_or_else(|| COGNITO_DEFAULT_FROM.to_string()),
                     Err(reason) => {
                         record.outcome = SendOutcome::Refused { reason };
                         state.log.push(record);
@@ -167,9 +155,7 @@ pub(crate) fn send(shared: &Shared, state: &mut State, email: Email) -> Result<(
             match ses::route(&state.scenario, &pool, &email.to, require_policy) {
                 Ok(route) => {
                     let from = pool.email.from.clone().unwrap_or_else(|| {
-                        ses::pool_identity(&state.scenario, &pool)
-                            .map(|i| i.identity.clone())
-                            .unwrap_or_default()
+                        ses::pool_identity(&state.scenario, &pool).map(|i| i.identity.clone()).unwrap_or_default()
                     });
                     let sending = Sending::Developer {
                         dkim_domain: route.dkim_domain.clone(),
@@ -192,9 +178,7 @@ pub(crate) fn send(shared: &Shared, state: &mut State, email: Email) -> Result<(
     let configuration_set = route.as_ref().and_then(|r| r.configuration_set.clone());
     let counts = route.is_some();
     if counts {
-        state
-            .metrics
-            .record(SesMetric::Send, configuration_set.as_deref(), now);
+        state.metrics.record(SesMetric::Send, configuration_set.as_deref(), now);
         state.ses_sent.push(now);
     }
 
@@ -203,9 +187,7 @@ pub(crate) fn send(shared: &Shared, state: &mut State, email: Email) -> Result<(
         drop => {
             let bounced = drop == RecipientDrop::Bounce;
             if bounced && counts {
-                state
-                    .metrics
-                    .record(SesMetric::Bounce, configuration_set.as_deref(), now);
+                state.metrics.record(SesMetric::Bounce, configuration_set.as_deref(), now);
             }
             record.outcome = SendOutcome::Dropped { bounced };
             state.log.push(record);
@@ -214,10 +196,7 @@ pub(crate) fn send(shared: &Shared, state: &mut State, email: Email) -> Result<(
     }
 
     let delay = Duration::seconds(faults.delivery_delay_seconds.min(i64::MAX as u64) as i64);
-    let region = route
-        .as_ref()
-        .map(|r| r.region.clone())
-        .unwrap_or_else(|| pool.region().to_string());
+    let region = route.as_ref().map(|r| r.region.clone()).unwrap_or_else(|| pool.region().to_string());
     let outgoing = Outgoing {
         from,
         reply_to: pool.email.reply_to.clone(),
@@ -236,22 +215,12 @@ pub(crate) fn send(shared: &Shared, state: &mut State, email: Email) -> Result<(
             forged_upstream: faults.forged_upstream,
         },
     };
-    let folder = if faults.junk {
-        Folder::Junk
-    } else {
-        Folder::Inbox
-    };
+    let folder = if faults.junk { Folder::Junk } else { Folder::Inbox };
     let index = state.log.len();
     record.outcome = SendOutcome::Scheduled { due: now + delay };
     state.log.push(record);
-    let pending = Pending {
-        record: index,
-        due: now + delay,
-        folder,
-        outgoing,
-        configuration_set,
-        counts_in_metrics: counts,
-    };
+    let pending =
+        Pending { record: index, due: now + delay, folder, outgoing, configuration_set, counts_in_metrics: counts };
     if delay.is_zero() {
         write(shared, state, pending);
     } else {
@@ -263,14 +232,8 @@ pub(crate) fn send(shared: &Shared, state: &mut State, email: Email) -> Result<(
 
 /// Writes one message into the Maildir and records Delivery.
 fn write(shared: &Shared, state: &mut State, pending: Pending) {
-    let result = mail::compose(&pending.outgoing, &shared.keys).and_then(|bytes| {
-        mail::deliver(
-            &shared.maildir,
-            pending.folder,
-            &bytes,
-            pending.outgoing.delivered_at,
-        )
-    });
+    let result = mail::compose(&pending.outgoing, &shared.keys)
+        .and_then(|bytes| mail::deliver(&shared.maildir, pending.folder, &bytes, pending.outgoing.delivered_at));
     let outcome = match result {
         Ok(path) => {
             if pending.counts_in_metrics {
@@ -280,17 +243,11 @@ fn write(shared: &Shared, state: &mut State, pending: Pending) {
                     pending.outgoing.delivered_at,
                 );
             }
-            SendOutcome::Delivered {
-                folder: pending.folder,
-                path,
-                delivered_at: pending.outgoing.delivered_at,
-            }
+            SendOutcome::Delivered { folder: pending.folder, path, delivered_at: pending.outgoing.delivered_at }
         }
         Err(err) => {
             tracing::error!(%err, "the twin could not write a message");
-            SendOutcome::Failed {
-                error: err.to_string(),
-            }
+            SendOutcome::Failed { error: err.to_string() }
         }
     };
     if let Some(record) = state.log.get_mut(pending.record) {
@@ -302,9 +259,8 @@ fn write(shared: &Shared, state: &mut State, pending: Pending) {
 pub(crate) fn deliver_due(shared: &Shared) {
     let now = shared.clock.now();
     let mut state = shared.lock();
-    let (due, waiting): (Vec<Pending>, Vec<Pending>) = std::mem::take(&mut state.pending)
-        .into_iter()
-        .partition(|p| p.due <= now);
+    let (due, waiting): (Vec<Pending>, Vec<Pending>) =
+        std::mem::take(&mut state.pending).into_iter().partition(|p| p.due <= now);
     state.pending = waiting;
     for pending in due {
         write(shared, &mut state, pending);

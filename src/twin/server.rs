@@ -42,12 +42,7 @@ pub struct AwsError {
 
 impl AwsError {
     pub fn new(status: u16, code: &str, message: impl Into<String>) -> AwsError {
-        AwsError {
-            status,
-            code: code.to_string(),
-            message: message.into(),
-            query_code: None,
-        }
+        AwsError { status, code: code.to_string(), message: message.into(), query_code: None }
     }
 
     pub fn with_query_code(mut self, code: &str) -> AwsError {
@@ -88,15 +83,8 @@ async fn handle(State(twin): State<Twin>, request: Request) -> Response {
     if let Some(rest) = path.strip_prefix("/_twin") {
         return control(&twin, &parts.method, rest, &body);
     }
-    let signed = parts
-        .headers
-        .contains_key(axum::http::header::AUTHORIZATION);
-    let target = parts
-        .headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let signed = parts.headers.contains_key(axum::http::header::AUTHORIZATION);
+    let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     match protocol {
         Some(Protocol::Json11) => {
             let op = target.strip_prefix(COGNITO_PREFIX).unwrap_or_default();
@@ -117,14 +105,9 @@ async fn handle(State(twin): State<Twin>, request: Request) -> Response {
         }
         Some(p @ (Protocol::Json10 | Protocol::Cbor)) => {
             let op = if p == Protocol::Json10 {
-                target
-                    .strip_prefix(CLOUDWATCH_PREFIX)
-                    .unwrap_or_default()
-                    .to_string()
+                target.strip_prefix(CLOUDWATCH_PREFIX).unwrap_or_default().to_string()
             } else {
-                path.strip_prefix(CLOUDWATCH_CBOR_PATH)
-                    .unwrap_or_default()
-                    .to_string()
+                path.strip_prefix(CLOUDWATCH_CBOR_PATH).unwrap_or_default().to_string()
             };
             if !signed {
                 return error_response(p, &missing_auth(400));
@@ -133,11 +116,7 @@ async fn handle(State(twin): State<Twin>, request: Request) -> Response {
                 parse_json(&body)
             } else {
                 cloudwatch::cbor_to_json(&body).map_err(|e| {
-                    AwsError::new(
-                        400,
-                        "SerializationException",
-                        format!("cannot decode the CBOR body: {e}"),
-                    )
+                    AwsError::new(400, "SerializationException", format!("cannot decode the CBOR body: {e}"))
                 })
             };
             let input = match input {
@@ -146,16 +125,12 @@ async fn handle(State(twin): State<Twin>, request: Request) -> Response {
             };
             let (now, lag) = (
                 twin.0.clock.now(),
-                chrono::Duration::seconds(
-                    twin.faults().metric_lag_seconds.min(i64::MAX as u64) as i64
-                ),
+                chrono::Duration::seconds(twin.faults().metric_lag_seconds.min(i64::MAX as u64) as i64),
             );
             let state = twin.0.lock();
             let result = match op.as_str() {
                 "GetMetricData" => cloudwatch::get_metric_data(&state.metrics, &input, now, lag),
-                "GetMetricStatistics" => {
-                    cloudwatch::get_metric_statistics(&state.metrics, &input, now, lag)
-                }
+                "GetMetricStatistics" => cloudwatch::get_metric_statistics(&state.metrics, &input, now, lag),
                 other => {
                     let status = if p == Protocol::Cbor { 404 } else { 400 };
                     Err(AwsError::new(
@@ -188,11 +163,7 @@ async fn handle(State(twin): State<Twin>, request: Request) -> Response {
             };
             let status = if target.is_empty() { 404 } else { 400 };
             error_response(
-                if target.is_empty() {
-                    Protocol::RestJson
-                } else {
-                    Protocol::Json11
-                },
+                if target.is_empty() { Protocol::RestJson } else { Protocol::Json11 },
                 &AwsError::new(status, "UnknownOperationException", message),
             )
         }
@@ -200,10 +171,7 @@ async fn handle(State(twin): State<Twin>, request: Request) -> Response {
 }
 
 fn protocol_of(headers: &HeaderMap, path: &str) -> Option<Protocol> {
-    let target = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
     if target.starts_with(COGNITO_PREFIX) {
         Some(Protocol::Json11)
     } else if target.starts_with(CLOUDWATCH_PREFIX) {
@@ -218,11 +186,7 @@ fn protocol_of(headers: &HeaderMap, path: &str) -> Option<Protocol> {
 }
 
 fn missing_auth(status: u16) -> AwsError {
-    AwsError::new(
-        status,
-        "MissingAuthenticationTokenException",
-        "Missing Authentication Token",
-    )
+    AwsError::new(status, "MissingAuthenticationTokenException", "Missing Authentication Token")
 }
 
 /// A JSON body; an empty body is an empty input structure.
@@ -230,24 +194,13 @@ fn parse_json(body: &Bytes) -> Result<Value, AwsError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(json!({}));
     }
-    serde_json::from_slice(body).map_err(|e| {
-        AwsError::new(
-            400,
-            "SerializationException",
-            format!("The request body is not valid JSON: {e}"),
-        )
-    })
+    serde_json::from_slice(body)
+        .map_err(|e| AwsError::new(400, "SerializationException", format!("The request body is not valid JSON: {e}")))
 }
 
 /// SESv2 REST routes (research/aws.md §3.1, §3.2).
 fn sesv2(twin: &Twin, method: &Method, path: &str) -> Result<Value, AwsError> {
-    let unknown = || {
-        AwsError::new(
-            404,
-            "UnknownOperationException",
-            format!("Unknown operation: {method} {path}"),
-        )
-    };
+    let unknown = || AwsError::new(404, "UnknownOperationException", format!("Unknown operation: {method} {path}"));
     if method != Method::GET {
         return Err(unknown());
     }
@@ -256,11 +209,7 @@ fn sesv2(twin: &Twin, method: &Method, path: &str) -> Result<Value, AwsError> {
     match segments.as_slice() {
         ["v2", "email", "account"] => {
             let now = twin.0.clock.now();
-            let sent = state
-                .ses_sent
-                .iter()
-                .filter(|t| **t > now - chrono::Duration::days(1))
-                .count();
+            let sent = state.ses_sent.iter().filter(|t| **t > now - chrono::Duration::days(1)).count();
             Ok(ses::get_account(&state.scenario, sent))
         }
         ["v2", "email", "identities", id] => {
@@ -281,9 +230,7 @@ fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         if bytes[i] == b'%'
             && i + 2 < bytes.len()
-            && let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3])
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            && let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok())
         {
             out.push(b);
             i += 3;
@@ -296,8 +243,7 @@ fn percent_decode(s: &str) -> String {
 }
 
 fn request_id() -> HeaderValue {
-    HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
-        .unwrap_or(HeaderValue::from_static("twin"))
+    HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).unwrap_or(HeaderValue::from_static("twin"))
 }
 
 fn content_type(p: Protocol) -> &'static str {
@@ -335,15 +281,12 @@ fn wire_response(p: Protocol, wire: &Wire) -> Response {
 fn error_response(p: Protocol, err: &AwsError) -> Response {
     let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::BAD_REQUEST);
     let body: Vec<u8> = match p {
-        Protocol::Json11 | Protocol::Json10 => json!({"__type": err.code, "message": err.message})
-            .to_string()
-            .into_bytes(),
+        Protocol::Json11 | Protocol::Json10 => {
+            json!({"__type": err.code, "message": err.message}).to_string().into_bytes()
+        }
         Protocol::RestJson => json!({"message": err.message}).to_string().into_bytes(),
         Protocol::Cbor => Wire::map(vec![
-            (
-                "__type",
-                Wire::text(format!("com.amazonaws.cloudwatch#{}", err.code)),
-            ),
+            ("__type", Wire::text(format!("com.amazonaws.cloudwatch#{}", err.code))),
             ("message", Wire::text(err.message.clone())),
         ])
         .to_cbor(),
@@ -371,8 +314,7 @@ fn error_response(p: Protocol, err: &AwsError) -> Response {
 fn control(twin: &Twin, method: &Method, path: &str, body: &Bytes) -> Response {
     let reply = |status: StatusCode, v: Value| {
         let mut resp = (status, v.to_string()).into_response();
-        resp.headers_mut()
-            .insert("content-type", HeaderValue::from_static("application/json"));
+        resp.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
         resp
     };
     let bad = |msg: String| reply(StatusCode::BAD_REQUEST, json!({"error": msg}));
@@ -382,18 +324,14 @@ fn control(twin: &Twin, method: &Method, path: &str, body: &Bytes) -> Response {
     match (method.clone(), path) {
         (Method::GET, "/state") => reply(StatusCode::OK, twin.state_json()),
         (Method::GET, "/faults") => reply(StatusCode::OK, json!(twin.faults())),
-        (Method::POST, "/faults") => {
-            match input().and_then(|v| twin.patch_faults(&v).map_err(|e| e.to_string())) {
-                Ok(f) => reply(StatusCode::OK, json!(f)),
-                Err(e) => bad(e),
-            }
-        }
-        (Method::POST, "/account") => {
-            match input().and_then(|v| twin.patch_account(&v).map_err(|e| e.to_string())) {
-                Ok(a) => reply(StatusCode::OK, json!(a)),
-                Err(e) => bad(e),
-            }
-        }
+        (Method::POST, "/faults") => match input().and_then(|v| twin.patch_faults(&v).map_err(|e| e.to_string())) {
+            Ok(f) => reply(StatusCode::OK, json!(f)),
+            Err(e) => bad(e),
+        },
+        (Method::POST, "/account") => match input().and_then(|v| twin.patch_account(&v).map_err(|e| e.to_string())) {
+            Ok(a) => reply(StatusCode::OK, json!(a)),
+            Err(e) => bad(e),
+        },
         (Method::POST, "/reset") => {
             twin.reset();
             reply(StatusCode::OK, json!({}))

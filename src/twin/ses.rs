@@ -5,9 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
 use crate::twin::policy::{self, CognitoSender, PolicyDecision};
-use crate::twin::scenario::{
-    Identity, MxFailure, Pool, Scenario, VerificationStatus, identity_name_from_arn,
-};
+use crate::twin::scenario::{Identity, MxFailure, Pool, Scenario, VerificationStatus, identity_name_from_arn};
 use crate::twin::server::AwsError;
 
 /// Why SES did not send a message Cognito handed over. Cognito still answered success: these drops are
@@ -55,12 +53,7 @@ fn arn_region(arn: &str) -> Option<&str> {
 }
 
 /// Whether the identity's policies let Cognito send for `pool`, honouring the missing-policy fault.
-pub fn policy_decision(
-    scenario: &Scenario,
-    identity: &Identity,
-    pool: &Pool,
-    policy_missing: bool,
-) -> PolicyDecision {
+pub fn policy_decision(scenario: &Scenario, identity: &Identity, pool: &Pool, policy_missing: bool) -> PolicyDecision {
     if policy_missing {
         return PolicyDecision::NotAllowed;
     }
@@ -72,35 +65,18 @@ pub fn policy_decision(
         account_id: scenario.account.id.as_str(),
         pool_region: pool.region(),
     };
-    policy::evaluate(
-        identity
-            .policies
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str())),
-        &sender,
-    )
-    .decision
+    policy::evaluate(identity.policies.iter().map(|(k, v)| (k.as_str(), v.as_str())), &sender).decision
 }
 
 /// SES's decision for a message sent on behalf of `pool` through its SourceArn identity to
 /// `recipient`. `require_policy`: whether a missing Cognito policy stops the send (DEVELOPER mode per
 /// the scenario's delivery rule; always for COGNITO_DEFAULT with a custom FROM, research/aws.md §3.3).
-pub fn route(
-    scenario: &Scenario,
-    pool: &Pool,
-    recipient: &str,
-    require_policy: bool,
-) -> Result<Route, Refusal> {
+pub fn route(scenario: &Scenario, pool: &Pool, recipient: &str, require_policy: bool) -> Result<Route, Refusal> {
     let identity = pool_identity(scenario, pool).ok_or(Refusal::IdentityNotVerified)?;
     if identity.verification_status != VerificationStatus::Success {
         return Err(Refusal::IdentityNotVerified);
     }
-    match policy_decision(
-        scenario,
-        identity,
-        pool,
-        scenario.faults.identity_policy_missing,
-    ) {
+    match policy_decision(scenario, identity, pool, scenario.faults.identity_policy_missing) {
         PolicyDecision::Denied { .. } => return Err(Refusal::PolicyDenies),
         PolicyDecision::NotAllowed if require_policy => return Err(Refusal::NoIdentityPolicy),
         _ => {}
@@ -113,69 +89,36 @@ pub fn route(
         return Err(Refusal::SandboxRecipientNotVerified);
     }
     let mail_from_domain = match &identity.mail_from_domain {
-        Some(domain) if identity.mail_from_status == VerificationStatus::Success => {
-            Some(domain.clone())
-        }
+        Some(domain) if identity.mail_from_status == VerificationStatus::Success => Some(domain.clone()),
         // research/aws.md §3.1 BehaviorOnMxFailure; DESIGN.md §5 "SES silently falls back".
         Some(_) if identity.behavior_on_mx_failure == MxFailure::RejectMessage => {
             return Err(Refusal::MailFromNotVerified);
         }
         _ => None,
     };
-    let dkim_domain = identity
-        .dkim_domain
-        .clone()
-        .filter(|_| identity.dkim_status == VerificationStatus::Success);
-    let region = pool
-        .email
-        .source_arn
-        .as_deref()
-        .and_then(arn_region)
-        .unwrap_or(account.region.as_str())
-        .to_string();
-    let configuration_set = pool
-        .email
-        .configuration_set
-        .clone()
-        .or_else(|| identity.configuration_set.clone());
-    Ok(Route {
-        dkim_domain,
-        mail_from_domain,
-        region,
-        configuration_set,
-    })
+    let dkim_domain = identity.dkim_domain.clone().filter(|_| identity.dkim_status == VerificationStatus::Success);
+    let region = pool.email.source_arn.as_deref().and_then(arn_region).unwrap_or(account.region.as_str()).to_string();
+    let configuration_set = pool.email.configuration_set.clone().or_else(|| identity.configuration_set.clone());
+    Ok(Route { dkim_domain, mail_from_domain, region, configuration_set })
 }
 
 /// research/aws.md §3.2 sandbox rule: the recipient address, or its domain, is a verified identity.
 fn recipient_verified(scenario: &Scenario, recipient: &str) -> bool {
-    let domain = recipient
-        .rsplit_once('@')
-        .map(|(_, d)| d)
-        .unwrap_or_default();
+    let domain = recipient.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
     scenario
         .identities
         .iter()
         .filter(|i| i.verification_status == VerificationStatus::Success)
-        .any(|i| {
-            i.identity.eq_ignore_ascii_case(recipient) || i.identity.eq_ignore_ascii_case(domain)
-        })
+        .any(|i| i.identity.eq_ignore_ascii_case(recipient) || i.identity.eq_ignore_ascii_case(domain))
 }
 
 fn not_found(identity: &str) -> AwsError {
     // research/aws.md §3.1 errors: NotFoundException (HTTP 404).
-    AwsError::new(
-        404,
-        "NotFoundException",
-        format!("Email identity {identity} does not exist."),
-    )
+    AwsError::new(404, "NotFoundException", format!("Email identity {identity} does not exist."))
 }
 
 /// GET /v2/email/identities/{EmailIdentity} (research/aws.md §3.1).
-pub fn get_email_identity(
-    scenario: &Scenario,
-    name: &str,
-    now: DateTime<Utc>,
-) -> Result<Value, AwsError> {
+pub fn get_email_identity(scenario: &Scenario, name: &str, now: DateTime<Utc>) -> Result<Value, AwsError> {
     let identity = scenario.identity(name).ok_or_else(|| not_found(name))?;
     let is_domain = !identity.identity.contains('@');
     let policies = visible_policies(scenario, identity);
@@ -188,9 +131,7 @@ pub fn get_email_identity(
         "Tags": [],
     });
     if let Some(domain) = &identity.dkim_domain {
-        let tokens: Vec<String> = (1..=3)
-            .map(|i| format!("{}{}", dkim_token_stem(domain), i))
-            .collect();
+        let tokens: Vec<String> = (1..=3).map(|i| format!("{}{}", dkim_token_stem(domain), i)).collect();
         out["DkimAttributes"] = json!({
             "SigningEnabled": identity.dkim_status == VerificationStatus::Success,
             "Status": identity.dkim_status.as_str(),
@@ -201,8 +142,7 @@ pub fn get_email_identity(
             "LastKeyGenerationTimestamp": (now - Duration::days(90)).timestamp(),
         });
     } else {
-        out["DkimAttributes"] =
-            json!({"SigningEnabled": false, "Status": "NOT_STARTED", "Tokens": []});
+        out["DkimAttributes"] = json!({"SigningEnabled": false, "Status": "NOT_STARTED", "Tokens": []});
     }
     // Without a custom MAIL FROM domain the attributes are omitted (the SDK fills required members).
     if let Some(domain) = &identity.mail_from_domain {
@@ -240,13 +180,7 @@ fn visible_policies(scenario: &Scenario, identity: &Identity) -> Value {
     if scenario.faults.identity_policy_missing {
         return json!({});
     }
-    Value::Object(
-        identity
-            .policies
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect(),
-    )
+    Value::Object(identity.policies.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
 }
 
 /// GET /v2/email/account (research/aws.md §3.2).
@@ -270,11 +204,7 @@ pub fn get_account(scenario: &Scenario, sent_last_24h: usize) -> Value {
 fn dkim_token_stem(domain: &str) -> String {
     use sha2::Digest as _;
     let digest = sha2::Sha256::digest(domain.as_bytes());
-    digest
-        .iter()
-        .take(15)
-        .map(|b| format!("{:02x}", b))
-        .collect::<String>()
+    digest.iter().take(15).map(|b| format!("{:02x}", b)).collect::<String>()
 }
 
 #[cfg(test)]
@@ -290,30 +220,15 @@ mod tests {
         type Tweak = fn(&mut Scenario);
         let cases: &[(&str, Tweak, bool, Result<(), Refusal>)] = &[
             ("healthy", |_| {}, true, Ok(())),
-            (
-                "policy missing fault",
-                |s| s.faults.identity_policy_missing = true,
-                true,
-                Err(Refusal::NoIdentityPolicy),
-            ),
-            (
-                "policy missing but not required",
-                |s| s.faults.identity_policy_missing = true,
-                false,
-                Ok(()),
-            ),
+            ("policy missing fault", |s| s.faults.identity_policy_missing = true, true, Err(Refusal::NoIdentityPolicy)),
+            ("policy missing but not required", |s| s.faults.identity_policy_missing = true, false, Ok(())),
             (
                 "identity pending",
                 |s| s.identities[0].verification_status = VerificationStatus::Pending,
                 true,
                 Err(Refusal::IdentityNotVerified),
             ),
-            (
-                "sending disabled",
-                |s| s.account.sending_enabled = false,
-                true,
-                Err(Refusal::SendingDisabled),
-            ),
+            ("sending disabled", |s| s.account.sending_enabled = false, true, Err(Refusal::SendingDisabled)),
             (
                 "sandbox, unverified recipient",
                 |s| s.account.production_access_enabled = false,
@@ -348,12 +263,7 @@ mod tests {
         assert_eq!(r.mail_from_domain, None);
         assert_eq!(r.dkim_domain.as_deref(), Some("thephenom.app"));
         s.identities[0].dkim_status = VerificationStatus::Failed;
-        assert_eq!(
-            route(&s, &s.pools[0], "a@b.test", true)
-                .unwrap()
-                .dkim_domain,
-            None
-        );
+        assert_eq!(route(&s, &s.pools[0], "a@b.test", true).unwrap().dkim_domain, None);
     }
 
     #[test]
@@ -364,17 +274,7 @@ mod tests {
         assert_eq!(v["IdentityType"], "EMAIL_ADDRESS");
         assert_eq!(v["VerifiedForSendingStatus"], true);
         assert_eq!(v["DkimAttributes"]["Status"], "SUCCESS");
-        assert!(
-            v["Policies"]["AllowCognitoUserPoolsToSend"]
-                .as_str()
-                .unwrap()
-                .contains("cognito-idp.amazonaws.com")
-        );
-        assert_eq!(
-            get_email_identity(&s, "nobody.example", now)
-                .unwrap_err()
-                .status,
-            404
-        );
+        assert!(v["Policies"]["AllowCognitoUserPoolsToSend"].as_str().unwrap().contains("cognito-idp.amazonaws.com"));
+        assert_eq!(get_email_identity(&s, "nobody.example", now).unwrap_err().status, 404);
     }
 }
