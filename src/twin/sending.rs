@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::twin::cloudwatch::SesMetric;
 use crate::twin::faults::RecipientDrop;
-use crate::twin::mail::{self, AuthFaults, Folder, Outgoing, Sending};
+use crate::twin::mail::{self, AuthFaults, DkimFault, Folder, Outgoing, ReceiverStyle, Sending};
 use crate::twin::scenario::SendingAccount;
 use crate::twin::server::AwsError;
 use crate::twin::ses::{self, Refusal};
@@ -53,6 +53,23 @@ pub struct SendRecord {
     /// The destination address (EMAIL) or phone number (SMS).
     pub to: Option<String>,
     pub outcome: SendOutcome,
+    /// How the message was handed to the mail writer, for mail that left SES.
+    pub handoff: Option<Handoff>,
+}
+
+/// What the twin asked the mail writer to produce: sender, receiver style and authentication faults.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Handoff {
+    pub from: String,
+    pub receiver: ReceiverStyle,
+    /// `None` for COGNITO_DEFAULT mail (generic AWS sender).
+    pub dkim_domain: Option<String>,
+    pub mail_from_domain: Option<String>,
+    pub cognito_default: bool,
+    pub dkim: DkimFault,
+    pub spf_fail: bool,
+    pub dmarc_fail: bool,
+    pub forged_upstream: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -102,6 +119,7 @@ pub(crate) fn record(
         username: username.to_string(),
         to,
         outcome,
+        handoff: None,
     });
 }
 
@@ -118,6 +136,7 @@ pub(crate) fn send(shared: &Shared, state: &mut State, email: Email) -> Result<(
         username: email.username.clone(),
         to: Some(email.to.clone()),
         outcome: SendOutcome::TemplateWithoutCode,
+        handoff: None,
     };
 
     let (sending, from, route) = match pool.email.sending_account {
@@ -215,6 +234,21 @@ pub(crate) fn send(shared: &Shared, state: &mut State, email: Email) -> Result<(
             forged_upstream: faults.forged_upstream,
         },
     };
+    let (dkim_domain, mail_from_domain) = match &outgoing.sending {
+        Sending::Developer { dkim_domain, mail_from_domain } => (dkim_domain.clone(), mail_from_domain.clone()),
+        Sending::CognitoDefault => (None, None),
+    };
+    record.handoff = Some(Handoff {
+        from: outgoing.from.clone(),
+        receiver: outgoing.receiver,
+        dkim_domain,
+        mail_from_domain,
+        cognito_default: outgoing.sending == Sending::CognitoDefault,
+        dkim: outgoing.auth.dkim,
+        spf_fail: outgoing.auth.spf_fail,
+        dmarc_fail: outgoing.auth.dmarc_fail,
+        forged_upstream: outgoing.auth.forged_upstream,
+    });
     let folder = if faults.junk { Folder::Junk } else { Folder::Inbox };
     let index = state.log.len();
     record.outcome = SendOutcome::Scheduled { due: now + delay };

@@ -3,3 +3,5 @@
 //! harnesses.
 
 mod util;
+mod twin_cognito;
+mod twin_harness;
