@@ -6,3 +6,4 @@ mod util;
 mod twin_cognito;
 mod twin_harness;
 mod twin_ses_cloudwatch;
+mod twin_faults;
