@@ -7,3 +7,4 @@ mod twin_cognito;
 mod twin_harness;
 mod twin_ses_cloudwatch;
 mod twin_faults;
+mod twin_errors;

@@ -133,19 +133,6 @@ pub async fn http(
     (status, raw[split + 4..].to_vec(), head)
 }
 
-/// Signed-looking headers for a JSON 1.1 Cognito call (the twin does not verify signatures).
-pub fn cognito_headers(op: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("X-Amz-Target", format!("AWSCognitoIdentityProviderService.{op}")),
-        ("Content-Type", "application/x-amz-json-1.1".into()),
-        ("Authorization", "AWS4-HMAC-SHA256 Credential=testing/20261126/us-east-1/cognito-idp/aws4_request, SignedHeaders=host, Signature=00".into()),
-    ]
-}
-
-pub fn as_refs<'a>(h: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    h.iter().map(|(k, v)| (*k, v.as_str())).collect()
-}
-
 /// Parses a delivered message.
 pub fn parse(path: &Path) -> (Vec<u8>, mail_parser::Message<'static>) {
     let bytes = std::fs::read(path).unwrap();
