@@ -8,3 +8,4 @@ mod twin_harness;
 mod twin_ses_cloudwatch;
 mod twin_faults;
 mod twin_errors;
+mod twin_sandbox;
