@@ -154,6 +154,9 @@ impl MetricStore {
     }
 }
 
+/// Data points of one query: (bucket start, statistic value).
+type Points = Vec<(DateTime<Utc>, f64)>;
+
 /// Rounds down to the whole minute.
 pub fn floor_minute(t: DateTime<Utc>) -> DateTime<Utc> {
     let secs = t.timestamp().div_euclid(60) * 60;
@@ -411,7 +414,7 @@ pub fn get_metric_data(
     };
 
     // (id, label, points) per returned query.
-    let mut results: Vec<(String, String, Vec<(DateTime<Utc>, f64)>)> = Vec::new();
+    let mut results: Vec<(String, String, Points)> = Vec::new();
     for (i, q) in queries.iter().enumerate() {
         let n = i + 1;
         let id = q.get("Id").and_then(Value::as_str).unwrap_or_default();
@@ -628,7 +631,8 @@ mod tests {
     fn bucket_semantics_case_table() {
         let now = t("2026-11-26T13:00:00Z");
         let m = |s: &str| t(s).timestamp();
-        let cases: &[(&str, Value, i64, Vec<(i64, f64)>)] = &[
+        type Case = (&'static str, Value, i64, Vec<(i64, f64)>);
+        let cases: &[Case] = &[
             (
                 "start rounded down, descending by default, empty minutes absent, dimensioned data kept apart",
                 json!({}),

@@ -168,7 +168,8 @@ mod tests {
     #[test]
     fn patch_cases() {
         let base = Faults::default();
-        let cases: &[(&str, serde_json::Value, Result<fn(&Faults) -> bool, &str>)] = &[
+        type Case = (&'static str, serde_json::Value, Result<fn(&Faults) -> bool, &'static str>);
+        let cases: &[Case] = &[
             ("junk on", json!({"junk": true}), Ok(|f| f.junk && !f.spf_fail)),
             ("dkim fault by name", json!({"dkim": "unaligned"}), Ok(|f| f.dkim == DkimFault::Unaligned)),
             ("unknown field refused", json!({"jnuk": true}), Err("unknown field")),

@@ -195,7 +195,8 @@ async fn secret_hash_is_required_and_verified() {
     let user = "probe-prod-confirmed";
     let right = secret_hash(BACKEND_SECRET, user, BACKEND_CLIENT);
     let wrong = secret_hash("not-the-secret", user, BACKEND_CLIENT);
-    let cases: [(&str, &str, Option<&str>, Result<(), (String, String)>); 4] = [
+    type Case<'a> = (&'a str, &'a str, Option<&'a str>, Result<(), (String, String)>);
+    let cases: [Case; 4] = [
         (
             "secret client, no hash",
             BACKEND_CLIENT,

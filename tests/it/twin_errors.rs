@@ -20,7 +20,17 @@ async fn malformed_requests_case_table() {
         "AWS4-HMAC-SHA256 Credential=testing/20261126/us-east-1/x/aws4_request, SignedHeaders=host, Signature=00";
     let cognito = |op: &str| format!("AWSCognitoIdentityProviderService.{op}");
     // (name, method, path, headers, body, status, error type, message fragment)
-    let cases: Vec<(&str, &str, &str, Vec<(&str, String)>, Vec<u8>, u16, &str, &str)> = vec![
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static str,
+        Vec<(&'static str, String)>,
+        Vec<u8>,
+        u16,
+        &'static str,
+        &'static str,
+    );
+    let cases: Vec<Case> = vec![
         (
             "unknown Cognito operation is named",
             "POST",
