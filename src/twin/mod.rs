@@ -1,3 +1,383 @@
-//! The AWS twin: Cognito, SESv2 and CloudWatch as the probe sees them (DESIGN.md §8).
+//! The AWS twin: Cognito, SESv2 and CloudWatch as the probe sees them (DESIGN.md §8, issue 2).
+//!
+//! No AWS is reachable from tests and no emulator makes Cognito send mail, so the twin keeps a faithful
+//! copy of exactly the AWS behaviour the probe depends on, served over HTTP on loopback to the real SDK
+//! clients and the AWS CLI, and delivers real DKIM-signed mail into a Maildir.
+//!
+//! * [`server`] — one axum server for all three services: routing by `X-Amz-Target` / path, the wire
+//!   protocols (JSON 1.1, REST JSON, RPC v2 CBOR, JSON 1.0), AWS-shaped errors, the control endpoint.
+//! * [`cognito`] — the seven Cognito operations with their status rules, exceptions and limits.
+//! * [`ses`] — SESv2 reads and the decision whether SES really sends a Cognito message.
+//! * [`cloudwatch`] — the `AWS/SES` metrics and GetMetricData / GetMetricStatistics.
+//! * [`sending`] — renders nothing itself: takes a rendered message, applies SES's decision and the
+//!   faults, records metrics and writes the mail through [`mail`].
+//! * [`policy`] — the identity-policy rule (pure; `probe doctor` reuses it).
+//! * [`scenario`], [`faults`], [`clock`] — the simulated world, what is broken, and what time it is.
+//!
+//! Start it with [`run`] on a listener (the `probe sandbox` command) or [`Twin::spawn`] (tests, demo).
 
+pub mod clock;
+pub mod cloudwatch;
+pub mod cognito;
+pub mod faults;
 pub mod mail;
+pub mod policy;
+pub mod scenario;
+pub mod sending;
+pub mod server;
+pub mod ses;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::twin::clock::Clock;
+use crate::twin::cloudwatch::{Datum, MetricStore};
+use crate::twin::faults::{FaultError, Faults};
+use crate::twin::mail::DkimKeys;
+use crate::twin::scenario::{Account, Scenario};
+use crate::twin::sending::{Pending, SendRecord};
+
+/// Why the twin cannot start or cannot do what it was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum TwinError {
+    #[error("cannot create the Maildir {path}: {source}")]
+    Maildir { path: PathBuf, source: std::io::Error },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error(transparent)]
+    Fault(#[from] FaultError),
+    #[error("invalid account patch: {reason}")]
+    Account { reason: String },
+    #[error("the twin runs on the system clock; only a manual clock can be advanced (Twin::with_clock)")]
+    NotManualClock,
+}
+
+/// What the twin remembers between requests. Reset restores it from the scenario.
+pub(crate) struct State {
+    /// The live world: users' statuses change, faults and the account can be switched at run time.
+    pub scenario: Scenario,
+    /// Last modification of a user (pool id, username); absent means the twin's start.
+    pub user_modified: HashMap<(String, String), DateTime<Utc>>,
+    /// Per-user attempts in the rolling hour (pool id, username, kind) — research/aws.md §1.6.
+    pub attempts: HashMap<(String, String, &'static str), Vec<DateTime<Utc>>>,
+    /// COGNITO_DEFAULT mails in the rolling day (research/aws.md §1.6 daily quota).
+    pub cognito_default_sent: Vec<DateTime<Utc>>,
+    /// Mails SES accepted from this account (SESv2 GetAccount SentLast24Hours).
+    pub ses_sent: Vec<DateTime<Utc>>,
+    pub metrics: MetricStore,
+    pub pending: Vec<Pending>,
+    pub log: Vec<SendRecord>,
+}
+
+impl State {
+    fn new(scenario: Scenario) -> State {
+        State {
+            scenario,
+            user_modified: HashMap::new(),
+            attempts: HashMap::new(),
+            cognito_default_sent: Vec::new(),
+            ses_sent: Vec::new(),
+            metrics: MetricStore::default(),
+            pending: Vec::new(),
+            log: Vec::new(),
+        }
+    }
+}
+
+pub(crate) struct Shared {
+    pub original: Scenario,
+    pub state: Mutex<State>,
+    pub clock: Clock,
+    pub maildir: PathBuf,
+    pub keys: DkimKeys,
+    pub started: DateTime<Utc>,
+    /// Wakes the delivery task when a delayed message is queued.
+    pub wake: Notify,
+}
+
+impl Shared {
+    /// The state lock. A panic while holding it cannot leave the state half-written in a way that
+    /// matters to a test double, so a poisoned lock is used as is.
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The twin: the simulated world plus its Maildir. Cheap to clone (shared).
+#[derive(Clone)]
+pub struct Twin(pub(crate) Arc<Shared>);
+
+impl std::fmt::Debug for Twin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Twin").field("maildir", &self.0.maildir).finish_non_exhaustive()
+    }
+}
+
+impl Twin {
+    /// A twin on the system clock delivering into `maildir` (created when missing).
+    pub fn new(scenario: Scenario, maildir: &Path) -> Result<Twin, TwinError> {
+        Twin::with_clock(scenario, maildir, Clock::system())
+    }
+
+    /// A twin on a given clock; tests pass [`Clock::manual`] and move time with [`Twin::advance`].
+    pub fn with_clock(scenario: Scenario, maildir: &Path, clock: Clock) -> Result<Twin, TwinError> {
+        for dir in [maildir.to_path_buf(), maildir.join(".Junk")] {
+            for sub in ["tmp", "new", "cur"] {
+                let path = dir.join(sub);
+                std::fs::create_dir_all(&path).map_err(|source| TwinError::Maildir { path, source })?;
+            }
+        }
+        let started = clock.now();
+        Ok(Twin(Arc::new(Shared {
+            state: Mutex::new(State::new(scenario.clone())),
+            original: scenario,
+            clock,
+            maildir: maildir.to_path_buf(),
+            keys: DkimKeys::test_keys(),
+            started,
+            wake: Notify::new(),
+        })))
+    }
+
+    /// Starts the twin in-process on 127.0.0.1 with a free port (tests, `probe demo`).
+    pub async fn spawn(scenario: Scenario, maildir: &Path) -> Result<TwinHandle, TwinError> {
+        Twin::new(scenario, maildir)?.serve_locally().await
+    }
+
+    /// Serves this twin in-process on 127.0.0.1 with a free port.
+    pub async fn serve_locally(self) -> Result<TwinHandle, TwinError> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|source| TwinError::Bind { addr: "127.0.0.1:0".into(), source })?;
+        let addr = listener.local_addr().map_err(|source| TwinError::Bind { addr: "127.0.0.1:0".into(), source })?;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let twin = self.clone();
+        let task = tokio::spawn(async move {
+            run(listener, twin, async {
+                let _ = rx.await;
+            })
+            .await
+        });
+        Ok(TwinHandle { twin: self, addr, shutdown: Some(tx), task: Some(task) })
+    }
+
+    pub fn maildir(&self) -> &Path {
+        &self.0.maildir
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.0.clock.now()
+    }
+
+    /// The scenario the twin started from.
+    pub fn scenario(&self) -> &Scenario {
+        &self.0.original
+    }
+
+    /// The active faults.
+    pub fn faults(&self) -> Faults {
+        self.0.lock().scenario.faults.clone()
+    }
+
+    /// Replaces the active faults.
+    pub fn set_faults(&self, faults: Faults) -> Result<(), TwinError> {
+        faults.validate()?;
+        self.0.lock().scenario.faults = faults;
+        Ok(())
+    }
+
+    /// Merges a JSON object of fault fields into the active faults (the control endpoint's body).
+    pub fn patch_faults(&self, patch: &Value) -> Result<Faults, TwinError> {
+        let mut state = self.0.lock();
+        let faults = state.scenario.faults.patched(patch)?;
+        state.scenario.faults = faults.clone();
+        Ok(faults)
+    }
+
+    /// Merges a JSON object of account fields (production access, sending enabled, quotas) into the
+    /// live SES account state.
+    pub fn patch_account(&self, patch: &Value) -> Result<Account, TwinError> {
+        let mut state = self.0.lock();
+        let Some(patch) = patch.as_object() else {
+            return Err(TwinError::Account {
+                reason: format!("expected a JSON object of account fields, got {patch}"),
+            });
+        };
+        let mut current =
+            serde_json::to_value(&state.scenario.account).map_err(|e| TwinError::Account { reason: e.to_string() })?;
+        if let Some(obj) = current.as_object_mut() {
+            for (k, v) in patch {
+                obj.insert(k.clone(), v.clone());
+            }
+        }
+        let account: Account =
+            serde_json::from_value(current).map_err(|e| TwinError::Account { reason: e.to_string() })?;
+        state.scenario.account = account.clone();
+        Ok(account)
+    }
+
+    /// Restores the scenario's initial state: users, faults, account, counters, metrics, queued mail.
+    /// Mail already written to the Maildir stays.
+    pub fn reset(&self) {
+        *self.0.lock() = State::new(self.0.original.clone());
+    }
+
+    /// Moves a manual clock forward and delivers whatever became due.
+    pub fn advance(&self, by: Duration) -> Result<(), TwinError> {
+        if !self.0.clock.advance(by) {
+            return Err(TwinError::NotManualClock);
+        }
+        sending::deliver_due(&self.0);
+        Ok(())
+    }
+
+    /// Every trigger that reached the sending stage and what became of it (no codes or passwords).
+    pub fn sent(&self) -> Vec<SendRecord> {
+        self.0.lock().log.clone()
+    }
+
+    /// Every metric data point published so far (visible or still lagging).
+    pub fn metric_data(&self) -> Vec<Datum> {
+        self.0.lock().metrics.data.clone()
+    }
+
+    /// What `GET /_twin/state` returns: users, faults, account, metrics and the send log.
+    pub fn state_json(&self) -> Value {
+        let state = self.0.lock();
+        let pools: Vec<Value> = state
+            .scenario
+            .pools
+            .iter()
+            .map(|p| {
+                json!({
+                    "id": p.id.as_str(),
+                    "users": p.users.iter().map(|u| json!({
+                        "username": u.username, "email": u.email, "status": u.status.as_str(), "enabled": u.enabled,
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        json!({
+            "now": self.0.clock.now(),
+            "account": state.scenario.account,
+            "faults": state.scenario.faults,
+            "pools": pools,
+            "metrics": state.metrics.data,
+            "sent": state.log,
+            "pending": state.pending.len(),
+        })
+    }
+
+    /// What the twin holds, as `probe sandbox` prints it when ready: pools (id, ARN, clients, users)
+    /// and SES identities. No client secrets.
+    pub fn summary(&self, endpoint_url: &str) -> Value {
+        let s = &self.0.original;
+        let pools: Vec<Value> = s
+            .pools
+            .iter()
+            .map(|p| {
+                json!({
+                    "id": p.id.as_str(),
+                    "name": p.name,
+                    "arn": s.pool_arn(p),
+                    "region": p.region(),
+                    "email_sending_account": p.email.sending_account.as_str(),
+                    "from": p.email.from,
+                    "clients": p.clients.iter().map(|c| json!({
+                        "id": c.id, "name": c.name, "has_secret": c.secret.is_some(),
+                        "prevent_user_existence_errors": c.prevent_user_existence_errors.as_str(),
+                    })).collect::<Vec<_>>(),
+                    "users": p.users.iter().map(|u| json!({
+                        "username": u.username, "email": u.email, "status": u.status.as_str(), "enabled": u.enabled,
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let identities: Vec<Value> = s
+            .identities
+            .iter()
+            .map(|i| json!({"identity": i.identity, "arn": s.identity_arn(i), "verification_status": i.verification_status.as_str()}))
+            .collect();
+        json!({
+            "endpoint_url": endpoint_url,
+            "control_url": format!("{endpoint_url}/_twin"),
+            "maildir": self.0.maildir,
+            "account_id": s.account.id.as_str(),
+            "region": s.account.region.as_str(),
+            "pools": pools,
+            "ses_identities": identities,
+        })
+    }
+}
+
+/// Serves the twin on `listener` until `shutdown` completes. Delayed deliveries still queued at
+/// shutdown are abandoned (never written), so shutdown never waits on them.
+pub async fn run(listener: tokio::net::TcpListener, twin: Twin, shutdown: impl Future<Output = ()> + Send + 'static) {
+    let token = CancellationToken::new();
+    let stop = token.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stop.cancel();
+    });
+    let pump = tokio::spawn(sending::delivery_task(twin.0.clone(), token.clone()));
+    let app = server::router(twin);
+    if let Err(err) = axum::serve(listener, app).with_graceful_shutdown(token.clone().cancelled_owned()).await {
+        tracing::error!(%err, "twin server stopped with an error");
+    }
+    token.cancel();
+    let _ = pump.await;
+}
+
+/// A twin running in-process; dropping it stops the server.
+pub struct TwinHandle {
+    twin: Twin,
+    addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TwinHandle {
+    /// `http://127.0.0.1:PORT`, for the SDK's `endpoint_url`.
+    pub fn endpoint_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn maildir(&self) -> &Path {
+        self.twin.maildir()
+    }
+
+    /// Typed control of the running twin: faults, account state, reset, clock, send log.
+    pub fn control(&self) -> &Twin {
+        &self.twin
+    }
+
+    /// Stops the server and waits for it to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for TwinHandle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

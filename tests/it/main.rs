@@ -3,3 +3,9 @@
 //! harnesses.
 
 mod util;
+mod twin_cognito;
+mod twin_harness;
+mod twin_ses_cloudwatch;
+mod twin_faults;
+mod twin_errors;
+mod twin_sandbox;

@@ -1,0 +1,749 @@
+//! Scenario files: the world the twin simulates — the AWS account and its SES state, SES identities with
+//! their policies, user pools with clients and users, the receiver's style, delivery rules and faults —
+//! read from TOML (`deny_unknown_fields`; errors name the file, line and field). The default scenario,
+//! `tests/scenarios/default.toml`, models the runbook's account (seeds/) and is built into the binary.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::twin::faults::{FaultError, Faults};
+use crate::twin::mail::ReceiverStyle;
+
+/// The built-in default scenario (`probe sandbox` without `--scenario`, `probe demo`, the tests).
+pub const DEFAULT_SCENARIO: &str = include_str!("../../tests/scenarios/default.toml");
+
+/// A whole scenario file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub account: Account,
+    #[serde(default)]
+    pub delivery: Delivery,
+    #[serde(default)]
+    pub identities: Vec<Identity>,
+    #[serde(default)]
+    pub pools: Vec<Pool>,
+    #[serde(default)]
+    pub faults: Faults,
+}
+
+/// The AWS account and its SES account state (SESv2 GetAccount, research/aws.md §3.2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    pub id: AccountId,
+    pub region: Region,
+    /// false: the SES sandbox, where mail goes only to verified identities (research/aws.md §3.2).
+    #[serde(default = "yes")]
+    pub production_access_enabled: bool,
+    /// false: SES refuses every send from the account.
+    #[serde(default = "yes")]
+    pub sending_enabled: bool,
+    #[serde(default = "default_max_24h")]
+    pub max_24_hour_send: f64,
+    #[serde(default = "default_max_rate")]
+    pub max_send_rate: f64,
+    /// COGNITO_DEFAULT mail allowed per account per day (research/aws.md §1.6: 50).
+    #[serde(default = "default_cognito_quota")]
+    pub cognito_default_daily_quota: u32,
+}
+
+/// How sent mail is received, and the per-user limits of research/aws.md §1.6.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Delivery {
+    pub receiver: ReceiverStyle,
+    /// Whether a DEVELOPER-mode send goes out when no identity policy lets Cognito send. The runbook
+    /// (seeds/, "The two-piece gotcha") says it does not: "Cognito returns success at the API but SES
+    /// silently denies". research/aws.md §0.2 reads the AWS docs as "the service-linked role suffices";
+    /// set true to model that reading.
+    pub developer_without_policy_delivers: bool,
+    /// ForgotPassword/AdminResetUserPassword attempts per user per hour: 5–20 on AWS depending on risk
+    /// (research/aws.md §1.6); the twin uses the low end by default.
+    pub attempt_limit_per_hour: u32,
+    /// ResendConfirmationCode per user per hour (research/aws.md §1.6: 5).
+    pub resend_confirmation_limit_per_hour: u32,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Delivery {
+            receiver: ReceiverStyle::Gmail,
+            developer_without_policy_delivers: false,
+            attempt_limit_per_hour: 5,
+            resend_confirmation_limit_per_hour: 5,
+        }
+    }
+}
+
+/// An SES identity (an email address or a domain) as SESv2 GetEmailIdentity shows it
+/// (research/aws.md §3.1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Identity {
+    /// `noreply@thephenom.app` or `thephenom.app`.
+    pub identity: String,
+    #[serde(default = "success")]
+    pub verification_status: VerificationStatus,
+    /// Domain of the Easy DKIM signature; absent means the identity is not DKIM-signed.
+    #[serde(default)]
+    pub dkim_domain: Option<String>,
+    #[serde(default = "not_started")]
+    pub dkim_status: VerificationStatus,
+    /// Custom MAIL FROM domain; absent means SES's default (amazonses.com).
+    #[serde(default)]
+    pub mail_from_domain: Option<String>,
+    #[serde(default = "success")]
+    pub mail_from_status: VerificationStatus,
+    #[serde(default)]
+    pub behavior_on_mx_failure: MxFailure,
+    /// Sending-authorization policies: name → policy JSON text.
+    #[serde(default)]
+    pub policies: BTreeMap<String, String>,
+    #[serde(default)]
+    pub configuration_set: Option<String>,
+}
+
+/// SES verification states (research/aws.md §3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum VerificationStatus {
+    Pending,
+    Success,
+    Failed,
+    TemporaryFailure,
+    NotStarted,
+}
+
+impl VerificationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerificationStatus::Pending => "PENDING",
+            VerificationStatus::Success => "SUCCESS",
+            VerificationStatus::Failed => "FAILED",
+            VerificationStatus::TemporaryFailure => "TEMPORARY_FAILURE",
+            VerificationStatus::NotStarted => "NOT_STARTED",
+        }
+    }
+}
+
+/// research/aws.md §3.1 `BehaviorOnMxFailure`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MxFailure {
+    /// SES silently falls back to its own MAIL FROM domain.
+    #[default]
+    UseDefaultValue,
+    /// SES refuses to send while the MAIL FROM domain is not verified.
+    RejectMessage,
+}
+
+/// A Cognito user pool (research/aws.md §1.5).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pool {
+    pub id: PoolId,
+    pub name: String,
+    /// Must equal the Region prefix of `id` when given.
+    #[serde(default)]
+    pub region: Option<Region>,
+    pub email: EmailConfiguration,
+    #[serde(default)]
+    pub templates: Templates,
+    /// AccountRecoverySetting mechanisms in priority order; absent means the legacy rule
+    /// (research/aws.md §1.2: verified phone first, then verified email).
+    #[serde(default)]
+    pub account_recovery: Option<Vec<RecoveryMechanism>>,
+    /// `email` lets the email address stand in for the username (UsernameAttributes).
+    #[serde(default)]
+    pub username_attributes: Vec<String>,
+    #[serde(default)]
+    pub clients: Vec<Client>,
+    #[serde(default)]
+    pub users: Vec<User>,
+}
+
+impl Pool {
+    /// The pool's Region: the prefix of its id.
+    pub fn region(&self) -> &str {
+        self.id.region()
+    }
+}
+
+/// EmailConfigurationType (research/aws.md §1.5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfiguration {
+    pub sending_account: SendingAccount,
+    #[serde(default)]
+    pub source_arn: Option<String>,
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    #[serde(default)]
+    pub configuration_set: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SendingAccount {
+    #[serde(rename = "COGNITO_DEFAULT")]
+    CognitoDefault,
+    #[serde(rename = "DEVELOPER")]
+    Developer,
+}
+
+impl SendingAccount {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SendingAccount::CognitoDefault => "COGNITO_DEFAULT",
+            SendingAccount::Developer => "DEVELOPER",
+        }
+    }
+}
+
+/// Message templates; the defaults are Cognito's own (issue 2 brief: invitation "Your temporary
+/// password" / "Your username is {username} and temporary password is {####}. "; verification "Your
+/// verification code" / "Your verification code is {####}. ").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Templates {
+    pub invite_subject: String,
+    pub invite_message: String,
+    pub verification_subject: String,
+    pub verification_message: String,
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        Templates {
+            invite_subject: "Your temporary password".into(),
+            invite_message: "Your username is {username} and temporary password is {####}. ".into(),
+            verification_subject: "Your verification code".into(),
+            verification_message: "Your verification code is {####}. ".into(),
+        }
+    }
+}
+
+/// RecoveryOptionType names (research/aws.md §1.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecoveryMechanism {
+    VerifiedEmail,
+    VerifiedPhoneNumber,
+    AdminOnly,
+}
+
+impl RecoveryMechanism {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecoveryMechanism::VerifiedEmail => "verified_email",
+            RecoveryMechanism::VerifiedPhoneNumber => "verified_phone_number",
+            RecoveryMechanism::AdminOnly => "admin_only",
+        }
+    }
+}
+
+/// An app client. Its `Debug` hides the secret.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Client {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// research/aws.md §1.1: LEGACY (the API default) reports unknown users; ENABLED simulates success.
+    #[serde(default)]
+    pub prevent_user_existence_errors: PreventUserExistenceErrors,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("prevent_user_existence_errors", &self.prevent_user_existence_errors)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PreventUserExistenceErrors {
+    #[default]
+    Legacy,
+    Enabled,
+}
+
+impl PreventUserExistenceErrors {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PreventUserExistenceErrors::Legacy => "LEGACY",
+            PreventUserExistenceErrors::Enabled => "ENABLED",
+        }
+    }
+}
+
+/// A user as the scenario starts it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    pub username: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub email_verified: bool,
+    #[serde(default)]
+    pub phone_number: Option<String>,
+    #[serde(default)]
+    pub phone_number_verified: bool,
+    pub status: UserStatus,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+/// UserStatusType (research/aws.md §1.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum UserStatus {
+    Unconfirmed,
+    Confirmed,
+    Archived,
+    Compromised,
+    Unknown,
+    ResetRequired,
+    ForceChangePassword,
+    ExternalProvider,
+}
+
+impl UserStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Unconfirmed => "UNCONFIRMED",
+            UserStatus::Confirmed => "CONFIRMED",
+            UserStatus::Archived => "ARCHIVED",
+            UserStatus::Compromised => "COMPROMISED",
+            UserStatus::Unknown => "UNKNOWN",
+            UserStatus::ResetRequired => "RESET_REQUIRED",
+            UserStatus::ForceChangePassword => "FORCE_CHANGE_PASSWORD",
+            UserStatus::ExternalProvider => "EXTERNAL_PROVIDER",
+        }
+    }
+}
+
+/// A 12-digit AWS account id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AccountId(String);
+
+impl AccountId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for AccountId {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(AccountId(s))
+        } else {
+            Err(format!("account id {s:?} is not valid; expected 12 digits like \"657033058608\""))
+        }
+    }
+}
+
+impl From<AccountId> for String {
+    fn from(a: AccountId) -> String {
+        a.0
+    }
+}
+
+/// An AWS Region name such as `us-east-1`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Region(String);
+
+impl Region {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && parts.last().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+impl TryFrom<String> for Region {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        if is_region(&s) {
+            Ok(Region(s))
+        } else {
+            Err(format!("region {s:?} is not valid; expected a name like \"us-east-1\""))
+        }
+    }
+}
+
+impl From<Region> for String {
+    fn from(r: Region) -> String {
+        r.0
+    }
+}
+
+/// A user pool id: `<region>_<alphanumerics>`, the pattern Cognito validates (`[\w-]+_[0-9a-zA-Z]+`,
+/// seen in its InvalidParameterException messages).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PoolId(String);
+
+impl PoolId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn region(&self) -> &str {
+        self.0.split_once('_').map_or("", |(r, _)| r)
+    }
+}
+
+/// Whether `s` matches Cognito's user pool id pattern `[\w-]+_[0-9a-zA-Z]+`.
+pub fn is_pool_id(s: &str) -> bool {
+    match s.rsplit_once('_') {
+        Some((region, rest)) => {
+            !region.is_empty()
+                && region.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                && !rest.is_empty()
+                && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+        }
+        None => false,
+    }
+}
+
+impl TryFrom<String> for PoolId {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.split_once('_') {
+            Some((region, _)) if is_pool_id(&s) && is_region(region) => Ok(PoolId(s)),
+            _ => Err(format!(
+                "user pool id {s:?} is not valid; expected <region>_<letters and digits> like \"us-east-1_knEL7cqS3\""
+            )),
+        }
+    }
+}
+
+impl From<PoolId> for String {
+    fn from(p: PoolId) -> String {
+        p.0
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn success() -> VerificationStatus {
+    VerificationStatus::Success
+}
+fn not_started() -> VerificationStatus {
+    VerificationStatus::NotStarted
+}
+fn default_max_24h() -> f64 {
+    50000.0
+}
+fn default_max_rate() -> f64 {
+    14.0
+}
+fn default_cognito_quota() -> u32 {
+    50
+}
+
+/// A scenario that cannot be used: where it is and what was expected.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("cannot read scenario file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}:{line}:{column}: {}{message}", field.as_ref().map(|f| format!("field `{f}`: ")).unwrap_or_default())]
+    Syntax { path: PathBuf, line: usize, column: usize, field: Option<String>, message: String },
+    #[error("{path}: field `{field}`: {message}")]
+    Invalid { path: PathBuf, field: String, message: String },
+}
+
+impl Scenario {
+    /// The built-in default scenario.
+    pub fn default_scenario() -> Result<Scenario, ScenarioError> {
+        Scenario::parse(DEFAULT_SCENARIO, Path::new("tests/scenarios/default.toml"))
+    }
+
+    /// Reads and validates a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ScenarioError::Read { path: path.to_path_buf(), source })?;
+        Scenario::parse(&text, path)
+    }
+
+    /// Parses and validates scenario text; `path` only names the source in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+        let scenario: Scenario = toml::from_str(text).map_err(|err| {
+            let (line, column, field) = match err.span() {
+                Some(span) => locate(text, span.start),
+                None => (0, 0, None),
+            };
+            ScenarioError::Syntax {
+                path: path.to_path_buf(),
+                line,
+                column,
+                field,
+                message: err.message().trim().to_string(),
+            }
+        })?;
+        scenario.validate().map_err(|(field, message)| ScenarioError::Invalid {
+            path: path.to_path_buf(),
+            field,
+            message,
+        })?;
+        Ok(scenario)
+    }
+
+    /// Checks what the types cannot: uniqueness, Region consistency, identity references, faults.
+    fn validate(&self) -> Result<(), (String, String)> {
+        let mut seen_ids = std::collections::HashSet::new();
+        for (i, identity) in self.identities.iter().enumerate() {
+            if identity.identity.is_empty() || !seen_ids.insert(identity.identity.to_ascii_lowercase()) {
+                return Err((
+                    format!("identities[{i}].identity"),
+                    format!("{:?} is empty or listed twice; expected a unique address or domain", identity.identity),
+                ));
+            }
+            for (name, text) in &identity.policies {
+                if let Err(err) = serde_json::from_str::<serde_json::Value>(text) {
+                    return Err((
+                        format!("identities[{i}].policies.{name}"),
+                        format!("not valid JSON ({err}); expected a policy document"),
+                    ));
+                }
+            }
+        }
+        let mut pool_ids = std::collections::HashSet::new();
+        let mut client_ids = std::collections::HashSet::new();
+        for (i, pool) in self.pools.iter().enumerate() {
+            if !pool_ids.insert(pool.id.as_str()) {
+                return Err((
+                    format!("pools[{i}].id"),
+                    format!("{:?} is listed twice; expected unique pool ids", pool.id.as_str()),
+                ));
+            }
+            if let Some(region) = &pool.region
+                && region.as_str() != pool.id.region()
+            {
+                return Err((
+                    format!("pools[{i}].region"),
+                    format!("{:?} differs from the id's Region {:?}", region.as_str(), pool.id.region()),
+                ));
+            }
+            let email = &pool.email;
+            if email.sending_account == SendingAccount::Developer && email.source_arn.is_none() {
+                return Err((
+                    format!("pools[{i}].email.source_arn"),
+                    "missing; DEVELOPER mode needs the ARN of an SES identity".into(),
+                ));
+            }
+            if let Some(arn) = &email.source_arn {
+                let Some(name) = identity_name_from_arn(arn) else {
+                    return Err((
+                        format!("pools[{i}].email.source_arn"),
+                        format!(
+                            "{arn:?} is not an SES identity ARN; expected arn:aws:ses:<region>:<account>:identity/<name>"
+                        ),
+                    ));
+                };
+                if self.identity(name).is_none() {
+                    return Err((
+                        format!("pools[{i}].email.source_arn"),
+                        format!("names identity {name:?}, which is not among [[identities]]"),
+                    ));
+                }
+            }
+            for (j, client) in pool.clients.iter().enumerate() {
+                if client.id.is_empty() || !client_ids.insert(client.id.as_str()) {
+                    return Err((
+                        format!("pools[{i}].clients[{j}].id"),
+                        format!("{:?} is empty or listed twice; expected unique client ids", client.id),
+                    ));
+                }
+            }
+            let mut names = std::collections::HashSet::new();
+            for (j, user) in pool.users.iter().enumerate() {
+                if user.username.is_empty() || !names.insert(user.username.as_str()) {
+                    return Err((
+                        format!("pools[{i}].users[{j}].username"),
+                        format!("{:?} is empty or listed twice in the pool", user.username),
+                    ));
+                }
+            }
+        }
+        self.faults.validate().map_err(|e: FaultError| ("faults".to_string(), e.to_string()))
+    }
+
+    /// The identity with this name (case-insensitive, as SES identities are).
+    pub fn identity(&self, name: &str) -> Option<&Identity> {
+        self.identities.iter().find(|i| i.identity.eq_ignore_ascii_case(name))
+    }
+
+    /// ARN of an identity in this account (research/aws.md §3.1 form).
+    pub fn identity_arn(&self, identity: &Identity) -> String {
+        format!(
+            "arn:aws:ses:{}:{}:identity/{}",
+            self.account.region.as_str(),
+            self.account.id.as_str(),
+            identity.identity
+        )
+    }
+
+    /// ARN of a pool in this account.
+    pub fn pool_arn(&self, pool: &Pool) -> String {
+        format!("arn:aws:cognito-idp:{}:{}:userpool/{}", pool.region(), self.account.id.as_str(), pool.id.as_str())
+    }
+}
+
+/// The identity name inside an SES identity ARN (research/aws.md §3.1: take it from SourceArn).
+pub fn identity_name_from_arn(arn: &str) -> Option<&str> {
+    let rest = arn.strip_prefix("arn:aws:ses:")?;
+    let (_, name) = rest.split_once(":identity/")?;
+    (!name.is_empty()).then_some(name)
+}
+
+/// Line and column (1-based) of byte `offset`, and the dotted field written on that line, if any
+/// (`pools.users.status`: the enclosing table header plus the key).
+fn locate(text: &str, offset: usize) -> (usize, usize, Option<String>) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    let line_text = text[line_start..].lines().next().unwrap_or("");
+    let key = line_text
+        .split_once('=')
+        .map(|(k, _)| k.trim().trim_matches('"').to_string())
+        .filter(|k| !k.is_empty() && !k.starts_with('[') && !k.contains(' '));
+    let table = before[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    let field = key.map(|key| match table {
+        Some(t) if !t.is_empty() => format!("{t}.{key}"),
+        _ => key,
+    });
+    (line, column, field)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_scenario_models_the_runbook() {
+        let s = Scenario::default_scenario().unwrap();
+        assert_eq!(s.account.id.as_str(), "657033058608");
+        let names: Vec<&str> = s.pools.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["phenom-prod", "phenom-staging", "phenom-dev-local"]);
+        let prod = &s.pools[0];
+        assert_eq!(prod.id.as_str(), "us-east-1_knEL7cqS3");
+        assert_eq!(prod.email.from.as_deref(), Some("Phenom <noreply@thephenom.app>"));
+        let identity = s.identity("noreply@thephenom.app").unwrap();
+        assert!(identity.policies.contains_key("AllowCognitoUserPoolsToSend"));
+        let statuses: std::collections::HashSet<UserStatus> = prod.users.iter().map(|u| u.status).collect();
+        for status in [
+            UserStatus::ForceChangePassword,
+            UserStatus::Confirmed,
+            UserStatus::ResetRequired,
+            UserStatus::Unconfirmed,
+            UserStatus::ExternalProvider,
+        ] {
+            assert!(statuses.contains(&status), "{status:?}");
+        }
+        assert!(prod.users.iter().any(|u| !u.enabled));
+        assert!(prod.clients.iter().any(|c| c.secret.is_some()) && prod.clients.iter().any(|c| c.secret.is_none()));
+    }
+
+    #[test]
+    fn bad_scenarios_name_line_and_field() {
+        let base = "[account]\nid = \"657033058608\"\nregion = \"us-east-1\"\n";
+        let cases: &[(&str, String, &str)] = &[
+            (
+                "unknown field",
+                format!("{base}colour = \"red\"\n"),
+                "x.toml:4:1: field `account.colour`: unknown field `colour`, expected one of `id`",
+            ),
+            (
+                "wrong type",
+                format!("{base}sending_enabled = \"yes\"\n"),
+                "x.toml:4:19: field `account.sending_enabled`: invalid type",
+            ),
+            (
+                "bad account id",
+                "[account]\nid = \"12\"\nregion = \"us-east-1\"\n".into(),
+                "x.toml:2:6: field `account.id`: account id \"12\" is not valid; expected 12 digits",
+            ),
+            (
+                "bad pool id",
+                format!(
+                    "{base}[[pools]]\nid = \"knEL7cqS3\"\nname = \"p\"\nemail = {{ sending_account = \"COGNITO_DEFAULT\" }}\n"
+                ),
+                "x.toml:5:6: field `pools.id`: user pool id \"knEL7cqS3\" is not valid",
+            ),
+            (
+                "bad user status",
+                format!(
+                    "{base}[[pools]]\nid = \"us-east-1_a1\"\nname = \"p\"\nemail = {{ sending_account = \"COGNITO_DEFAULT\" }}\n[[pools.users]]\nusername = \"u\"\nstatus = \"ACTIVE\"\n"
+                ),
+                "x.toml:10:10: field `pools.users.status`: unknown variant `ACTIVE`, expected one of",
+            ),
+            (
+                "developer without identity",
+                format!(
+                    "{base}[[pools]]\nid = \"us-east-1_a1\"\nname = \"p\"\nemail = {{ sending_account = \"DEVELOPER\", source_arn = \"arn:aws:ses:us-east-1:657033058608:identity/x.example\" }}\n"
+                ),
+                "x.toml: field `pools[0].email.source_arn`: names identity \"x.example\", which is not among [[identities]]",
+            ),
+        ];
+        for (name, text, want) in cases {
+            let err = Scenario::parse(text, Path::new("x.toml")).unwrap_err().to_string();
+            assert!(err.starts_with(want), "{name}: got {err:?}, want prefix {want:?}");
+        }
+    }
+
+    #[test]
+    fn pool_id_pattern_cases() {
+        let cases = [
+            ("us-east-1_knEL7cqS3", true),
+            ("us-east-1_", false),
+            ("knEL7cqS3", false),
+            ("us-east-1_ab-c", false),
+            ("eu_west_1_abc", true),
+        ];
+        for (id, want) in cases {
+            assert_eq!(is_pool_id(id), want, "{id}");
+        }
+    }
+
+    #[test]
+    fn client_debug_hides_the_secret() {
+        let c = Client {
+            id: "c".into(),
+            name: "n".into(),
+            secret: Some("s3cr3t-value".into()),
+            prevent_user_existence_errors: PreventUserExistenceErrors::Enabled,
+        };
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("s3cr3t-value") && dbg.contains("<redacted>"), "{dbg}");
+    }
+}
