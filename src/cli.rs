@@ -62,6 +62,8 @@ pub struct RunArgs {
 pub enum Command {
     /// Check probe files (default: every file in probes/) and print what each will do.
     Validate(ValidateArgs),
+    /// Run the probe end to end on this machine against the in-process AWS twin, over named scenarios.
+    Demo(DemoArgs),
     /// Serve the AWS twin (Cognito, SESv2, CloudWatch) on loopback, delivering mail into a Maildir.
     Sandbox(SandboxArgs),
     /// Evaluate the Authentication-Results of a saved message (.eml): DKIM, SPF, DMARC and alignment.
@@ -78,6 +80,22 @@ pub enum Format {
     Json,
     /// One Nagios/Monitoring Plugins status line with perfdata.
     Nagios,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Run only this scenario (see `probe demo --list`).
+    #[arg(long)]
+    pub scenario: Option<String>,
+    /// List the scenarios and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Print each scenario's full report.
+    #[arg(long)]
+    pub verbose: bool,
+    /// Output format: text, or JSON (an array of {scenario, expected, matched, report}).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,7 @@ pub mod aws;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod demo;
 pub mod diagnosis;
 pub mod inbox;
 pub mod logging;

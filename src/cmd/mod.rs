@@ -1,6 +1,7 @@
 //! One file per command; [`dispatch`] maps the parsed command line to it and returns the exit code.
 
 pub mod check_headers;
+pub mod demo;
 pub mod probe;
 pub mod sandbox;
 pub mod validate;
@@ -12,6 +13,7 @@ pub async fn dispatch(cli: Cli) -> u8 {
     match cli.command {
         None => probe::run(cli.run).await,
         Some(Command::Validate(args)) => validate::run(args).await,
+        Some(Command::Demo(args)) => demo::run(args).await,
         Some(Command::Sandbox(args)) => sandbox::run(args).await,
         Some(Command::CheckHeaders(args)) => check_headers::run(args).await,
     }

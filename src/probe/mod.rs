@@ -536,17 +536,28 @@ fn delivered_verdict(
     notes: &mut Vec<String>,
 ) -> Diagnosis {
     let mut candidates: Vec<Diagnosis> = Vec::new();
-    match auth.outcome {
-        Outcome::Critical => {
-            candidates.push(Diagnosis::new("auth_failed", Some(auth.summary.clone()), auth.failures.clone()))
+    // A COGNITO_DEFAULT pool's mail comes from AWS's generic sender and can never align with the customer's
+    // domain (runbook: "Not customizable — you cannot … align with the domain DKIM / SPF / DMARC posture"):
+    // the pool's configuration is the finding, and the authentication result is a note beside it.
+    if !pool.is_developer() {
+        if auth.outcome != Outcome::Ok {
+            notes.push(format!("authentication: {}", auth.summary));
         }
-        Outcome::Unknown => candidates.push(Diagnosis::new("auth_unverifiable", Some(auth.summary.clone()), vec![])),
-        Outcome::Warning if auth.spf_unaligned => {
-            candidates.push(Diagnosis::new("spf_unaligned", Some(auth.summary.clone()), auth.failures.clone()))
+    } else {
+        match auth.outcome {
+            Outcome::Critical => {
+                candidates.push(Diagnosis::new("auth_failed", Some(auth.summary.clone()), auth.failures.clone()))
+            }
+            Outcome::Unknown => {
+                candidates.push(Diagnosis::new("auth_unverifiable", Some(auth.summary.clone()), vec![]))
+            }
+            Outcome::Warning if auth.spf_unaligned => {
+                candidates.push(Diagnosis::new("spf_unaligned", Some(auth.summary.clone()), auth.failures.clone()))
+            }
+            Outcome::Warning => candidates
+                .push(Diagnosis::new("auth_failed", Some(auth.summary.clone()), auth.failures.clone()).downgraded()),
+            Outcome::Ok => {}
         }
-        Outcome::Warning => candidates
-            .push(Diagnosis::new("auth_failed", Some(auth.summary.clone()), auth.failures.clone()).downgraded()),
-        Outcome::Ok => {}
     }
     if found.junk {
         let d = Diagnosis::new("delivered_junk", Some(format!("folder {}", found.folder)), vec![]);

@@ -2,10 +2,10 @@
 //! processes where they are not (Dovecot, moto). One binary so the crate links once; `util` holds the
 //! harnesses.
 
-mod util;
 mod twin_cognito;
-mod twin_harness;
-mod twin_ses_cloudwatch;
-mod twin_faults;
 mod twin_errors;
+mod twin_faults;
+mod twin_harness;
 mod twin_sandbox;
+mod twin_ses_cloudwatch;
+mod util;
