@@ -2,4 +2,6 @@
 //! processes where they are not (Dovecot, moto). One binary so the crate links once; `util` holds the
 //! harnesses.
 
+mod dovecot;
+mod twin_mail;
 mod util;
