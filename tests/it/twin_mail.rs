@@ -603,7 +603,15 @@ fn bad_input_is_an_error_quoting_the_value_never_the_body() {
             "us-east-1",
         )
     };
-    let cases: [(&str, Outgoing, &str); 3] = [
+    let cases: [(&str, Outgoing, &str); 4] = [
+        (
+            "line break in To",
+            Outgoing {
+                to: "a@b.c\r\nBcc: x@y.z".into(),
+                ..base()
+            },
+            "\"a@b.c\\r\\nBcc: x@y.z\"",
+        ),
         (
             "From without domain",
             Outgoing {

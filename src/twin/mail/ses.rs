@@ -29,6 +29,20 @@ pub(super) struct Envelope {
 
 impl Envelope {
     pub fn new(msg: &Outgoing) -> Result<Self, MailError> {
+        // A line break in an address would end the header and let the value write its own (RFC 5322 §2.2).
+        let fields = [
+            ("from", Some(&msg.from)),
+            ("to", Some(&msg.to)),
+            ("reply_to", msg.reply_to.as_ref()),
+        ];
+        for (field, value) in fields {
+            if let Some(value) = value.filter(|v| v.contains(['\r', '\n'])) {
+                return Err(MailError::Address {
+                    field,
+                    value: value.clone(),
+                });
+            }
+        }
         let from_addr = address_of(&msg.from);
         let from_domain = domain_of(from_addr)
             .ok_or_else(|| MailError::Address {
