@@ -2,10 +2,12 @@
 //! processes where they are not (Dovecot, moto). One binary so the crate links once; `util` holds the
 //! harnesses.
 
+mod dovecot;
 mod twin_cognito;
 mod twin_errors;
 mod twin_faults;
 mod twin_harness;
+mod twin_mail;
 mod twin_sandbox;
 mod twin_ses_cloudwatch;
 mod util;

@@ -1,1 +1,0 @@
-//! Harnesses shared by the integration tests.

@@ -1,0 +1,10 @@
+//! Harnesses shared by the integration tests.
+//!
+//! * [`tls`] — a test certificate authority (rcgen) and TLS client configs that trust only it.
+//! * [`dovecot`] — a private Dovecot (Debian `dovecot-imapd`) serving a Maildir over implicit TLS on
+//!   127.0.0.1, and an IMAP client connected to it.
+
+#![allow(dead_code)] // each test module uses a different part of the harness
+
+pub mod dovecot;
+pub mod tls;
