@@ -223,9 +223,10 @@ impl<'a> Run<'a> {
             },
             None => None,
         };
+        // The trigger time is taken before the call: Cognito may hand the mail to SES before it answers.
+        let trigger_at = Utc::now();
         let delivery =
             clients.trigger(call, &probe.pool_id, &probe.username, probe.client_id.as_deref(), secret.as_ref()).await;
-        let trigger_at = Utc::now();
         let delivery = match delivery {
             Ok(d) => d,
             Err(e) => {

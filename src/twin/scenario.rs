@@ -654,7 +654,8 @@ mod tests {
         let s = Scenario::default_scenario().unwrap();
         assert_eq!(s.account.id.as_str(), "657033058608");
         let names: Vec<&str> = s.pools.iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(names, ["phenom-prod", "phenom-staging", "phenom-dev-local"]);
+        assert_eq!(names, ["phenom-prod", "phenom-staging", "phenom-dev-local", "phenom-legacy"]);
+        assert_eq!(s.pools[3].email.sending_account, SendingAccount::CognitoDefault, "a pool left on COGNITO_DEFAULT");
         let prod = &s.pools[0];
         assert_eq!(prod.id.as_str(), "us-east-1_knEL7cqS3");
         assert_eq!(prod.email.from.as_deref(), Some("Phenom <noreply@thephenom.app>"));

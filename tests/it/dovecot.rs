@@ -23,10 +23,7 @@ fn message(delivered_at: DateTime<Utc>) -> Vec<u8> {
         sent_at: delivered_at - chrono::Duration::seconds(2),
         delivered_at,
         region: "us-east-1".into(),
-        sending: Sending::Developer {
-            dkim_domain: Some("thephenom.app".into()),
-            mail_from_domain: None,
-        },
+        sending: Sending::Developer { dkim_domain: Some("thephenom.app".into()), mail_from_domain: None },
         receiver: ReceiverStyle::Gmail,
         auth: AuthFaults::default(),
     };
@@ -36,14 +33,8 @@ fn message(delivered_at: DateTime<Utc>) -> Vec<u8> {
 #[tokio::test]
 async fn tls_is_verified_against_the_test_ca_only() {
     let dovecot = Dovecot::start();
-    let err = dovecot
-        .tls(client_config_default_roots())
-        .await
-        .expect_err("web PKI roots must not trust the test CA");
-    assert!(
-        err.to_string().contains("certificate"),
-        "unexpected TLS error: {err}"
-    );
+    let err = dovecot.tls(client_config_default_roots()).await.expect_err("web PKI roots must not trust the test CA");
+    assert!(err.to_string().contains("certificate"), "unexpected TLS error: {err}");
     // The same connection with the test CA succeeds and greets.
     let mut session = dovecot.session().await;
     session.logout().await.expect("logout");
@@ -54,39 +45,22 @@ async fn a_wrong_password_is_refused() {
     let dovecot = Dovecot::start();
     let client = dovecot.imap().await;
     let result = client.login(&dovecot.username, "not-the-password").await;
-    assert!(
-        result.is_err(),
-        "login with a wrong password succeeded\n{}",
-        dovecot.log()
-    );
+    assert!(result.is_err(), "login with a wrong password succeeded\n{}", dovecot.log());
 }
 
 #[tokio::test]
 async fn list_shows_junk_with_the_special_use_flag() {
     let dovecot = Dovecot::start();
     let mut session = dovecot.session().await;
-    let names: Vec<_> = session
-        .list(Some(""), Some("*"))
-        .await
-        .expect("LIST")
-        .try_collect()
-        .await
-        .expect("LIST responses");
-    let junk = names
-        .iter()
-        .find(|n| n.name() == "Junk")
-        .unwrap_or_else(|| panic!("no Junk in {names:?}"));
+    let names: Vec<_> =
+        session.list(Some(""), Some("*")).await.expect("LIST").try_collect().await.expect("LIST responses");
+    let junk = names.iter().find(|n| n.name() == "Junk").unwrap_or_else(|| panic!("no Junk in {names:?}"));
     assert!(
-        junk.attributes()
-            .iter()
-            .any(|a| matches!(a, async_imap::types::NameAttribute::Junk)),
+        junk.attributes().iter().any(|a| matches!(a, async_imap::types::NameAttribute::Junk)),
         "Junk lacks \\Junk: {:?}",
         junk.attributes()
     );
-    assert!(
-        names.iter().any(|n| n.name() == "INBOX"),
-        "no INBOX in {names:?}"
-    );
+    assert!(names.iter().any(|n| n.name() == "INBOX"), "no INBOX in {names:?}");
     session.logout().await.expect("logout");
 }
 
@@ -99,9 +73,7 @@ async fn idle_wakes_on_delivery_and_fetch_returns_the_same_bytes_unseen() {
 
     let mut idle = session.idle();
     idle.init().await.expect("IDLE");
-    let delivered_at = DateTime::parse_from_rfc3339("2026-07-14T12:00:05Z")
-        .unwrap()
-        .to_utc();
+    let delivered_at = DateTime::parse_from_rfc3339("2026-07-14T12:00:05Z").unwrap().to_utc();
     let bytes = message(delivered_at);
     let (wait, _stop) = idle.wait_with_timeout(Duration::from_secs(20));
     let maildir = dovecot.maildir.clone();
@@ -129,32 +101,20 @@ async fn idle_wakes_on_delivery_and_fetch_returns_the_same_bytes_unseen() {
         .expect("FETCH responses");
     assert_eq!(fetched.len(), 1, "one message expected");
     let fetch = &fetched[0];
-    assert_eq!(
-        fetch.body(),
-        Some(bytes.as_slice()),
-        "FETCH BODY.PEEK[] differs from what was delivered"
-    );
+    assert_eq!(fetch.body(), Some(bytes.as_slice()), "FETCH BODY.PEEK[] differs from what was delivered");
     assert!(
-        !fetch
-            .flags()
-            .any(|f| matches!(f, async_imap::types::Flag::Seen)),
+        !fetch.flags().any(|f| matches!(f, async_imap::types::Flag::Seen)),
         "BODY.PEEK must leave the message unseen: {:?}",
         fetch.flags().collect::<Vec<_>>()
     );
-    assert_eq!(
-        fetch.internal_date().map(|d| d.to_utc()),
-        Some(delivered_at),
-        "INTERNALDATE"
-    );
+    assert_eq!(fetch.internal_date().map(|d| d.to_utc()), Some(delivered_at), "INTERNALDATE");
     session.logout().await.expect("logout");
 }
 
 #[tokio::test]
 async fn junk_delivery_shows_up_in_the_junk_mailbox() {
     let dovecot = Dovecot::start();
-    let at = DateTime::parse_from_rfc3339("2026-07-14T12:00:05Z")
-        .unwrap()
-        .to_utc();
+    let at = DateTime::parse_from_rfc3339("2026-07-14T12:00:05Z").unwrap().to_utc();
     deliver(&dovecot.maildir, Folder::Junk, &message(at), at).expect("deliver to Junk");
     let mut session = dovecot.session().await;
     let junk = session.select("Junk").await.expect("SELECT Junk");

@@ -32,14 +32,9 @@ pub(super) fn seal(s: &Sealer<'_>, aar: &str, message: &[u8]) -> Result<String, 
     let aar_header = format!("ARC-Authentication-Results: i=1; {aar}\r\n");
 
     // ARC-Message-Signature: a DKIM-like signature with i= and no v= (RFC 8617 §4.1.2), relaxed/relaxed.
-    let body_hash =
-        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(relaxed_body(body)));
-    let present: Vec<&str> = s
-        .signed
-        .iter()
-        .copied()
-        .filter(|name| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)))
-        .collect();
+    let body_hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(relaxed_body(body)));
+    let present: Vec<&str> =
+        s.signed.iter().copied().filter(|name| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))).collect();
     let ind = s.indent;
     let ams_unsigned = format!(
         "ARC-Message-Signature: i=1; a=rsa-sha256; c=relaxed/relaxed; d={d}; s={sel};\r\n{ind}t={t};\r\n{ind}h={h};\r\n{ind}bh={body_hash};\r\n{ind}b=",
@@ -54,11 +49,7 @@ pub(super) fn seal(s: &Sealer<'_>, aar: &str, message: &[u8]) -> Result<String, 
     let mut taken: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for name in &present {
         let seen = taken.entry(name.to_ascii_lowercase()).or_insert(0);
-        let instance = headers
-            .iter()
-            .rev()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .nth(*seen);
+        let instance = headers.iter().rev().filter(|(n, _)| n.eq_ignore_ascii_case(name)).nth(*seen);
         *seen += 1;
         if let Some((n, v)) = instance {
             input.extend_from_slice(relaxed_header(n, v).as_bytes());
@@ -90,9 +81,7 @@ pub(super) fn seal(s: &Sealer<'_>, aar: &str, message: &[u8]) -> Result<String, 
 }
 
 fn sign(key: &RsaKey<Sha256>, input: &[u8]) -> Result<String, MailError> {
-    let signature = key
-        .sign(input)
-        .map_err(|e| MailError::Sign(format!("ARC: {e}")))?;
+    let signature = key.sign(input).map_err(|e| MailError::Sign(format!("ARC: {e}")))?;
     Ok(base64::engine::general_purpose::STANDARD.encode(signature))
 }
 
@@ -119,10 +108,7 @@ pub(super) fn split_message(message: &[u8]) -> (Vec<(&str, &str)>, &[u8]) {
     let mut i = 0;
     while i + 1 < bytes.len() {
         // A field ends at a CRLF not followed by whitespace (RFC 5322 §2.2.3).
-        if bytes[i] == b'\r'
-            && bytes[i + 1] == b'\n'
-            && !matches!(bytes.get(i + 2), Some(b' ' | b'\t'))
-        {
+        if bytes[i] == b'\r' && bytes[i + 1] == b'\n' && !matches!(bytes.get(i + 2), Some(b' ' | b'\t')) {
             let (n, v) = header_parts(&head[start..i]);
             fields.push((n, v));
             start = i + 2;
@@ -146,13 +132,7 @@ pub(super) fn relaxed_header(name: &str, value: &str) -> String {
     let mut out = String::with_capacity(name.len() + unfolded.len() + 1);
     out.push_str(&name.trim().to_ascii_lowercase());
     out.push(':');
-    out.push_str(
-        &unfolded
-            .split([' ', '\t'])
-            .filter(|w| !w.is_empty())
-            .collect::<Vec<_>>()
-            .join(" "),
-    );
+    out.push_str(&unfolded.split([' ', '\t']).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" "));
     out
 }
 
@@ -197,18 +177,8 @@ mod tests {
     #[test]
     fn relaxed_header_cases() {
         let cases = [
-            (
-                "folded and spaced",
-                "Subject",
-                " Your  code\r\n\tis  here \t",
-                "subject:Your code is here",
-            ),
-            (
-                "name case and colon space",
-                "DKIM-Signature ",
-                "  v=1",
-                "dkim-signature:v=1",
-            ),
+            ("folded and spaced", "Subject", " Your  code\r\n\tis  here \t", "subject:Your code is here"),
+            ("name case and colon space", "DKIM-Signature ", "  v=1", "dkim-signature:v=1"),
         ];
         for (name, n, v, expected) in cases {
             assert_eq!(relaxed_header(n, v), expected, "{name}");
@@ -218,11 +188,7 @@ mod tests {
     #[test]
     fn relaxed_body_cases() {
         let cases: [(&str, &[u8], &[u8]); 3] = [
-            (
-                "trailing empty lines dropped",
-                b"a  b \r\n\r\n\r\n",
-                b"a b\r\n",
-            ),
+            ("trailing empty lines dropped", b"a  b \r\n\r\n\r\n", b"a b\r\n"),
             ("empty body stays empty", b"", b""),
             ("final CRLF added", b"x", b"x\r\n"),
         ];

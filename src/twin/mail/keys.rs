@@ -14,10 +14,7 @@ const CUSTOMER_SELECTOR: &str = "hyzhltdzjtwbiqhj536bz2ny4qi4ovpx";
 
 /// ARC selectors of the receivers that seal: Gmail `s=arc-20160816` (research/authres-realworld.md §1), Fastmail
 /// `s=fm1` (§5).
-const ARC_SELECTORS: [(&str, &str); 2] = [
-    ("google.com", "arc-20160816"),
-    ("messagingengine.com", "fm1"),
-];
+const ARC_SELECTORS: [(&str, &str); 2] = [("google.com", "arc-20160816"), ("messagingengine.com", "fm1")];
 
 /// Which of the three key pairs a record or signature uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,10 +92,7 @@ impl DkimKeys {
 
     /// ARC selector of the sealing domain (`google.com`, `messagingengine.com`).
     pub fn arc_selector(domain: &str) -> Option<&'static str> {
-        ARC_SELECTORS
-            .iter()
-            .find(|(d, _)| *d == domain)
-            .map(|(_, s)| *s)
+        ARC_SELECTORS.iter().find(|(d, _)| *d == domain).map(|(_, s)| *s)
     }
 
     /// The DNS TXT record published at `name` (`<selector>._domainkey.<domain>`, trailing dot optional), as a
@@ -111,9 +105,7 @@ impl DkimKeys {
         let key = if selector == CUSTOMER_SELECTOR {
             &self.customer
         } else if domain == "amazonses.com"
-            && ["us-east-1", "us-west-2", "other"]
-                .iter()
-                .any(|r| Self::amazonses_selector(r) == selector)
+            && ["us-east-1", "us-west-2", "other"].iter().any(|r| Self::amazonses_selector(r) == selector)
         {
             &self.amazonses
         } else if Self::arc_selector(domain) == Some(selector) {
@@ -131,15 +123,10 @@ impl DkimKeys {
             KeyRole::Amazonses => &self.amazonses,
             KeyRole::Arc => &self.arc,
         };
-        let bad = |reason: String| MailError::Key {
-            file: pem.file,
-            reason,
-        };
+        let bad = |reason: String| MailError::Key { file: pem.file, reason };
         let der = rustls_pemfile::private_key(&mut pem.private.as_bytes())
             .map_err(|e| bad(e.to_string()))?
-            .ok_or_else(|| {
-                bad("no PEM private key block (expected -----BEGIN PRIVATE KEY-----)".into())
-            })?;
+            .ok_or_else(|| bad("no PEM private key block (expected -----BEGIN PRIVATE KEY-----)".into()))?;
         RsaKey::<Sha256>::from_key_der(der).map_err(|e| bad(e.to_string()))
     }
 
@@ -155,11 +142,7 @@ impl DkimKeys {
 
 /// The base64 between the PEM armor lines, joined (RFC 7468 §2).
 fn pem_body(pem: &str) -> String {
-    let body: String = pem
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .map(str::trim)
-        .collect();
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).map(str::trim).collect();
     // Round-trip through the decoder so a damaged file shows up as an empty key rather than garbage.
     match base64::engine::general_purpose::STANDARD.decode(&body) {
         Ok(_) => body,
@@ -187,31 +170,11 @@ mod tests {
         let ses = keys.public_key_base64(KeyRole::Amazonses);
         let arc = keys.public_key_base64(KeyRole::Arc);
         let cases: [(&str, String, Option<&str>); 7] = [
-            (
-                "customer key, any domain",
-                format!("{CUSTOMER_SELECTOR}._domainkey.thephenom.app."),
-                Some(&customer),
-            ),
-            (
-                "us-east-1 SES",
-                "224i4yxa5dv7c2xz3womw6peuasteono._domainkey.amazonses.com".into(),
-                Some(&ses),
-            ),
-            (
-                "us-west-2 SES",
-                "gdwg2y3kokkkj5a55z2ilkup5wp5hhxx._domainkey.amazonses.com".into(),
-                Some(&ses),
-            ),
-            (
-                "Gmail ARC",
-                "arc-20160816._domainkey.google.com".into(),
-                Some(&arc),
-            ),
-            (
-                "Fastmail ARC",
-                "fm1._domainkey.messagingengine.com".into(),
-                Some(&arc),
-            ),
+            ("customer key, any domain", format!("{CUSTOMER_SELECTOR}._domainkey.thephenom.app."), Some(&customer)),
+            ("us-east-1 SES", "224i4yxa5dv7c2xz3womw6peuasteono._domainkey.amazonses.com".into(), Some(&ses)),
+            ("us-west-2 SES", "gdwg2y3kokkkj5a55z2ilkup5wp5hhxx._domainkey.amazonses.com".into(), Some(&ses)),
+            ("Gmail ARC", "arc-20160816._domainkey.google.com".into(), Some(&arc)),
+            ("Fastmail ARC", "fm1._domainkey.messagingengine.com".into(), Some(&arc)),
             (
                 "SES selector under another domain",
                 "224i4yxa5dv7c2xz3womw6peuasteono._domainkey.example.com".into(),
@@ -221,11 +184,7 @@ mod tests {
         ];
         for (name, query, expected) in cases {
             let got = keys.txt_record(&query);
-            assert_eq!(
-                got,
-                expected.map(|p| format!("v=DKIM1; k=rsa; p={p}")),
-                "{name}"
-            );
+            assert_eq!(got, expected.map(|p| format!("v=DKIM1; k=rsa; p={p}")), "{name}");
         }
     }
 
@@ -234,9 +193,6 @@ mod tests {
         let keys = DkimKeys::test_keys();
         let shown = format!("{keys:?}");
         assert!(!shown.contains("PRIVATE"), "{shown}");
-        assert!(
-            !shown.contains(&keys.public_key_base64(KeyRole::Customer)[..40]),
-            "{shown}"
-        );
+        assert!(!shown.contains(&keys.public_key_base64(KeyRole::Customer)[..40]), "{shown}");
     }
 }

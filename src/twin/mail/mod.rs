@@ -59,10 +59,7 @@ impl std::fmt::Debug for Outgoing {
             .field("reply_to", &self.reply_to)
             .field("to", &self.to)
             .field("subject", &self.subject)
-            .field(
-                "body",
-                &format_args!("<redacted, {} bytes>", self.body.len()),
-            )
+            .field("body", &format_args!("<redacted, {} bytes>", self.body.len()))
             .field("sent_at", &self.sent_at)
             .field("delivered_at", &self.delivered_at)
             .field("region", &self.region)
@@ -166,15 +163,10 @@ pub enum Folder {
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     #[error("cannot write message into Maildir {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("cannot sign message: {0}")]
     Sign(String),
-    #[error(
-        "{field} address {value:?} has no local part and domain; expected `name@domain` or `Name <name@domain>`"
-    )]
+    #[error("{field} address {value:?} has no local part and domain; expected `name@domain` or `Name <name@domain>`")]
     Address { field: &'static str, value: String },
     #[error("SES Region {0:?} is not a Region name; expected e.g. `us-east-1`")]
     Region(String),
@@ -184,16 +176,8 @@ pub enum MailError {
 
 /// Headers SES's Easy DKIM signature covers (research/authres-realworld.md §0, DKIM-Signature #1); SES's own
 /// amazonses.com signature also covers Feedback-ID (#2).
-const SES_SIGNED: [&str; 8] = [
-    "Date",
-    "From",
-    "To",
-    "Message-ID",
-    "Subject",
-    "MIME-Version",
-    "Content-Type",
-    "Content-Transfer-Encoding",
-];
+const SES_SIGNED: [&str; 8] =
+    ["Date", "From", "To", "Message-ID", "Subject", "MIME-Version", "Content-Type", "Content-Transfer-Encoding"];
 
 /// Writes the full message (headers and body) as the receiver stores it.
 pub fn compose(msg: &Outgoing, keys: &DkimKeys) -> Result<Vec<u8>, MailError> {
@@ -224,13 +208,9 @@ fn sign_as_ses(
 ) -> Result<(String, Vec<receiver::SigOutcome>), MailError> {
     let region = msg.region.as_str();
     let customer_domain = match (&msg.sending, msg.auth.dkim) {
-        (
-            Sending::Developer {
-                dkim_domain: Some(domain),
-                ..
-            },
-            DkimFault::None | DkimFault::Fail,
-        ) => Some(domain.as_str()),
+        (Sending::Developer { dkim_domain: Some(domain), .. }, DkimFault::None | DkimFault::Fail) => {
+            Some(domain.as_str())
+        }
         _ => None,
     };
     // (d=, s=, the key that really publishes this selector, whether it is the customer's signature)
@@ -239,12 +219,7 @@ fn sign_as_ses(
         plan.push((domain, keys.customer_selector(), KeyRole::Customer, true));
     }
     if msg.auth.dkim != DkimFault::Missing {
-        plan.push((
-            "amazonses.com",
-            DkimKeys::amazonses_selector(region),
-            KeyRole::Amazonses,
-            false,
-        ));
+        plan.push(("amazonses.com", DkimKeys::amazonses_selector(region), KeyRole::Amazonses, false));
     }
     // The From side's signature is the one DkimFault::Fail breaks: the customer's, else SES's only one.
     let broken = (msg.auth.dkim == DkimFault::Fail).then_some(0);
@@ -287,12 +262,7 @@ fn sign_as_ses(
 /// Delivers a message into `folder` of the Maildir at `root` (Maildir++: INBOX at the root, Junk at
 /// `.Junk`), atomically through `tmp/` then `new/` (the Maildir delivery protocol), with the file's mtime set
 /// to `at`, which Dovecot reports as the message's INTERNALDATE. Returns the path of the delivered file.
-pub fn deliver(
-    root: &Path,
-    folder: Folder,
-    message: &[u8],
-    at: DateTime<Utc>,
-) -> Result<PathBuf, MailError> {
+pub fn deliver(root: &Path, folder: Folder, message: &[u8], at: DateTime<Utc>) -> Result<PathBuf, MailError> {
     let dir = match folder {
         Folder::Inbox => root.to_path_buf(),
         Folder::Junk => root.join(".Junk"),
@@ -316,10 +286,7 @@ pub fn deliver(
     let tmp = dir.join("tmp").join(&name);
     let new = dir.join("new").join(&name);
     std::fs::write(&tmp, message).map_err(io(&tmp))?;
-    let file = std::fs::File::options()
-        .write(true)
-        .open(&tmp)
-        .map_err(io(&tmp))?;
+    let file = std::fs::File::options().write(true).open(&tmp).map_err(io(&tmp))?;
     file.set_modified(at.into()).map_err(io(&tmp))?;
     drop(file);
     std::fs::rename(&tmp, &new).map_err(io(&new))?;
@@ -333,25 +300,15 @@ mod tests {
     #[test]
     fn deliver_writes_into_new_of_the_folder_with_mtime() {
         let root = tempfile::tempdir().unwrap();
-        let at = DateTime::parse_from_rfc3339("2026-11-26T12:00:03Z")
-            .unwrap()
-            .to_utc();
-        let cases = [
-            (Folder::Inbox, root.path().join("new")),
-            (Folder::Junk, root.path().join(".Junk/new")),
-        ];
+        let at = DateTime::parse_from_rfc3339("2026-11-26T12:00:03Z").unwrap().to_utc();
+        let cases = [(Folder::Inbox, root.path().join("new")), (Folder::Junk, root.path().join(".Junk/new"))];
         for (folder, expected_dir) in cases {
             let path = deliver(root.path(), folder, b"Subject: x\r\n\r\nbody\r\n", at).unwrap();
             assert_eq!(path.parent().unwrap(), expected_dir, "{folder:?}");
             assert_eq!(std::fs::read(&path).unwrap(), b"Subject: x\r\n\r\nbody\r\n");
             let mtime: DateTime<Utc> = std::fs::metadata(&path).unwrap().modified().unwrap().into();
             assert_eq!(mtime, at);
-            assert!(
-                std::fs::read_dir(path.parent().unwrap().parent().unwrap().join("tmp"))
-                    .unwrap()
-                    .next()
-                    .is_none()
-            );
+            assert!(std::fs::read_dir(path.parent().unwrap().parent().unwrap().join("tmp")).unwrap().next().is_none());
         }
     }
 }

@@ -2,10 +2,7 @@
 //! on top of the message in its own style (Gmail, Outlook, Yahoo, Fastmail, a Postfix host with OpenDKIM and
 //! OpenDMARC). Every shape comes from research/authres-realworld.md, section per receiver (§1, §2, §3, §5, §8).
 
-use chrono::{
-    DateTime, Datelike as _, Duration, FixedOffset, NaiveDate, Offset as _, TimeZone as _, Utc,
-    Weekday,
-};
+use chrono::{DateTime, Datelike as _, Duration, FixedOffset, NaiveDate, Offset as _, TimeZone as _, Utc, Weekday};
 use rand::Rng as _;
 
 use super::ses::Envelope;
@@ -44,15 +41,9 @@ impl Verdicts {
     /// §4.2; research/authres-realworld.md §14), unless the DMARC fault forces a fail.
     pub fn decide(msg: &Outgoing, env: &Envelope, sigs: Vec<SigOutcome>) -> Self {
         let spf_pass = !msg.auth.spf_fail;
-        let aligned_dkim = sigs
-            .iter()
-            .any(|s| s.pass && relaxed_aligned(&s.domain, &env.from_domain));
+        let aligned_dkim = sigs.iter().any(|s| s.pass && relaxed_aligned(&s.domain, &env.from_domain));
         let aligned_spf = spf_pass && relaxed_aligned(&env.mail_from_domain, &env.from_domain);
-        Verdicts {
-            dmarc_pass: !msg.auth.dmarc_fail && (aligned_dkim || aligned_spf),
-            sigs,
-            spf_pass,
-        }
+        Verdicts { dmarc_pass: !msg.auth.dmarc_fail && (aligned_dkim || aligned_spf), sigs, spf_pass }
     }
 }
 
@@ -116,28 +107,13 @@ fn arc_signed(msg: &Outgoing, v: &Verdicts, base: &[&'static str]) -> Vec<&'stat
 /// Gmail (research §1): ARC set i=1 by google.com, Return-Path, the Received hop, Received-SPF and one
 /// Authentication-Results `mx.google.com` with `header.i=@d`, the full MAIL FROM address and the DMARC policy
 /// comment in upper case.
-fn gmail(
-    msg: &Outgoing,
-    env: &Envelope,
-    v: &Verdicts,
-    keys: &DkimKeys,
-    below: &[u8],
-) -> Result<String, MailError> {
+fn gmail(msg: &Outgoing, env: &Envelope, v: &Verdicts, keys: &DkimKeys, below: &[u8]) -> Result<String, MailError> {
     let mut results = Vec::new();
     for s in &v.sigs {
         // header.b is quoted when it contains `/` (research §1 quirks).
         let b = b8(&s.b);
-        let b = if b.contains('/') {
-            format!("\"{b}\"")
-        } else {
-            b.to_string()
-        };
-        results.push(format!(
-            "dkim={} header.i=@{} header.s={} header.b={b}",
-            pf(s.pass),
-            s.domain,
-            s.selector
-        ));
+        let b = if b.contains('/') { format!("\"{b}\"") } else { b.to_string() };
+        results.push(format!("dkim={} header.i=@{} header.s={} header.b={b}", pf(s.pass), s.domain, s.selector));
     }
     if v.sigs.is_empty() {
         results.push("dkim=none".to_string());
@@ -148,33 +124,14 @@ fn gmail(
     } else {
         format!("google.com: domain of {mf} does not designate {ip} as permitted sender")
     };
-    results.push(format!(
-        "spf={} ({spf_comment}) smtp.mailfrom={mf}",
-        pf(v.spf_pass)
-    ));
+    results.push(format!("spf={} ({spf_comment}) smtp.mailfrom={mf}", pf(v.spf_pass)));
     let p = DMARC_POLICY.to_ascii_uppercase();
     let dis = if v.dmarc_pass { "NONE" } else { p.as_str() };
-    results.push(format!(
-        "dmarc={} (p={p} sp={p} dis={dis}) header.from={}",
-        pf(v.dmarc_pass),
-        env.from_domain
-    ));
+    results.push(format!("dmarc={} (p={p} sp={p} dis={dis}) header.from={}", pf(v.dmarc_pass), env.from_domain));
     let clauses = results.join(";\r\n       ");
 
     let key = keys.signing_key(KeyRole::Arc)?;
-    let signed = arc_signed(
-        msg,
-        v,
-        &[
-            "feedback-id",
-            "mime-version",
-            "date",
-            "message-id",
-            "subject",
-            "to",
-            "from",
-        ],
-    );
+    let signed = arc_signed(msg, v, &["feedback-id", "mime-version", "date", "message-id", "subject", "to", "from"]);
     let sealer = arc::Sealer {
         key: &key,
         domain: "google.com",
@@ -183,11 +140,7 @@ fn gmail(
         signed: &signed,
         indent: "        ",
     };
-    let arc_set = arc::seal(
-        &sealer,
-        &format!("mx.google.com;\r\n       {clauses}"),
-        below,
-    )?;
+    let arc_set = arc::seal(&sealer, &format!("mx.google.com;\r\n       {clauses}"), below)?;
 
     let mut rng = rand::thread_rng();
     let local = us_local(msg.delivered_at, -8, "PST", "PDT");
@@ -211,13 +164,8 @@ fn gmail(
         rcpt = env.rcpt,
         date = local_date(local, "%a, %d %b %Y %H:%M:%S %z"),
     ));
-    h.push_str(&format!(
-        "Received-SPF: {} ({spf_comment}) client-ip={ip};\r\n",
-        pf(v.spf_pass)
-    ));
-    h.push_str(&format!(
-        "Authentication-Results: mx.google.com;\r\n       {clauses}\r\n"
-    ));
+    h.push_str(&format!("Received-SPF: {} ({spf_comment}) client-ip={ip};\r\n", pf(v.spf_pass)));
+    h.push_str(&format!("Authentication-Results: mx.google.com;\r\n       {clauses}\r\n"));
     Ok(h)
 }
 
@@ -227,22 +175,14 @@ fn gmail(
 fn outlook(msg: &Outgoing, env: &Envelope, v: &Verdicts) -> String {
     // Only one dkim= clause although SES adds two signatures; with a customer signature it is the From
     // domain's (research §2 quirks).
-    let chosen = v
-        .sigs
-        .iter()
-        .find(|s| relaxed_aligned(&s.domain, &env.from_domain))
-        .or(v.sigs.first());
+    let chosen = v.sigs.iter().find(|s| relaxed_aligned(&s.domain, &env.from_domain)).or(v.sigs.first());
     let (dkim, header_d) = match chosen {
         Some(s) if s.pass => ("pass (signature was verified)", s.domain.as_str()),
         Some(s) => ("fail (signature did not verify)", s.domain.as_str()),
         None => ("none (message not signed)", "none"),
     };
     // compauth reason 100: explicit pass; 000: explicit fail, DMARC failed with p=quarantine/reject (MSDOC).
-    let (action, compauth) = if v.dmarc_pass {
-        ("none", "pass reason=100")
-    } else {
-        (DMARC_POLICY, "fail reason=000")
-    };
+    let (action, compauth) = if v.dmarc_pass { ("none", "pass reason=100") } else { (DMARC_POLICY, "fail reason=000") };
     let (mfd, ip, host) = (&env.mail_from_domain, &env.ip, &env.host);
     let mut rng = rand::thread_rng();
     let frontend = format!(
@@ -261,13 +201,9 @@ fn outlook(msg: &Outgoing, env: &Envelope, v: &Verdicts) -> String {
         env.from_domain,
     ));
     let spf_text = if v.spf_pass {
-        format!(
-            "Pass (protection.outlook.com: domain of {mfd} designates\r\n {ip} as permitted sender)"
-        )
+        format!("Pass (protection.outlook.com: domain of {mfd} designates\r\n {ip} as permitted sender)")
     } else {
-        format!(
-            "Fail (protection.outlook.com: domain of {mfd} does not\r\n designate {ip} as permitted sender)"
-        )
+        format!("Fail (protection.outlook.com: domain of {mfd} does not\r\n designate {ip} as permitted sender)")
     };
     h.push_str(&format!(
         "Received-SPF: {spf_text} receiver=protection.outlook.com;\r\n client-ip={ip}; helo={host}; pr=C\r\n"
@@ -290,28 +226,14 @@ fn outlook(msg: &Outgoing, env: &Envelope, v: &Verdicts) -> String {
 /// `dmarc=pass(p=…,sp=…)` without a space, `dkim=unknown` for unsigned mail.
 fn yahoo(msg: &Outgoing, env: &Envelope, v: &Verdicts) -> String {
     let (mfd, ip, host) = (&env.mail_from_domain, &env.ip, &env.host);
-    let mut clauses: Vec<String> = v
-        .sigs
-        .iter()
-        .map(|s| {
-            format!(
-                "dkim={} header.i=@{} header.s={}",
-                pf(s.pass),
-                s.domain,
-                s.selector
-            )
-        })
-        .collect();
+    let mut clauses: Vec<String> =
+        v.sigs.iter().map(|s| format!("dkim={} header.i=@{} header.s={}", pf(s.pass), s.domain, s.selector)).collect();
     if v.sigs.is_empty() {
         clauses.push("dkim=unknown".to_string());
     }
     clauses.push(format!("spf={} smtp.mailfrom={mfd}", pf(v.spf_pass)));
     let p = DMARC_POLICY.to_ascii_uppercase();
-    clauses.push(format!(
-        "dmarc={}(p={p},sp={p}) header.from={}",
-        pf(v.dmarc_pass),
-        env.from_domain
-    ));
+    clauses.push(format!("dmarc={}(p={p},sp={p}) header.from={}", pf(v.dmarc_pass), env.from_domain));
     let spf_text = if v.spf_pass {
         format!("pass (domain of {mfd} designates {ip} as permitted sender)")
     } else {
@@ -339,13 +261,7 @@ fn yahoo(msg: &Outgoing, env: &Envelope, v: &Verdicts) -> String {
 /// Fastmail, Authentication Milter (research §5): authserv-id `mxN.messagingengine.com` varying per MX, four
 /// Authentication-Results headers (sender checks, bimi, arc, then dkim/dmarc/iprev/spf), `policy.*`
 /// properties for DMARC, an ARC set i=1 by messagingengine.com, a multi-line Received-SPF.
-fn fastmail(
-    msg: &Outgoing,
-    env: &Envelope,
-    v: &Verdicts,
-    keys: &DkimKeys,
-    below: &[u8],
-) -> Result<String, MailError> {
+fn fastmail(msg: &Outgoing, env: &Envelope, v: &Verdicts, keys: &DkimKeys, below: &[u8]) -> Result<String, MailError> {
     let mut rng = rand::thread_rng();
     let mx = format!("mx{}.messagingengine.com", rng.gen_range(1..=6u8));
     let (mf, mfd, ip, host) = (&env.mail_from, &env.mail_from_domain, &env.ip, &env.host);
@@ -382,23 +298,10 @@ fn fastmail(
         p = DMARC_POLICY,
     ));
     main.push(format!("iprev=pass smtp.remote-ip={ip} ({host})"));
-    main.push(format!(
-        "spf={} smtp.mailfrom={mf}\r\n      smtp.helo={host}",
-        pf(v.spf_pass)
-    ));
+    main.push(format!("spf={} smtp.mailfrom={mf}\r\n      smtp.helo={host}", pf(v.spf_pass)));
 
-    let all: Vec<&String> = sender
-        .iter()
-        .chain([&bimi, &arc_none])
-        .chain(main.iter())
-        .collect();
-    let aar = format!(
-        "{mx};\r\n    {}",
-        all.iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join(";\r\n    ")
-    );
+    let all: Vec<&String> = sender.iter().chain([&bimi, &arc_none]).chain(main.iter()).collect();
+    let aar = format!("{mx};\r\n    {}", all.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(";\r\n    "));
     let key = keys.signing_key(KeyRole::Arc)?;
     let signed = arc_signed(
         msg,
@@ -426,9 +329,7 @@ fn fastmail(
     let arc_set = arc::seal(&sealer, &aar, below)?;
 
     let spf_detail = if v.spf_pass {
-        format!(
-            "({mfd}: {ip} is authorized to use '{mf}' in 'mfrom' identity (mechanism 'ip4:54.240.0.0/18' matched))"
-        )
+        format!("({mfd}: {ip} is authorized to use '{mf}' in 'mfrom' identity (mechanism 'ip4:54.240.0.0/18' matched))")
     } else {
         format!(
             "({mfd}: Sender is not authorized by default to use '{mf}' in 'mfrom' identity (mechanism '-all' matched))"
@@ -437,16 +338,8 @@ fn fastmail(
     let mut h = String::new();
     h.push_str(&format!("Return-Path: <{mf}>\r\n"));
     h.push_str(&arc_set);
-    for group in [
-        &sender[..],
-        std::slice::from_ref(&bimi),
-        std::slice::from_ref(&arc_none),
-        &main[..],
-    ] {
-        h.push_str(&format!(
-            "Authentication-Results: {mx};\r\n    {}\r\n",
-            group.join(";\r\n    ")
-        ));
+    for group in [&sender[..], std::slice::from_ref(&bimi), std::slice::from_ref(&arc_none), &main[..]] {
+        h.push_str(&format!("Authentication-Results: {mx};\r\n    {}\r\n", group.join(";\r\n    ")));
     }
     h.push_str(&format!(
         "Received-SPF: {}\r\n    {spf_detail}\r\n    receiver={mx};\r\n    identity=mailfrom;\r\n    \
@@ -483,11 +376,7 @@ fn opendkim(msg: &Outgoing, env: &Envelope, v: &Verdicts) -> String {
         env.mail_from_domain
     ));
     for s in &v.sigs {
-        let result = if s.pass {
-            "pass"
-        } else {
-            "fail reason=\"signature verification failed\""
-        };
+        let result = if s.pass { "pass" } else { "fail reason=\"signature verification failed\"" };
         h.push_str(&format!(
             "Authentication-Results: {id};\r\n\tdkim={result} (2048-bit key; unprotected) header.d={d} header.i=@{d} \
              header.a=rsa-sha256 header.s={} header.b=\"{}\"\r\n",
@@ -501,9 +390,7 @@ fn opendkim(msg: &Outgoing, env: &Envelope, v: &Verdicts) -> String {
     }
     let queue_id: String = {
         let mut rng = rand::thread_rng();
-        (0..11)
-            .map(|_| char::from(b"0123456789ABCDEF"[rng.gen_range(0..16)]))
-            .collect()
+        (0..11).map(|_| char::from(b"0123456789ABCDEF"[rng.gen_range(0..16)])).collect()
     };
     h.push_str(&format!(
         "Received: from {host} ({host} [{ip}])\r\n\t(using TLSv1.2 with cipher ECDHE-RSA-AES128-SHA256 (128/128 bits))\r\n\t\
@@ -530,8 +417,7 @@ fn us_local(
     dst: &'static str,
 ) -> (DateTime<FixedOffset>, &'static str) {
     let year = at.year();
-    let nth_sunday =
-        |month: u32, n: u8| NaiveDate::from_weekday_of_month_opt(year, month, Weekday::Sun, n);
+    let nth_sunday = |month: u32, n: u8| NaiveDate::from_weekday_of_month_opt(year, month, Weekday::Sun, n);
     let in_dst = match (nth_sunday(3, 2), nth_sunday(11, 1)) {
         (Some(start), Some(end)) => {
             // 02:00 local standard time is 02:00 - offset in UTC; the end is 02:00 daylight = 01:00 standard.
@@ -557,20 +443,8 @@ mod tests {
     fn us_daylight_time() {
         let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().to_utc();
         let cases = [
-            (
-                "winter Pacific",
-                at("2026-01-15T17:00:00Z"),
-                (-8, "PST", "PDT"),
-                "2026-01-15 09:00:00 -08:00",
-                "PST",
-            ),
-            (
-                "summer Pacific",
-                at("2026-07-01T17:00:00Z"),
-                (-8, "PST", "PDT"),
-                "2026-07-01 10:00:00 -07:00",
-                "PDT",
-            ),
+            ("winter Pacific", at("2026-01-15T17:00:00Z"), (-8, "PST", "PDT"), "2026-01-15 09:00:00 -08:00", "PST"),
+            ("summer Pacific", at("2026-07-01T17:00:00Z"), (-8, "PST", "PDT"), "2026-07-01 10:00:00 -07:00", "PDT"),
             (
                 "before the March switch",
                 at("2026-03-08T09:59:59Z"),
@@ -592,21 +466,11 @@ mod tests {
                 "2026-11-01 01:00:00 -08:00",
                 "PST",
             ),
-            (
-                "Eastern summer",
-                at("2026-07-01T17:00:00Z"),
-                (-5, "EST", "EDT"),
-                "2026-07-01 13:00:00 -04:00",
-                "EDT",
-            ),
+            ("Eastern summer", at("2026-07-01T17:00:00Z"), (-5, "EST", "EDT"), "2026-07-01 13:00:00 -04:00", "EDT"),
         ];
         for (name, utc, (std, std_name, dst_name), local, abbr) in cases {
             let (got, got_abbr) = us_local(utc, std, std_name, dst_name);
-            assert_eq!(
-                got.format("%Y-%m-%d %H:%M:%S %:z").to_string(),
-                local,
-                "{name}"
-            );
+            assert_eq!(got.format("%Y-%m-%d %H:%M:%S %:z").to_string(), local, "{name}");
             assert_eq!(got_abbr, abbr, "{name}");
         }
     }
@@ -615,24 +479,9 @@ mod tests {
     fn alignment_is_relaxed() {
         let cases = [
             ("same domain", "thephenom.app", "thephenom.app", true),
-            (
-                "subdomain of the From domain",
-                "mail.thephenom.app",
-                "thephenom.app",
-                true,
-            ),
-            (
-                "amazonses never aligns",
-                "amazonses.com",
-                "thephenom.app",
-                false,
-            ),
-            (
-                "regional amazonses",
-                "us-west-2.amazonses.com",
-                "thephenom.app",
-                false,
-            ),
+            ("subdomain of the From domain", "mail.thephenom.app", "thephenom.app", true),
+            ("amazonses never aligns", "amazonses.com", "thephenom.app", false),
+            ("regional amazonses", "us-west-2.amazonses.com", "thephenom.app", false),
             ("public suffix respected", "a.co.uk", "b.co.uk", false),
         ];
         for (name, a, b, expected) in cases {

@@ -30,39 +30,21 @@ pub(super) struct Envelope {
 impl Envelope {
     pub fn new(msg: &Outgoing) -> Result<Self, MailError> {
         // A line break in an address would end the header and let the value write its own (RFC 5322 §2.2).
-        let fields = [
-            ("from", Some(&msg.from)),
-            ("to", Some(&msg.to)),
-            ("reply_to", msg.reply_to.as_ref()),
-        ];
+        let fields = [("from", Some(&msg.from)), ("to", Some(&msg.to)), ("reply_to", msg.reply_to.as_ref())];
         for (field, value) in fields {
             if let Some(value) = value.filter(|v| v.contains(['\r', '\n'])) {
-                return Err(MailError::Address {
-                    field,
-                    value: value.clone(),
-                });
+                return Err(MailError::Address { field, value: value.clone() });
             }
         }
         let from_addr = address_of(&msg.from);
         let from_domain = domain_of(from_addr)
-            .ok_or_else(|| MailError::Address {
-                field: "from",
-                value: msg.from.clone(),
-            })?
+            .ok_or_else(|| MailError::Address { field: "from", value: msg.from.clone() })?
             .to_ascii_lowercase();
         let rcpt = address_of(&msg.to).to_string();
         if domain_of(&rcpt).is_none() {
-            return Err(MailError::Address {
-                field: "to",
-                value: msg.to.clone(),
-            });
+            return Err(MailError::Address { field: "to", value: msg.to.clone() });
         }
-        if msg.region.is_empty()
-            || !msg
-                .region
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        {
+        if msg.region.is_empty() || !msg.region.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
             return Err(MailError::Region(msg.region.clone()));
         }
         let mut rng = rand::thread_rng();
@@ -83,18 +65,12 @@ impl Envelope {
         // Default MAIL FROM: `…@amazonses.com` in us-east-1, `…@<region>.amazonses.com` elsewhere; a custom
         // MAIL FROM domain replaces the domain and keeps the id (research §0, MAIL FROM rows).
         let mail_from_domain = match &msg.sending {
-            Sending::Developer {
-                mail_from_domain: Some(domain),
-                ..
-            } => domain.to_ascii_lowercase(),
+            Sending::Developer { mail_from_domain: Some(domain), .. } => domain.to_ascii_lowercase(),
             _ => ses_domain(&msg.region, "amazonses.com"),
         };
         // SES outbound hosts are `a<N>-<M>.smtp-out[.<region>].amazonses.com` at 54.240.N.M (research §0).
         let (a, b) = (rng.gen_range(1..=63u8), rng.gen_range(1..=254u8));
-        let host = format!(
-            "a{a}-{b}.{}",
-            ses_domain_prefixed(&msg.region, "smtp-out", "amazonses.com")
-        );
+        let host = format!("a{a}-{b}.{}", ses_domain_prefixed(&msg.region, "smtp-out", "amazonses.com"));
         Ok(Envelope {
             mail_from: format!("{ses_id}@{mail_from_domain}"),
             ses_id,
@@ -108,22 +84,15 @@ impl Envelope {
 
     /// `<id@email.amazonses.com>` in us-east-1, `<id@<region>.amazonses.com>` elsewhere (research §0).
     pub fn message_id(&self, region: &str) -> String {
-        let domain = if region == "us-east-1" {
-            "email.amazonses.com".to_string()
-        } else {
-            ses_domain(region, "amazonses.com")
-        };
+        let domain =
+            if region == "us-east-1" { "email.amazonses.com".to_string() } else { ses_domain(region, "amazonses.com") };
         format!("<{}@{domain}>", self.ses_id)
     }
 }
 
 /// `<base>` in us-east-1, `<region>.<base>` elsewhere.
 fn ses_domain(region: &str, base: &str) -> String {
-    if region == "us-east-1" {
-        base.to_string()
-    } else {
-        format!("{region}.{base}")
-    }
+    if region == "us-east-1" { base.to_string() } else { format!("{region}.{base}") }
 }
 
 /// `<first>.<base>` in us-east-1, `<first>.<region>.<base>` elsewhere (`smtp-out.us-west-2.amazonses.com`).
@@ -142,8 +111,7 @@ pub(super) fn address_of(mailbox: &str) -> &str {
 /// Domain of an addr-spec, if it has a non-empty local part and domain.
 pub(super) fn domain_of(addr: &str) -> Option<&str> {
     let (local, domain) = addr.rsplit_once('@')?;
-    (!local.is_empty() && !domain.is_empty() && !domain.contains(char::is_whitespace))
-        .then_some(domain)
+    (!local.is_empty() && !domain.is_empty() && !domain.contains(char::is_whitespace)).then_some(domain)
 }
 
 /// RFC 5322 date as SES writes Date: `Mon, 7 Dec 2020 17:11:40 +0000`.
@@ -156,12 +124,9 @@ pub(super) fn rfc5322_date(at: DateTime<Utc>) -> String {
 /// …; <date> +0000 (UTC)`, SES event notification headers); the `from` part names Cognito's service host.
 pub(super) fn received_hop(msg: &Outgoing, env: &Envelope) -> String {
     let mut rng = rand::thread_rng();
-    let service: String = (0..9)
-        .map(|_| char::from(b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789"[rng.gen_range(0..32)]))
-        .collect();
-    let id: String = (0..20)
-        .map(|_| char::from(rng.sample(rand::distributions::Alphanumeric)))
-        .collect();
+    let service: String =
+        (0..9).map(|_| char::from(b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789"[rng.gen_range(0..32)])).collect();
+    let id: String = (0..20).map(|_| char::from(rng.sample(rand::distributions::Alphanumeric))).collect();
     format!(
         "Received: from cognito-idp.{region}.amazonaws.com (cognito-idp.{region}.amazonaws.com [10.0.{}.{}])\r\n \
          by email-smtp.amazonaws.com with SMTP (SimpleEmailService-d-{service}) id {id}\r\n \
@@ -191,28 +156,18 @@ pub(super) fn content(msg: &Outgoing, env: &Envelope) -> Content {
         h.push_str(&format!("Reply-To: {}\r\n", encode_mailbox(reply_to)));
     }
     h.push_str(&format!("To: {}\r\n", msg.to.trim()));
-    h.push_str(&format!(
-        "Subject: {}\r\n",
-        encode_words(msg.subject.trim())
-    ));
+    h.push_str(&format!("Subject: {}\r\n", encode_words(msg.subject.trim())));
     h.push_str(&format!("Date: {}\r\n", rfc5322_date(msg.sent_at)));
     h.push_str(&format!("Message-ID: {}\r\n", env.message_id(&msg.region)));
     h.push_str("MIME-Version: 1.0\r\n");
     h.push_str("Content-Type: text/plain; charset=UTF-8\r\n");
     h.push_str(&format!("Content-Transfer-Encoding: {cte}\r\n"));
-    h.push_str(&format!(
-        "X-SES-Outgoing: {}-{}\r\n",
-        msg.sent_at.format("%Y.%m.%d"),
-        env.ip
-    ));
+    h.push_str(&format!("X-SES-Outgoing: {}-{}\r\n", msg.sent_at.format("%Y.%m.%d"), env.ip));
     // `1.<region>.<44 base64 chars>:AmazonSES` (research §0); derived from the From domain so it is stable
     // per sender, as SES's is per account and identity.
     let digest = Sha256::digest(env.from_domain.as_bytes());
     let feedback = base64::engine::general_purpose::STANDARD.encode(digest);
-    h.push_str(&format!(
-        "Feedback-ID: 1.{}.{feedback}:AmazonSES\r\n",
-        msg.region
-    ));
+    h.push_str(&format!("Feedback-ID: 1.{}.{feedback}:AmazonSES\r\n", msg.region));
     Content { headers: h, body }
 }
 
@@ -220,9 +175,7 @@ pub(super) fn content(msg: &Outgoing, env: &Envelope) -> Content {
 /// character lines (RFC 2045 §2.7, §6.8).
 fn encode_body(text: &str) -> (&'static str, String) {
     let normalised = text.replace("\r\n", "\n");
-    let plain = normalised.is_ascii()
-        && normalised.lines().all(|l| l.len() <= 998)
-        && !normalised.contains('\r');
+    let plain = normalised.is_ascii() && normalised.lines().all(|l| l.len() <= 998) && !normalised.contains('\r');
     if plain {
         let mut body = normalised.replace('\n', "\r\n");
         if !body.ends_with("\r\n") {
@@ -230,8 +183,7 @@ fn encode_body(text: &str) -> (&'static str, String) {
         }
         return ("7bit", body);
     }
-    let encoded = base64::engine::general_purpose::STANDARD
-        .encode(normalised.replace('\n', "\r\n").as_bytes());
+    let encoded = base64::engine::general_purpose::STANDARD.encode(normalised.replace('\n', "\r\n").as_bytes());
     let mut body = String::with_capacity(encoded.len() + encoded.len() / 76 * 2 + 2);
     for chunk in encoded.as_bytes().chunks(76) {
         // base64 output is ASCII, so every chunk is valid UTF-8.
@@ -260,12 +212,7 @@ fn encode_words(text: &str) -> String {
     }
     words
         .iter()
-        .map(|w| {
-            format!(
-                "=?UTF-8?B?{}?=",
-                base64::engine::general_purpose::STANDARD.encode(w.as_bytes())
-            )
-        })
+        .map(|w| format!("=?UTF-8?B?{}?=", base64::engine::general_purpose::STANDARD.encode(w.as_bytes())))
         .collect::<Vec<_>>()
         .join("\r\n ")
 }
@@ -286,15 +233,8 @@ fn encode_mailbox(mailbox: &str) -> String {
         return format!("{} {addr}", encode_words(name.trim_matches('"')));
     }
     let quoted = name.starts_with('"') && name.ends_with('"') && name.len() >= 2;
-    if !quoted
-        && name.contains([
-            '(', ')', '<', '>', '[', ']', ':', ';', '@', '\\', ',', '.', '"',
-        ])
-    {
-        return format!(
-            "\"{}\" {addr}",
-            name.replace('\\', "\\\\").replace('"', "\\\"")
-        );
+    if !quoted && name.contains(['(', ')', '<', '>', '[', ']', ':', ';', '@', '\\', ',', '.', '"']) {
+        return format!("\"{}\" {addr}", name.replace('\\', "\\\\").replace('"', "\\\""));
     }
     format!("{name} {addr}")
 }
@@ -306,31 +246,11 @@ mod tests {
     #[test]
     fn mailbox_encoding() {
         let cases = [
-            (
-                "bare address",
-                "noreply@thephenom.app",
-                "noreply@thephenom.app",
-            ),
-            (
-                "plain name",
-                "Phenom <noreply@thephenom.app>",
-                "Phenom <noreply@thephenom.app>",
-            ),
-            (
-                "specials quoted",
-                "Phenom, Inc. <a@b.c>",
-                "\"Phenom, Inc.\" <a@b.c>",
-            ),
-            (
-                "already quoted",
-                "\"Phenom, Inc.\" <a@b.c>",
-                "\"Phenom, Inc.\" <a@b.c>",
-            ),
-            (
-                "non-ASCII name",
-                "Phénom <a@b.c>",
-                "=?UTF-8?B?UGjDqW5vbQ==?= <a@b.c>",
-            ),
+            ("bare address", "noreply@thephenom.app", "noreply@thephenom.app"),
+            ("plain name", "Phenom <noreply@thephenom.app>", "Phenom <noreply@thephenom.app>"),
+            ("specials quoted", "Phenom, Inc. <a@b.c>", "\"Phenom, Inc.\" <a@b.c>"),
+            ("already quoted", "\"Phenom, Inc.\" <a@b.c>", "\"Phenom, Inc.\" <a@b.c>"),
+            ("non-ASCII name", "Phénom <a@b.c>", "=?UTF-8?B?UGjDqW5vbQ==?= <a@b.c>"),
         ];
         for (name, input, expected) in cases {
             assert_eq!(encode_mailbox(input), expected, "{name}");
@@ -340,18 +260,8 @@ mod tests {
     #[test]
     fn body_encoding() {
         let cases = [
-            (
-                "ascii LF becomes CRLF",
-                "Your code is 123456\nBye",
-                "7bit",
-                "Your code is 123456\r\nBye\r\n",
-            ),
-            (
-                "non-ASCII is base64",
-                "Code: 1 é",
-                "base64",
-                "Q29kZTogMSDDqQ==\r\n",
-            ),
+            ("ascii LF becomes CRLF", "Your code is 123456\nBye", "7bit", "Your code is 123456\r\nBye\r\n"),
+            ("non-ASCII is base64", "Code: 1 é", "base64", "Q29kZTogMSDDqQ==\r\n"),
         ];
         for (name, input, cte, body) in cases {
             assert_eq!(encode_body(input), (cte, body.to_string()), "{name}");
@@ -361,11 +271,7 @@ mod tests {
     #[test]
     fn addresses() {
         let cases = [
-            (
-                "angle",
-                "Phenom <noreply@thephenom.app>",
-                Some("thephenom.app"),
-            ),
+            ("angle", "Phenom <noreply@thephenom.app>", Some("thephenom.app")),
             ("bare", "probe+prod@mail.test", Some("mail.test")),
             ("no at", "Phenom <noreply>", None),
             ("empty local", "@x.test", None),

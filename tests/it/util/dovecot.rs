@@ -24,7 +24,8 @@ use tokio_rustls::rustls::{self, pki_types::ServerName};
 use super::tls::{TestCa, client_config_trusting};
 
 const DOVECOT: &str = "/usr/sbin/dovecot";
-const INSTALL_HINT: &str = "install Debian's dovecot-imapd (`apt-get install dovecot-imapd`; `bash tests/run-all.sh` does it)";
+const INSTALL_HINT: &str =
+    "install Debian's dovecot-imapd (`apt-get install dovecot-imapd`; `bash tests/run-all.sh` does it)";
 
 /// A running private Dovecot. Fields are what a client needs to reach it.
 pub struct Dovecot {
@@ -57,14 +58,8 @@ impl Accounts {
         let meta = std::fs::metadata("/proc/self").expect("read /proc/self");
         if meta.uid() == 0 {
             for user in ["dovecot", "dovenull"] {
-                let known = Command::new("getent")
-                    .args(["passwd", user])
-                    .output()
-                    .is_ok_and(|o| o.status.success());
-                assert!(
-                    known,
-                    "user {user} is missing (created by Debian's dovecot-core); {INSTALL_HINT}"
-                );
+                let known = Command::new("getent").args(["passwd", user]).output().is_ok_and(|o| o.status.success());
+                assert!(known, "user {user} is missing (created by Debian's dovecot-core); {INSTALL_HINT}");
             }
             Accounts {
                 internal_user: "dovecot".into(),
@@ -94,10 +89,7 @@ impl Dovecot {
     /// Starts Dovecot and waits until it greets over TLS. Panics with an install hint when the binary is
     /// missing, and with Dovecot's log when it does not come up.
     pub fn start() -> Dovecot {
-        assert!(
-            Path::new(DOVECOT).exists(),
-            "{DOVECOT} not found: {INSTALL_HINT}"
-        );
+        assert!(Path::new(DOVECOT).exists(), "{DOVECOT} not found: {INSTALL_HINT}");
         let mut last_log = String::new();
         for _ in 0..3 {
             match Self::try_start() {
@@ -111,14 +103,10 @@ impl Dovecot {
     }
 
     fn try_start() -> Result<Dovecot, String> {
-        let dir = tempfile::Builder::new()
-            .prefix("dovecot-test")
-            .tempdir()
-            .expect("temp dir");
+        let dir = tempfile::Builder::new().prefix("dovecot-test").tempdir().expect("temp dir");
         let root = dir.path().to_path_buf();
         // Dovecot's unprivileged processes must reach the files below.
-        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755))
-            .expect("chmod temp dir");
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).expect("chmod temp dir");
         let accounts = Accounts::detect(&root);
         let ca = TestCa::create(&root);
 
@@ -136,8 +124,7 @@ impl Dovecot {
             maildir.join(".Junk/cur"),
         ] {
             std::fs::create_dir_all(&d).expect("create Maildir");
-            std::os::unix::fs::chown(&d, Some(accounts.mail_uid), Some(accounts.mail_gid))
-                .expect("chown Maildir");
+            std::os::unix::fs::chown(&d, Some(accounts.mail_uid), Some(accounts.mail_gid)).expect("chown Maildir");
         }
 
         let username = "probe".to_string();
@@ -154,17 +141,10 @@ impl Dovecot {
         )
         .expect("write passwd-file");
 
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
+        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).and_then(|l| l.local_addr()).expect("free port").port();
         let log_path = root.join("dovecot.log");
         let conf = root.join("dovecot.conf");
-        std::fs::write(
-            &conf,
-            config(&root, &accounts, &ca, &maildir, &users, &log_path, port),
-        )
-        .expect("write config");
+        std::fs::write(&conf, config(&root, &accounts, &ca, &maildir, &users, &log_path, port)).expect("write config");
 
         let stderr_path = root.join("stderr.log");
         let child = Command::new(DOVECOT)
@@ -213,11 +193,7 @@ impl Dovecot {
                 }
             }
             if Instant::now() >= deadline {
-                return Err(format!(
-                    "dovecot did not listen on 127.0.0.1:{} within 20 s\n{}",
-                    self.port,
-                    self.log()
-                ));
+                return Err(format!("dovecot did not listen on 127.0.0.1:{} within 20 s\n{}", self.port, self.log()));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -231,10 +207,7 @@ impl Dovecot {
     }
 
     /// A TCP + TLS connection with the given client config (server name 127.0.0.1).
-    pub async fn tls(
-        &self,
-        config: Arc<rustls::ClientConfig>,
-    ) -> std::io::Result<TlsStream<tokio::net::TcpStream>> {
+    pub async fn tls(&self, config: Arc<rustls::ClientConfig>) -> std::io::Result<TlsStream<tokio::net::TcpStream>> {
         let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port)).await?;
         let name = ServerName::IpAddress(Ipv4Addr::LOCALHOST.into());
         TlsConnector::from(config).connect(name, tcp).await
@@ -248,22 +221,13 @@ impl Dovecot {
             .unwrap_or_else(|e| panic!("TLS to Dovecot: {e}\n{}", self.log()));
         let mut client = async_imap::Client::new(tls);
         let greeting = client.read_response().await;
-        assert!(
-            matches!(greeting, Some(Ok(_))),
-            "no IMAP greeting\n{}",
-            self.log()
-        );
+        assert!(matches!(greeting, Some(Ok(_))), "no IMAP greeting\n{}", self.log());
         client
     }
 
     /// A logged-in IMAP session as the test user.
     pub async fn session(&self) -> async_imap::Session<TlsStream<tokio::net::TcpStream>> {
-        match self
-            .imap()
-            .await
-            .login(&self.username, &self.password)
-            .await
-        {
+        match self.imap().await.login(&self.username, &self.password).await {
             Ok(session) => session,
             Err((e, _)) => panic!("IMAP login failed: {e}\n{}", self.log()),
         }
@@ -276,10 +240,7 @@ impl Drop for Dovecot {
             eprintln!("{}", self.log());
         }
         // SIGTERM lets the master stop its children; SIGKILL if it does not within 3 s.
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
         let deadline = Instant::now() + Duration::from_secs(3);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -294,27 +255,15 @@ impl Drop for Dovecot {
 
 /// Reads the first line a TLS server sends, verifying its certificate against the CA.
 fn greeting(tcp: TcpStream, ca_pem_path: &Path) -> Result<String, String> {
-    tcp.set_read_timeout(Some(Duration::from_secs(5)))
-        .map_err(|e| e.to_string())?;
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).map_err(|e| e.to_string())?;
     let name = ServerName::IpAddress(Ipv4Addr::LOCALHOST.into());
-    let conn = rustls::ClientConnection::new(client_config_trusting(ca_pem_path), name)
-        .map_err(|e| e.to_string())?;
+    let conn = rustls::ClientConnection::new(client_config_trusting(ca_pem_path), name).map_err(|e| e.to_string())?;
     let mut line = String::new();
-    BufReader::new(rustls::StreamOwned::new(conn, tcp))
-        .read_line(&mut line)
-        .map_err(|e| e.to_string())?;
+    BufReader::new(rustls::StreamOwned::new(conn, tcp)).read_line(&mut line).map_err(|e| e.to_string())?;
     Ok(line)
 }
 
-fn config(
-    root: &Path,
-    a: &Accounts,
-    ca: &TestCa,
-    maildir: &Path,
-    users: &Path,
-    log: &Path,
-    port: u16,
-) -> String {
+fn config(root: &Path, a: &Accounts, ca: &TestCa, maildir: &Path, users: &Path, log: &Path, port: u16) -> String {
     format!(
         r#"# Private test instance: nothing here reads the system configuration.
 protocols = imap

@@ -20,29 +20,17 @@ impl TestCa {
     pub fn create(dir: &Path) -> TestCa {
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(DnType::CommonName, "cognito-delivery-probe test CA");
-        ca_params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
+        ca_params.distinguished_name.push(DnType::CommonName, "cognito-delivery-probe test CA");
+        ca_params.key_usages =
+            vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
         let ca_key = KeyPair::generate().expect("CA key");
         let ca = ca_params.self_signed(&ca_key).expect("self-signed CA");
 
-        let mut params =
-            CertificateParams::new(vec!["localhost".to_string()]).expect("server params");
-        params
-            .subject_alt_names
-            .push(SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "localhost");
+        let mut params = CertificateParams::new(vec!["localhost".to_string()]).expect("server params");
+        params.subject_alt_names.push(SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
+        params.distinguished_name.push(DnType::CommonName, "localhost");
         let key = KeyPair::generate().expect("server key");
-        let cert = params
-            .signed_by(&key, &ca, &ca_key)
-            .expect("server certificate");
+        let cert = params.signed_by(&key, &ca, &ca_key).expect("server certificate");
 
         let ca_pem_path = dir.join("ca.pem");
         let server_cert_path = dir.join("server.pem");
@@ -50,11 +38,7 @@ impl TestCa {
         std::fs::write(&ca_pem_path, ca.pem()).expect("write CA");
         std::fs::write(&server_cert_path, cert.pem()).expect("write server certificate");
         std::fs::write(&server_key_path, key.serialize_pem()).expect("write server key");
-        TestCa {
-            ca_pem_path,
-            server_cert_path,
-            server_key_path,
-        }
+        TestCa { ca_pem_path, server_cert_path, server_key_path }
     }
 }
 
@@ -63,18 +47,14 @@ pub fn client_config_trusting(ca_pem_path: &Path) -> Arc<rustls::ClientConfig> {
     let pem = std::fs::read(ca_pem_path).expect("read CA PEM");
     let mut roots = RootCertStore::empty();
     for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-        roots
-            .add(cert.expect("CA PEM parses"))
-            .expect("CA certificate accepted");
+        roots.add(cert.expect("CA PEM parses")).expect("CA certificate accepted");
     }
     Arc::new(client_config(roots))
 }
 
 /// A rustls client config with the public web PKI roots only (webpki-roots): must reject the test CA.
 pub fn client_config_default_roots() -> Arc<rustls::ClientConfig> {
-    let roots = RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
+    let roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
     Arc::new(client_config(roots))
 }
 
