@@ -2,7 +2,9 @@
 //! processes where they are not (Dovecot, moto). One binary so the crate links once; `util` holds the
 //! harnesses.
 
+mod demo;
 mod dovecot;
+mod probe_e2e;
 mod twin_cognito;
 mod twin_errors;
 mod twin_faults;

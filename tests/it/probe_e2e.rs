@@ -1,0 +1,302 @@
+//! The one-shot probe end to end: the AWS twin in-process (real SDK clients over HTTP), a real Dovecot over
+//! TLS serving the twin's Maildir (the probe's own IMAP client), and the verdict a user needs for each
+//! trigger status and each twin fault (issue: "every status of the trigger table gets the right call and
+//! OK; every twin fault gets the verdict, phase and diagnosis a user needs").
+
+use std::path::{Path, PathBuf};
+
+use cognito_delivery_probe::aws::Clients;
+use cognito_delivery_probe::aws::cognito::Trigger;
+use cognito_delivery_probe::config::ProbeFile;
+use cognito_delivery_probe::report::Report;
+use cognito_delivery_probe::twin::scenario::Scenario;
+use cognito_delivery_probe::twin::{Twin, TwinHandle};
+use cognito_delivery_probe::verdict::{Outcome, Phase};
+use serde_json::json;
+
+use crate::util::dovecot::Dovecot;
+
+const PROD: &str = "us-east-1_knEL7cqS3";
+const WEB_CLIENT: &str = "ujzde8gxd6ncf10epf91dhodzd";
+const BACKEND_CLIENT: &str = "oc9is0j8ht9lgmxg9edn581u33";
+
+/// Dovecot + twin + SDK clients, and a directory for probe files and secrets.
+struct Rig {
+    dovecot: Dovecot,
+    twin: TwinHandle,
+    clients: Clients,
+    dir: tempfile::TempDir,
+}
+
+impl Rig {
+    async fn start() -> Rig {
+        let dovecot = Dovecot::start();
+        let twin = Twin::spawn(Scenario::default_scenario().unwrap(), &dovecot.maildir).await.unwrap();
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(twin.endpoint_url())
+            .test_credentials()
+            .load()
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("imap-password"), format!("{}\n", dovecot.password)).unwrap();
+        Rig { dovecot, twin, clients: Clients::from_sdk_config(sdk), dir }
+    }
+
+    /// A probe file as a user writes it, for `username` in `pool`, IMAP to this Dovecot.
+    fn probe(&self, pool: &str, username: &str, extra: &str) -> ProbeFile {
+        let text = format!(
+            r#"pool_id = "{pool}"
+username = "{username}"
+timeout = "3s"
+{extra_top}
+[aws]
+endpoint_url = "{endpoint}"
+
+[imap]
+host = "{host}"
+port = {port}
+ca_file = {ca}
+username = "{user}"
+password = {{ file = {pw} }}
+poll_interval = "250ms"
+trusted_authserv_ids = ["mx.google.com"]
+{extra_imap}
+[expect]
+from = "noreply@thephenom.app"
+{extra_expect}
+[cloudwatch]
+poll_interval = "200ms"
+settle = "1s"
+"#,
+            endpoint = self.twin.endpoint_url(),
+            host = self.dovecot.host,
+            port = self.dovecot.port,
+            ca = toml_str(&self.dovecot.ca_pem_path),
+            user = self.dovecot.username,
+            pw = toml_str(&self.dir.path().join("imap-password")),
+            extra_top = section(extra, "top"),
+            extra_imap = section(extra, "imap"),
+            extra_expect = section(extra, "expect"),
+        );
+        ProbeFile::parse(&text, Path::new("e2e.toml")).unwrap_or_else(|e| panic!("{e}\n{text}"))
+    }
+
+    async fn run(&self, probe: &ProbeFile) -> Report {
+        cognito_delivery_probe::probe::run(probe, &self.clients, &|_| {}).await
+    }
+
+    fn control(&self) -> &Twin {
+        self.twin.control()
+    }
+
+    /// Files in INBOX and Junk (new/ and cur/).
+    fn mailbox_files(&self) -> Vec<PathBuf> {
+        let root = &self.dovecot.maildir;
+        [root.join("new"), root.join("cur"), root.join(".Junk/new"), root.join(".Junk/cur")]
+            .iter()
+            .flat_map(|d| std::fs::read_dir(d).into_iter().flatten().flatten().map(|e| e.path()))
+            .collect()
+    }
+}
+
+fn toml_str(p: &Path) -> String {
+    toml::Value::String(p.display().to_string()).to_string()
+}
+
+/// `extra` holds lines prefixed `top:`, `imap:` or `expect:`; returns those of one section.
+fn section(extra: &str, name: &str) -> String {
+    extra
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix(&format!("{name}:")))
+        .map(|l| format!("{}\n", l.trim()))
+        .collect()
+}
+
+fn describe(r: &Report) -> String {
+    format!("{}", cognito_delivery_probe::output::text(r))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_trigger_status_gets_its_call_and_ok() {
+    let rig = Rig::start().await;
+    // (username, client, expected call) — DESIGN.md §2.
+    let cases: &[(&str, Option<&str>, Trigger)] = &[
+        ("probe-prod-fcp", None, Trigger::Resend),
+        ("probe-prod-confirmed", Some(WEB_CLIENT), Trigger::ForgotPassword),
+        ("probe-prod-confirmed", None, Trigger::AdminResetUserPassword),
+        ("probe-prod-reset", Some(WEB_CLIENT), Trigger::ForgotPassword),
+        ("probe-prod-unconfirmed", Some(WEB_CLIENT), Trigger::ResendConfirmationCode),
+    ];
+    for (user, client, call) in cases {
+        let extra = client.map(|c| format!("top: client_id = \"{c}\"")).unwrap_or_default();
+        let report = rig.run(&rig.probe(PROD, user, &extra)).await;
+        assert_eq!(report.outcome, Outcome::Ok, "{user} via {call}:\n{}", describe(&report));
+        assert_eq!(report.trigger.as_ref().map(|t| t.call), Some(*call), "{user}");
+        assert_eq!(report.diagnosis.code, "delivered");
+        let mail = report.mail.as_ref().unwrap();
+        assert_eq!(mail.folder, "INBOX");
+        assert!(mail.latency.total_seconds.is_some_and(|s| s >= 0.0 && s < 3.0), "{:?}", mail.latency);
+        assert_eq!(report.ses.status, "checked");
+        assert!(report.timings.values().filter(|t| t.is_some()).count() >= 5, "{:?}", report.timings);
+    }
+    assert!(rig.mailbox_files().is_empty(), "cleanup removed every probe mail: {:?}", rig.mailbox_files());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_secret_is_used_for_the_secret_hash() {
+    let rig = Rig::start().await;
+    std::fs::write(rig.dir.path().join("client-secret"), "vdgaj8gxbenyjqwx4hh5344tfjgvq4k7bn7xj8b7tfq7xkwo886").unwrap();
+    let extra = format!(
+        "top: client_id = \"{BACKEND_CLIENT}\"\ntop: client_secret = {{ file = {} }}",
+        toml_str(&rig.dir.path().join("client-secret"))
+    );
+    let report = rig.run(&rig.probe(PROD, "probe-prod-confirmed", &extra)).await;
+    assert_eq!(report.outcome, Outcome::Ok, "{}", describe(&report));
+
+    std::fs::write(rig.dir.path().join("client-secret"), "not-the-secret").unwrap();
+    let report = rig.run(&rig.probe(PROD, "probe-prod-confirmed", &extra)).await;
+    assert_eq!((report.outcome, report.diagnosis.code), (Outcome::Unknown, "trigger_rejected"), "{}", describe(&report));
+    assert!(report.diagnosis.summary.contains("NotAuthorizedException"), "{}", report.diagnosis.summary);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fault_gets_the_verdict_phase_and_diagnosis_a_user_needs() {
+    let rig = Rig::start().await;
+    // (name, faults, extra probe lines, outcome, phase, diagnosis code, words the summary/evidence/fix must carry)
+    let cases: &[(&str, serde_json::Value, &str, Outcome, Phase, &str, &[&str])] = &[
+        ("healthy", json!({}), "", Outcome::Ok, Phase::Authenticate, "delivered", &[]),
+        (
+            "identity policy missing",
+            json!({"identity_policy_missing": true}),
+            "",
+            Outcome::Critical,
+            Phase::Ses,
+            "two_piece_gotcha",
+            &["two-piece gotcha", "aws_ses_identity_policy", "flat", "noreply@thephenom.app"],
+        ),
+        ("junk", json!({"junk": true}), "", Outcome::Warning, Phase::Inbox, "delivered_junk", &["Junk"]),
+        ("junk is critical when asked", json!({"junk": true}), "expect: junk = \"critical\"", Outcome::Critical, Phase::Inbox, "delivered_junk", &[]),
+        ("recipient drop", json!({"recipient_drop": "silent"}), "", Outcome::Critical, Phase::Inbox, "recipient_side", &["SES sent", "rose"]),
+        ("bounce", json!({"recipient_drop": "bounce"}), "", Outcome::Critical, Phase::Inbox, "recipient_side", &["SES sent"]),
+        ("dkim unaligned", json!({"dkim": "unaligned"}), "", Outcome::Critical, Phase::Authenticate, "auth_failed", &[]),
+        ("dkim fail", json!({"dkim": "fail"}), "", Outcome::Critical, Phase::Authenticate, "auth_failed", &["dkim"]),
+        ("dkim missing", json!({"dkim": "missing"}), "", Outcome::Critical, Phase::Authenticate, "auth_failed", &["dkim"]),
+        ("spf fail", json!({"spf_fail": true}), "", Outcome::Critical, Phase::Authenticate, "auth_failed", &["spf"]),
+        ("dmarc fail", json!({"dmarc_fail": true}), "", Outcome::Critical, Phase::Authenticate, "auth_failed", &["dmarc"]),
+        ("forged upstream header is ignored", json!({"forged_upstream": true}), "", Outcome::Ok, Phase::Authenticate, "delivered", &[]),
+        ("forged pass cannot hide a dkim fail", json!({"forged_upstream": true, "dkim": "fail"}), "", Outcome::Critical, Phase::Authenticate, "auth_failed", &[]),
+        ("slow delivery", json!({"delivery_delay_seconds": 2}), "top: timeout = \"6s\"\nexpect: max_delivery = \"1s\"", Outcome::Warning, Phase::Inbox, "delivered_slow", &[]),
+        ("throttled", json!({"throttle": true, "throttle_operations": ["AdminCreateUser"]}), "", Outcome::Unknown, Phase::Trigger, "throttled", &["RESEND", "15 minutes"]),
+        (
+            "attempt limit",
+            json!({"exceptions": [{"operation": "AdminCreateUser", "name": "LimitExceededException", "message": "Attempt limit exceeded, please try after some time."}]}),
+            "",
+            Outcome::Unknown,
+            Phase::Trigger,
+            "throttled",
+            &["LimitExceededException"],
+        ),
+        (
+            "cognito cannot use the identity",
+            json!({"exceptions": [{"operation": "AdminCreateUser", "name": "InvalidEmailRoleAccessPolicyException", "message": "Cognito isn't allowed to use your email identity."}]}),
+            "",
+            Outcome::Critical,
+            Phase::Trigger,
+            "cognito_cannot_send",
+            &["InvalidEmailRoleAccessPolicyException"],
+        ),
+    ];
+    for (name, faults, extra, outcome, phase, code, words) in cases {
+        rig.control().reset();
+        rig.control().patch_faults(faults).unwrap();
+        let report = rig.run(&rig.probe(PROD, "probe-prod-fcp", extra)).await;
+        let text = describe(&report);
+        assert_eq!((report.outcome, report.phase, report.diagnosis.code), (*outcome, *phase, *code), "{name}:\n{text}");
+        for word in *words {
+            assert!(text.contains(word), "{name}: report lacks {word:?}:\n{text}");
+        }
+    }
+    // Late mail of the slow case, the dropped ones and Junk were cleaned or never written: nothing stays.
+    assert!(rig.mailbox_files().is_empty(), "{:?}", rig.mailbox_files());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_side_trouble_is_unknown_and_sends_no_mail() {
+    let rig = Rig::start().await;
+    let cases: &[(&str, &str, &str)] = &[
+        ("wrong password", "wrong", "mailbox_unavailable"),
+        ("IMAP down", "port", "mailbox_unavailable"),
+        ("unknown user", "user", "user_not_found"),
+        ("disabled user", "disabled", "user_state"),
+        ("external provider", "external", "user_state"),
+        ("unverified email for ForgotPassword", "unverified", "email_unverified"),
+        ("AWS unreachable", "aws", "aws_unreachable"),
+    ];
+    for (name, kind, code) in cases {
+        let (user, extra) = match *kind {
+            "user" => ("nobody-such", ""),
+            "disabled" => ("probe-prod-disabled", ""),
+            "external" => ("Google_107716451260948812345", ""),
+            "unverified" => ("probe-prod-unverified", ""),
+            _ => ("probe-prod-fcp", ""),
+        };
+        let mut probe = rig.probe(PROD, user, extra);
+        if *kind == "unverified" {
+            probe.client_id = Some(WEB_CLIENT.into());
+        }
+        match *kind {
+            "wrong" => {
+                std::fs::write(rig.dir.path().join("wrong"), "not-the-password").unwrap();
+                probe.imap.as_mut().unwrap().password =
+                    Some(cognito_delivery_probe::secret::SecretSource::File(rig.dir.path().join("wrong")));
+            }
+            "port" => {
+                let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+                probe.imap.as_mut().unwrap().port = free;
+            }
+            _ => {}
+        }
+        let clients = if *kind == "aws" {
+            let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .region(aws_config::Region::new("us-east-1"))
+                .endpoint_url(format!("http://127.0.0.1:{free}"))
+                .test_credentials()
+                .load()
+                .await;
+            Clients::from_sdk_config(sdk)
+        } else {
+            rig.clients.clone()
+        };
+        let before = rig.control().sent().len();
+        let report = cognito_delivery_probe::probe::run(&probe, &clients, &|_| {}).await;
+        assert_eq!((report.outcome, report.diagnosis.code), (Outcome::Unknown, *code), "{name}:\n{}", describe(&report));
+        assert_eq!(rig.control().sent().len(), before, "{name}: no mail may be sent");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_mail_is_never_matched_or_deleted_and_stale_probe_mail_is_swept() {
+    use cognito_delivery_probe::twin::mail::{Folder, deliver};
+    let rig = Rig::start().await;
+    let root = rig.dovecot.maildir.clone();
+    let long_ago = chrono::Utc::now() - chrono::Duration::hours(2);
+    let msg = |from: &str, to: &str| format!("From: {from}\r\nTo: {to}\r\nSubject: hello\r\nDate: Thu, 26 Nov 2026 10:00:00 +0000\r\n\r\nbody\r\n");
+    // Another sender to the probe's address, the pool's sender to another address, and a late probe mail of
+    // an earlier run (older than the timeout).
+    let other_sender = deliver(&root, Folder::Inbox, msg("friend@example.net", "probe+prod-fcp@mail.test").as_bytes(), long_ago).unwrap();
+    let other_rcpt = deliver(&root, Folder::Junk, msg("Phenom <noreply@thephenom.app>", "probe+staging-fcp@mail.test").as_bytes(), long_ago).unwrap();
+    let stale = deliver(&root, Folder::Inbox, msg("Phenom <noreply@thephenom.app>", "probe+prod-fcp@mail.test").as_bytes(), long_ago).unwrap();
+    let _ = stale;
+    let report = rig.run(&rig.probe(PROD, "probe-prod-fcp", "")).await;
+    assert_eq!(report.outcome, Outcome::Ok, "{}", describe(&report));
+    assert_eq!(report.late_mails, 1, "the stale probe mail is counted as late");
+    let left = rig.mailbox_files();
+    assert_eq!(left.len(), 2, "exactly the two foreign mails remain: {left:?}");
+    let names: Vec<String> = left.iter().map(|p| p.file_name().unwrap().to_string_lossy().split(':').next().unwrap().to_string()).collect();
+    for kept in [&other_sender, &other_rcpt] {
+        let base = kept.file_name().unwrap().to_string_lossy().split(':').next().unwrap().to_string();
+        assert!(names.contains(&base), "{kept:?} was touched; left: {names:?}");
+    }
+}
