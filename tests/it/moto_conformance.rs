@@ -8,7 +8,8 @@
 //! scenario (the default scenario's production pool, same usernames, clients, identity and policy). Where
 //! moto is known to deviate from AWS (research/aws.md §4.2, §4.3: RESEND rebuilds users, ForgotPassword
 //! checks neither status nor SecretHash, no GetAccount, VerifiedForSendingStatus always false, no
-//! MailFromAttributes) the case names the deviation, asserts AWS's documented behaviour on the twin only, and
+//! MailFromAttributes; observed here on moto 5.2.1: no ResendConfirmationCode, and DKIM that cannot reach
+//! SUCCESS in a form the SDK parses) the case names the deviation, asserts AWS's documented behaviour on the twin only, and
 //! asserts moto's known answer on moto — so a moto upgrade that changes it makes the case fail and be
 //! revisited rather than silently pass.
 //!
@@ -180,7 +181,7 @@ const CASES: &[Case] = &[
     Case {
         name: "ForgotPassword refused for FORCE_CHANGE_PASSWORD",
         check: forgot_fcp,
-        aws: "error NotAuthorizedException",
+        aws: "error NotAuthorizedException; then FORCE_CHANGE_PASSWORD",
         moto: OnMoto::Deviates {
             why: "research/aws.md §4.2: forgot_password does not check UserStatus",
             answers: "sent EMAIL destination=masked; then FORCE_CHANGE_PASSWORD",
@@ -189,7 +190,7 @@ const CASES: &[Case] = &[
     Case {
         name: "ForgotPassword without SecretHash on a client with secret",
         check: forgot_without_hash,
-        aws: "error NotAuthorizedException",
+        aws: "error NotAuthorizedException; then CONFIRMED",
         moto: OnMoto::Deviates {
             why: "research/aws.md §4.2: forgot_password does not check SecretHash",
             answers: "sent EMAIL destination=masked; then CONFIRMED",
@@ -488,19 +489,12 @@ fn forgot_confirmed_web(f: &Fixture) -> BoxFuture<'_, String> {
 fn forgot_fcp(f: &Fixture) -> BoxFuture<'_, String> {
     Box::pin(async move {
         let client = Some((f.backend_client.as_str(), Some(&f.backend_secret)));
-        let line = trigger_then_status(f, Trigger::ForgotPassword, FCP, client).await;
-        // AWS's refusal leaves the status as it was; report only the error then, as the table spells it.
-        line.strip_suffix("; then FORCE_CHANGE_PASSWORD")
-            .filter(|l| l.starts_with("error"))
-            .map_or(line.clone(), str::to_string)
+        trigger_then_status(f, Trigger::ForgotPassword, FCP, client).await
     })
 }
 
 fn forgot_without_hash(f: &Fixture) -> BoxFuture<'_, String> {
-    Box::pin(async move {
-        let line = trigger_then_status(f, Trigger::ForgotPassword, CONFIRMED, Some((&f.backend_client, None))).await;
-        line.strip_suffix("; then CONFIRMED").filter(|l| l.starts_with("error")).map_or(line.clone(), str::to_string)
-    })
+    Box::pin(trigger_then_status(f, Trigger::ForgotPassword, CONFIRMED, Some((&f.backend_client, None))))
 }
 
 fn forgot_nobody_legacy(f: &Fixture) -> BoxFuture<'_, String> {
@@ -558,10 +552,7 @@ async fn identity_line(
     line: fn(&cognito_delivery_probe::aws::ses::EmailIdentity, &Fixture) -> String,
 ) -> String {
     match f.clients.get_email_identity(IDENTITY).await {
-        Ok(identity) => {
-            assert_eq!(identity.name, IDENTITY);
-            line(&identity, f)
-        }
+        Ok(identity) => line(&identity, f),
         Err(e) => failure(&e),
     }
 }
@@ -649,15 +640,18 @@ fn account(f: &Fixture) -> BoxFuture<'_, String> {
     Box::pin(async move {
         match f.clients.get_account().await {
             Ok(a) => {
-                let q = a.quota.expect("GetAccount without SendQuota");
+                let quota = match a.quota {
+                    Some(q) => format!(
+                        "max24h={} rate={} sent24h={}",
+                        q.max_24_hour_send, q.max_send_rate, q.sent_last_24_hours
+                    ),
+                    None => "quota=none".into(),
+                };
                 format!(
-                    "production={} sending={} enforcement={} max24h={} rate={} sent24h={}",
+                    "production={} sending={} enforcement={} {quota}",
                     a.production_access_enabled,
                     a.sending_enabled,
                     a.enforcement_status.as_deref().unwrap_or("-"),
-                    q.max_24_hour_send,
-                    q.max_send_rate,
-                    q.sent_last_24_hours
                 )
             }
             Err(e) => failure(&e),
@@ -925,8 +919,8 @@ async fn moto_answers_as_the_twin_except_known_deviations() {
     run_suite(Backend::Moto).await;
 }
 
-/// The table must keep moto honest: at least the documented deviations are named, and no case is marked as a
-/// deviation whose moto answer equals AWS's (that would be a case that cannot tell them apart).
+/// A deviation row whose moto answer equals AWS's could not tell the backends apart; each also names its
+/// source.
 #[test]
 fn deviations_differ_from_aws() {
     for case in CASES {
