@@ -14,5 +14,21 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
 fi
 # Dovecot's package starts a system instance where it can; the tests run their own on random ports.
+# moto serves the conformance tests (tests/it/moto_conformance.rs); pinned to the version they were written against.
+if ! command -v moto_server >/dev/null 2>&1; then
+    echo "tests: installing moto 5.2.1 (pip)"
+    python3 -m pip install -q "moto[cognitoidp]==5.2.1" flask flask-cors
+    # pyenv's Pythons reach PATH through shims, made for new console scripts only on rehash.
+    if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
+    command -v moto_server >/dev/null 2>&1 || { echo "tests: moto_server still not on PATH after pip install" >&2; exit 1; }
+fi
+
+# The AWS CLI is exercised against `probe sandbox` (tests/it/twin_sandbox.rs).
+if ! command -v aws >/dev/null 2>&1; then
+    echo "tests: installing the AWS CLI (pip)"
+    python3 -m pip install -q awscli
+    if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
+    command -v aws >/dev/null 2>&1 || { echo "tests: aws still not on PATH after pip install" >&2; exit 1; }
+fi
 
 cargo test --locked --no-fail-fast 2>&1

@@ -68,6 +68,35 @@ pub fn address_of(value: &str) -> String {
     inner.trim().to_ascii_lowercase()
 }
 
+/// An app client as DescribeUserPoolClient reports it: the probe needs its secret for `SecretHash`
+/// (research/aws.md §1.2) and `doctor` needs to know whether ForgotPassword hides unknown users (§1.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AppClient {
+    pub id: String,
+    pub name: Option<String>,
+    /// The client secret; `Debug` is redacted and JSON only says whether there is one.
+    #[serde(rename = "has_secret", serialize_with = "serialize_is_some")]
+    pub secret: Option<Secret>,
+    /// `LEGACY` or `ENABLED`; AWS's default `LEGACY` when the field is absent (research/aws.md §1.1).
+    pub prevent_user_existence_errors: String,
+}
+
+impl AppClient {
+    pub fn has_secret(&self) -> bool {
+        self.secret.is_some()
+    }
+
+    /// research/aws.md §1.1: with `ENABLED`, ForgotPassword for an unknown user answers with a simulated
+    /// delivery, so a typo in the probe's username "succeeds"; AdminGetUser must run first.
+    pub fn hides_unknown_users(&self) -> bool {
+        self.prevent_user_existence_errors == "ENABLED"
+    }
+}
+
+fn serialize_is_some<S: serde::Serializer>(value: &Option<Secret>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bool(value.is_some())
+}
+
 /// Which Cognito call made the mail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -180,6 +209,29 @@ impl Clients {
         })
     }
 
+    /// DescribeUserPoolClient, reduced to what the probe needs (IAM `cognito-idp:DescribeUserPoolClient`,
+    /// research/aws.md §1.2).
+    pub async fn describe_user_pool_client(&self, pool_id: &str, client_id: &str) -> Result<AppClient, AwsFailure> {
+        let out = self
+            .cognito
+            .describe_user_pool_client()
+            .user_pool_id(pool_id)
+            .client_id(client_id)
+            .send()
+            .await
+            .map_err(|e| AwsFailure::from_sdk("DescribeUserPoolClient", e))?;
+        let client = out.user_pool_client();
+        Ok(AppClient {
+            id: client.and_then(|c| c.client_id()).unwrap_or(client_id).to_string(),
+            name: client.and_then(|c| c.client_name()).map(str::to_string),
+            secret: client.and_then(|c| c.client_secret()).filter(|s| !s.is_empty()).map(Secret::new),
+            prevent_user_existence_errors: client
+                .and_then(|c| c.prevent_user_existence_errors())
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_else(|| "LEGACY".into()),
+        })
+    }
+
     /// Makes Cognito send one message. No retries: see [`Clients::cognito_trigger`].
     pub async fn trigger(
         &self,
@@ -279,5 +331,20 @@ mod tests {
         let default = Pool { from: None, sending_account: "COGNITO_DEFAULT".into(), source_arn: None, ..pool };
         assert_eq!(default.sender_address(), "no-reply@verificationemail.com");
         assert_eq!(default.ses_region(), None);
+    }
+
+    #[test]
+    fn app_client_redacts_its_secret() {
+        let client = AppClient {
+            id: "oc9is0j8ht9lgmxg9edn581u33".into(),
+            name: Some("backend".into()),
+            secret: Some(Secret::new("canary-client-secret")),
+            prevent_user_existence_errors: "LEGACY".into(),
+        };
+        assert!(!format!("{client:?}").contains("canary-client-secret"));
+        let json = serde_json::to_string(&client).unwrap();
+        assert!(!json.contains("canary-client-secret"), "{json}");
+        assert!(json.contains("\"has_secret\":true"), "{json}");
+        assert!(client.has_secret() && !client.hides_unknown_users());
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod cloudwatch;
 pub mod cognito;
+pub mod ses;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};

@@ -4,6 +4,7 @@
 
 mod demo;
 mod dovecot;
+mod moto_conformance;
 mod probe_e2e;
 mod twin_cognito;
 mod twin_errors;
