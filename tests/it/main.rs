@@ -2,4 +2,7 @@
 //! processes where they are not (Dovecot, moto). One binary so the crate links once; `util` holds the
 //! harnesses.
 
+mod authres_check_headers;
+mod authres_peers;
+mod authres_receivers;
 mod util;
