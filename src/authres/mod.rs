@@ -99,6 +99,9 @@ pub fn evaluate_fields(
             mail_from_domain: mail_from_domain.as_deref(),
         };
         findings.extend(expect::judge(&observed, expect));
+        if let Some(f) = topmost_trust_finding(fields, &selection) {
+            findings.push(f);
+        }
         expect::outcome_of(&findings)
     };
     Evaluation {
@@ -115,6 +118,45 @@ pub fn evaluate_fields(
         findings,
         verdict,
     }
+}
+
+/// With nothing configured the topmost field was trusted; that is only safe when the receiver itself
+/// wrote it. A receiver names itself in the `by` clause of the Received line it adds above its results
+/// (RFC 5321 §4.4); when no Received line above names a host under the authserv-id's Organizational
+/// Domain, the field may have come from upstream (deltachat's forged `aaa.com` case, research §13.9).
+fn topmost_trust_finding(fields: &[HeaderField], selection: &trust::Selection) -> Option<Finding> {
+    if selection.basis != Some(TrustBasis::Topmost) {
+        return None;
+    }
+    let id = selection.authserv_id.as_deref()?;
+    let org = align::organizational_domain(id);
+    let first_trusted = fields.iter().position(|f| {
+        f.is("Authentication-Results") && parse(&f.value).ok().and_then(|a| a.authserv_id).as_deref() == Some(id)
+    })?;
+    let named = fields[..first_trusted]
+        .iter()
+        .filter(|f| f.is("Received"))
+        .filter_map(|f| received_by(&f.value))
+        .any(|host| align::organizational_domain(&host) == org);
+    (!named).then(|| Finding {
+        method: "trust".to_string(),
+        outcome: FindingOutcome::Warn,
+        explanation: format!(
+            "no receiver configured: trusted the topmost authserv-id {id}, but no Received line above it names a host \
+             under {org} (it may have been added upstream); name the receiver with --trusted-authserv-id"
+        ),
+    })
+}
+
+/// The host of the `by` clause of a Received field (RFC 5321 §4.4), lower-cased.
+fn received_by(value: &str) -> Option<String> {
+    let mut words = value.split_whitespace();
+    while let Some(w) = words.next() {
+        if w.eq_ignore_ascii_case("by") {
+            return words.next().map(|h| h.trim_end_matches(';').to_ascii_lowercase());
+        }
+    }
+    None
 }
 
 fn no_trusted_explanation(selection: &trust::Selection, policy: &TrustPolicy) -> String {

@@ -353,3 +353,22 @@ fn expectations_deserialise_from_a_probe_file() {
     assert_eq!(p.authserv_ids, ["*.yahoo.com"]);
     assert!(toml::from_str::<TrustPolicy>("authserv_id = [\"x\"]\n").is_err());
 }
+
+#[test]
+fn topmost_mode_warns_when_no_received_line_names_the_receiver() {
+    // Nothing configured: Gmail's own field sits below its `Received: … by mx.google.com` line.
+    let e = eval(&gmail_custom_mail_from(), &[], &relaxed());
+    assert_eq!((e.trust_basis, e.verdict), (Some(TrustBasis::Topmost), Outcome::Ok), "{}", e.to_text());
+    // A receiver that wrote no results: the sender's `aaa.com` field would be trusted by position alone.
+    let headers = [
+        "Received: from a8-64.smtp-out.amazonses.com by mx.example.net",
+        "Authentication-Results: aaa.com; dkim=pass header.d=example.com; spf=pass smtp.mailfrom=example.com; dmarc=pass header.from=example.com",
+        SES_SIG_CUSTOMER,
+        FROM,
+    ];
+    let e = eval(&headers, &[], &relaxed());
+    assert_eq!(e.verdict, Outcome::Warning, "{}", e.to_text());
+    let (outcome, why) = finding(&e, "trust");
+    assert_eq!(*outcome, FindingOutcome::Warn);
+    assert!(why.contains("aaa.com") && why.contains("--trusted-authserv-id"), "{why}");
+}
