@@ -302,3 +302,31 @@ fn dmarc_cross_check(o: &Observed<'_>, e: &Expectations) -> Option<Finding> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worst_finding_decides() {
+        let f = |o| finding("x", o, String::new());
+        use FindingOutcome::*;
+        let cases = [
+            ("all pass", vec![f(Pass), f(Pass)], Outcome::Ok),
+            ("one warn", vec![f(Pass), f(Warn)], Outcome::Warning),
+            ("fail beats warn", vec![f(Warn), f(Fail), f(Pass)], Outcome::Critical),
+            ("nothing judged", vec![], Outcome::Ok),
+        ];
+        for (name, findings, want) in cases {
+            assert_eq!(outcome_of(&findings), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn defaults_follow_the_design() {
+        let e: Expectations = toml::from_str("").unwrap();
+        assert_eq!(e, Expectations::default());
+        assert!(e.dkim_aligned && !e.spf_aligned);
+        assert_eq!((e.dkim, e.spf, e.dmarc), (Requirement::Pass, Requirement::Pass, Requirement::Pass));
+    }
+}

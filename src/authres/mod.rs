@@ -22,29 +22,11 @@ pub mod trust;
 pub use align::AlignmentMode;
 pub use expect::{Expectations, Finding, FindingOutcome, Requirement};
 pub use message::{DkimSignature, HeaderField};
-pub use parse::{AuthResults, MAX_VALUE_LEN, Property, ResInfo, parse, parse_arc, parse_resinfo};
+pub use parse::{AuthResults, MAX_VALUE_LEN, ParseError, Property, ResInfo, parse, parse_arc, parse_resinfo};
 pub use report::{DkimReport, DmarcReport, Evaluation, IgnoredSummary, SpfReport};
 pub use trust::{IgnoredHeader, NoAuthservId, TrustBasis, TrustPolicy};
 
 use crate::verdict::Outcome;
-
-/// Why an Authentication-Results value could not be parsed. Offsets are byte offsets into the value
-/// (after the field name, when one was given).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ParseError {
-    #[error("empty Authentication-Results value; expected an authserv-id and results (RFC 8601 §2.2)")]
-    Empty,
-    #[error("at byte {offset}: expected {expected}, found {found:?}")]
-    Unexpected { offset: usize, expected: &'static str, found: String },
-    #[error("comment opened at byte {offset} is not balanced; expected matching `(` and `)` (RFC 5322 §3.2.2)")]
-    UnbalancedComment { offset: usize },
-    #[error("quoted string opened at byte {offset} has no closing `\"` (RFC 5322 §3.2.4)")]
-    UnterminatedQuote { offset: usize },
-    #[error("method {method:?} has no result at byte {offset}; expected `{method}=<result>` (RFC 8601 §2.2)")]
-    MissingResult { method: String, offset: usize },
-    #[error("value is {len} bytes long; expected at most {max}")]
-    TooLong { len: usize, max: usize },
-}
 
 /// Evaluates a raw RFC 5322 message: reads its header fields with mail-parser, selects the trusted
 /// receiver's Authentication-Results, computes alignment and judges the expectations.

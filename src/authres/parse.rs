@@ -23,10 +23,29 @@
 //! Strict (RFC 8601 §2.2 grammar): unbalanced comments and quotes, a method without `=` and result, an
 //! empty result, a non-ASCII unquoted authserv-id, stray words after the authserv-id, `none` followed by
 //! anything, quoted method or property names, and an empty value all fail.
+//!
+//! The file depends only on `std`, `serde` and `thiserror` so the fuzz target (`fuzz/`) can compile it
+//! without the rest of the crate.
 
 use std::cell::Cell;
 
-use super::ParseError;
+/// Why an Authentication-Results value could not be parsed. Offsets are byte offsets into the value
+/// (after the field name, when one was given).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("empty Authentication-Results value; expected an authserv-id and results (RFC 8601 §2.2)")]
+    Empty,
+    #[error("at byte {offset}: expected {expected}, found {found:?}")]
+    Unexpected { offset: usize, expected: &'static str, found: String },
+    #[error("comment opened at byte {offset} is not balanced; expected matching `(` and `)` (RFC 5322 §3.2.2)")]
+    UnbalancedComment { offset: usize },
+    #[error("quoted string opened at byte {offset} has no closing `\"` (RFC 5322 §3.2.4)")]
+    UnterminatedQuote { offset: usize },
+    #[error("method {method:?} has no result at byte {offset}; expected `{method}=<result>` (RFC 8601 §2.2)")]
+    MissingResult { method: String, offset: usize },
+    #[error("value is {len} bytes long; expected at most {max}")]
+    TooLong { len: usize, max: usize },
+}
 
 /// Longest value we parse. Real fields are a few KiB; a larger one is an attack or a broken message.
 pub const MAX_VALUE_LEN: usize = 256 * 1024;

@@ -328,3 +328,51 @@ pub(crate) fn dmarc_report(trusted: &[AuthResults], from: Option<&str>) -> Optio
     }
     Some(DmarcReport { result: r.result.clone(), policy, disposition, header_from: r.prop("header.from").map(str::to_string) })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authres::message::parse_dkim_signature;
+    use crate::authres::parse::parse;
+
+    #[test]
+    fn dmarc_policy_from_each_receiver_style() {
+        // (name, value, policy, disposition)
+        let cases = [
+            ("Gmail comment", "mx.google.com; dmarc=pass (p=REJECT sp=REJECT dis=NONE) header.from=example.com", Some("reject"), Some("none")),
+            ("Yahoo glued comment", "x.yahoo.com; dmarc=pass(p=NONE,sp=QUARANTINE) header.from=example.com;", Some("none"), None),
+            ("rspamd", "test.com; dmarc=pass (policy=reject) header.from=example.com", Some("reject"), None),
+            ("Outlook action", "dmarc=fail action=quarantine header.from=example.com", None, Some("quarantine")),
+            ("Fastmail policy.*", "mx3.messagingengine.com; dmarc=pass policy.published-domain-policy=reject policy.applied-disposition=none (p=quarantine) header.from=example.com", Some("reject"), Some("none")),
+            ("Stalwart policy.dmarc", "mx; dmarc=pass header.from=example.com policy.dmarc=quarantine", Some("quarantine"), None),
+        ];
+        for (name, value, policy, disposition) in cases {
+            let ar = parse(value).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let d = dmarc_report(&[ar], Some("example.com")).unwrap_or_else(|| panic!("{name}: no dmarc"));
+            assert_eq!((d.policy.as_deref(), d.disposition.as_deref()), (policy, disposition), "{name}");
+        }
+    }
+
+    #[test]
+    fn dkim_results_map_to_their_signature() {
+        let sigs = [
+            parse_dkim_signature("v=1; a=rsa-sha256; d=example.com; s=sel1; b=kdd7/gKnXYZ"),
+            parse_dkim_signature("v=1; a=rsa-sha256; d=amazonses.com; s=sesSel; b=L7Gap8PVXYZ"),
+            parse_dkim_signature("v=1; a=ed25519-sha256; d=example.com; s=sel2; b=zzzzzzzz"),
+        ];
+        // (name, value, matched signature)
+        let cases = [
+            ("header.b prefix, quoted", "mx; dkim=pass header.i=@example.com header.b=\"kdd7/gKn\"", Some(0)),
+            ("selector", "mx; dkim=pass header.i=@amazonses.com header.s=sesSel", Some(1)),
+            ("algorithm when the domain is ambiguous", "mx; dkim=pass header.d=example.com header.a=ed25519-sha256", Some(2)),
+            ("ambiguous domain", "mx; dkim=pass header.d=example.com", None),
+            ("unique domain", "mx; dkim=pass header.d=amazonses.com", Some(1)),
+            ("subdomain AUID", "mx; dkim=pass header.i=@mail.amazonses.com", Some(1)),
+            ("nothing named, several signatures", "mx; dkim=pass", None),
+        ];
+        for (name, value, want) in cases {
+            let ar = parse(value).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(match_signature(&ar.results[0], &sigs), want, "{name}");
+        }
+    }
+}
