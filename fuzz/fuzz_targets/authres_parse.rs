@@ -12,11 +12,18 @@ use libfuzzer_sys::fuzz_target;
 mod parse;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let steps = Cell::new(0);
     let _ = parse::parse_counted(text, &steps);
     // Same bound as the unit tests' property test: a constant number of steps per input byte.
-    assert!(steps.get() <= 8 * text.len() as u64 + 64, "{} steps for {} bytes", steps.get(), text.len());
+    assert!(
+        steps.get() <= 8 * text.len() as u64 + 64,
+        "{} steps for {} bytes",
+        steps.get(),
+        text.len()
+    );
     let _ = parse::parse_arc(text);
     let _ = parse::parse_resinfo(text);
 });

@@ -16,11 +16,14 @@ fn data_dir() -> PathBuf {
 
 fn load(file: &str) -> Vec<Value> {
     let path = data_dir().join(file);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(n, l)| serde_json::from_str(l).unwrap_or_else(|e| panic!("{}:{}: {e}", path.display(), n + 1)))
+        .map(|(n, l)| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("{}:{}: {e}", path.display(), n + 1))
+        })
         .collect()
 }
 
@@ -40,9 +43,15 @@ struct Divergence {
 
 fn divergences(suite: &str) -> BTreeMap<String, String> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/it/authres_divergences.toml");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let file: DivergenceFile = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    file.divergence.into_iter().filter(|d| d.suite == suite).map(|d| (d.id, d.why)).collect()
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let file: DivergenceFile =
+        toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    file.divergence
+        .into_iter()
+        .filter(|d| d.suite == suite)
+        .map(|d| (d.id, d.why))
+        .collect()
 }
 
 /// Runs one suite: `check` returns `Ok(())` when we agree with the case, `Err(detail)` when not.
@@ -70,8 +79,15 @@ fn run_suite(suite: &str, cases: &[(String, Result<(), String>)]) {
         cases.len() - agree - unlisted.len() - stale.len(),
         unlisted.len()
     );
-    assert!(unlisted.is_empty(), "suite {suite}: unlisted disagreements:\n  {}", unlisted.join("\n  "));
-    assert!(stale.is_empty(), "suite {suite}: listed as divergent but we agree (update authres_divergences.toml): {stale:?}");
+    assert!(
+        unlisted.is_empty(),
+        "suite {suite}: unlisted disagreements:\n  {}",
+        unlisted.join("\n  ")
+    );
+    assert!(
+        stale.is_empty(),
+        "suite {suite}: listed as divergent but we agree (update authres_divergences.toml): {stale:?}"
+    );
 }
 
 fn str_of(v: &Value) -> Option<String> {
@@ -84,12 +100,19 @@ fn str_of(v: &Value) -> Option<String> {
 }
 
 fn expect_eq(what: &str, ours: Option<String>, theirs: Option<String>) -> Result<(), String> {
-    if ours == theirs { Ok(()) } else { Err(format!("{what}: ours {ours:?}, theirs {theirs:?}")) }
+    if ours == theirs {
+        Ok(())
+    } else {
+        Err(format!("{what}: ours {ours:?}, theirs {theirs:?}"))
+    }
 }
 
 /// Our parse flattened into `(method, result)` pairs.
 fn pairs(ar: &AuthResults) -> Vec<(String, String)> {
-    ar.results.iter().map(|r| (r.method.clone(), r.result.clone())).collect()
+    ar.results
+        .iter()
+        .map(|r| (r.method.clone(), r.result.clone()))
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------- dkim_verifier
@@ -105,7 +128,9 @@ fn dkim_verifier_case(case: &Value) -> Result<(), String> {
         (Ok(ar), false) => return Err(format!("they reject, we parse {:?}", pairs(&ar))),
         (Err(e), true) => return Err(format!("they parse, we reject: {e}")),
     };
-    let Some(asserted) = expect["asserted"].as_object() else { return Ok(()) };
+    let Some(asserted) = expect["asserted"].as_object() else {
+        return Ok(());
+    };
     for (key, want) in asserted {
         let want = str_of(want);
         let ours = match key.as_str() {
@@ -113,11 +138,16 @@ fn dkim_verifier_case(case: &Value) -> Result<(), String> {
             "authres_version" => Some(ar.version.unwrap_or(1).to_string()),
             "resinfo.length" => Some(ar.results.len().to_string()),
             k => {
-                let Some((idx, field)) = k.strip_prefix("resinfo[").and_then(|r| r.split_once("].")) else {
+                let Some((idx, field)) =
+                    k.strip_prefix("resinfo[").and_then(|r| r.split_once("]."))
+                else {
                     return Err(format!("unknown assertion {k}"));
                 };
                 let idx: usize = idx.parse().map_err(|_| format!("bad index in {k}"))?;
-                let r = ar.results.get(idx).ok_or_else(|| format!("no result {idx}"))?;
+                let r = ar
+                    .results
+                    .get(idx)
+                    .ok_or_else(|| format!("no result {idx}"))?;
                 match field {
                     "method" => Some(r.method.clone()),
                     "method_version" => Some(r.method_version.unwrap_or(1).to_string()),
@@ -139,7 +169,12 @@ fn dkim_verifier_case(case: &Value) -> Result<(), String> {
 fn dkim_verifier_suite() {
     let cases: Vec<_> = load("dkim-verifier-arhparser.jsonl")
         .iter()
-        .map(|c| (c["id"].as_str().unwrap_or("?").to_string(), dkim_verifier_case(c)))
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap_or("?").to_string(),
+                dkim_verifier_case(c),
+            )
+        })
         .collect();
     run_suite("dkim-verifier", &cases);
 }
@@ -149,7 +184,9 @@ fn dkim_verifier_suite() {
 /// Counts results matching `method=result [ptype.prop=value]`.
 fn count_matching(results: &[&ResInfo], pattern: &str) -> usize {
     let mut words = pattern.split_whitespace();
-    let Some((method, result)) = words.next().and_then(|w| w.split_once('=')) else { return 0 };
+    let Some((method, result)) = words.next().and_then(|w| w.split_once('=')) else {
+        return 0;
+    };
     let prop = words.next().and_then(|w| w.split_once('='));
     results
         .iter()
@@ -160,10 +197,15 @@ fn count_matching(results: &[&ResInfo], pattern: &str) -> usize {
 
 fn perl_case(case: &Value, group: &[AuthResults]) -> Result<(), String> {
     let input = case["input"].as_str().unwrap_or_default();
-    let asserted = case["asserted_by_test"].as_object().ok_or("no assertions")?;
+    let asserted = case["asserted_by_test"]
+        .as_object()
+        .ok_or("no assertions")?;
     let library = &case["library_result"];
     let parsed = authres::parse(input);
-    let want = asserted.get("parse").and_then(Value::as_str).unwrap_or("ok");
+    let want = asserted
+        .get("parse")
+        .and_then(Value::as_str)
+        .unwrap_or("ok");
     let ar = match (parsed, want) {
         (Err(_), "error") => return Ok(()),
         (Ok(ar), "error") => return Err(format!("they reject, we parse {:?}", pairs(&ar))),
@@ -172,38 +214,81 @@ fn perl_case(case: &Value, group: &[AuthResults]) -> Result<(), String> {
         (parsed, _) => match (parsed, library["ok"].as_bool().unwrap_or(false)) {
             (Ok(ar), true) => ar,
             (Err(_), false) => return Ok(()),
-            (Ok(ar), false) => return Err(format!("the library rejects, we parse {:?}", pairs(&ar))),
+            (Ok(ar), false) => {
+                return Err(format!("the library rejects, we parse {:?}", pairs(&ar)));
+            }
             (Err(e), true) => return Err(format!("the library parses, we reject: {e}")),
         },
     };
     let results: Vec<&ResInfo> = ar.results.iter().collect();
     for (key, want) in asserted {
         match key.as_str() {
-            "parse" | "note" | "as_string" | "as_json" | "as_string_indent_entry" | "children" | "entries"
-            | "entry[0].subentries" | "search dmarc=none -> as_string" | "subentry[0].as_string" => {}
+            "parse"
+            | "note"
+            | "as_string"
+            | "as_json"
+            | "as_string_indent_entry"
+            | "children"
+            | "entries"
+            | "entry[0].subentries"
+            | "search dmarc=none -> as_string"
+            | "subentry[0].as_string" => {}
             "authserv_id" => expect_eq(key, ar.authserv_id.clone(), str_of(want))?,
             "version" => expect_eq(key, ar.version.map(|v| v.to_string()), str_of(want))?,
-            "authserv_comment" | "subentry[0] (three=four) has comment" | "subentry[1] (five=six) children" => {}
-            "subentry[0].value" => expect_eq(key, results.first().and_then(|r| r.props.first()).map(|p| p.value.clone()), str_of(want))?,
+            "authserv_comment"
+            | "subentry[0] (three=four) has comment"
+            | "subentry[1] (five=six) children" => {}
+            "subentry[0].value" => expect_eq(
+                key,
+                results
+                    .first()
+                    .and_then(|r| r.props.first())
+                    .map(|p| p.value.clone()),
+                str_of(want),
+            )?,
             "header.from values" => {
-                let ours: Vec<String> = results.iter().filter_map(|r| r.prop("header.from").map(str::to_string)).collect();
-                let theirs: Vec<String> = want.as_array().map(|a| a.iter().filter_map(str_of).collect()).unwrap_or_default();
+                let ours: Vec<String> = results
+                    .iter()
+                    .filter_map(|r| r.prop("header.from").map(str::to_string))
+                    .collect();
+                let theirs: Vec<String> = want
+                    .as_array()
+                    .map(|a| a.iter().filter_map(str_of).collect())
+                    .unwrap_or_default();
                 if ours != theirs {
-                    return Err(format!("header.from values: ours {ours:?}, theirs {theirs:?}"));
+                    return Err(format!(
+                        "header.from values: ours {ours:?}, theirs {theirs:?}"
+                    ));
                 }
             }
-            "search dmarc -> count" => {
-                expect_eq(key, Some(results.iter().filter(|r| r.method == "dmarc").count().to_string()), str_of(want))?
-            }
+            "search dmarc -> count" => expect_eq(
+                key,
+                Some(
+                    results
+                        .iter()
+                        .filter(|r| r.method == "dmarc")
+                        .count()
+                        .to_string(),
+                ),
+                str_of(want),
+            )?,
             "group assertions (all 4 headers together)" => {
                 let all: Vec<&ResInfo> = group.iter().flat_map(|a| a.results.iter()).collect();
                 for (pattern, n) in want.as_object().into_iter().flatten() {
-                    expect_eq(pattern, Some(count_matching(&all, pattern).to_string()), str_of(n))?;
+                    expect_eq(
+                        pattern,
+                        Some(count_matching(&all, pattern).to_string()),
+                        str_of(n),
+                    )?;
                 }
             }
             pattern => {
                 let pattern = pattern.trim_end_matches(" count");
-                expect_eq(pattern, Some(count_matching(&results, pattern).to_string()), str_of(want))?;
+                expect_eq(
+                    pattern,
+                    Some(count_matching(&results, pattern).to_string()),
+                    str_of(want),
+                )?;
             }
         }
     }
@@ -216,32 +301,65 @@ fn perl_case(case: &Value, group: &[AuthResults]) -> Result<(), String> {
 
 /// Compares our results with a neutral-shape result list (`method`, `result`, `reason`, `props`).
 fn compare_results(ours: &[ResInfo], theirs: &[Value]) -> Result<(), String> {
-    let o: Vec<String> = ours.iter().map(|r| r.method.clone() + "=" + &r.result).collect();
+    let o: Vec<String> = ours
+        .iter()
+        .map(|r| r.method.clone() + "=" + &r.result)
+        .collect();
     let t: Vec<String> = theirs
         .iter()
-        .map(|r| format!("{}={}", r["method"].as_str().unwrap_or(""), r["result"].as_str().unwrap_or("").to_ascii_lowercase()))
+        .map(|r| {
+            format!(
+                "{}={}",
+                r["method"].as_str().unwrap_or(""),
+                r["result"].as_str().unwrap_or("").to_ascii_lowercase()
+            )
+        })
         .collect();
     if o != t {
         return Err(format!("results: ours {o:?}, theirs {t:?}"));
     }
     for (r, t) in ours.iter().zip(theirs) {
-        expect_eq(&format!("{} reason", r.method), r.reason.clone(), str_of(&t["reason"]))?;
+        expect_eq(
+            &format!("{} reason", r.method),
+            r.reason.clone(),
+            str_of(&t["reason"]),
+        )?;
         let ours: Vec<String> = r
             .props
             .iter()
-            .map(|p| format!("{}{}={}", p.ptype.as_ref().map(|t| format!("{t}.")).unwrap_or_default(), p.property, p.value))
+            .map(|p| {
+                format!(
+                    "{}{}={}",
+                    p.ptype
+                        .as_ref()
+                        .map(|t| format!("{t}."))
+                        .unwrap_or_default(),
+                    p.property,
+                    p.value
+                )
+            })
             .collect();
         let theirs: Vec<String> = t["props"]
             .as_array()
             .into_iter()
             .flatten()
             .map(|p| {
-                let ptype = p["ptype"].as_str().map(|t| format!("{}.", t.to_ascii_lowercase())).unwrap_or_default();
-                format!("{ptype}{}={}", p["property"].as_str().unwrap_or("").to_ascii_lowercase(), str_of(&p["value"]).unwrap_or_default())
+                let ptype = p["ptype"]
+                    .as_str()
+                    .map(|t| format!("{}.", t.to_ascii_lowercase()))
+                    .unwrap_or_default();
+                format!(
+                    "{ptype}{}={}",
+                    p["property"].as_str().unwrap_or("").to_ascii_lowercase(),
+                    str_of(&p["value"]).unwrap_or_default()
+                )
             })
             .collect();
         if ours != theirs {
-            return Err(format!("{} props: ours {ours:?}, theirs {theirs:?}", r.method));
+            return Err(format!(
+                "{} props: ours {ours:?}, theirs {theirs:?}",
+                r.method
+            ));
         }
     }
     Ok(())
@@ -253,11 +371,22 @@ fn perl_mail_authenticationresults_suite() {
     // The iCloud cases (perl-mar-39..42) assert over the four headers together.
     let group: Vec<AuthResults> = all
         .iter()
-        .filter(|c| c["asserted_by_test"].get("group assertions (all 4 headers together)").is_some())
+        .filter(|c| {
+            c["asserted_by_test"]
+                .get("group assertions (all 4 headers together)")
+                .is_some()
+        })
         .filter_map(|c| authres::parse(c["input"].as_str()?).ok())
         .collect();
-    let cases: Vec<_> =
-        all.iter().map(|c| (c["id"].as_str().unwrap_or("?").to_string(), perl_case(c, &group))).collect();
+    let cases: Vec<_> = all
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap_or("?").to_string(),
+                perl_case(c, &group),
+            )
+        })
+        .collect();
     run_suite("perl", &cases);
 }
 
@@ -266,9 +395,12 @@ fn perl_mail_authenticationresults_suite() {
 fn python_case(case: &Value) -> Result<(), String> {
     let input = case["input"].as_str().unwrap_or_default();
     let library = &case["library_result"];
-    let asserted = case["asserted_by_test"].as_object().ok_or("no assertions")?;
+    let asserted = case["asserted_by_test"]
+        .as_object()
+        .ok_or("no assertions")?;
     let parsed = authres::parse(input);
-    let want_ok = library["ok"].as_bool().unwrap_or(false) && !asserted.contains_key("error_message");
+    let want_ok =
+        library["ok"].as_bool().unwrap_or(false) && !asserted.contains_key("error_message");
     let ar = match (parsed, want_ok) {
         (Ok(ar), true) => ar,
         (Err(_), false) => return Ok(()),
@@ -281,27 +413,44 @@ fn python_case(case: &Value) -> Result<(), String> {
             "formatted_string" | "note" | "attribute_access_errors" | "error_message" => continue,
             "authserv_id" => ar.authserv_id.clone(),
             "method_result_sequence" => {
-                let ours: Vec<String> = ar.results.iter().flat_map(|r| [r.method.clone(), r.result.clone()]).collect();
-                let theirs: Vec<String> = case["asserted_by_test"][key].as_array().into_iter().flatten().filter_map(str_of).collect();
+                let ours: Vec<String> = ar
+                    .results
+                    .iter()
+                    .flat_map(|r| [r.method.clone(), r.result.clone()])
+                    .collect();
+                let theirs: Vec<String> = case["asserted_by_test"][key]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(str_of)
+                    .collect();
                 if ours != theirs {
                     return Err(format!("sequence: ours {ours:?}, theirs {theirs:?}"));
                 }
                 continue;
             }
             k => {
-                let Some((idx, field)) = k.strip_prefix("results[").and_then(|r| r.split_once(']')) else {
+                let Some((idx, field)) = k.strip_prefix("results[").and_then(|r| r.split_once(']'))
+                else {
                     return Err(format!("unknown assertion {k}"));
                 };
                 let idx: usize = idx.parse().map_err(|_| format!("bad index in {k}"))?;
-                let r = ar.results.get(idx).ok_or_else(|| format!("no result {idx}"))?;
+                let r = ar
+                    .results
+                    .get(idx)
+                    .ok_or_else(|| format!("no result {idx}"))?;
                 match field.trim_start_matches('.') {
                     "" => continue, // the canonical re-serialisation
                     "method" => Some(r.method.clone()),
                     "result" => Some(r.result.clone()),
                     "reason" => r.reason.clone(),
                     f if f.starts_with("properties[") => {
-                        let (pidx, pfield) = f["properties[".len()..].split_once("].").ok_or("bad property path")?;
-                        let p = r.props.get(pidx.parse::<usize>().map_err(|_| "bad property index")?);
+                        let (pidx, pfield) = f["properties[".len()..]
+                            .split_once("].")
+                            .ok_or("bad property path")?;
+                        let p = r
+                            .props
+                            .get(pidx.parse::<usize>().map_err(|_| "bad property index")?);
                         p.and_then(|p| match pfield {
                             "type" => p.ptype.clone(),
                             "name" => Some(p.property.clone()),
@@ -345,8 +494,18 @@ fn go_case(case: &Value) -> Result<(), String> {
         (Ok(ar), false) => return Err(format!("they reject, we parse {:?}", pairs(&ar))),
         (Err(e), true) => return Err(format!("they parse, we reject: {e}")),
     };
-    expect_eq("authserv_id", ar.authserv_id.clone(), str_of(&expect["authserv_id"]))?;
-    compare_results(&ar.results, expect["results"].as_array().map(Vec::as_slice).unwrap_or_default())
+    expect_eq(
+        "authserv_id",
+        ar.authserv_id.clone(),
+        str_of(&expect["authserv_id"]),
+    )?;
+    compare_results(
+        &ar.results,
+        expect["results"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default(),
+    )
 }
 
 #[test]
@@ -363,7 +522,13 @@ fn go_msgauth_suite() {
 /// Checks rspamd's `fields` map (`method` → result, `ptype.prop` → value) against one result.
 fn rspamd_fields(r: &ResInfo, fields: &Value) -> Result<(), String> {
     for (key, want) in fields.as_object().into_iter().flatten() {
-        let ours = if key.contains('.') { r.prop(key).map(str::to_string) } else if *key == r.method { Some(r.result.clone()) } else { None };
+        let ours = if key.contains('.') {
+            r.prop(key).map(str::to_string)
+        } else if *key == r.method {
+            Some(r.result.clone())
+        } else {
+            None
+        };
         expect_eq(key, ours, str_of(want))?;
     }
     Ok(())
@@ -387,11 +552,23 @@ fn rspamd_case(case: &Value) -> Result<(), String> {
         (Ok(ar), false) => return Err(format!("they reject, we parse {:?}", pairs(&ar))),
         (Err(e), true) => return Err(format!("they parse, we reject: {e}")),
     };
-    expect_eq("i", ar.instance.map(|i| i.to_string()), str_of(&expect["i"]))?;
+    expect_eq(
+        "i",
+        ar.instance.map(|i| i.to_string()),
+        str_of(&expect["i"]),
+    )?;
     if let Some(n) = expect["ar_count"].as_u64() {
-        expect_eq("ar_count", Some(ar.results.len().to_string()), Some(n.to_string()))?;
+        expect_eq(
+            "ar_count",
+            Some(ar.results.len().to_string()),
+            Some(n.to_string()),
+        )?;
     }
-    for (r, fields) in ar.results.iter().zip(expect["ar"].as_array().into_iter().flatten()) {
+    for (r, fields) in ar
+        .results
+        .iter()
+        .zip(expect["ar"].as_array().into_iter().flatten())
+    {
         rspamd_fields(r, fields)?;
     }
     Ok(())
@@ -411,35 +588,104 @@ fn rspamd_suite() {
 /// The crate's result code names (`Pass`, `SoftFail`, `NoneSpf`, `PermError`) in RFC spelling.
 fn mas_code(v: &Value) -> Option<String> {
     let code = v.as_str()?.to_ascii_lowercase();
-    Some(code.strip_prefix("none").map(|_| "none".to_string()).unwrap_or(code))
+    Some(
+        code.strip_prefix("none")
+            .map(|_| "none".to_string())
+            .unwrap_or(code),
+    )
 }
 
 fn mas_header(ar: &AuthResults, want: &Value) -> Result<(), String> {
-    expect_eq("host", ar.authserv_id.clone(), str_of(&want["host"]["host"]))?;
-    expect_eq("version", ar.version.map(|v| v.to_string()), str_of(&want["host"]["version"]))?;
-    expect_eq("none_done", Some(ar.none.to_string()), str_of(&want["none_done"]))?;
-    let of = |m: &str| ar.results.iter().filter(|r| r.method == m).collect::<Vec<_>>();
+    expect_eq(
+        "host",
+        ar.authserv_id.clone(),
+        str_of(&want["host"]["host"]),
+    )?;
+    expect_eq(
+        "version",
+        ar.version.map(|v| v.to_string()),
+        str_of(&want["host"]["version"]),
+    )?;
+    expect_eq(
+        "none_done",
+        Some(ar.none.to_string()),
+        str_of(&want["none_done"]),
+    )?;
+    let of = |m: &str| {
+        ar.results
+            .iter()
+            .filter(|r| r.method == m)
+            .collect::<Vec<_>>()
+    };
     let checks: [(&str, &str, &[(&str, &str)]); 4] = [
-        ("spf", "spf_result", &[("smtp_mailfrom", "smtp.mailfrom"), ("smtp_helo", "smtp.helo")]),
-        ("dkim", "dkim_result", &[("header_d", "header.d"), ("header_i", "header.i"), ("header_b", "header.b"), ("header_s", "header.s"), ("header_a", "header.a")]),
+        (
+            "spf",
+            "spf_result",
+            &[
+                ("smtp_mailfrom", "smtp.mailfrom"),
+                ("smtp_helo", "smtp.helo"),
+            ],
+        ),
+        (
+            "dkim",
+            "dkim_result",
+            &[
+                ("header_d", "header.d"),
+                ("header_i", "header.i"),
+                ("header_b", "header.b"),
+                ("header_s", "header.s"),
+                ("header_a", "header.a"),
+            ],
+        ),
         ("iprev", "iprev_result", &[("policy_iprev", "policy.iprev")]),
-        ("auth", "smtp_auth_result", &[("smtp_auth", "smtp.auth"), ("smtp_mailfrom", "smtp.mailfrom")]),
+        (
+            "auth",
+            "smtp_auth_result",
+            &[
+                ("smtp_auth", "smtp.auth"),
+                ("smtp_mailfrom", "smtp.mailfrom"),
+            ],
+        ),
     ];
     for (method, key, props) in checks {
         let ours = of(method);
         let theirs = want[key].as_array().cloned().unwrap_or_default();
-        expect_eq(&format!("{method} count"), Some(ours.len().to_string()), Some(theirs.len().to_string()))?;
+        expect_eq(
+            &format!("{method} count"),
+            Some(ours.len().to_string()),
+            Some(theirs.len().to_string()),
+        )?;
         for (r, t) in ours.iter().zip(&theirs) {
-            expect_eq(&format!("{method} code"), Some(r.result.clone()), mas_code(&t["code"]))?;
+            expect_eq(
+                &format!("{method} code"),
+                Some(r.result.clone()),
+                mas_code(&t["code"]),
+            )?;
             for (their_key, our_key) in props {
-                let theirs = str_of(&t[*their_key]).map(|v| if *their_key == "header_a" { v.to_ascii_lowercase().replace('_', "-") } else { v });
+                let theirs = str_of(&t[*their_key]).map(|v| {
+                    if *their_key == "header_a" {
+                        v.to_ascii_lowercase().replace('_', "-")
+                    } else {
+                        v
+                    }
+                });
                 expect_eq(our_key, r.prop(our_key).map(str::to_string), theirs)?;
             }
         }
     }
     let known = ["spf", "dkim", "iprev", "auth"];
-    let unknown = ar.results.iter().filter(|r| !known.contains(&r.method.as_str())).count();
-    expect_eq("unknown_result count", Some(unknown.to_string()), want["unknown_result"].as_array().map(|a| a.len().to_string()))
+    let unknown = ar
+        .results
+        .iter()
+        .filter(|r| !known.contains(&r.method.as_str()))
+        .count();
+    expect_eq(
+        "unknown_result count",
+        Some(unknown.to_string()),
+        want["unknown_result"]
+            .as_array()
+            .map(|a| a.len().to_string()),
+    )
 }
 
 #[test]
@@ -447,11 +693,21 @@ fn msg_auth_status_suite() {
     let mut cases = Vec::new();
     for msg in load("msg-auth-status.jsonl") {
         let id = msg["id"].as_str().unwrap_or("?").to_string();
-        let values = msg["authentication_results"].as_array().cloned().unwrap_or_default();
-        let wants = msg["expect_crate_parse"].as_array().cloned().unwrap_or_default();
+        let values = msg["authentication_results"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let wants = msg["expect_crate_parse"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         if values.is_empty() {
             // A message without Authentication-Results: the crate returns nothing, and so do we.
-            let outcome = if wants.is_empty() { Ok(()) } else { Err("expected results from no field".to_string()) };
+            let outcome = if wants.is_empty() {
+                Ok(())
+            } else {
+                Err("expected results from no field".to_string())
+            };
             cases.push((id, outcome));
             continue;
         }
@@ -476,18 +732,38 @@ fn stalwart_case(case: &Value) -> Result<(), String> {
         if case["id"] == "stalwart-17" {
             let i = inputs["i"].as_str().unwrap_or_default();
             let quoted = format!("\"{}\"", i.replace('\\', "\\\\").replace('"', "\\\""));
-            let value = format!("mydomain.org; dkim=pass header.d=example.org header.s=sel header.i={quoted}");
-            let ar = authres::parse(&value).map_err(|e| format!("we reject our own quoting: {e}"))?;
-            return expect_eq("header.i", ar.results.first().and_then(|r| r.prop("header.i")).map(str::to_string), Some(i.to_string()));
+            let value = format!(
+                "mydomain.org; dkim=pass header.d=example.org header.s=sel header.i={quoted}"
+            );
+            let ar =
+                authres::parse(&value).map_err(|e| format!("we reject our own quoting: {e}"))?;
+            return expect_eq(
+                "header.i",
+                ar.results
+                    .first()
+                    .and_then(|r| r.prop("header.i"))
+                    .map(str::to_string),
+                Some(i.to_string()),
+            );
         }
         return Err("generator-only case: no header value to parse".to_string());
     };
     let ar = authres::parse(input).map_err(|e| format!("we reject: {e}"))?;
-    expect_eq("authserv_id", ar.authserv_id.clone(), Some("mydomain.org".to_string()))?;
+    expect_eq(
+        "authserv_id",
+        ar.authserv_id.clone(),
+        Some("mydomain.org".to_string()),
+    )?;
     let r = ar.results.first().ok_or("no result")?;
     let resinfo = case["expected_resinfo"].as_str().unwrap_or_default();
-    expect_eq("method", Some(r.method.clone()), resinfo.split('=').next().map(str::to_string))?;
-    let result = resinfo.split_once('=').map(|(_, rest)| rest.split([' ', '(']).next().unwrap_or(rest).to_string());
+    expect_eq(
+        "method",
+        Some(r.method.clone()),
+        resinfo.split('=').next().map(str::to_string),
+    )?;
+    let result = resinfo
+        .split_once('=')
+        .map(|(_, rest)| rest.split([' ', '(']).next().unwrap_or(rest).to_string());
     expect_eq("result", Some(r.result.clone()), result)?;
     let props = [
         ("d", "header.d"),
@@ -499,12 +775,19 @@ fn stalwart_case(case: &Value) -> Result<(), String> {
     ];
     for (input_key, prop) in props {
         if let Some(v) = inputs[input_key].as_str() {
-            let want = if input_key == "mail_from" && v.is_empty() { "<>".to_string() } else { v.to_string() };
+            let want = if input_key == "mail_from" && v.is_empty() {
+                "<>".to_string()
+            } else {
+                v.to_string()
+            };
             expect_eq(prop, r.prop(prop).map(str::to_string), Some(want))?;
         }
     }
     if let Some(ip) = inputs["remote_ip"].as_str() {
-        let ours = r.prop("smtp.remote-ip").or_else(|| r.prop("policy.iprev")).map(str::to_string);
+        let ours = r
+            .prop("smtp.remote-ip")
+            .or_else(|| r.prop("policy.iprev"))
+            .map(str::to_string);
         expect_eq("remote ip", ours, Some(ip.to_string()))?;
     }
     Ok(())
@@ -514,7 +797,12 @@ fn stalwart_case(case: &Value) -> Result<(), String> {
 fn stalwart_suite() {
     let cases: Vec<_> = load("stalwart-mail-auth-generated.jsonl")
         .iter()
-        .map(|c| (c["id"].as_str().unwrap_or("?").to_string(), stalwart_case(c)))
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap_or("?").to_string(),
+                stalwart_case(c),
+            )
+        })
         .collect();
     run_suite("stalwart", &cases);
 }
