@@ -685,7 +685,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn summary(ar: &AuthResults) -> String {
-        let mut s = format!("{}", ar.authserv_id.as_deref().unwrap_or("-"));
+        let mut s = ar.authserv_id.as_deref().unwrap_or("-").to_string();
         if ar.none {
             s.push_str(" none");
         }

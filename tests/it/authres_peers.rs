@@ -595,6 +595,13 @@ fn mas_code(v: &Value) -> Option<String> {
     )
 }
 
+/// (our method, the crate's list key, [(crate field, our property)]).
+type MasCheck = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
 fn mas_header(ar: &AuthResults, want: &Value) -> Result<(), String> {
     expect_eq(
         "host",
@@ -617,7 +624,7 @@ fn mas_header(ar: &AuthResults, want: &Value) -> Result<(), String> {
             .filter(|r| r.method == m)
             .collect::<Vec<_>>()
     };
-    let checks: [(&str, &str, &[(&str, &str)]); 4] = [
+    let checks: [MasCheck; 4] = [
         (
             "spf",
             "spf_result",
