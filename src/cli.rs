@@ -122,7 +122,9 @@ pub struct SandboxArgs {
 pub struct CheckHeadersArgs {
     /// The saved message (RFC 5322, e.g. "Show original" → download); `-` reads standard input.
     pub file: PathBuf,
-    /// authserv-id of the receiver to trust (exact, or `*.suffix`); repeatable. Default: the topmost header's.
+    /// authserv-id of the receiver to trust (exact, or `*.suffix`); repeatable. Default: the topmost
+    /// header's authserv-id and its organizational domain. A header without authserv-id (Outlook/M365) is
+    /// trusted only when it is the topmost one.
     #[arg(long = "trusted-authserv-id", value_name = "ID")]
     pub trusted_authserv_ids: Vec<String>,
     /// Identifier alignment mode (RFC 7489 §3.1).

@@ -2,6 +2,9 @@
 //! processes where they are not (Dovecot, moto). One binary so the crate links once; `util` holds the
 //! harnesses.
 
+mod authres_check_headers;
+mod authres_peers;
+mod authres_receivers;
 mod demo;
 mod dovecot;
 mod moto_conformance;

@@ -1,0 +1,133 @@
+//! `probe check-headers` end to end: the real binary on the checked-in sample messages in
+//! `tests/data/check-headers/`, asserting exit codes (0 hold, 1 degraded, 2 fail, 3 no trusted header) and
+//! what a user reads in text, JSON and nagios output.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn sample(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/check-headers")
+        .join(name)
+}
+
+fn probe(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_probe"))
+        .arg("check-headers")
+        .args(args)
+        .output()
+        .expect("the probe binary runs")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn expectations_hold_exit_0_with_json_fields() {
+    let file = sample("gmail-ses-custom-mail-from.eml");
+    let out = probe(&[
+        file.to_str().unwrap(),
+        "--trusted-authserv-id",
+        "mx.google.com",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
+    assert_eq!(v["from_domain"], "example.com");
+    assert_eq!(v["authserv_id"], "mx.google.com");
+    assert_eq!(v["dkim"][0]["domain"], "example.com");
+    assert_eq!(v["dkim"][0]["aligned"], true);
+    assert_eq!(v["dkim"][1]["aligned"], false);
+    assert_eq!(v["spf"]["domain"], "ses-us-east-1.example.com");
+    assert_eq!(v["mail_from_domain"], "ses-us-east-1.example.com");
+    assert_eq!(v["dmarc"]["policy"], "reject");
+    assert_eq!(v["ignored_headers"]["count"], 1);
+    assert_eq!(v["verdict"], "ok");
+}
+
+#[test]
+fn default_mail_from_is_a_warning_with_an_explanation() {
+    let file = sample("gmail-ses-default-mail-from.eml");
+    let out = probe(&[file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("WARNING: From example.com — receiver mx.google.com"),
+        "{text}"
+    );
+    let spf_line = text
+        .lines()
+        .find(|l| l.starts_with("WARN spf:"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        spf_line.contains("amazonses.com") && spf_line.contains("custom MAIL FROM"),
+        "{spf_line}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("PASS dkim:") && l.contains("aligns with example.com")),
+        "{text}"
+    );
+}
+
+#[test]
+fn dmarc_failure_exit_2_in_nagios_format() {
+    let file = sample("outlook-ses-dmarc-fail.eml");
+    let out = probe(&[file.to_str().unwrap(), "--format", "nagios"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let line = stdout(&out);
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert!(line.starts_with("AUTHRES CRITICAL - "), "{line}");
+    assert!(line.contains("dmarc: dmarc=fail"), "{line}");
+    assert!(
+        line.contains("| dkim_aligned_pass=0 spf_aligned_pass=0 ignored_headers=0"),
+        "{line}"
+    );
+}
+
+#[test]
+fn no_trusted_header_exit_3() {
+    let file = sample("forged-upstream-only.eml");
+    let out = probe(&[
+        file.to_str().unwrap(),
+        "--trusted-authserv-id",
+        "mx.google.com",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains(
+            "FAIL trust: no trusted Authentication-Results field (wanted: mx.google.com)"
+        ),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn unreadable_file_exit_3_with_a_message() {
+    let out = probe(&["/nonexistent/message.eml"]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot read /nonexistent/message.eml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn strict_alignment_from_the_command_line() {
+    let file = sample("gmail-ses-custom-mail-from.eml");
+    let out = probe(&[
+        file.to_str().unwrap(),
+        "--alignment",
+        "strict",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
+    assert_eq!(v["alignment"], "strict");
+    assert_eq!(v["spf"]["aligned"], false);
+    assert_eq!(out.status.code(), Some(1));
+}
