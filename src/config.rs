@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
+pub use crate::authres::{AlignmentMode, Requirement};
 use crate::secret::SecretSource;
 
 /// One probe definition, as read from a probe file.
@@ -184,12 +185,13 @@ pub struct ExpectSettings {
     /// Domain of the DKIM signature that must pass and align; default: the From domain.
     #[serde(default)]
     pub dkim_domain: Option<String>,
+    /// Required results: `pass`, or `any` to report without judging.
     #[serde(default = "defaults::pass")]
-    pub dkim: String,
+    pub dkim: Requirement,
     #[serde(default = "defaults::pass")]
-    pub spf: String,
+    pub spf: Requirement,
     #[serde(default = "defaults::pass")]
-    pub dmarc: String,
+    pub dmarc: Requirement,
     #[serde(default = "defaults::yes")]
     pub dkim_aligned: bool,
     /// SES's default MAIL FROM never aligns (authres-realworld.md §0), so this is off by default.
@@ -197,6 +199,10 @@ pub struct ExpectSettings {
     pub spf_aligned: bool,
     #[serde(default)]
     pub alignment: AlignmentMode,
+    /// The custom MAIL FROM domain configured in SES; a different real one is a warning (SES falls back to
+    /// amazonses.com silently when the MX check fails, research/authres-realworld.md §0).
+    #[serde(default)]
+    pub mail_from_domain: Option<String>,
     /// Verdict when the mail lands in the Junk folder.
     #[serde(default)]
     pub junk: JunkVerdict,
@@ -216,18 +222,11 @@ impl Default for ExpectSettings {
             dkim_aligned: true,
             spf_aligned: false,
             alignment: AlignmentMode::Relaxed,
+            mail_from_domain: None,
             junk: JunkVerdict::Warning,
             max_delivery: defaults::max_delivery(),
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AlignmentMode {
-    #[default]
-    Relaxed,
-    Strict,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -287,8 +286,8 @@ mod defaults {
     pub fn poll_interval() -> Duration {
         Duration::from_secs(5)
     }
-    pub fn pass() -> String {
-        "pass".to_string()
+    pub fn pass() -> crate::authres::Requirement {
+        crate::authres::Requirement::Pass
     }
     pub fn max_delivery() -> Duration {
         Duration::from_secs(120)
@@ -434,18 +433,6 @@ impl ProbeFile {
                 return Err(invalid("imap.poll_interval", "is shorter than 100ms".into()));
             }
         }
-        for (field, value) in
-            [("expect.dkim", &self.expect.dkim), ("expect.spf", &self.expect.spf), ("expect.dmarc", &self.expect.dmarc)]
-        {
-            // RFC 8601 §2.7: the result keywords a receiver can write for these methods.
-            const RESULTS: [&str; 8] = ["pass", "fail", "softfail", "neutral", "none", "temperror", "permerror", "any"];
-            if !RESULTS.contains(&value.as_str()) {
-                return Err(invalid(
-                    field,
-                    format!("{value:?} is not a result, expected one of {RESULTS:?} (\"any\" accepts every result)"),
-                ));
-            }
-        }
         if let Some(url) = &self.aws.endpoint_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(invalid("aws.endpoint_url", format!("{url:?} is not an http(s) URL")));
@@ -554,7 +541,7 @@ password = { env = "PROBE_IMAP_PASSWORD" }
             (
                 "bad result",
                 &format!("{MINIMAL}\n[expect]\ndmarc = \"passed\"\n"),
-                "probes/p.toml:11: expect.dmarc: \"passed\" is not a result",
+                "probes/p.toml:11:9: unknown variant `passed`, expected `pass` or `any`",
             ),
             (
                 "forgot without client",

@@ -9,6 +9,7 @@ mod demo;
 mod dovecot;
 mod moto_conformance;
 mod probe_e2e;
+mod secrets;
 mod twin_cognito;
 mod twin_errors;
 mod twin_faults;
