@@ -30,9 +30,7 @@ fn unfold(s: &str) -> String {
 fn strip_name(s: &str) -> &str {
     let t = s.trim_start();
     match t.split_once(':') {
-        Some((name, rest)) if name.eq_ignore_ascii_case("authentication-results") => {
-            rest.trim_start()
-        }
+        Some((name, rest)) if name.eq_ignore_ascii_case("authentication-results") => rest.trim_start(),
         _ => t,
     }
 }
@@ -68,12 +66,7 @@ fn load_corpus() -> Vec<String> {
             if let Some(s) = v["input"].as_str().or_else(|| v["as_parse_input"].as_str()) {
                 values.push(s.to_string());
             }
-            for s in v["authentication_results"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|x| x.as_str())
-            {
+            for s in v["authentication_results"].as_array().into_iter().flatten().filter_map(|x| x.as_str()) {
                 values.push(s.to_string());
             }
             for s in values {
@@ -110,17 +103,11 @@ fn python_rate(script: &Path, corpus_file: &Path) -> Result<(f64, String), Strin
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).into_owned());
     }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| format!("bad output from {}: {e}", script.display()))?;
-    let rate = v["headers_per_sec"]
-        .as_f64()
-        .ok_or("no headers_per_sec in python output")?;
-    let label = format!(
-        "python authres {} parse (ok {}, error {})",
-        v["version"].as_str().unwrap_or("?"),
-        v["ok"],
-        v["error"]
-    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("bad output from {}: {e}", script.display()))?;
+    let rate = v["headers_per_sec"].as_f64().ok_or("no headers_per_sec in python output")?;
+    let label =
+        format!("python authres {} parse (ok {}, error {})", v["version"].as_str().unwrap_or("?"), v["ok"], v["error"]);
     Ok((rate, label))
 }
 
@@ -137,22 +124,13 @@ fn main() {
     });
     let (eval_rate, _) = measure(&corpus, |h| {
         let fields = [HeaderField::new("Authentication-Results", strip_name(h))];
-        black_box(authres::evaluate_fields(
-            black_box(&fields),
-            Ok(from_domain.to_string()),
-            &policy,
-            &expect,
-        ));
+        black_box(authres::evaluate_fields(black_box(&fields), Ok(from_domain.to_string()), &policy, &expect));
     });
 
     let dir = std::env::temp_dir().join(format!("authres-bench-{}", std::process::id()));
     let corpus_file = dir.join("corpus.json");
-    let written = std::fs::create_dir_all(&dir).and_then(|()| {
-        std::fs::write(
-            &corpus_file,
-            serde_json::to_vec(&corpus).unwrap_or_default(),
-        )
-    });
+    let written = std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(&corpus_file, serde_json::to_vec(&corpus).unwrap_or_default()));
     if let Err(e) = written {
         eprintln!("cannot write {}: {e}", corpus_file.display());
         std::process::exit(1);
@@ -161,34 +139,16 @@ fn main() {
     let python = python_rate(&script, &corpus_file);
     let _ = std::fs::remove_dir_all(&dir);
 
-    println!(
-        "Authentication-Results benchmark: {} header values from tests/data/authres-peers",
-        corpus.len()
-    );
-    println!(
-        "{:<58} {:>14} {:>12}",
-        "implementation", "headers/s", "µs/header"
-    );
+    println!("Authentication-Results benchmark: {} header values from tests/data/authres-peers", corpus.len());
+    println!("{:<58} {:>14} {:>12}", "implementation", "headers/s", "µs/header");
     let row = |name: &str, rate: f64| println!("{name:<58} {rate:>14.0} {:>12.3}", 1e6 / rate);
-    row(
-        &format!(
-            "ours: parse (ok {ours_ok}, error {})",
-            corpus.len() - ours_ok
-        ),
-        parse_rate,
-    );
+    row(&format!("ours: parse (ok {ours_ok}, error {})", corpus.len() - ours_ok), parse_rate);
     row("ours: parse + trust + alignment + findings", eval_rate);
     match python {
         Ok((py_rate, label)) => {
             row(&label, py_rate);
-            println!(
-                "ratio ours parse / python parse:            {:>8.0}×",
-                parse_rate / py_rate
-            );
-            println!(
-                "ratio ours parse+evaluate / python parse:   {:>8.0}×  (goal ≥ 100×)",
-                eval_rate / py_rate
-            );
+            println!("ratio ours parse / python parse:            {:>8.0}×", parse_rate / py_rate);
+            println!("ratio ours parse+evaluate / python parse:   {:>8.0}×  (goal ≥ 100×)", eval_rate / py_rate);
         }
         Err(e) => {
             println!("python authres: unavailable ({})", e.trim());

@@ -433,10 +433,10 @@ impl ProbeFile {
                 return Err(invalid("imap.poll_interval", "is shorter than 100ms".into()));
             }
         }
-        if let Some(url) = &self.aws.endpoint_url {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(invalid("aws.endpoint_url", format!("{url:?} is not an http(s) URL")));
-            }
+        if let Some(url) = &self.aws.endpoint_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(invalid("aws.endpoint_url", format!("{url:?} is not an http(s) URL")));
         }
         Ok(())
     }
@@ -457,13 +457,12 @@ fn key_line(text: &str, dotted: &str) -> usize {
     let mut line = 1;
     for part in dotted.split('.') {
         let Some(next) = item.get(part) else { break };
-        let span = next.span().or_else(|| next.as_table_like().and_then(|_| None));
-        if let Some(span) = span {
+        if let Some(span) = next.span() {
             line = line_col(text, span.start).0;
-        } else if let Some((key, _)) = item.as_table_like().and_then(|t| t.get_key_value(part)) {
-            if let Some(span) = key.span() {
-                line = line_col(text, span.start).0;
-            }
+        } else if let Some((key, _)) = item.as_table_like().and_then(|t| t.get_key_value(part))
+            && let Some(span) = key.span()
+        {
+            line = line_col(text, span.start).0;
         }
         item = next;
     }

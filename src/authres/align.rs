@@ -59,11 +59,7 @@ pub fn is_aligned(identifier: &str, from_domain: &str, mode: AlignmentMode) -> b
 /// `@example.com`, `<user@example.com>`, `example.com`. `None` for empty, `<>` (null sender) and the
 /// literal `none` (Outlook's `header.d=none`, research §2).
 pub fn domain_of(value: &str) -> Option<String> {
-    let v = value
-        .trim()
-        .trim_start_matches('<')
-        .trim_end_matches('>')
-        .trim();
+    let v = value.trim().trim_start_matches('<').trim_end_matches('>').trim();
     let domain = match v.rsplit_once('@') {
         Some((_, d)) => d,
         None => v,
@@ -71,8 +67,7 @@ pub fn domain_of(value: &str) -> Option<String> {
     let d = normalize_domain(domain);
     let plausible = !d.is_empty()
         && d != "none"
-        && d.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_' || b >= 0x80);
+        && d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_' || b >= 0x80);
     plausible.then_some(d)
 }
 
@@ -85,69 +80,15 @@ mod tests {
         use AlignmentMode::*;
         // (name, identifier, from, mode, aligned)
         let cases = [
-            (
-                "same domain strict",
-                "example.com",
-                "example.com",
-                Strict,
-                true,
-            ),
-            (
-                "case and trailing dot",
-                "Example.COM.",
-                "example.com",
-                Strict,
-                true,
-            ),
-            (
-                "custom MAIL FROM relaxed",
-                "bounce.example.com",
-                "example.com",
-                Relaxed,
-                true,
-            ),
-            (
-                "custom MAIL FROM strict",
-                "bounce.example.com",
-                "example.com",
-                Strict,
-                false,
-            ),
-            (
-                "SES default MAIL FROM",
-                "amazonses.com",
-                "example.com",
-                Relaxed,
-                false,
-            ),
-            (
-                "SES regional MAIL FROM",
-                "us-west-2.amazonses.com",
-                "example.com",
-                Relaxed,
-                false,
-            ),
-            (
-                "multi-label public suffix",
-                "mail.example.co.uk",
-                "example.co.uk",
-                Relaxed,
-                true,
-            ),
-            (
-                "sibling under co.uk",
-                "other.co.uk",
-                "example.co.uk",
-                Relaxed,
-                false,
-            ),
-            (
-                "From on a subdomain",
-                "example.com",
-                "news.example.com",
-                Relaxed,
-                true,
-            ),
+            ("same domain strict", "example.com", "example.com", Strict, true),
+            ("case and trailing dot", "Example.COM.", "example.com", Strict, true),
+            ("custom MAIL FROM relaxed", "bounce.example.com", "example.com", Relaxed, true),
+            ("custom MAIL FROM strict", "bounce.example.com", "example.com", Strict, false),
+            ("SES default MAIL FROM", "amazonses.com", "example.com", Relaxed, false),
+            ("SES regional MAIL FROM", "us-west-2.amazonses.com", "example.com", Relaxed, false),
+            ("multi-label public suffix", "mail.example.co.uk", "example.co.uk", Relaxed, true),
+            ("sibling under co.uk", "other.co.uk", "example.co.uk", Relaxed, false),
+            ("From on a subdomain", "example.com", "news.example.com", Relaxed, true),
             ("empty identifier", "", "example.com", Relaxed, false),
         ];
         for (name, id, from, mode, want) in cases {
@@ -158,26 +99,14 @@ mod tests {
     #[test]
     fn domain_of_cases() {
         let cases = [
-            (
-                "full address",
-                "0100017674efab57-x-000000@ses-us-east-1.example.com",
-                Some("ses-us-east-1.example.com"),
-            ),
+            ("full address", "0100017674efab57-x-000000@ses-us-east-1.example.com", Some("ses-us-east-1.example.com")),
             ("AUID", "@amazonses.com", Some("amazonses.com")),
             ("bare domain", "Amazonses.com", Some("amazonses.com")),
-            (
-                "angle address",
-                "<alice@fastmail.com>",
-                Some("fastmail.com"),
-            ),
+            ("angle address", "<alice@fastmail.com>", Some("fastmail.com")),
             ("null sender", "<>", None),
             ("Outlook none", "none", None),
             ("empty", "", None),
-            (
-                "SRS local part",
-                "SRS0=Z8Bj=5h=qq.com=x@wh1te.dev",
-                Some("wh1te.dev"),
-            ),
+            ("SRS local part", "SRS0=Z8Bj=5h=qq.com=x@wh1te.dev", Some("wh1te.dev")),
             ("junk", "a) dmarc=pass (b", None),
         ];
         for (name, input, want) in cases {

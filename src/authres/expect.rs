@@ -105,11 +105,7 @@ pub struct Finding {
 }
 
 fn finding(method: &str, outcome: FindingOutcome, explanation: String) -> Finding {
-    Finding {
-        method: method.to_string(),
-        outcome,
-        explanation,
-    }
+    Finding { method: method.to_string(), outcome, explanation }
 }
 
 /// The worst finding decides: any fail is CRITICAL, any warn WARNING, else OK (DESIGN.md §6).
@@ -171,31 +167,20 @@ fn dkim_finding(o: &Observed<'_>, e: &Expectations) -> Finding {
             Requirement::Any => finding("dkim", Pass, format!("{what} (not required)")),
         };
     }
-    if let Some(want) = e
-        .dkim_domain
-        .as_deref()
-        .map(|d| d.trim_end_matches('.').to_ascii_lowercase())
-        && !passes
-            .iter()
-            .any(|d| d.domain.as_deref() == Some(want.as_str()))
+    if let Some(want) = e.dkim_domain.as_deref().map(|d| d.trim_end_matches('.').to_ascii_lowercase())
+        && !passes.iter().any(|d| d.domain.as_deref() == Some(want.as_str()))
     {
         return finding(
             "dkim",
             Fail,
-            format!(
-                "no passing signature with the expected d={want}; reported: {}",
-                all.join(", ")
-            ),
+            format!("no passing signature with the expected d={want}; reported: {}", all.join(", ")),
         );
     }
     if let Some(good) = passes.iter().find(|d| d.aligned) {
         return finding(
             "dkim",
             Pass,
-            format!(
-                "{} passed and aligns with {from} ({mode})",
-                describe_dkim(good).trim_end_matches(" pass")
-            ),
+            format!("{} passed and aligns with {from} ({mode})", describe_dkim(good).trim_end_matches(" pass")),
         );
     }
     let dmarc_pass = o.dmarc.is_some_and(|d| d.result == "pass");
@@ -203,30 +188,17 @@ fn dkim_finding(o: &Observed<'_>, e: &Expectations) -> Finding {
         return finding(
             "dkim",
             Pass,
-            "DKIM passed; the receiver did not name the signing domain, alignment taken from its dmarc=pass".to_string(),
+            "DKIM passed; the receiver did not name the signing domain, alignment taken from its dmarc=pass"
+                .to_string(),
         );
     }
-    let passed: Vec<String> = passes
-        .iter()
-        .map(|d| d.domain.clone().unwrap_or_else(|| "(not named)".into()))
-        .collect();
-    let mut why = format!(
-        "DKIM passed only for {}, which does not align with {from} ({mode})",
-        passed.join(", ")
-    );
-    if passes.iter().any(|d| {
-        d.domain
-            .as_deref()
-            .is_some_and(|x| organizational_domain(x) == "amazonses.com")
-    }) {
+    let passed: Vec<String> = passes.iter().map(|d| d.domain.clone().unwrap_or_else(|| "(not named)".into())).collect();
+    let mut why = format!("DKIM passed only for {}, which does not align with {from} ({mode})", passed.join(", "));
+    if passes.iter().any(|d| d.domain.as_deref().is_some_and(|x| organizational_domain(x) == "amazonses.com")) {
         why.push_str("; amazonses.com is SES's own signature and never aligns: enable Easy DKIM (or BYODKIM) for the sending domain");
     } else if e.alignment == AlignmentMode::Strict
         && o.from.is_some_and(|f| {
-            passes.iter().any(|d| {
-                d.domain
-                    .as_deref()
-                    .is_some_and(|x| is_aligned(x, f, AlignmentMode::Relaxed))
-            })
+            passes.iter().any(|d| d.domain.as_deref().is_some_and(|x| is_aligned(x, f, AlignmentMode::Relaxed)))
         })
     {
         why.push_str("; it would align in relaxed mode (adkim=s needs the exact From domain)");
@@ -244,11 +216,7 @@ fn spf_finding(o: &Observed<'_>, e: &Expectations) -> Finding {
     let from = o.from.unwrap_or("(unknown From domain)");
     let Some(spf) = o.spf else {
         return match e.spf {
-            Requirement::Pass => finding(
-                "spf",
-                Fail,
-                "the receiver reported no SPF result".to_string(),
-            ),
+            Requirement::Pass => finding("spf", Fail, "the receiver reported no SPF result".to_string()),
             Requirement::Any => finding("spf", Pass, "no SPF result (not required)".to_string()),
         };
     };
@@ -256,45 +224,27 @@ fn spf_finding(o: &Observed<'_>, e: &Expectations) -> Finding {
     if spf.result != "pass" {
         let what = format!("spf={} for {} {domain}", spf.result, spf.identity);
         return match e.spf {
-            Requirement::Pass => finding(
-                "spf",
-                Fail,
-                format!("{what}: the sending IP is not authorised by that domain's SPF record"),
-            ),
+            Requirement::Pass => {
+                finding("spf", Fail, format!("{what}: the sending IP is not authorised by that domain's SPF record"))
+            }
             Requirement::Any => finding("spf", Pass, format!("{what} (not required)")),
         };
     }
     if spf.aligned {
-        return finding(
-            "spf",
-            Pass,
-            format!("passed for {domain} and aligns with {from} ({mode})"),
-        );
+        return finding("spf", Pass, format!("passed for {domain} and aligns with {from} ({mode})"));
     }
-    let why = format!(
-        "passed for {domain} but does not align: {}",
-        spf.not_aligned_reason.as_deref().unwrap_or("unknown")
-    );
-    if e.spf_aligned {
-        finding("spf", Fail, why)
-    } else {
-        finding("spf", Warn, why)
-    }
+    let why =
+        format!("passed for {domain} but does not align: {}", spf.not_aligned_reason.as_deref().unwrap_or("unknown"));
+    if e.spf_aligned { finding("spf", Fail, why) } else { finding("spf", Warn, why) }
 }
 
 fn mail_from_finding(o: &Observed<'_>, e: &Expectations) -> Option<Finding> {
-    let want = e
-        .mail_from_domain
-        .as_deref()?
-        .trim_end_matches('.')
-        .to_ascii_lowercase();
+    let want = e.mail_from_domain.as_deref()?.trim_end_matches('.').to_ascii_lowercase();
     let got = o.mail_from_domain;
     let f = match got {
-        Some(g) if g == want => finding(
-            "mail-from",
-            FindingOutcome::Pass,
-            format!("MAIL FROM domain is {g} as configured"),
-        ),
+        Some(g) if g == want => {
+            finding("mail-from", FindingOutcome::Pass, format!("MAIL FROM domain is {g} as configured"))
+        }
         Some(g) if organizational_domain(g) == "amazonses.com" => finding(
             "mail-from",
             FindingOutcome::Warn,
@@ -303,16 +253,8 @@ fn mail_from_finding(o: &Observed<'_>, e: &Expectations) -> Option<Finding> {
                  probably failed and BehaviorOnMXFailure=UseDefaultValue fell back silently"
             ),
         ),
-        Some(g) => finding(
-            "mail-from",
-            FindingOutcome::Warn,
-            format!("MAIL FROM domain was {g}, expected {want}"),
-        ),
-        None => finding(
-            "mail-from",
-            FindingOutcome::Warn,
-            format!("the MAIL FROM domain is unknown, expected {want}"),
-        ),
+        Some(g) => finding("mail-from", FindingOutcome::Warn, format!("MAIL FROM domain was {g}, expected {want}")),
+        None => finding("mail-from", FindingOutcome::Warn, format!("the MAIL FROM domain is unknown, expected {want}")),
     };
     Some(f)
 }
@@ -320,9 +262,7 @@ fn mail_from_finding(o: &Observed<'_>, e: &Expectations) -> Option<Finding> {
 fn dmarc_finding(o: &Observed<'_>, e: &Expectations) -> Finding {
     use FindingOutcome::*;
     let Some(d) = o.dmarc else {
-        let what =
-            "the receiver wrote no dmarc result (does the From domain publish a DMARC record?)"
-                .to_string();
+        let what = "the receiver wrote no dmarc result (does the From domain publish a DMARC record?)".to_string();
         return match e.dmarc {
             Requirement::Pass => finding("dmarc", Fail, what),
             Requirement::Any => finding("dmarc", Pass, format!("{what} (not required)")),
@@ -361,10 +301,7 @@ fn dmarc_cross_check(o: &Observed<'_>, e: &Expectations) -> Option<Finding> {
     let d = o.dmarc?;
     let ours = o.dkim.iter().any(|k| k.result == "pass" && k.aligned)
         || o.spf.is_some_and(|s| s.result == "pass" && s.aligned);
-    let unnamed_dkim_pass = o
-        .dkim
-        .iter()
-        .any(|k| k.result == "pass" && k.domain.is_none());
+    let unnamed_dkim_pass = o.dkim.iter().any(|k| k.result == "pass" && k.domain.is_none());
     match (d.result.as_str(), ours) {
         ("pass", false) if !unnamed_dkim_pass => Some(finding(
             "dmarc",
@@ -392,11 +329,7 @@ mod tests {
         let cases = [
             ("all pass", vec![f(Pass), f(Pass)], Outcome::Ok),
             ("one warn", vec![f(Pass), f(Warn)], Outcome::Warning),
-            (
-                "fail beats warn",
-                vec![f(Warn), f(Fail), f(Pass)],
-                Outcome::Critical,
-            ),
+            ("fail beats warn", vec![f(Warn), f(Fail), f(Pass)], Outcome::Critical),
             ("nothing judged", vec![], Outcome::Ok),
         ];
         for (name, findings, want) in cases {
@@ -409,9 +342,6 @@ mod tests {
         let e: Expectations = toml::from_str("").unwrap();
         assert_eq!(e, Expectations::default());
         assert!(e.dkim_aligned && !e.spf_aligned);
-        assert_eq!(
-            (e.dkim, e.spf, e.dmarc),
-            (Requirement::Pass, Requirement::Pass, Requirement::Pass)
-        );
+        assert_eq!((e.dkim, e.spf, e.dmarc), (Requirement::Pass, Requirement::Pass, Requirement::Pass));
     }
 }

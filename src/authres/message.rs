@@ -16,10 +16,7 @@ pub struct HeaderField {
 impl HeaderField {
     /// Convenience constructor for tests and benchmarks.
     pub fn new(name: &str, value: &str) -> Self {
-        HeaderField {
-            name: name.to_string(),
-            value: value.to_string(),
-        }
+        HeaderField { name: name.to_string(), value: value.to_string() }
     }
 
     /// Case-insensitive name comparison (RFC 5322 §1.2.2).
@@ -54,10 +51,7 @@ pub fn header_fields(raw: &[u8]) -> Vec<HeaderField> {
         .iter()
         .filter_map(|h| {
             let value = raw.get(h.offset_start as usize..h.offset_end as usize)?;
-            Some(HeaderField {
-                name: h.name.as_str().to_string(),
-                value: String::from_utf8_lossy(value).into_owned(),
-            })
+            Some(HeaderField { name: h.name.as_str().to_string(), value: String::from_utf8_lossy(value).into_owned() })
         })
         .collect()
 }
@@ -73,17 +67,14 @@ pub fn from_domain(raw: &[u8]) -> Result<String, String> {
     };
     let addrs: Vec<_> = from.iter().collect();
     match addrs.as_slice() {
-        [one] => one.address().and_then(domain_of).ok_or_else(|| {
-            format!(
-                "the From address {:?} has no domain",
-                one.address().unwrap_or("")
-            )
-        }),
+        [one] => one
+            .address()
+            .and_then(domain_of)
+            .ok_or_else(|| format!("the From address {:?} has no domain", one.address().unwrap_or(""))),
         [] => Err("the From header holds no address".to_string()),
-        many => Err(format!(
-            "the From header holds {} addresses; DMARC needs exactly one (RFC 7489 §6.6.1)",
-            many.len()
-        )),
+        many => {
+            Err(format!("the From header holds {} addresses; DMARC needs exactly one (RFC 7489 §6.6.1)", many.len()))
+        }
     }
 }
 
@@ -125,35 +116,16 @@ mod tests {
     #[test]
     fn from_domain_cases() {
         let cases: [(&str, &[u8], Result<&str, &str>); 4] = [
-            (
-                "display name",
-                b"From: Phenom <noreply@Example.com>\r\n\r\n",
-                Ok("example.com"),
-            ),
-            (
-                "bare address",
-                b"From: noreply@mail.example.com\r\n\r\n",
-                Ok("mail.example.com"),
-            ),
-            (
-                "no From",
-                b"To: a@b.example\r\n\r\n",
-                Err("the message has no From header"),
-            ),
-            (
-                "two addresses",
-                b"From: a@x.example, b@y.example\r\n\r\n",
-                Err("two"),
-            ),
+            ("display name", b"From: Phenom <noreply@Example.com>\r\n\r\n", Ok("example.com")),
+            ("bare address", b"From: noreply@mail.example.com\r\n\r\n", Ok("mail.example.com")),
+            ("no From", b"To: a@b.example\r\n\r\n", Err("the message has no From header")),
+            ("two addresses", b"From: a@x.example, b@y.example\r\n\r\n", Err("two")),
         ];
         for (name, raw, want) in cases {
             let got = from_domain(raw);
             match (got, want) {
                 (Ok(g), Ok(w)) => assert_eq!(g, w, "{name}"),
-                (Err(g), Err(w)) => assert!(
-                    g.contains(w) || w == "two" && g.contains("2 addresses"),
-                    "{name}: {g}"
-                ),
+                (Err(g), Err(w)) => assert!(g.contains(w) || w == "two" && g.contains("2 addresses"), "{name}: {g}"),
                 (g, w) => panic!("{name}: got {g:?}, want {w:?}"),
             }
         }
@@ -165,10 +137,6 @@ mod tests {
         let fields = header_fields(raw);
         let names: Vec<_> = fields.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["Authentication-Results", "Received", "From"]);
-        assert!(
-            fields[0].value.contains("dkim=pass header.i=@example.com"),
-            "{:?}",
-            fields[0].value
-        );
+        assert!(fields[0].value.contains("dkim=pass header.i=@example.com"), "{:?}", fields[0].value);
     }
 }

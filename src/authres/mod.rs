@@ -22,9 +22,7 @@ pub mod trust;
 pub use align::AlignmentMode;
 pub use expect::{Expectations, Finding, FindingOutcome, Requirement};
 pub use message::{DkimSignature, HeaderField};
-pub use parse::{
-    AuthResults, MAX_VALUE_LEN, ParseError, Property, ResInfo, parse, parse_arc, parse_resinfo,
-};
+pub use parse::{AuthResults, MAX_VALUE_LEN, ParseError, Property, ResInfo, parse, parse_arc, parse_resinfo};
 pub use report::{DkimReport, DmarcReport, Evaluation, IgnoredSummary, SpfReport};
 pub use trust::{IgnoredHeader, NoAuthservId, TrustBasis, TrustPolicy};
 
@@ -48,11 +46,8 @@ pub fn evaluate_fields(
 ) -> Evaluation {
     let mode = expect.alignment;
     let selection = trust::select(fields, policy);
-    let sigs: Vec<DkimSignature> = fields
-        .iter()
-        .filter(|f| f.is("DKIM-Signature"))
-        .map(|f| message::parse_dkim_signature(&f.value))
-        .collect();
+    let sigs: Vec<DkimSignature> =
+        fields.iter().filter(|f| f.is("DKIM-Signature")).map(|f| message::parse_dkim_signature(&f.value)).collect();
     let from_domain = from.as_ref().ok().cloned();
     let from_ref = from_domain.as_deref();
     let dkim = report::dkim_reports(&selection.trusted, &sigs, from_ref, mode);
@@ -63,12 +58,7 @@ pub fn evaluate_fields(
         .as_ref()
         .filter(|s| s.identity == "mailfrom")
         .and_then(|s| s.domain.clone())
-        .or_else(|| {
-            fields
-                .iter()
-                .find(|f| f.is("Return-Path"))
-                .and_then(|f| align::domain_of(&f.value))
-        });
+        .or_else(|| fields.iter().find(|f| f.is("Return-Path")).and_then(|f| align::domain_of(&f.value)));
     let mut findings = Vec::new();
     let verdict = if selection.trusted.is_empty() {
         findings.push(Finding {
@@ -108,10 +98,7 @@ pub fn evaluate_fields(
         spf,
         mail_from_domain,
         dmarc,
-        ignored_headers: IgnoredSummary {
-            count: selection.ignored.len(),
-            reasons: selection.ignored,
-        },
+        ignored_headers: IgnoredSummary { count: selection.ignored.len(), reasons: selection.ignored },
         findings,
         verdict,
     }
@@ -128,8 +115,7 @@ fn topmost_trust_finding(fields: &[HeaderField], selection: &trust::Selection) -
     let id = selection.authserv_id.as_deref()?;
     let org = align::organizational_domain(id);
     let first_trusted = fields.iter().position(|f| {
-        f.is("Authentication-Results")
-            && parse(&f.value).ok().and_then(|a| a.authserv_id).as_deref() == Some(id)
+        f.is("Authentication-Results") && parse(&f.value).ok().and_then(|a| a.authserv_id).as_deref() == Some(id)
     })?;
     let named = fields[..first_trusted]
         .iter()
@@ -151,9 +137,7 @@ fn received_by(value: &str) -> Option<String> {
     let mut words = value.split_whitespace();
     while let Some(w) = words.next() {
         if w.eq_ignore_ascii_case("by") {
-            return words
-                .next()
-                .map(|h| h.trim_end_matches(';').to_ascii_lowercase());
+            return words.next().map(|h| h.trim_end_matches(';').to_ascii_lowercase());
         }
     }
     None
@@ -165,11 +149,8 @@ fn no_trusted_explanation(selection: &trust::Selection, policy: &TrustPolicy) ->
     } else {
         policy.authserv_ids.join(", ")
     };
-    let ar_ignored = selection
-        .ignored
-        .iter()
-        .filter(|i| i.field.eq_ignore_ascii_case("Authentication-Results"))
-        .count();
+    let ar_ignored =
+        selection.ignored.iter().filter(|i| i.field.eq_ignore_ascii_case("Authentication-Results")).count();
     if ar_ignored == 0 {
         format!("the message carries no Authentication-Results field (wanted: {wanted})")
     } else {

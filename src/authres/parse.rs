@@ -33,25 +33,15 @@ use std::cell::Cell;
 /// (after the field name, when one was given).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
-    #[error(
-        "empty Authentication-Results value; expected an authserv-id and results (RFC 8601 §2.2)"
-    )]
+    #[error("empty Authentication-Results value; expected an authserv-id and results (RFC 8601 §2.2)")]
     Empty,
     #[error("at byte {offset}: expected {expected}, found {found:?}")]
-    Unexpected {
-        offset: usize,
-        expected: &'static str,
-        found: String,
-    },
-    #[error(
-        "comment opened at byte {offset} is not balanced; expected matching `(` and `)` (RFC 5322 §3.2.2)"
-    )]
+    Unexpected { offset: usize, expected: &'static str, found: String },
+    #[error("comment opened at byte {offset} is not balanced; expected matching `(` and `)` (RFC 5322 §3.2.2)")]
     UnbalancedComment { offset: usize },
     #[error("quoted string opened at byte {offset} has no closing `\"` (RFC 5322 §3.2.4)")]
     UnterminatedQuote { offset: usize },
-    #[error(
-        "method {method:?} has no result at byte {offset}; expected `{method}=<result>` (RFC 8601 §2.2)"
-    )]
+    #[error("method {method:?} has no result at byte {offset}; expected `{method}=<result>` (RFC 8601 §2.2)")]
     MissingResult { method: String, offset: usize },
     #[error("value is {len} bytes long; expected at most {max}")]
     TooLong { len: usize, max: usize },
@@ -191,9 +181,7 @@ fn parse_arc_body(body: &str, steps: &Cell<u64>) -> Result<AuthResults, ParseErr
         return Err(c.unexpected("`=` after `i`"));
     }
     c.skip_cfws(&mut Vec::new())?;
-    let instance = c
-        .read_digits()
-        .ok_or_else(|| c.unexpected("the ARC instance number (1–50)"))?;
+    let instance = c.read_digits().ok_or_else(|| c.unexpected("the ARC instance number (1–50)"))?;
     c.skip_cfws(&mut Vec::new())?;
     if !c.eat(b';') {
         return Err(c.unexpected("`;` after the ARC instance"));
@@ -203,10 +191,7 @@ fn parse_arc_body(body: &str, steps: &Cell<u64>) -> Result<AuthResults, ParseErr
 
 fn check_len(value: &str) -> Result<(), ParseError> {
     if value.len() > MAX_VALUE_LEN {
-        return Err(ParseError::TooLong {
-            len: value.len(),
-            max: MAX_VALUE_LEN,
-        });
+        return Err(ParseError::TooLong { len: value.len(), max: MAX_VALUE_LEN });
     }
     Ok(())
 }
@@ -215,8 +200,7 @@ fn check_len(value: &str) -> Result<(), ParseError> {
 fn strip_name<'a>(value: &'a str, name_with_colon: &str) -> Option<&'a str> {
     let trimmed = value.trim_start();
     let head = trimmed.get(..name_with_colon.len())?;
-    head.eq_ignore_ascii_case(name_with_colon)
-        .then(|| &trimmed[name_with_colon.len()..])
+    head.eq_ignore_ascii_case(name_with_colon).then(|| &trimmed[name_with_colon.len()..])
 }
 
 /// RFC 2045 `tspecials` plus space and controls: the bytes that end an unquoted token.
@@ -248,12 +232,7 @@ struct Cursor<'a, 's> {
 
 impl<'a, 's> Cursor<'a, 's> {
     fn new(s: &'a str, steps: &'s Cell<u64>) -> Self {
-        Cursor {
-            s,
-            b: s.as_bytes(),
-            pos: 0,
-            steps,
-        }
+        Cursor { s, b: s.as_bytes(), pos: 0, steps }
     }
 
     fn peek(&self) -> Option<u8> {
@@ -272,11 +251,7 @@ impl<'a, 's> Cursor<'a, 's> {
 
     fn unexpected(&self, expected: &'static str) -> ParseError {
         let found: String = self.s[self.pos..].chars().take(24).collect();
-        ParseError::Unexpected {
-            offset: self.pos,
-            expected,
-            found,
-        }
+        ParseError::Unexpected { offset: self.pos, expected, found }
     }
 
     /// Skips whitespace (folds included) and comments, collecting the comments' text.
@@ -422,9 +397,7 @@ impl<'a, 's> Cursor<'a, 's> {
             }
             match self.peek() {
                 None => {
-                    return Err(
-                        self.unexpected("`; none` or `; method=result` after the authserv-id")
-                    );
+                    return Err(self.unexpected("`; none` or `; method=result` after the authserv-id"));
                 }
                 Some(b';') => {}
                 // Old Yahoo writes the first result right after the authserv-id (research §3).
@@ -475,9 +448,7 @@ impl<'a, 's> Cursor<'a, 's> {
             return Err(self.unexpected("an authserv-id (token or quoted-string, RFC 8601 §2.2)"));
         }
         if self.peek().is_some_and(|b| b >= 0x80) {
-            return Err(
-                self.unexpected("an ASCII authserv-id; U-labels must be quoted (RFC 8616 §3)")
-            );
+            return Err(self.unexpected("an ASCII authserv-id; U-labels must be quoted (RFC 8616 §3)"));
         }
         Ok(id.to_string())
     }
@@ -524,18 +495,11 @@ impl<'a, 's> Cursor<'a, 's> {
     }
 
     /// `[/ version] = result [reason] props…`, the cursor after the method name and its CFWS.
-    fn resinfo_after_method(
-        &mut self,
-        method: &str,
-        mut comments: Vec<String>,
-    ) -> Result<ResInfo, ParseError> {
+    fn resinfo_after_method(&mut self, method: &str, mut comments: Vec<String>) -> Result<ResInfo, ParseError> {
         let mut method_version = None;
         if self.eat(b'/') {
             self.skip_cfws(&mut comments)?;
-            method_version = Some(
-                self.read_digits()
-                    .ok_or_else(|| self.unexpected("a method version after `/`"))?,
-            );
+            method_version = Some(self.read_digits().ok_or_else(|| self.unexpected("a method version after `/`"))?);
             self.skip_cfws(&mut comments)?;
         }
         if !self.eat(b'=') {
@@ -544,10 +508,7 @@ impl<'a, 's> Cursor<'a, 's> {
         self.skip_cfws(&mut comments)?;
         let result = self.read_value_run();
         if result.is_empty() || result.contains('=') {
-            return Err(ParseError::MissingResult {
-                method: method.to_ascii_lowercase(),
-                offset: self.pos,
-            });
+            return Err(ParseError::MissingResult { method: method.to_ascii_lowercase(), offset: self.pos });
         }
         let mut info = ResInfo {
             method: method.to_ascii_lowercase(),
@@ -672,11 +633,7 @@ impl<'a, 's> Cursor<'a, 's> {
 
 /// Unfolds per RFC 5322 §2.2.3: removes CR and LF, keeping the whitespace that follows them.
 fn unfold(s: &str) -> String {
-    if s.contains(['\r', '\n']) {
-        s.chars().filter(|c| *c != '\r' && *c != '\n').collect()
-    } else {
-        s.to_string()
-    }
+    if s.contains(['\r', '\n']) { s.chars().filter(|c| *c != '\r' && *c != '\n').collect() } else { s.to_string() }
 }
 
 #[cfg(test)]
@@ -708,11 +665,7 @@ mod tests {
     fn accepted_cases() {
         // (name, input, expected summary)
         let cases = [
-            (
-                "RFC B.2 none with version",
-                "example.org 1; none",
-                "example.org none",
-            ),
+            ("RFC B.2 none with version", "example.org 1; none", "example.org none"),
             (
                 "field name prefix",
                 "Authentication-Results: example.com; spf=pass smtp.mailfrom=example.net",
@@ -773,11 +726,7 @@ mod tests {
                 "foo.example.net (foobar) 1 (baz);\n dkim (Because I like it) / 1 (One yay) = (wait for it) fail\n policy (A dot can go here) . (like that) expired\n (this surprised me) = (as I wasn't expecting it) 1362471462",
                 "foo.example.net; dkim=fail policy.expired=1362471462",
             ),
-            (
-                "quoted authserv-id U-label",
-                "\"éxamplé.org\"; none",
-                "éxamplé.org none",
-            ),
+            ("quoted authserv-id U-label", "\"éxamplé.org\"; none", "éxamplé.org none"),
             (
                 "Coremail tab inside a value",
                 "mx19; spf=pass smtp.mail=0101-a63b\n\t8f9e@us-west-2.amazonses.com; dkim=\n\tpass header.i=@amazonses.com",
@@ -788,11 +737,7 @@ mod tests {
                 "mta4011.mail.gq1.yahoo.com  from=fastmail.com; dkim=pass (ok)",
                 "mta4011.mail.gq1.yahoo.com; from=fastmail.com; dkim=pass",
             ),
-            (
-                "comment before none",
-                "example.com; (Nothing here) none",
-                "example.com none",
-            ),
+            ("comment before none", "example.com; (Nothing here) none", "example.com none"),
             (
                 "reason quoted",
                 "x; dkim=pass reason=\"foo;bar\" header.d=example.com",
@@ -824,10 +769,7 @@ mod tests {
             ("missing result at end", "test.example.com; foo = "),
             ("double =", "test.example.com; foo = = bar;"),
             ("bad version", "test.example.com; foo / bar = test;"),
-            (
-                "stray word after authserv-id",
-                "test.example.com foo bar = test;",
-            ),
+            ("stray word after authserv-id", "test.example.com foo bar = test;"),
             ("none then result", "example.com; none dkim=pass"),
             ("none none", "example.com; none none"),
             ("unquoted U-label", "éxamplé.org; none"),
@@ -836,27 +778,19 @@ mod tests {
             ("authserv-id alone", "example.com"),
         ];
         for (name, input) in cases {
-            assert!(
-                parse(input).is_err(),
-                "{name}: {input:?} parsed as {:?}",
-                parse(input)
-            );
+            assert!(parse(input).is_err(), "{name}: {input:?} parsed as {:?}", parse(input));
         }
     }
 
     #[test]
     fn arc_instance_is_read_and_required() {
         let ar = parse_arc("i=2; mx.microsoft.com 1; spf=pass smtp.mailfrom=hotmail.com").unwrap();
-        assert_eq!(
-            (ar.instance, ar.version, ar.authserv_id.as_deref()),
-            (Some(2), Some(1), Some("mx.microsoft.com"))
-        );
-        let ar = parse("ARC-Authentication-Results:i=1; smtp.subspace.kernel.org; spf=pass smtp.mailfrom=amazonses.com").unwrap();
+        assert_eq!((ar.instance, ar.version, ar.authserv_id.as_deref()), (Some(2), Some(1), Some("mx.microsoft.com")));
+        let ar =
+            parse("ARC-Authentication-Results:i=1; smtp.subspace.kernel.org; spf=pass smtp.mailfrom=amazonses.com")
+                .unwrap();
         assert_eq!(ar.instance, Some(1));
-        let ar = parse_arc(
-            "i=3; mx.example.com; arc=pass (\"mail.example.com:s=selector1:i=2\"); dkim=pass",
-        )
-        .unwrap();
+        let ar = parse_arc("i=3; mx.example.com; arc=pass (\"mail.example.com:s=selector1:i=2\"); dkim=pass").unwrap();
         assert_eq!((ar.instance, ar.results.len()), (Some(3), 2));
         assert!(parse_arc("mx.example.com; dkim=pass").is_err());
     }
@@ -874,12 +808,7 @@ mod tests {
         let steps = Cell::new(0);
         let _ = parse_counted(input, &steps);
         let limit = 8 * input.len() as u64 + 64;
-        assert!(
-            steps.get() <= limit,
-            "{} steps for {} bytes",
-            steps.get(),
-            input.len()
-        );
+        assert!(steps.get() <= limit, "{} steps for {} bytes", steps.get(), input.len());
     }
 
     #[test]

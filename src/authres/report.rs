@@ -61,28 +61,15 @@ impl Evaluation {
             self.alignment.name()
         );
         for f in &self.findings {
-            out.push_str(&format!(
-                "{:<4} {}: {}\n",
-                f.outcome.label(),
-                f.method,
-                f.explanation
-            ));
+            out.push_str(&format!("{:<4} {}: {}\n", f.outcome.label(), f.method, f.explanation));
         }
         if let Some(mf) = &self.mail_from_domain {
-            out.push_str(&format!(
-                "info mail-from: the envelope sender (MAIL FROM) domain was {mf}\n"
-            ));
+            out.push_str(&format!("info mail-from: the envelope sender (MAIL FROM) domain was {mf}\n"));
         }
         if self.ignored_headers.count > 0 {
-            out.push_str(&format!(
-                "info ignored {} header field(s):\n",
-                self.ignored_headers.count
-            ));
+            out.push_str(&format!("info ignored {} header field(s):\n", self.ignored_headers.count));
             for r in &self.ignored_headers.reasons {
-                out.push_str(&format!(
-                    "       #{} {}: {}\n",
-                    r.position, r.field, r.reason
-                ));
+                out.push_str(&format!("       #{} {}: {}\n", r.position, r.field, r.reason));
             }
         }
         out
@@ -103,10 +90,7 @@ impl Evaluation {
             problems.join("; ")
         };
         let dkim_aligned = self.dkim.iter().any(|d| d.result == "pass" && d.aligned);
-        let spf_aligned = self
-            .spf
-            .as_ref()
-            .is_some_and(|s| s.result == "pass" && s.aligned);
+        let spf_aligned = self.spf.as_ref().is_some_and(|s| s.result == "pass" && s.aligned);
         format!(
             "AUTHRES {} - {} | dkim_aligned_pass={} spf_aligned_pass={} ignored_headers={}",
             self.verdict,
@@ -170,11 +154,7 @@ pub struct DmarcReport {
 
 /// Collects every result of `method` from the trusted fields, in order.
 fn results_of<'a>(trusted: &'a [AuthResults], method: &str) -> Vec<&'a ResInfo> {
-    trusted
-        .iter()
-        .flat_map(|ar| ar.results.iter())
-        .filter(|r| r.method == method)
-        .collect()
+    trusted.iter().flat_map(|ar| ar.results.iter()).filter(|r| r.method == method).collect()
 }
 
 /// Strips the quotes a careless writer left around a `header.b` value.
@@ -219,9 +199,7 @@ fn ar_dkim_domain(r: &ResInfo) -> Option<(String, &'static str)> {
     if let Some(d) = r.prop("header.d").and_then(domain_of) {
         return Some((d, "header.d"));
     }
-    r.prop("header.i")
-        .and_then(domain_of)
-        .map(|d| (d, "header.i"))
+    r.prop("header.i").and_then(domain_of).map(|d| (d, "header.i"))
 }
 
 /// Builds the DKIM reports: maps each result to its signature, merges duplicates (`pass` wins), and
@@ -242,22 +220,14 @@ pub(crate) fn dkim_reports(
                 .prop("header.b")
                 .map(clean_b)
                 .filter(|b| !b.is_empty())
-                .map(|b| {
-                    format!(
-                        "ar:{}:{b}",
-                        ar_dkim_domain(r).map(|(d, _)| d).unwrap_or_default()
-                    )
-                }),
+                .map(|b| format!("ar:{}:{b}", ar_dkim_domain(r).map(|(d, _)| d).unwrap_or_default())),
         };
         let (domain, source) = match (sig, ar_dkim_domain(r)) {
             (Some(i), _) => (Some(sigs[i].d.clone()), "dkim-signature"),
             (None, Some((d, src))) => (Some(d), src),
             (None, None) => (None, "none"),
         };
-        let selector = r
-            .prop("header.s")
-            .map(str::to_string)
-            .or_else(|| sig.map(|i| sigs[i].s.clone()));
+        let selector = r.prop("header.s").map(str::to_string).or_else(|| sig.map(|i| sigs[i].s.clone()));
         if let Some((_, existing)) = reports.iter_mut().find(|(k, _)| k.is_some() && *k == key) {
             if existing.result != r.result {
                 if r.result == "pass" {
@@ -293,23 +263,12 @@ pub(crate) fn dkim_reports(
 
 /// The SPF report: the MAIL FROM result (`smtp.mailfrom`, Yandex's `smtp.mail`); the HELO result only
 /// when MAIL FROM was null (RFC 7489 §3.1.2; research §13.8 "prefer smtp.mailfrom").
-pub(crate) fn spf_report(
-    trusted: &[AuthResults],
-    from: Option<&str>,
-    mode: AlignmentMode,
-) -> Option<SpfReport> {
+pub(crate) fn spf_report(trusted: &[AuthResults], from: Option<&str>, mode: AlignmentMode) -> Option<SpfReport> {
     let spf = results_of(trusted, "spf");
-    let mailfrom = |r: &ResInfo| {
-        r.prop("smtp.mailfrom")
-            .or_else(|| r.prop("smtp.mail"))
-            .and_then(domain_of)
-    };
+    let mailfrom = |r: &ResInfo| r.prop("smtp.mailfrom").or_else(|| r.prop("smtp.mail")).and_then(domain_of);
     let (r, domain, identity) = if let Some(r) = spf.iter().find(|r| mailfrom(r).is_some()) {
         (*r, mailfrom(r), "mailfrom")
-    } else if let Some(r) = spf
-        .iter()
-        .find(|r| r.prop("smtp.helo").and_then(domain_of).is_some())
-    {
+    } else if let Some(r) = spf.iter().find(|r| r.prop("smtp.helo").and_then(domain_of).is_some()) {
         (*r, r.prop("smtp.helo").and_then(domain_of), "helo")
     } else {
         (*spf.first()?, None, "mailfrom")
@@ -318,18 +277,8 @@ pub(crate) fn spf_report(
         (Some(d), Some(f)) => is_aligned(d, f, mode),
         _ => false,
     };
-    let not_aligned_reason = if aligned {
-        None
-    } else {
-        Some(spf_not_aligned_reason(domain.as_deref(), from, mode))
-    };
-    Some(SpfReport {
-        result: r.result.clone(),
-        domain,
-        identity,
-        aligned,
-        not_aligned_reason,
-    })
+    let not_aligned_reason = if aligned { None } else { Some(spf_not_aligned_reason(domain.as_deref(), from, mode)) };
+    Some(SpfReport { result: r.result.clone(), domain, identity, aligned, not_aligned_reason })
 }
 
 /// Why the SPF identity does not align, for a human (research §14 "Consequences for SES").
@@ -365,14 +314,10 @@ pub(crate) fn dmarc_report(trusted: &[AuthResults], from: Option<&str>) -> Optio
         .iter()
         .find(|r| r.prop("header.from").and_then(domain_of).as_deref() == from && from.is_some())
         .or_else(|| all.first())?;
-    let mut policy = r
-        .prop("policy.published-domain-policy")
-        .or_else(|| r.prop("policy.dmarc"))
-        .map(str::to_ascii_lowercase);
-    let mut disposition = r
-        .prop("policy.applied-disposition")
-        .or_else(|| r.prop("action"))
-        .map(str::to_ascii_lowercase);
+    let mut policy =
+        r.prop("policy.published-domain-policy").or_else(|| r.prop("policy.dmarc")).map(str::to_ascii_lowercase);
+    let mut disposition =
+        r.prop("policy.applied-disposition").or_else(|| r.prop("action")).map(str::to_ascii_lowercase);
     // Policy comments: Gmail `(p=REJECT sp=REJECT dis=NONE)`, Yahoo `(p=NONE,sp=NONE)`, rspamd `(policy=reject)`.
     for c in &r.comments {
         for tok in c.split([' ', ',', '\t']) {
@@ -417,18 +362,8 @@ mod tests {
                 Some("none"),
                 None,
             ),
-            (
-                "rspamd",
-                "test.com; dmarc=pass (policy=reject) header.from=example.com",
-                Some("reject"),
-                None,
-            ),
-            (
-                "Outlook action",
-                "dmarc=fail action=quarantine header.from=example.com",
-                None,
-                Some("quarantine"),
-            ),
+            ("rspamd", "test.com; dmarc=pass (policy=reject) header.from=example.com", Some("reject"), None),
+            ("Outlook action", "dmarc=fail action=quarantine header.from=example.com", None, Some("quarantine")),
             (
                 "Fastmail policy.*",
                 "mx3.messagingengine.com; dmarc=pass policy.published-domain-policy=reject policy.applied-disposition=none (p=quarantine) header.from=example.com",
@@ -444,13 +379,8 @@ mod tests {
         ];
         for (name, value, policy, disposition) in cases {
             let ar = parse(value).unwrap_or_else(|e| panic!("{name}: {e}"));
-            let d = dmarc_report(&[ar], Some("example.com"))
-                .unwrap_or_else(|| panic!("{name}: no dmarc"));
-            assert_eq!(
-                (d.policy.as_deref(), d.disposition.as_deref()),
-                (policy, disposition),
-                "{name}"
-            );
+            let d = dmarc_report(&[ar], Some("example.com")).unwrap_or_else(|| panic!("{name}: no dmarc"));
+            assert_eq!((d.policy.as_deref(), d.disposition.as_deref()), (policy, disposition), "{name}");
         }
     }
 
@@ -463,36 +393,16 @@ mod tests {
         ];
         // (name, value, matched signature)
         let cases = [
-            (
-                "header.b prefix, quoted",
-                "mx; dkim=pass header.i=@example.com header.b=\"kdd7/gKn\"",
-                Some(0),
-            ),
-            (
-                "selector",
-                "mx; dkim=pass header.i=@amazonses.com header.s=sesSel",
-                Some(1),
-            ),
+            ("header.b prefix, quoted", "mx; dkim=pass header.i=@example.com header.b=\"kdd7/gKn\"", Some(0)),
+            ("selector", "mx; dkim=pass header.i=@amazonses.com header.s=sesSel", Some(1)),
             (
                 "algorithm when the domain is ambiguous",
                 "mx; dkim=pass header.d=example.com header.a=ed25519-sha256",
                 Some(2),
             ),
-            (
-                "ambiguous domain",
-                "mx; dkim=pass header.d=example.com",
-                None,
-            ),
-            (
-                "unique domain",
-                "mx; dkim=pass header.d=amazonses.com",
-                Some(1),
-            ),
-            (
-                "subdomain AUID",
-                "mx; dkim=pass header.i=@mail.amazonses.com",
-                Some(1),
-            ),
+            ("ambiguous domain", "mx; dkim=pass header.d=example.com", None),
+            ("unique domain", "mx; dkim=pass header.d=amazonses.com", Some(1)),
+            ("subdomain AUID", "mx; dkim=pass header.i=@mail.amazonses.com", Some(1)),
             ("nothing named, several signatures", "mx; dkim=pass", None),
         ];
         for (name, value, want) in cases {

@@ -47,10 +47,7 @@ pub enum NoAuthservId {
 impl TrustPolicy {
     /// A policy trusting exactly these authserv-ids (and the Outlook position rule).
     pub fn with_ids<S: Into<String>>(ids: impl IntoIterator<Item = S>) -> Self {
-        TrustPolicy {
-            authserv_ids: ids.into_iter().map(Into::into).collect(),
-            no_authserv_id: NoAuthservId::Topmost,
-        }
+        TrustPolicy { authserv_ids: ids.into_iter().map(Into::into).collect(), no_authserv_id: NoAuthservId::Topmost }
     }
 }
 
@@ -128,12 +125,7 @@ pub fn select(fields: &[HeaderField], policy: &TrustPolicy) -> Selection {
             continue;
         }
         let ignore = |sel: &mut Selection, id: Option<String>, reason: String| {
-            sel.ignored.push(IgnoredHeader {
-                field: field.name.clone(),
-                position,
-                authserv_id: id,
-                reason,
-            });
+            sel.ignored.push(IgnoredHeader { field: field.name.clone(), position, authserv_id: id, reason });
         };
         if field.is("ARC-Authentication-Results") {
             let (id, reason) = match parse_arc(&field.value) {
@@ -144,10 +136,7 @@ pub fn select(fields: &[HeaderField], policy: &TrustPolicy) -> Selection {
                         ar.instance.unwrap_or(0)
                     ),
                 ),
-                Err(err) => (
-                    None,
-                    format!("unparseable ARC-Authentication-Results: {err}"),
-                ),
+                Err(err) => (None, format!("unparseable ARC-Authentication-Results: {err}")),
             };
             ignore(&mut sel, id, reason);
             continue;
@@ -227,10 +216,7 @@ fn trusted_by(
         return if policy.authserv_ids.iter().any(|p| id_matches(p, id)) {
             Ok(TrustBasis::Configured)
         } else {
-            Err(format!(
-                "authserv-id {id:?} is not a trusted receiver (trusted: {})",
-                policy.authserv_ids.join(", ")
-            ))
+            Err(format!("authserv-id {id:?} is not a trusted receiver (trusted: {})", policy.authserv_ids.join(", ")))
         };
     }
     if first_ar {
@@ -238,12 +224,8 @@ fn trusted_by(
     }
     match topmost_org {
         Some(org) if organizational_domain(id) == *org => Ok(TrustBasis::Topmost),
-        Some(org) => Err(format!(
-            "authserv-id {id:?} is not the receiver's (the topmost field's domain is {org})"
-        )),
-        None => Err(format!(
-            "authserv-id {id:?} is not the receiver's (the topmost field had no authserv-id)"
-        )),
+        Some(org) => Err(format!("authserv-id {id:?} is not the receiver's (the topmost field's domain is {org})")),
+        None => Err(format!("authserv-id {id:?} is not the receiver's (the topmost field had no authserv-id)")),
     }
 }
 
@@ -255,31 +237,11 @@ mod tests {
     fn pattern_cases() {
         let cases = [
             ("exact", "mx.google.com", "mx.google.com", true),
-            (
-                "exact case-insensitive",
-                "MX.google.com",
-                "mx.Google.com",
-                true,
-            ),
-            (
-                "suffix",
-                "*.yahoo.com",
-                "atlas-production.v2-mail-prod1-gq1.omega.yahoo.com",
-                true,
-            ),
+            ("exact case-insensitive", "MX.google.com", "mx.Google.com", true),
+            ("suffix", "*.yahoo.com", "atlas-production.v2-mail-prod1-gq1.omega.yahoo.com", true),
             ("suffix is not the apex", "*.yahoo.com", "yahoo.com", false),
-            (
-                "suffix needs a dot boundary",
-                "*.yahoo.com",
-                "evilyahoo.com",
-                false,
-            ),
-            (
-                "other id",
-                "mx.google.com",
-                "mx.google.com.evil.example",
-                false,
-            ),
+            ("suffix needs a dot boundary", "*.yahoo.com", "evilyahoo.com", false),
+            ("other id", "mx.google.com", "mx.google.com.evil.example", false),
         ];
         for (name, pattern, id, want) in cases {
             assert_eq!(id_matches(pattern, id), want, "{name}");
@@ -300,31 +262,19 @@ mod tests {
         let sel = select(&fields, &TrustPolicy::with_ids(["mx.google.com"]));
         assert_eq!(sel.trusted.len(), 1);
         assert_eq!(sel.ignored.len(), 1);
-        assert!(
-            sel.ignored[0].reason.contains("possibly forged"),
-            "{}",
-            sel.ignored[0].reason
-        );
+        assert!(sel.ignored[0].reason.contains("possibly forged"), "{}", sel.ignored[0].reason);
     }
 
     #[test]
     fn outlook_position_rule() {
-        let top = [ar(
-            " spf=pass smtp.mailfrom=example.com; dkim=pass header.d=example.com",
-        )];
+        let top = [ar(" spf=pass smtp.mailfrom=example.com; dkim=pass header.d=example.com")];
         let sel = select(&top, &TrustPolicy::with_ids(["mx.google.com"]));
         assert_eq!(sel.basis, Some(TrustBasis::PositionNoAuthservId));
-        let below = [
-            ar(" mx.google.com; spf=pass"),
-            ar(" spf=pass smtp.mailfrom=x.example"),
-        ];
+        let below = [ar(" mx.google.com; spf=pass"), ar(" spf=pass smtp.mailfrom=x.example")];
         let sel = select(&below, &TrustPolicy::with_ids(["mx.google.com"]));
         assert_eq!(sel.trusted.len(), 1);
         assert_eq!(sel.authserv_id.as_deref(), Some("mx.google.com"));
-        let ignoring = TrustPolicy {
-            authserv_ids: vec![],
-            no_authserv_id: NoAuthservId::Ignore,
-        };
+        let ignoring = TrustPolicy { authserv_ids: vec![], no_authserv_id: NoAuthservId::Ignore };
         assert!(select(&top, &ignoring).trusted.is_empty());
     }
 

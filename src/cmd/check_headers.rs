@@ -13,13 +13,8 @@ use crate::verdict::Outcome;
 /// Why the message could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckHeadersError {
-    #[error(
-        "cannot read {path}: {source}; expected a saved message (.eml) or `-` for standard input"
-    )]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("cannot read {path}: {source}; expected a saved message (.eml) or `-` for standard input")]
+    Read { path: String, source: std::io::Error },
     #[error("{path} is empty; expected a saved message (.eml) with its header")]
     Empty { path: String },
 }
@@ -33,10 +28,7 @@ fn read_message(path: &Path) -> Result<Vec<u8>, CheckHeadersError> {
     } else {
         std::fs::read(path)
     }
-    .map_err(|source| CheckHeadersError::Read {
-        path: shown.clone(),
-        source,
-    })?;
+    .map_err(|source| CheckHeadersError::Read { path: shown.clone(), source })?;
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(CheckHeadersError::Empty { path: shown });
     }

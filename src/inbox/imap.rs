@@ -209,10 +209,10 @@ impl ImapInbox {
                 .map(|(n, _)| n.clone())
                 .or_else(|| JUNK_NAMES.iter().find(|j| exists(j)).map(|j| j.to_string())),
         };
-        if let Some(junk) = junk {
-            if !folders.iter().any(|(f, _)| f == &junk) {
-                folders.push((junk, true));
-            }
+        if let Some(junk) = junk
+            && !folders.iter().any(|(f, _)| f == &junk)
+        {
+            folders.push((junk, true));
         }
         Ok(folders)
     }
@@ -238,10 +238,10 @@ impl ImapInbox {
     async fn check_folder(&mut self, mark: &FolderMark, matcher: &Matcher) -> Result<Option<Found>, InboxError> {
         let uid_next = mark.uid_next.unwrap_or(1);
         let mailbox = timed("EXAMINE", self.session()?.examine(&mark.folder)).await?;
-        if let (Some(before), Some(after)) = (mark.uid_validity, mailbox.uid_validity) {
-            if before != after {
-                return Err(InboxError::UidValidity { folder: mark.folder.clone(), before, after });
-            }
+        if let (Some(before), Some(after)) = (mark.uid_validity, mailbox.uid_validity)
+            && before != after
+        {
+            return Err(InboxError::UidValidity { folder: mark.folder.clone(), before, after });
         }
         if mailbox.uid_next.is_some_and(|n| n <= uid_next) || mailbox.exists == 0 {
             return Ok(None);

@@ -139,13 +139,13 @@ impl<'a> Run<'a> {
             }
         };
         self.end(Phase::Resolve, "ok", detail);
-        if let Some(limit) = call.hourly_limit() {
-            if probe.interval < std::time::Duration::from_secs(15 * 60) {
-                self.report.notes.push(format!(
+        if let Some(limit) = call.hourly_limit()
+            && probe.interval < std::time::Duration::from_secs(15 * 60)
+        {
+            self.report.notes.push(format!(
                     "{call} allows as few as {limit} attempts per user per hour (aws.md §1.6); interval {} risks LimitExceededException — use ≥ 15m or a FORCE_CHANGE_PASSWORD user with RESEND",
                     humantime::format_duration(probe.interval)
                 ));
-            }
         }
         let Some(recipient) = user.email.clone() else {
             return self.conclude(Diagnosis::new("email_unverified", Some("no email attribute".into()), vec![]));
@@ -564,14 +564,14 @@ fn delivered_verdict(
         let d = Diagnosis::new("delivered_junk", Some(format!("folder {}", found.folder)), vec![]);
         candidates.push(if probe.expect.junk == JunkVerdict::Critical { d.escalated() } else { d });
     }
-    if let Some(total) = mail.and_then(|m| m.latency.total_seconds) {
-        if total > probe.expect.max_delivery.as_secs_f64() {
-            candidates.push(Diagnosis::new(
-                "delivered_slow",
-                Some(format!("{total:.1}s > {}", humantime::format_duration(probe.expect.max_delivery))),
-                vec![],
-            ));
-        }
+    if let Some(total) = mail.and_then(|m| m.latency.total_seconds)
+        && total > probe.expect.max_delivery.as_secs_f64()
+    {
+        candidates.push(Diagnosis::new(
+            "delivered_slow",
+            Some(format!("{total:.1}s > {}", humantime::format_duration(probe.expect.max_delivery))),
+            vec![],
+        ));
     }
     if !pool.is_developer() {
         candidates.push(Diagnosis::new("cognito_default", None, vec![]));

@@ -69,6 +69,7 @@ mod tests {
 
     /// (status, enabled, email_verified, has_client, choice) → call or diagnosis code.
     #[test]
+    #[allow(clippy::type_complexity)] // a case table reads best as tuples
     fn trigger_table() {
         use TriggerChoice::*;
         let cases: &[(&str, bool, bool, bool, TriggerChoice, Result<Trigger, &str>)] = &[

@@ -6,17 +6,11 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn sample(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/check-headers")
-        .join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/check-headers").join(name)
 }
 
 fn probe(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_probe"))
-        .arg("check-headers")
-        .args(args)
-        .output()
-        .expect("the probe binary runs")
+    Command::new(env!("CARGO_BIN_EXE_probe")).arg("check-headers").args(args).output().expect("the probe binary runs")
 }
 
 fn stdout(out: &Output) -> String {
@@ -26,13 +20,7 @@ fn stdout(out: &Output) -> String {
 #[test]
 fn expectations_hold_exit_0_with_json_fields() {
     let file = sample("gmail-ses-custom-mail-from.eml");
-    let out = probe(&[
-        file.to_str().unwrap(),
-        "--trusted-authserv-id",
-        "mx.google.com",
-        "--format",
-        "json",
-    ]);
+    let out = probe(&[file.to_str().unwrap(), "--trusted-authserv-id", "mx.google.com", "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
     assert_eq!(v["from_domain"], "example.com");
@@ -53,23 +41,10 @@ fn default_mail_from_is_a_warning_with_an_explanation() {
     let out = probe(&[file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     let text = stdout(&out);
-    assert!(
-        text.starts_with("WARNING: From example.com — receiver mx.google.com"),
-        "{text}"
-    );
-    let spf_line = text
-        .lines()
-        .find(|l| l.starts_with("WARN spf:"))
-        .unwrap_or_else(|| panic!("{text}"));
-    assert!(
-        spf_line.contains("amazonses.com") && spf_line.contains("custom MAIL FROM"),
-        "{spf_line}"
-    );
-    assert!(
-        text.lines()
-            .any(|l| l.starts_with("PASS dkim:") && l.contains("aligns with example.com")),
-        "{text}"
-    );
+    assert!(text.starts_with("WARNING: From example.com — receiver mx.google.com"), "{text}");
+    let spf_line = text.lines().find(|l| l.starts_with("WARN spf:")).unwrap_or_else(|| panic!("{text}"));
+    assert!(spf_line.contains("amazonses.com") && spf_line.contains("custom MAIL FROM"), "{spf_line}");
+    assert!(text.lines().any(|l| l.starts_with("PASS dkim:") && l.contains("aligns with example.com")), "{text}");
 }
 
 #[test]
@@ -81,25 +56,16 @@ fn dmarc_failure_exit_2_in_nagios_format() {
     assert_eq!(line.lines().count(), 1, "{line}");
     assert!(line.starts_with("AUTHRES CRITICAL - "), "{line}");
     assert!(line.contains("dmarc: dmarc=fail"), "{line}");
-    assert!(
-        line.contains("| dkim_aligned_pass=0 spf_aligned_pass=0 ignored_headers=0"),
-        "{line}"
-    );
+    assert!(line.contains("| dkim_aligned_pass=0 spf_aligned_pass=0 ignored_headers=0"), "{line}");
 }
 
 #[test]
 fn no_trusted_header_exit_3() {
     let file = sample("forged-upstream-only.eml");
-    let out = probe(&[
-        file.to_str().unwrap(),
-        "--trusted-authserv-id",
-        "mx.google.com",
-    ]);
+    let out = probe(&[file.to_str().unwrap(), "--trusted-authserv-id", "mx.google.com"]);
     assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
     assert!(
-        stdout(&out).contains(
-            "FAIL trust: no trusted Authentication-Results field (wanted: mx.google.com)"
-        ),
+        stdout(&out).contains("FAIL trust: no trusted Authentication-Results field (wanted: mx.google.com)"),
         "{}",
         stdout(&out)
     );
@@ -110,22 +76,13 @@ fn unreadable_file_exit_3_with_a_message() {
     let out = probe(&["/nonexistent/message.eml"]);
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("cannot read /nonexistent/message.eml"),
-        "{err}"
-    );
+    assert!(err.contains("cannot read /nonexistent/message.eml"), "{err}");
 }
 
 #[test]
 fn strict_alignment_from_the_command_line() {
     let file = sample("gmail-ses-custom-mail-from.eml");
-    let out = probe(&[
-        file.to_str().unwrap(),
-        "--alignment",
-        "strict",
-        "--format",
-        "json",
-    ]);
+    let out = probe(&[file.to_str().unwrap(), "--alignment", "strict", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
     assert_eq!(v["alignment"], "strict");
     assert_eq!(v["spf"]["aligned"], false);

@@ -16,14 +16,11 @@ fn data_dir() -> PathBuf {
 
 fn load(file: &str) -> Vec<Value> {
     let path = data_dir().join(file);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(n, l)| {
-            serde_json::from_str(l).unwrap_or_else(|e| panic!("{}:{}: {e}", path.display(), n + 1))
-        })
+        .map(|(n, l)| serde_json::from_str(l).unwrap_or_else(|e| panic!("{}:{}: {e}", path.display(), n + 1)))
         .collect()
 }
 
@@ -43,15 +40,9 @@ struct Divergence {
 
 fn divergences(suite: &str) -> BTreeMap<String, String> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/it/authres_divergences.toml");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let file: DivergenceFile =
-        toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    file.divergence
-        .into_iter()
-        .filter(|d| d.suite == suite)
-        .map(|d| (d.id, d.why))
-        .collect()
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let file: DivergenceFile = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    file.divergence.into_iter().filter(|d| d.suite == suite).map(|d| (d.id, d.why)).collect()
 }
 
 /// Runs one suite: `check` returns `Ok(())` when we agree with the case, `Err(detail)` when not.
@@ -79,11 +70,7 @@ fn run_suite(suite: &str, cases: &[(String, Result<(), String>)]) {
         cases.len() - agree - unlisted.len() - stale.len(),
         unlisted.len()
     );
-    assert!(
-        unlisted.is_empty(),
-        "suite {suite}: unlisted disagreements:\n  {}",
-        unlisted.join("\n  ")
-    );
+    assert!(unlisted.is_empty(), "suite {suite}: unlisted disagreements:\n  {}", unlisted.join("\n  "));
     assert!(
         stale.is_empty(),
         "suite {suite}: listed as divergent but we agree (update authres_divergences.toml): {stale:?}"
@@ -100,19 +87,12 @@ fn str_of(v: &Value) -> Option<String> {
 }
 
 fn expect_eq(what: &str, ours: Option<String>, theirs: Option<String>) -> Result<(), String> {
-    if ours == theirs {
-        Ok(())
-    } else {
-        Err(format!("{what}: ours {ours:?}, theirs {theirs:?}"))
-    }
+    if ours == theirs { Ok(()) } else { Err(format!("{what}: ours {ours:?}, theirs {theirs:?}")) }
 }
 
 /// Our parse flattened into `(method, result)` pairs.
 fn pairs(ar: &AuthResults) -> Vec<(String, String)> {
-    ar.results
-        .iter()
-        .map(|r| (r.method.clone(), r.result.clone()))
-        .collect()
+    ar.results.iter().map(|r| (r.method.clone(), r.result.clone())).collect()
 }
 
 // ---------------------------------------------------------------------------------------------- dkim_verifier
@@ -138,16 +118,11 @@ fn dkim_verifier_case(case: &Value) -> Result<(), String> {
             "authres_version" => Some(ar.version.unwrap_or(1).to_string()),
             "resinfo.length" => Some(ar.results.len().to_string()),
             k => {
-                let Some((idx, field)) =
-                    k.strip_prefix("resinfo[").and_then(|r| r.split_once("]."))
-                else {
+                let Some((idx, field)) = k.strip_prefix("resinfo[").and_then(|r| r.split_once("].")) else {
                     return Err(format!("unknown assertion {k}"));
                 };
                 let idx: usize = idx.parse().map_err(|_| format!("bad index in {k}"))?;
-                let r = ar
-                    .results
-                    .get(idx)
-                    .ok_or_else(|| format!("no result {idx}"))?;
+                let r = ar.results.get(idx).ok_or_else(|| format!("no result {idx}"))?;
                 match field {
                     "method" => Some(r.method.clone()),
                     "method_version" => Some(r.method_version.unwrap_or(1).to_string()),
@@ -169,12 +144,7 @@ fn dkim_verifier_case(case: &Value) -> Result<(), String> {
 fn dkim_verifier_suite() {
     let cases: Vec<_> = load("dkim-verifier-arhparser.jsonl")
         .iter()
-        .map(|c| {
-            (
-                c["id"].as_str().unwrap_or("?").to_string(),
-                dkim_verifier_case(c),
-            )
-        })
+        .map(|c| (c["id"].as_str().unwrap_or("?").to_string(), dkim_verifier_case(c)))
         .collect();
     run_suite("dkim-verifier", &cases);
 }
@@ -197,15 +167,10 @@ fn count_matching(results: &[&ResInfo], pattern: &str) -> usize {
 
 fn perl_case(case: &Value, group: &[AuthResults]) -> Result<(), String> {
     let input = case["input"].as_str().unwrap_or_default();
-    let asserted = case["asserted_by_test"]
-        .as_object()
-        .ok_or("no assertions")?;
+    let asserted = case["asserted_by_test"].as_object().ok_or("no assertions")?;
     let library = &case["library_result"];
     let parsed = authres::parse(input);
-    let want = asserted
-        .get("parse")
-        .and_then(Value::as_str)
-        .unwrap_or("ok");
+    let want = asserted.get("parse").and_then(Value::as_str).unwrap_or("ok");
     let ar = match (parsed, want) {
         (Err(_), "error") => return Ok(()),
         (Ok(ar), "error") => return Err(format!("they reject, we parse {:?}", pairs(&ar))),
@@ -235,60 +200,31 @@ fn perl_case(case: &Value, group: &[AuthResults]) -> Result<(), String> {
             | "subentry[0].as_string" => {}
             "authserv_id" => expect_eq(key, ar.authserv_id.clone(), str_of(want))?,
             "version" => expect_eq(key, ar.version.map(|v| v.to_string()), str_of(want))?,
-            "authserv_comment"
-            | "subentry[0] (three=four) has comment"
-            | "subentry[1] (five=six) children" => {}
-            "subentry[0].value" => expect_eq(
-                key,
-                results
-                    .first()
-                    .and_then(|r| r.props.first())
-                    .map(|p| p.value.clone()),
-                str_of(want),
-            )?,
+            "authserv_comment" | "subentry[0] (three=four) has comment" | "subentry[1] (five=six) children" => {}
+            "subentry[0].value" => {
+                expect_eq(key, results.first().and_then(|r| r.props.first()).map(|p| p.value.clone()), str_of(want))?
+            }
             "header.from values" => {
-                let ours: Vec<String> = results
-                    .iter()
-                    .filter_map(|r| r.prop("header.from").map(str::to_string))
-                    .collect();
-                let theirs: Vec<String> = want
-                    .as_array()
-                    .map(|a| a.iter().filter_map(str_of).collect())
-                    .unwrap_or_default();
+                let ours: Vec<String> =
+                    results.iter().filter_map(|r| r.prop("header.from").map(str::to_string)).collect();
+                let theirs: Vec<String> =
+                    want.as_array().map(|a| a.iter().filter_map(str_of).collect()).unwrap_or_default();
                 if ours != theirs {
-                    return Err(format!(
-                        "header.from values: ours {ours:?}, theirs {theirs:?}"
-                    ));
+                    return Err(format!("header.from values: ours {ours:?}, theirs {theirs:?}"));
                 }
             }
-            "search dmarc -> count" => expect_eq(
-                key,
-                Some(
-                    results
-                        .iter()
-                        .filter(|r| r.method == "dmarc")
-                        .count()
-                        .to_string(),
-                ),
-                str_of(want),
-            )?,
+            "search dmarc -> count" => {
+                expect_eq(key, Some(results.iter().filter(|r| r.method == "dmarc").count().to_string()), str_of(want))?
+            }
             "group assertions (all 4 headers together)" => {
                 let all: Vec<&ResInfo> = group.iter().flat_map(|a| a.results.iter()).collect();
                 for (pattern, n) in want.as_object().into_iter().flatten() {
-                    expect_eq(
-                        pattern,
-                        Some(count_matching(&all, pattern).to_string()),
-                        str_of(n),
-                    )?;
+                    expect_eq(pattern, Some(count_matching(&all, pattern).to_string()), str_of(n))?;
                 }
             }
             pattern => {
                 let pattern = pattern.trim_end_matches(" count");
-                expect_eq(
-                    pattern,
-                    Some(count_matching(&results, pattern).to_string()),
-                    str_of(want),
-                )?;
+                expect_eq(pattern, Some(count_matching(&results, pattern).to_string()), str_of(want))?;
             }
         }
     }
@@ -301,10 +237,7 @@ fn perl_case(case: &Value, group: &[AuthResults]) -> Result<(), String> {
 
 /// Compares our results with a neutral-shape result list (`method`, `result`, `reason`, `props`).
 fn compare_results(ours: &[ResInfo], theirs: &[Value]) -> Result<(), String> {
-    let o: Vec<String> = ours
-        .iter()
-        .map(|r| r.method.clone() + "=" + &r.result)
-        .collect();
+    let o: Vec<String> = ours.iter().map(|r| r.method.clone() + "=" + &r.result).collect();
     let t: Vec<String> = theirs
         .iter()
         .map(|r| {
@@ -319,24 +252,12 @@ fn compare_results(ours: &[ResInfo], theirs: &[Value]) -> Result<(), String> {
         return Err(format!("results: ours {o:?}, theirs {t:?}"));
     }
     for (r, t) in ours.iter().zip(theirs) {
-        expect_eq(
-            &format!("{} reason", r.method),
-            r.reason.clone(),
-            str_of(&t["reason"]),
-        )?;
+        expect_eq(&format!("{} reason", r.method), r.reason.clone(), str_of(&t["reason"]))?;
         let ours: Vec<String> = r
             .props
             .iter()
             .map(|p| {
-                format!(
-                    "{}{}={}",
-                    p.ptype
-                        .as_ref()
-                        .map(|t| format!("{t}."))
-                        .unwrap_or_default(),
-                    p.property,
-                    p.value
-                )
+                format!("{}{}={}", p.ptype.as_ref().map(|t| format!("{t}.")).unwrap_or_default(), p.property, p.value)
             })
             .collect();
         let theirs: Vec<String> = t["props"]
@@ -344,10 +265,7 @@ fn compare_results(ours: &[ResInfo], theirs: &[Value]) -> Result<(), String> {
             .into_iter()
             .flatten()
             .map(|p| {
-                let ptype = p["ptype"]
-                    .as_str()
-                    .map(|t| format!("{}.", t.to_ascii_lowercase()))
-                    .unwrap_or_default();
+                let ptype = p["ptype"].as_str().map(|t| format!("{}.", t.to_ascii_lowercase())).unwrap_or_default();
                 format!(
                     "{ptype}{}={}",
                     p["property"].as_str().unwrap_or("").to_ascii_lowercase(),
@@ -356,10 +274,7 @@ fn compare_results(ours: &[ResInfo], theirs: &[Value]) -> Result<(), String> {
             })
             .collect();
         if ours != theirs {
-            return Err(format!(
-                "{} props: ours {ours:?}, theirs {theirs:?}",
-                r.method
-            ));
+            return Err(format!("{} props: ours {ours:?}, theirs {theirs:?}", r.method));
         }
     }
     Ok(())
@@ -371,22 +286,11 @@ fn perl_mail_authenticationresults_suite() {
     // The iCloud cases (perl-mar-39..42) assert over the four headers together.
     let group: Vec<AuthResults> = all
         .iter()
-        .filter(|c| {
-            c["asserted_by_test"]
-                .get("group assertions (all 4 headers together)")
-                .is_some()
-        })
+        .filter(|c| c["asserted_by_test"].get("group assertions (all 4 headers together)").is_some())
         .filter_map(|c| authres::parse(c["input"].as_str()?).ok())
         .collect();
-    let cases: Vec<_> = all
-        .iter()
-        .map(|c| {
-            (
-                c["id"].as_str().unwrap_or("?").to_string(),
-                perl_case(c, &group),
-            )
-        })
-        .collect();
+    let cases: Vec<_> =
+        all.iter().map(|c| (c["id"].as_str().unwrap_or("?").to_string(), perl_case(c, &group))).collect();
     run_suite("perl", &cases);
 }
 
@@ -395,12 +299,9 @@ fn perl_mail_authenticationresults_suite() {
 fn python_case(case: &Value) -> Result<(), String> {
     let input = case["input"].as_str().unwrap_or_default();
     let library = &case["library_result"];
-    let asserted = case["asserted_by_test"]
-        .as_object()
-        .ok_or("no assertions")?;
+    let asserted = case["asserted_by_test"].as_object().ok_or("no assertions")?;
     let parsed = authres::parse(input);
-    let want_ok =
-        library["ok"].as_bool().unwrap_or(false) && !asserted.contains_key("error_message");
+    let want_ok = library["ok"].as_bool().unwrap_or(false) && !asserted.contains_key("error_message");
     let ar = match (parsed, want_ok) {
         (Ok(ar), true) => ar,
         (Err(_), false) => return Ok(()),
@@ -413,44 +314,28 @@ fn python_case(case: &Value) -> Result<(), String> {
             "formatted_string" | "note" | "attribute_access_errors" | "error_message" => continue,
             "authserv_id" => ar.authserv_id.clone(),
             "method_result_sequence" => {
-                let ours: Vec<String> = ar
-                    .results
-                    .iter()
-                    .flat_map(|r| [r.method.clone(), r.result.clone()])
-                    .collect();
-                let theirs: Vec<String> = case["asserted_by_test"][key]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(str_of)
-                    .collect();
+                let ours: Vec<String> = ar.results.iter().flat_map(|r| [r.method.clone(), r.result.clone()]).collect();
+                let theirs: Vec<String> =
+                    case["asserted_by_test"][key].as_array().into_iter().flatten().filter_map(str_of).collect();
                 if ours != theirs {
                     return Err(format!("sequence: ours {ours:?}, theirs {theirs:?}"));
                 }
                 continue;
             }
             k => {
-                let Some((idx, field)) = k.strip_prefix("results[").and_then(|r| r.split_once(']'))
-                else {
+                let Some((idx, field)) = k.strip_prefix("results[").and_then(|r| r.split_once(']')) else {
                     return Err(format!("unknown assertion {k}"));
                 };
                 let idx: usize = idx.parse().map_err(|_| format!("bad index in {k}"))?;
-                let r = ar
-                    .results
-                    .get(idx)
-                    .ok_or_else(|| format!("no result {idx}"))?;
+                let r = ar.results.get(idx).ok_or_else(|| format!("no result {idx}"))?;
                 match field.trim_start_matches('.') {
                     "" => continue, // the canonical re-serialisation
                     "method" => Some(r.method.clone()),
                     "result" => Some(r.result.clone()),
                     "reason" => r.reason.clone(),
                     f if f.starts_with("properties[") => {
-                        let (pidx, pfield) = f["properties[".len()..]
-                            .split_once("].")
-                            .ok_or("bad property path")?;
-                        let p = r
-                            .props
-                            .get(pidx.parse::<usize>().map_err(|_| "bad property index")?);
+                        let (pidx, pfield) = f["properties[".len()..].split_once("].").ok_or("bad property path")?;
+                        let p = r.props.get(pidx.parse::<usize>().map_err(|_| "bad property index")?);
                         p.and_then(|p| match pfield {
                             "type" => p.ptype.clone(),
                             "name" => Some(p.property.clone()),
@@ -494,18 +379,8 @@ fn go_case(case: &Value) -> Result<(), String> {
         (Ok(ar), false) => return Err(format!("they reject, we parse {:?}", pairs(&ar))),
         (Err(e), true) => return Err(format!("they parse, we reject: {e}")),
     };
-    expect_eq(
-        "authserv_id",
-        ar.authserv_id.clone(),
-        str_of(&expect["authserv_id"]),
-    )?;
-    compare_results(
-        &ar.results,
-        expect["results"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default(),
-    )
+    expect_eq("authserv_id", ar.authserv_id.clone(), str_of(&expect["authserv_id"]))?;
+    compare_results(&ar.results, expect["results"].as_array().map(Vec::as_slice).unwrap_or_default())
 }
 
 #[test]
@@ -552,23 +427,11 @@ fn rspamd_case(case: &Value) -> Result<(), String> {
         (Ok(ar), false) => return Err(format!("they reject, we parse {:?}", pairs(&ar))),
         (Err(e), true) => return Err(format!("they parse, we reject: {e}")),
     };
-    expect_eq(
-        "i",
-        ar.instance.map(|i| i.to_string()),
-        str_of(&expect["i"]),
-    )?;
+    expect_eq("i", ar.instance.map(|i| i.to_string()), str_of(&expect["i"]))?;
     if let Some(n) = expect["ar_count"].as_u64() {
-        expect_eq(
-            "ar_count",
-            Some(ar.results.len().to_string()),
-            Some(n.to_string()),
-        )?;
+        expect_eq("ar_count", Some(ar.results.len().to_string()), Some(n.to_string()))?;
     }
-    for (r, fields) in ar
-        .results
-        .iter()
-        .zip(expect["ar"].as_array().into_iter().flatten())
-    {
+    for (r, fields) in ar.results.iter().zip(expect["ar"].as_array().into_iter().flatten()) {
         rspamd_fields(r, fields)?;
     }
     Ok(())
@@ -588,51 +451,19 @@ fn rspamd_suite() {
 /// The crate's result code names (`Pass`, `SoftFail`, `NoneSpf`, `PermError`) in RFC spelling.
 fn mas_code(v: &Value) -> Option<String> {
     let code = v.as_str()?.to_ascii_lowercase();
-    Some(
-        code.strip_prefix("none")
-            .map(|_| "none".to_string())
-            .unwrap_or(code),
-    )
+    Some(code.strip_prefix("none").map(|_| "none".to_string()).unwrap_or(code))
 }
 
 /// (our method, the crate's list key, [(crate field, our property)]).
-type MasCheck = (
-    &'static str,
-    &'static str,
-    &'static [(&'static str, &'static str)],
-);
+type MasCheck = (&'static str, &'static str, &'static [(&'static str, &'static str)]);
 
 fn mas_header(ar: &AuthResults, want: &Value) -> Result<(), String> {
-    expect_eq(
-        "host",
-        ar.authserv_id.clone(),
-        str_of(&want["host"]["host"]),
-    )?;
-    expect_eq(
-        "version",
-        ar.version.map(|v| v.to_string()),
-        str_of(&want["host"]["version"]),
-    )?;
-    expect_eq(
-        "none_done",
-        Some(ar.none.to_string()),
-        str_of(&want["none_done"]),
-    )?;
-    let of = |m: &str| {
-        ar.results
-            .iter()
-            .filter(|r| r.method == m)
-            .collect::<Vec<_>>()
-    };
+    expect_eq("host", ar.authserv_id.clone(), str_of(&want["host"]["host"]))?;
+    expect_eq("version", ar.version.map(|v| v.to_string()), str_of(&want["host"]["version"]))?;
+    expect_eq("none_done", Some(ar.none.to_string()), str_of(&want["none_done"]))?;
+    let of = |m: &str| ar.results.iter().filter(|r| r.method == m).collect::<Vec<_>>();
     let checks: [MasCheck; 4] = [
-        (
-            "spf",
-            "spf_result",
-            &[
-                ("smtp_mailfrom", "smtp.mailfrom"),
-                ("smtp_helo", "smtp.helo"),
-            ],
-        ),
+        ("spf", "spf_result", &[("smtp_mailfrom", "smtp.mailfrom"), ("smtp_helo", "smtp.helo")]),
         (
             "dkim",
             "dkim_result",
@@ -645,53 +476,27 @@ fn mas_header(ar: &AuthResults, want: &Value) -> Result<(), String> {
             ],
         ),
         ("iprev", "iprev_result", &[("policy_iprev", "policy.iprev")]),
-        (
-            "auth",
-            "smtp_auth_result",
-            &[
-                ("smtp_auth", "smtp.auth"),
-                ("smtp_mailfrom", "smtp.mailfrom"),
-            ],
-        ),
+        ("auth", "smtp_auth_result", &[("smtp_auth", "smtp.auth"), ("smtp_mailfrom", "smtp.mailfrom")]),
     ];
     for (method, key, props) in checks {
         let ours = of(method);
         let theirs = want[key].as_array().cloned().unwrap_or_default();
-        expect_eq(
-            &format!("{method} count"),
-            Some(ours.len().to_string()),
-            Some(theirs.len().to_string()),
-        )?;
+        expect_eq(&format!("{method} count"), Some(ours.len().to_string()), Some(theirs.len().to_string()))?;
         for (r, t) in ours.iter().zip(&theirs) {
-            expect_eq(
-                &format!("{method} code"),
-                Some(r.result.clone()),
-                mas_code(&t["code"]),
-            )?;
+            expect_eq(&format!("{method} code"), Some(r.result.clone()), mas_code(&t["code"]))?;
             for (their_key, our_key) in props {
-                let theirs = str_of(&t[*their_key]).map(|v| {
-                    if *their_key == "header_a" {
-                        v.to_ascii_lowercase().replace('_', "-")
-                    } else {
-                        v
-                    }
-                });
+                let theirs = str_of(&t[*their_key])
+                    .map(|v| if *their_key == "header_a" { v.to_ascii_lowercase().replace('_', "-") } else { v });
                 expect_eq(our_key, r.prop(our_key).map(str::to_string), theirs)?;
             }
         }
     }
     let known = ["spf", "dkim", "iprev", "auth"];
-    let unknown = ar
-        .results
-        .iter()
-        .filter(|r| !known.contains(&r.method.as_str()))
-        .count();
+    let unknown = ar.results.iter().filter(|r| !known.contains(&r.method.as_str())).count();
     expect_eq(
         "unknown_result count",
         Some(unknown.to_string()),
-        want["unknown_result"]
-            .as_array()
-            .map(|a| a.len().to_string()),
+        want["unknown_result"].as_array().map(|a| a.len().to_string()),
     )
 }
 
@@ -700,21 +505,11 @@ fn msg_auth_status_suite() {
     let mut cases = Vec::new();
     for msg in load("msg-auth-status.jsonl") {
         let id = msg["id"].as_str().unwrap_or("?").to_string();
-        let values = msg["authentication_results"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let wants = msg["expect_crate_parse"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
+        let values = msg["authentication_results"].as_array().cloned().unwrap_or_default();
+        let wants = msg["expect_crate_parse"].as_array().cloned().unwrap_or_default();
         if values.is_empty() {
             // A message without Authentication-Results: the crate returns nothing, and so do we.
-            let outcome = if wants.is_empty() {
-                Ok(())
-            } else {
-                Err("expected results from no field".to_string())
-            };
+            let outcome = if wants.is_empty() { Ok(()) } else { Err("expected results from no field".to_string()) };
             cases.push((id, outcome));
             continue;
         }
@@ -739,38 +534,22 @@ fn stalwart_case(case: &Value) -> Result<(), String> {
         if case["id"] == "stalwart-17" {
             let i = inputs["i"].as_str().unwrap_or_default();
             let quoted = format!("\"{}\"", i.replace('\\', "\\\\").replace('"', "\\\""));
-            let value = format!(
-                "mydomain.org; dkim=pass header.d=example.org header.s=sel header.i={quoted}"
-            );
-            let ar =
-                authres::parse(&value).map_err(|e| format!("we reject our own quoting: {e}"))?;
+            let value = format!("mydomain.org; dkim=pass header.d=example.org header.s=sel header.i={quoted}");
+            let ar = authres::parse(&value).map_err(|e| format!("we reject our own quoting: {e}"))?;
             return expect_eq(
                 "header.i",
-                ar.results
-                    .first()
-                    .and_then(|r| r.prop("header.i"))
-                    .map(str::to_string),
+                ar.results.first().and_then(|r| r.prop("header.i")).map(str::to_string),
                 Some(i.to_string()),
             );
         }
         return Err("generator-only case: no header value to parse".to_string());
     };
     let ar = authres::parse(input).map_err(|e| format!("we reject: {e}"))?;
-    expect_eq(
-        "authserv_id",
-        ar.authserv_id.clone(),
-        Some("mydomain.org".to_string()),
-    )?;
+    expect_eq("authserv_id", ar.authserv_id.clone(), Some("mydomain.org".to_string()))?;
     let r = ar.results.first().ok_or("no result")?;
     let resinfo = case["expected_resinfo"].as_str().unwrap_or_default();
-    expect_eq(
-        "method",
-        Some(r.method.clone()),
-        resinfo.split('=').next().map(str::to_string),
-    )?;
-    let result = resinfo
-        .split_once('=')
-        .map(|(_, rest)| rest.split([' ', '(']).next().unwrap_or(rest).to_string());
+    expect_eq("method", Some(r.method.clone()), resinfo.split('=').next().map(str::to_string))?;
+    let result = resinfo.split_once('=').map(|(_, rest)| rest.split([' ', '(']).next().unwrap_or(rest).to_string());
     expect_eq("result", Some(r.result.clone()), result)?;
     let props = [
         ("d", "header.d"),
@@ -782,19 +561,12 @@ fn stalwart_case(case: &Value) -> Result<(), String> {
     ];
     for (input_key, prop) in props {
         if let Some(v) = inputs[input_key].as_str() {
-            let want = if input_key == "mail_from" && v.is_empty() {
-                "<>".to_string()
-            } else {
-                v.to_string()
-            };
+            let want = if input_key == "mail_from" && v.is_empty() { "<>".to_string() } else { v.to_string() };
             expect_eq(prop, r.prop(prop).map(str::to_string), Some(want))?;
         }
     }
     if let Some(ip) = inputs["remote_ip"].as_str() {
-        let ours = r
-            .prop("smtp.remote-ip")
-            .or_else(|| r.prop("policy.iprev"))
-            .map(str::to_string);
+        let ours = r.prop("smtp.remote-ip").or_else(|| r.prop("policy.iprev")).map(str::to_string);
         expect_eq("remote ip", ours, Some(ip.to_string()))?;
     }
     Ok(())
@@ -804,12 +576,7 @@ fn stalwart_case(case: &Value) -> Result<(), String> {
 fn stalwart_suite() {
     let cases: Vec<_> = load("stalwart-mail-auth-generated.jsonl")
         .iter()
-        .map(|c| {
-            (
-                c["id"].as_str().unwrap_or("?").to_string(),
-                stalwart_case(c),
-            )
-        })
+        .map(|c| (c["id"].as_str().unwrap_or("?").to_string(), stalwart_case(c)))
         .collect();
     run_suite("stalwart", &cases);
 }

@@ -5,8 +5,7 @@
 //! what an operator would read in the evaluation.
 
 use cognito_delivery_probe::authres::{
-    AlignmentMode, Evaluation, Expectations, FindingOutcome, TrustBasis, TrustPolicy,
-    evaluate_message,
+    AlignmentMode, Evaluation, Expectations, FindingOutcome, TrustBasis, TrustPolicy, evaluate_message,
 };
 use cognito_delivery_probe::verdict::Outcome;
 
@@ -22,11 +21,7 @@ fn message(headers: &[&str]) -> Vec<u8> {
 }
 
 fn eval(headers: &[&str], ids: &[&str], expect: &Expectations) -> Evaluation {
-    evaluate_message(
-        &message(headers),
-        &TrustPolicy::with_ids(ids.iter().copied()),
-        expect,
-    )
+    evaluate_message(&message(headers), &TrustPolicy::with_ids(ids.iter().copied()), expect)
 }
 
 fn relaxed() -> Expectations {
@@ -34,10 +29,7 @@ fn relaxed() -> Expectations {
 }
 
 fn strict() -> Expectations {
-    Expectations {
-        alignment: AlignmentMode::Strict,
-        ..Expectations::default()
-    }
+    Expectations { alignment: AlignmentMode::Strict, ..Expectations::default() }
 }
 
 fn finding<'a>(e: &'a Evaluation, method: &str) -> (&'a FindingOutcome, &'a str) {
@@ -76,33 +68,17 @@ fn gmail_ses_custom_mail_from_aligns_relaxed() {
     assert_eq!(e.verdict, Outcome::Ok, "{}", e.to_text());
     assert_eq!(e.authserv_id.as_deref(), Some("mx.google.com"));
     assert_eq!(e.dkim.len(), 2);
-    assert_eq!(
-        (e.dkim[0].domain.as_deref(), e.dkim[0].aligned),
-        (Some("example.com"), true)
-    );
+    assert_eq!((e.dkim[0].domain.as_deref(), e.dkim[0].aligned), (Some("example.com"), true));
     assert_eq!(e.dkim[0].domain_source, "dkim-signature");
-    assert_eq!(
-        (e.dkim[1].domain.as_deref(), e.dkim[1].aligned),
-        (Some("amazonses.com"), false)
-    );
+    assert_eq!((e.dkim[1].domain.as_deref(), e.dkim[1].aligned), (Some("amazonses.com"), false));
     let spf = e.spf.as_ref().unwrap();
     assert!(spf.aligned);
-    assert_eq!(
-        e.mail_from_domain.as_deref(),
-        Some("ses-us-east-1.example.com")
-    );
+    assert_eq!(e.mail_from_domain.as_deref(), Some("ses-us-east-1.example.com"));
     let dmarc = e.dmarc.as_ref().unwrap();
-    assert_eq!(
-        (dmarc.result.as_str(), dmarc.policy.as_deref()),
-        ("pass", Some("reject"))
-    );
+    assert_eq!((dmarc.result.as_str(), dmarc.policy.as_deref()), ("pass", Some("reject")));
     // The ARC copy is reported as ignored, never used.
     assert_eq!(e.ignored_headers.count, 1);
-    assert!(
-        e.ignored_headers.reasons[0].reason.contains("ARC"),
-        "{:?}",
-        e.ignored_headers
-    );
+    assert!(e.ignored_headers.reasons[0].reason.contains("ARC"), "{:?}", e.ignored_headers);
 }
 
 #[test]
@@ -112,18 +88,9 @@ fn ses_custom_mail_from_does_not_align_strict() {
     assert!(e.dkim[0].aligned);
     let spf = e.spf.as_ref().unwrap();
     assert!(!spf.aligned);
-    assert!(
-        spf.not_aligned_reason
-            .as_deref()
-            .unwrap()
-            .contains("only in relaxed mode"),
-        "{spf:?}"
-    );
+    assert!(spf.not_aligned_reason.as_deref().unwrap().contains("only in relaxed mode"), "{spf:?}");
     assert_eq!(e.verdict, Outcome::Warning, "{}", e.to_text());
-    let strict_spf = Expectations {
-        spf_aligned: true,
-        ..strict()
-    };
+    let strict_spf = Expectations { spf_aligned: true, ..strict() };
     let e = eval(&gmail_custom_mail_from(), &["mx.google.com"], &strict_spf);
     assert_eq!(e.verdict, Outcome::Critical);
     assert_eq!(*finding(&e, "spf").0, FindingOutcome::Fail);
@@ -140,17 +107,8 @@ fn ses_default_mail_from_passes_spf_but_never_aligns() {
     let e = eval(&headers, &["mx.google.com"], &relaxed());
     let spf = e.spf.as_ref().unwrap();
     assert_eq!((spf.result.as_str(), spf.aligned), ("pass", false));
-    assert!(
-        spf.not_aligned_reason
-            .as_deref()
-            .unwrap()
-            .contains("SES's default"),
-        "{spf:?}"
-    );
-    assert_eq!(
-        e.mail_from_domain.as_deref(),
-        Some("us-west-2.amazonses.com")
-    );
+    assert!(spf.not_aligned_reason.as_deref().unwrap().contains("SES's default"), "{spf:?}");
+    assert_eq!(e.mail_from_domain.as_deref(), Some("us-west-2.amazonses.com"));
     // DMARC passes through the aligned DKIM signature; unaligned SPF is a warning (DESIGN.md §6).
     assert_eq!(*finding(&e, "dkim").0, FindingOutcome::Pass);
     assert_eq!(*finding(&e, "dmarc").0, FindingOutcome::Pass);
@@ -165,17 +123,11 @@ fn ses_fallback_to_default_mail_from_is_reported() {
         SES_SIG_CUSTOMER,
         FROM,
     ];
-    let expect = Expectations {
-        mail_from_domain: Some("bounce.example.com".into()),
-        ..relaxed()
-    };
+    let expect = Expectations { mail_from_domain: Some("bounce.example.com".into()), ..relaxed() };
     let e = eval(&headers, &["mx.google.com"], &expect);
     let (outcome, why) = finding(&e, "mail-from");
     assert_eq!(*outcome, FindingOutcome::Warn);
-    assert!(
-        why.contains("MX check") && why.contains("bounce.example.com"),
-        "{why}"
-    );
+    assert!(why.contains("MX check") && why.contains("bounce.example.com"), "{why}");
 }
 
 #[test]
@@ -191,17 +143,10 @@ fn amazonses_only_signature_never_aligns() {
     assert!(!e.dkim[0].aligned);
     let (outcome, why) = finding(&e, "dkim");
     assert_eq!(*outcome, FindingOutcome::Fail);
-    assert!(
-        why.contains("amazonses.com") && why.contains("Easy DKIM"),
-        "{why}"
-    );
+    assert!(why.contains("amazonses.com") && why.contains("Easy DKIM"), "{why}");
     let dmarc = e.dmarc.as_ref().unwrap();
     assert_eq!(
-        (
-            dmarc.result.as_str(),
-            dmarc.policy.as_deref(),
-            dmarc.disposition.as_deref()
-        ),
+        (dmarc.result.as_str(), dmarc.policy.as_deref(), dmarc.disposition.as_deref()),
         ("fail", Some("none"), Some("none"))
     );
 }
@@ -219,10 +164,7 @@ fn outlook_without_authserv_id_by_position() {
     assert_eq!(e.authserv_id, None);
     assert_eq!(e.verdict, Outcome::Critical);
     let dmarc = e.dmarc.as_ref().unwrap();
-    assert_eq!(
-        (dmarc.result.as_str(), dmarc.disposition.as_deref()),
-        ("fail", Some("quarantine"))
-    );
+    assert_eq!((dmarc.result.as_str(), dmarc.disposition.as_deref()), ("fail", Some("quarantine")));
     assert_eq!(e.mail_from_domain.as_deref(), Some("amazonses.com"));
 }
 
@@ -267,10 +209,7 @@ fn icloud_one_field_per_check() {
     assert_eq!(e.trusted_headers, 5);
     // Nothing configured: the topmost field's Organizational Domain covers every per-check id.
     let e = eval(&headers, &[], &relaxed());
-    assert_eq!(
-        (e.trusted_headers, e.trust_basis),
-        (5, Some(TrustBasis::Topmost))
-    );
+    assert_eq!((e.trusted_headers, e.trust_basis), (5, Some(TrustBasis::Topmost)));
 }
 
 #[test]
@@ -287,17 +226,8 @@ fn fastmail_authentication_milter() {
     assert_eq!(e.verdict, Outcome::Ok, "{}", e.to_text());
     assert_eq!(e.trusted_headers, 3);
     let dmarc = e.dmarc.as_ref().unwrap();
-    assert_eq!(
-        (dmarc.policy.as_deref(), dmarc.disposition.as_deref()),
-        (Some("reject"), Some("none"))
-    );
-    assert_eq!(
-        e.dkim
-            .iter()
-            .map(|d| d.selector.as_deref().unwrap_or(""))
-            .collect::<Vec<_>>(),
-        ["202405r", "202405e"]
-    );
+    assert_eq!((dmarc.policy.as_deref(), dmarc.disposition.as_deref()), (Some("reject"), Some("none")));
+    assert_eq!(e.dkim.iter().map(|d| d.selector.as_deref().unwrap_or("")).collect::<Vec<_>>(), ["202405r", "202405e"]);
 }
 
 #[test]
@@ -337,10 +267,7 @@ fn zoho_dkim_without_domain() {
     // With a single signature the real d= is known.
     let one = [headers[0], SES_SIG_CUSTOMER, FROM];
     let e = eval(&one, &["mx.zohomail.eu"], &relaxed());
-    assert_eq!(
-        (e.dkim[0].domain.as_deref(), e.dkim[0].aligned),
-        (Some("example.com"), true)
-    );
+    assert_eq!((e.dkim[0].domain.as_deref(), e.dkim[0].aligned), (Some("example.com"), true));
 }
 
 #[test]
@@ -353,10 +280,7 @@ fn opendkim_opendmarc_one_field_per_milter() {
         "From: alice@fastmail.com",
     ];
     let e = eval(&headers, &["mxpostfix02.mail.de"], &relaxed());
-    assert_eq!(
-        e.dmarc.as_ref().unwrap().disposition.as_deref(),
-        Some("none")
-    );
+    assert_eq!(e.dmarc.as_ref().unwrap().disposition.as_deref(), Some("none"));
     let (outcome, why) = finding(&e, "spf");
     assert_eq!(*outcome, FindingOutcome::Fail);
     assert!(why.contains("spf=tempfail"), "{why}");
@@ -388,29 +312,14 @@ fn forged_upstream_header_with_the_receivers_id_is_ignored() {
     assert_eq!(e.verdict, Outcome::Critical);
     assert_eq!(e.dkim[0].result, "fail");
     assert_eq!(e.ignored_headers.count, 2);
-    assert!(
-        e.ignored_headers.reasons[0]
-            .reason
-            .contains("possibly forged"),
-        "{:?}",
-        e.ignored_headers
-    );
-    assert!(
-        e.ignored_headers.reasons[1]
-            .reason
-            .contains("not a trusted receiver"),
-        "{:?}",
-        e.ignored_headers
-    );
+    assert!(e.ignored_headers.reasons[0].reason.contains("possibly forged"), "{:?}", e.ignored_headers);
+    assert!(e.ignored_headers.reasons[1].reason.contains("not a trusted receiver"), "{:?}", e.ignored_headers);
 }
 
 #[test]
 fn forged_header_alone_gives_unknown() {
     // deltachat's forged-authres-added case: the sender added `aaa.com` results; the receiver wrote none.
-    let headers = [
-        "Authentication-Results: aaa.com; dkim=pass header.d=example.com; dmarc=pass",
-        FROM,
-    ];
+    let headers = ["Authentication-Results: aaa.com; dkim=pass header.d=example.com; dmarc=pass", FROM];
     let e = eval(&headers, &["mx.google.com"], &relaxed());
     assert_eq!(e.verdict, Outcome::Unknown);
     assert_eq!(e.outcome().exit_code(), 3);
@@ -453,8 +362,7 @@ fn expectations_deserialise_from_a_probe_file() {
     assert!(!e.spf_aligned);
     let err = toml::from_str::<Expectations>("dkim = \"pass\"\nspf_align = true\n").unwrap_err();
     assert!(err.to_string().contains("spf_align"), "{err}");
-    let p: TrustPolicy =
-        toml::from_str("authserv_ids = [\"*.yahoo.com\"]\nno_authserv_id = \"ignore\"\n").unwrap();
+    let p: TrustPolicy = toml::from_str("authserv_ids = [\"*.yahoo.com\"]\nno_authserv_id = \"ignore\"\n").unwrap();
     assert_eq!(p.authserv_ids, ["*.yahoo.com"]);
     assert!(toml::from_str::<TrustPolicy>("authserv_id = [\"x\"]\n").is_err());
 }
@@ -463,12 +371,7 @@ fn expectations_deserialise_from_a_probe_file() {
 fn topmost_mode_warns_when_no_received_line_names_the_receiver() {
     // Nothing configured: Gmail's own field sits below its `Received: … by mx.google.com` line.
     let e = eval(&gmail_custom_mail_from(), &[], &relaxed());
-    assert_eq!(
-        (e.trust_basis, e.verdict),
-        (Some(TrustBasis::Topmost), Outcome::Ok),
-        "{}",
-        e.to_text()
-    );
+    assert_eq!((e.trust_basis, e.verdict), (Some(TrustBasis::Topmost), Outcome::Ok), "{}", e.to_text());
     // A receiver that wrote no results: the sender's `aaa.com` field would be trusted by position alone.
     let headers = [
         "Received: from a8-64.smtp-out.amazonses.com by mx.example.net",
@@ -480,10 +383,7 @@ fn topmost_mode_warns_when_no_received_line_names_the_receiver() {
     assert_eq!(e.verdict, Outcome::Warning, "{}", e.to_text());
     let (outcome, why) = finding(&e, "trust");
     assert_eq!(*outcome, FindingOutcome::Warn);
-    assert!(
-        why.contains("aaa.com") && why.contains("--trusted-authserv-id"),
-        "{why}"
-    );
+    assert!(why.contains("aaa.com") && why.contains("--trusted-authserv-id"), "{why}");
 }
 
 /// The real messages of the msg-auth-status suite (Fastmail, Proton, Gmail, Stalwart receivers), rebuilt
@@ -491,8 +391,8 @@ fn topmost_mode_warns_when_no_received_line_names_the_receiver() {
 #[test]
 fn real_messages_from_msg_auth_status() {
     use cognito_delivery_probe::authres::{HeaderField, evaluate_fields};
-    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/authres-peers/msg-auth-status.jsonl");
+    let path =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/authres-peers/msg-auth-status.jsonl");
     let text = std::fs::read_to_string(&path).unwrap();
     // (message id, receiver, verdict)
     let cases = [
@@ -501,17 +401,9 @@ fn real_messages_from_msg_auth_status() {
         ("mas-from_arewe_at_to_gmail", "mx.google.com", Outcome::Ok),
         ("mas-to_in_areweat", "mail.localhost.horse", Outcome::Ok),
         // Gmail → Stalwart: SPF softfail for the MAIL FROM although DKIM and DMARC pass.
-        (
-            "mas-from_gmail_to_arewe_at",
-            "mail.localhost.horse",
-            Outcome::Critical,
-        ),
+        ("mas-from_gmail_to_arewe_at", "mail.localhost.horse", Outcome::Critical),
         // DKIM results edited to fail.
-        (
-            "mas-fail_to_in_areweat",
-            "mail.localhost.horse",
-            Outcome::Critical,
-        ),
+        ("mas-fail_to_in_areweat", "mail.localhost.horse", Outcome::Critical),
     ];
     for (id, receiver, want) in cases {
         let msg: serde_json::Value = text
@@ -529,10 +421,8 @@ fn real_messages_from_msg_auth_status() {
         for h in msg["related_headers"].as_array().unwrap() {
             let name = h["name"].as_str().unwrap();
             if let Some(tags) = h["tags"].as_object() {
-                let value: Vec<String> = tags
-                    .iter()
-                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                    .collect();
+                let value: Vec<String> =
+                    tags.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect();
                 fields.push(HeaderField::new(name, &value.join("; ")));
             } else {
                 let value = h["value"].as_str().unwrap();
@@ -546,12 +436,7 @@ fn real_messages_from_msg_auth_status() {
                 fields.push(HeaderField::new(name, value));
             }
         }
-        let e = evaluate_fields(
-            &fields,
-            from,
-            &TrustPolicy::with_ids([receiver]),
-            &relaxed(),
-        );
+        let e = evaluate_fields(&fields, from, &TrustPolicy::with_ids([receiver]), &relaxed());
         assert_eq!(e.verdict, want, "{id}:\n{}", e.to_text());
         assert_eq!(e.authserv_id.as_deref(), Some(receiver), "{id}");
     }

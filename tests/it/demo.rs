@@ -6,7 +6,12 @@ use std::process::Command;
 fn demo_gets_every_expected_verdict_and_exits_0() {
     let out = Command::new(env!("CARGO_BIN_EXE_probe")).args(["demo", "--format", "json"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "exit {:?}\nstdout:\n{stdout}\nstderr:\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{stdout}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     let results: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let results = results.as_array().unwrap();
     assert_eq!(results.len(), cognito_delivery_probe::demo::CASES.len());
@@ -18,7 +23,8 @@ fn demo_gets_every_expected_verdict_and_exits_0() {
 
 #[test]
 fn demo_runs_one_named_scenario_and_refuses_an_unknown_one() {
-    let out = Command::new(env!("CARGO_BIN_EXE_probe")).args(["demo", "--scenario", "two-piece-gotcha"]).output().unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_probe")).args(["demo", "--scenario", "two-piece-gotcha"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     assert!(stdout.contains("two_piece_gotcha") && stdout.contains("1 of 1 scenarios"), "{stdout}");

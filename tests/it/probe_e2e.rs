@@ -114,7 +114,7 @@ fn section(extra: &str, name: &str) -> String {
 }
 
 fn describe(r: &Report) -> String {
-    format!("{}", cognito_delivery_probe::output::text(r))
+    cognito_delivery_probe::output::text(r).to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -136,7 +136,7 @@ async fn every_trigger_status_gets_its_call_and_ok() {
         assert_eq!(report.diagnosis.code, "delivered");
         let mail = report.mail.as_ref().unwrap();
         assert_eq!(mail.folder, "INBOX");
-        assert!(mail.latency.total_seconds.is_some_and(|s| s >= 0.0 && s < 3.0), "{:?}", mail.latency);
+        assert!(mail.latency.total_seconds.is_some_and(|s| (0.0..3.0).contains(&s)), "{:?}", mail.latency);
         assert_eq!(report.ses.status, "checked");
         assert!(report.timings.values().filter(|t| t.is_some()).count() >= 5, "{:?}", report.timings);
     }
@@ -146,7 +146,8 @@ async fn every_trigger_status_gets_its_call_and_ok() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_secret_is_used_for_the_secret_hash() {
     let rig = Rig::start().await;
-    std::fs::write(rig.dir.path().join("client-secret"), "vdgaj8gxbenyjqwx4hh5344tfjgvq4k7bn7xj8b7tfq7xkwo886").unwrap();
+    std::fs::write(rig.dir.path().join("client-secret"), "vdgaj8gxbenyjqwx4hh5344tfjgvq4k7bn7xj8b7tfq7xkwo886")
+        .unwrap();
     let extra = format!(
         "top: client_id = \"{BACKEND_CLIENT}\"\ntop: client_secret = {{ file = {} }}",
         toml_str(&rig.dir.path().join("client-secret"))
@@ -156,11 +157,17 @@ async fn client_secret_is_used_for_the_secret_hash() {
 
     std::fs::write(rig.dir.path().join("client-secret"), "not-the-secret").unwrap();
     let report = rig.run(&rig.probe(PROD, "probe-prod-confirmed", &extra)).await;
-    assert_eq!((report.outcome, report.diagnosis.code), (Outcome::Unknown, "trigger_rejected"), "{}", describe(&report));
+    assert_eq!(
+        (report.outcome, report.diagnosis.code),
+        (Outcome::Unknown, "trigger_rejected"),
+        "{}",
+        describe(&report)
+    );
     assert!(report.diagnosis.summary.contains("NotAuthorizedException"), "{}", report.diagnosis.summary);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::type_complexity)] // a case table reads best as tuples
 async fn every_fault_gets_the_verdict_phase_and_diagnosis_a_user_needs() {
     let rig = Rig::start().await;
     // (name, faults, extra probe lines, outcome, phase, diagnosis code, words the summary/evidence/fix must carry)
@@ -176,18 +183,98 @@ async fn every_fault_gets_the_verdict_phase_and_diagnosis_a_user_needs() {
             &["two-piece gotcha", "aws_ses_identity_policy", "flat", "noreply@thephenom.app"],
         ),
         ("junk", json!({"junk": true}), "", Outcome::Warning, Phase::Inbox, "delivered_junk", &["Junk"]),
-        ("junk is critical when asked", json!({"junk": true}), "expect: junk = \"critical\"", Outcome::Critical, Phase::Inbox, "delivered_junk", &[]),
-        ("recipient drop", json!({"recipient_drop": "silent"}), "", Outcome::Critical, Phase::Inbox, "recipient_side", &["SES sent", "rose"]),
-        ("bounce", json!({"recipient_drop": "bounce"}), "", Outcome::Critical, Phase::Inbox, "recipient_side", &["SES sent"]),
-        ("dkim unaligned", json!({"dkim": "unaligned"}), "", Outcome::Critical, Phase::Authenticate, "auth_failed", &[]),
+        (
+            "junk is critical when asked",
+            json!({"junk": true}),
+            "expect: junk = \"critical\"",
+            Outcome::Critical,
+            Phase::Inbox,
+            "delivered_junk",
+            &[],
+        ),
+        (
+            "recipient drop",
+            json!({"recipient_drop": "silent"}),
+            "",
+            Outcome::Critical,
+            Phase::Inbox,
+            "recipient_side",
+            &["SES sent", "rose"],
+        ),
+        (
+            "bounce",
+            json!({"recipient_drop": "bounce"}),
+            "",
+            Outcome::Critical,
+            Phase::Inbox,
+            "recipient_side",
+            &["SES sent"],
+        ),
+        (
+            "dkim unaligned",
+            json!({"dkim": "unaligned"}),
+            "",
+            Outcome::Critical,
+            Phase::Authenticate,
+            "auth_failed",
+            &[],
+        ),
         ("dkim fail", json!({"dkim": "fail"}), "", Outcome::Critical, Phase::Authenticate, "auth_failed", &["dkim"]),
-        ("dkim missing", json!({"dkim": "missing"}), "", Outcome::Critical, Phase::Authenticate, "auth_failed", &["dkim"]),
+        (
+            "dkim missing",
+            json!({"dkim": "missing"}),
+            "",
+            Outcome::Critical,
+            Phase::Authenticate,
+            "auth_failed",
+            &["dkim"],
+        ),
         ("spf fail", json!({"spf_fail": true}), "", Outcome::Critical, Phase::Authenticate, "auth_failed", &["spf"]),
-        ("dmarc fail", json!({"dmarc_fail": true}), "", Outcome::Critical, Phase::Authenticate, "auth_failed", &["dmarc"]),
-        ("forged upstream header is ignored", json!({"forged_upstream": true}), "", Outcome::Ok, Phase::Authenticate, "delivered", &[]),
-        ("forged pass cannot hide a dkim fail", json!({"forged_upstream": true, "dkim": "fail"}), "", Outcome::Critical, Phase::Authenticate, "auth_failed", &[]),
-        ("slow delivery", json!({"delivery_delay_seconds": 2}), "top: timeout = \"6s\"\nexpect: max_delivery = \"1s\"", Outcome::Warning, Phase::Inbox, "delivered_slow", &[]),
-        ("throttled", json!({"throttle": true, "throttle_operations": ["AdminCreateUser"]}), "", Outcome::Unknown, Phase::Trigger, "throttled", &["RESEND", "15 minutes"]),
+        (
+            "dmarc fail",
+            json!({"dmarc_fail": true}),
+            "",
+            Outcome::Critical,
+            Phase::Authenticate,
+            "auth_failed",
+            &["dmarc"],
+        ),
+        (
+            "forged upstream header is ignored",
+            json!({"forged_upstream": true}),
+            "",
+            Outcome::Ok,
+            Phase::Authenticate,
+            "delivered",
+            &[],
+        ),
+        (
+            "forged pass cannot hide a dkim fail",
+            json!({"forged_upstream": true, "dkim": "fail"}),
+            "",
+            Outcome::Critical,
+            Phase::Authenticate,
+            "auth_failed",
+            &[],
+        ),
+        (
+            "slow delivery",
+            json!({"delivery_delay_seconds": 2}),
+            "top: timeout = \"6s\"\nexpect: max_delivery = \"1s\"",
+            Outcome::Warning,
+            Phase::Inbox,
+            "delivered_slow",
+            &[],
+        ),
+        (
+            "throttled",
+            json!({"throttle": true, "throttle_operations": ["AdminCreateUser"]}),
+            "",
+            Outcome::Unknown,
+            Phase::Trigger,
+            "throttled",
+            &["RESEND", "15 minutes"],
+        ),
         (
             "attempt limit",
             json!({"exceptions": [{"operation": "AdminCreateUser", "name": "LimitExceededException", "message": "Attempt limit exceeded, please try after some time."}]}),
@@ -271,7 +358,12 @@ async fn probe_side_trouble_is_unknown_and_sends_no_mail() {
         };
         let before = rig.control().sent().len();
         let report = cognito_delivery_probe::probe::run(&probe, &clients, &|_| {}).await;
-        assert_eq!((report.outcome, report.diagnosis.code), (Outcome::Unknown, *code), "{name}:\n{}", describe(&report));
+        assert_eq!(
+            (report.outcome, report.diagnosis.code),
+            (Outcome::Unknown, *code),
+            "{name}:\n{}",
+            describe(&report)
+        );
         assert_eq!(rig.control().sent().len(), before, "{name}: no mail may be sent");
     }
 }
@@ -282,19 +374,36 @@ async fn other_mail_is_never_matched_or_deleted_and_stale_probe_mail_is_swept() 
     let rig = Rig::start().await;
     let root = rig.dovecot.maildir.clone();
     let long_ago = chrono::Utc::now() - chrono::Duration::hours(2);
-    let msg = |from: &str, to: &str| format!("From: {from}\r\nTo: {to}\r\nSubject: hello\r\nDate: Thu, 26 Nov 2026 10:00:00 +0000\r\n\r\nbody\r\n");
+    let msg = |from: &str, to: &str| {
+        format!("From: {from}\r\nTo: {to}\r\nSubject: hello\r\nDate: Thu, 26 Nov 2026 10:00:00 +0000\r\n\r\nbody\r\n")
+    };
     // Another sender to the probe's address, the pool's sender to another address, and a late probe mail of
     // an earlier run (older than the timeout).
-    let other_sender = deliver(&root, Folder::Inbox, msg("friend@example.net", "probe+prod-fcp@mail.test").as_bytes(), long_ago).unwrap();
-    let other_rcpt = deliver(&root, Folder::Junk, msg("Phenom <noreply@thephenom.app>", "probe+staging-fcp@mail.test").as_bytes(), long_ago).unwrap();
-    let stale = deliver(&root, Folder::Inbox, msg("Phenom <noreply@thephenom.app>", "probe+prod-fcp@mail.test").as_bytes(), long_ago).unwrap();
+    let other_sender =
+        deliver(&root, Folder::Inbox, msg("friend@example.net", "probe+prod-fcp@mail.test").as_bytes(), long_ago)
+            .unwrap();
+    let other_rcpt = deliver(
+        &root,
+        Folder::Junk,
+        msg("Phenom <noreply@thephenom.app>", "probe+staging-fcp@mail.test").as_bytes(),
+        long_ago,
+    )
+    .unwrap();
+    let stale = deliver(
+        &root,
+        Folder::Inbox,
+        msg("Phenom <noreply@thephenom.app>", "probe+prod-fcp@mail.test").as_bytes(),
+        long_ago,
+    )
+    .unwrap();
     let _ = stale;
     let report = rig.run(&rig.probe(PROD, "probe-prod-fcp", "")).await;
     assert_eq!(report.outcome, Outcome::Ok, "{}", describe(&report));
     assert_eq!(report.late_mails, 1, "the stale probe mail is counted as late");
     let left = rig.mailbox_files();
     assert_eq!(left.len(), 2, "exactly the two foreign mails remain: {left:?}");
-    let names: Vec<String> = left.iter().map(|p| p.file_name().unwrap().to_string_lossy().split(':').next().unwrap().to_string()).collect();
+    let names: Vec<String> =
+        left.iter().map(|p| p.file_name().unwrap().to_string_lossy().split(':').next().unwrap().to_string()).collect();
     for kept in [&other_sender, &other_rcpt] {
         let base = kept.file_name().unwrap().to_string_lossy().split(':').next().unwrap().to_string();
         assert!(names.contains(&base), "{kept:?} was touched; left: {names:?}");
