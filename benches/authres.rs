@@ -8,15 +8,49 @@
 //! Python only parses; our row "parse + evaluate" also selects the trusted receiver and computes DKIM/SPF
 //! alignment with the Public Suffix List, so the ratio understates our speed.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use cognito_delivery_probe::authres::{self, Expectations, HeaderField, TrustPolicy};
 
-/// Minimum time per measured row.
-const BUDGET: Duration = Duration::from_secs(2);
+/// Counts heap allocations so the table can show allocations per header (they dominate the cost of
+/// building an evaluation).
+struct Counting;
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards every call unchanged to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System.alloc` above with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations per header of one pass of `f` over `items`.
+fn allocs_per_item<T>(items: &[T], mut f: impl FnMut(&T)) -> f64 {
+    let before = ALLOCS.load(Ordering::Relaxed);
+    for item in items {
+        f(item);
+    }
+    (ALLOCS.load(Ordering::Relaxed) - before) as f64 / items.len().max(1) as f64
+}
+
+/// Minimum time per measured row and round.
+const BUDGET: Duration = Duration::from_secs(1);
+/// Rounds in which the implementations take turns.
+const ROUNDS: usize = 3;
 
 fn corpus_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/authres-peers")
@@ -80,17 +114,33 @@ fn load_corpus() -> Vec<String> {
     out
 }
 
-/// Runs `f` over the corpus until the budget is spent; returns headers per second.
-fn measure(corpus: &[String], mut f: impl FnMut(&str)) -> (f64, u64) {
+/// The From domain the header's message had: `header.from` of a dmarc result, else a DKIM domain.
+fn from_domain_of(header: &str) -> String {
+    let Ok(ar) = authres::parse(header) else {
+        return "example.com".to_string();
+    };
+    let pick = |method: &str, keys: &[&str]| {
+        ar.results
+            .iter()
+            .filter(|r| r.method == method)
+            .find_map(|r| keys.iter().find_map(|k| r.prop(k)).and_then(authres::align::domain_of))
+    };
+    pick("dmarc", &["header.from"])
+        .or_else(|| pick("dkim", &["header.d", "header.i"]))
+        .unwrap_or_else(|| "example.com".to_string())
+}
+
+/// Runs `f` over `items` until the budget is spent; returns items per second.
+fn measure<T>(items: &[T], mut f: impl FnMut(&T)) -> f64 {
     let start = Instant::now();
-    let mut headers = 0u64;
+    let mut done = 0u64;
     while start.elapsed() < BUDGET {
-        for h in corpus {
-            f(h);
+        for item in items {
+            f(item);
         }
-        headers += corpus.len() as u64;
+        done += items.len() as u64;
     }
-    (headers as f64 / start.elapsed().as_secs_f64(), headers)
+    done as f64 / start.elapsed().as_secs_f64()
 }
 
 fn python_rate(script: &Path, corpus_file: &Path) -> Result<(f64, String), String> {
@@ -114,18 +164,20 @@ fn python_rate(script: &Path, corpus_file: &Path) -> Result<(f64, String), Strin
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument is accepted and ignored.
     let corpus = load_corpus();
-    let from_domain = "example.com";
+    // Each header is judged against the From domain its own message had (the DMARC clause's
+    // `header.from`, else the first DKIM domain), as in a real message; computed outside the timing.
+    let from_domains: Vec<String> = corpus.iter().map(|h| from_domain_of(h)).collect();
+    let inputs: Vec<(&String, &String)> = corpus.iter().zip(&from_domains).collect();
     let policy = TrustPolicy::default();
     let expect = Expectations::default();
     let ours_ok = corpus.iter().filter(|h| authres::parse(h).is_ok()).count();
-
-    let (parse_rate, _) = measure(&corpus, |h| {
+    let parse = |h: &String| {
         let _ = black_box(authres::parse(black_box(h)));
-    });
-    let (eval_rate, _) = measure(&corpus, |h| {
+    };
+    let evaluate = |(h, from): &(&String, &String)| {
         let fields = [HeaderField::new("Authentication-Results", strip_name(h))];
-        black_box(authres::evaluate_fields(black_box(&fields), Ok(from_domain.to_string()), &policy, &expect));
-    });
+        black_box(authres::evaluate_fields(black_box(&fields), Ok(from.to_string()), &policy, &expect));
+    };
 
     let dir = std::env::temp_dir().join(format!("authres-bench-{}", std::process::id()));
     let corpus_file = dir.join("corpus.json");
@@ -136,24 +188,44 @@ fn main() {
         std::process::exit(1);
     }
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/authres_python.py");
-    let python = python_rate(&script, &corpus_file);
-    let _ = std::fs::remove_dir_all(&dir);
 
-    println!("Authentication-Results benchmark: {} header values from tests/data/authres-peers", corpus.len());
-    println!("{:<58} {:>14} {:>12}", "implementation", "headers/s", "µs/header");
-    let row = |name: &str, rate: f64| println!("{name:<58} {rate:>14.0} {:>12.3}", 1e6 / rate);
-    row(&format!("ours: parse (ok {ours_ok}, error {})", corpus.len() - ours_ok), parse_rate);
-    row("ours: parse + trust + alignment + findings", eval_rate);
-    match python {
-        Ok((py_rate, label)) => {
-            row(&label, py_rate);
-            println!("ratio ours parse / python parse:            {:>8.0}×", parse_rate / py_rate);
-            println!("ratio ours parse+evaluate / python parse:   {:>8.0}×  (goal ≥ 100×)", eval_rate / py_rate);
-        }
-        Err(e) => {
-            println!("python authres: unavailable ({})", e.trim());
-            println!("hint: pip install authres==1.2.0");
-            std::process::exit(1);
+    // The machine is shared: the implementations take turns for several rounds and each keeps its
+    // best round, so a burst of load on one side does not decide the ratio.
+    let (mut parse_rate, mut eval_rate, mut py_rate) = (0f64, 0f64, 0f64);
+    let mut py_label = String::new();
+    for _ in 0..ROUNDS {
+        parse_rate = parse_rate.max(measure(&corpus, parse));
+        eval_rate = eval_rate.max(measure(&inputs, evaluate));
+        match python_rate(&script, &corpus_file) {
+            Ok((rate, label)) => {
+                py_rate = py_rate.max(rate);
+                py_label = label;
+            }
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                println!("python authres: unavailable ({})", e.trim());
+                println!("hint: pip install authres==1.2.0");
+                std::process::exit(1);
+            }
         }
     }
+    let _ = std::fs::remove_dir_all(&dir);
+    let parse_allocs = allocs_per_item(&corpus, parse);
+    let eval_allocs = allocs_per_item(&inputs, evaluate);
+
+    println!(
+        "Authentication-Results benchmark: {} header values from tests/data/authres-peers, best of {ROUNDS} rounds",
+        corpus.len()
+    );
+    println!("{:<58} {:>14} {:>12} {:>14}", "implementation", "headers/s", "µs/header", "allocs/header");
+    let row = |name: &str, rate: f64, allocs: Option<f64>| {
+        let allocs = allocs.map_or("-".to_string(), |a| format!("{a:.1}"));
+        println!("{name:<58} {rate:>14.0} {:>12.3} {allocs:>14}", 1e6 / rate)
+    };
+    let parse_label = format!("ours: parse (ok {ours_ok}, error {})", corpus.len() - ours_ok);
+    row(&parse_label, parse_rate, Some(parse_allocs));
+    row("ours: parse + trust + alignment + findings", eval_rate, Some(eval_allocs));
+    row(&py_label, py_rate, None);
+    println!("ratio ours parse / python parse:            {:>8.0}×", parse_rate / py_rate);
+    println!("ratio ours parse+evaluate / python parse:   {:>8.0}×  (goal ≥ 100×)", eval_rate / py_rate);
 }

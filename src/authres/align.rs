@@ -33,6 +33,16 @@ pub fn normalize_domain(domain: &str) -> String {
     domain.trim().trim_end_matches('.').to_ascii_lowercase()
 }
 
+/// [`normalize_domain`] without allocating when the name already is normal (the common case).
+fn normalized(domain: &str) -> std::borrow::Cow<'_, str> {
+    let d = domain.trim().trim_end_matches('.');
+    if d.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(d.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(d)
+    }
+}
+
 /// The Organizational Domain (RFC 7489 §3.2): public suffix plus one label. A name that is itself a
 /// public suffix (or unknown to the list) is its own Organizational Domain.
 pub fn organizational_domain(domain: &str) -> String {
@@ -45,13 +55,14 @@ pub fn organizational_domain(domain: &str) -> String {
 
 /// Whether `identifier` aligns with `from_domain` under `mode` (RFC 7489 §3.1.1, §3.1.2).
 pub fn is_aligned(identifier: &str, from_domain: &str, mode: AlignmentMode) -> bool {
-    let (a, b) = (normalize_domain(identifier), normalize_domain(from_domain));
+    let (a, b) = (normalized(identifier), normalized(from_domain));
     if a.is_empty() || b.is_empty() {
         return false;
     }
     match mode {
         AlignmentMode::Strict => a == b,
-        AlignmentMode::Relaxed => a == b || organizational_domain(&a) == organizational_domain(&b),
+        // Compare the Organizational Domains as slices of the normalised names: no further allocation.
+        AlignmentMode::Relaxed => a == b || psl::domain_str(&a).unwrap_or(&a) == psl::domain_str(&b).unwrap_or(&b),
     }
 }
 

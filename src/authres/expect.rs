@@ -99,13 +99,13 @@ impl FindingOutcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     /// `dkim`, `spf`, `dmarc`, `mail-from`, `from` or `trust`.
-    pub method: String,
+    pub method: &'static str,
     pub outcome: FindingOutcome,
     pub explanation: String,
 }
 
-fn finding(method: &str, outcome: FindingOutcome, explanation: String) -> Finding {
-    Finding { method: method.to_string(), outcome, explanation }
+fn finding(method: &'static str, outcome: FindingOutcome, explanation: String) -> Finding {
+    Finding { method, outcome, explanation }
 }
 
 /// The worst finding decides: any fail is CRITICAL, any warn WARNING, else OK (DESIGN.md §6).
@@ -129,12 +129,11 @@ pub(crate) struct Observed<'a> {
 }
 
 fn describe_dkim(d: &DkimReport) -> String {
-    let mut s = format!("d={}", d.domain.as_deref().unwrap_or("(not named)"));
-    if let Some(sel) = &d.selector {
-        s.push_str(&format!(" s={sel}"));
+    let domain = d.domain.as_deref().unwrap_or("(not named)");
+    match &d.selector {
+        Some(sel) => format!("d={domain} s={sel} {}", d.result),
+        None => format!("d={domain} {}", d.result),
     }
-    s.push_str(&format!(" {}", d.result));
-    s
 }
 
 /// Judges the observed results against the expectations.
@@ -155,12 +154,12 @@ fn dkim_finding(o: &Observed<'_>, e: &Expectations) -> Finding {
     let mode = e.alignment.name();
     let from = o.from.unwrap_or("(unknown From domain)");
     let passes: Vec<&DkimReport> = o.dkim.iter().filter(|d| d.result == "pass").collect();
-    let all: Vec<String> = o.dkim.iter().map(describe_dkim).collect();
+    let all = || o.dkim.iter().map(describe_dkim).collect::<Vec<_>>().join(", ");
     if passes.is_empty() {
         let what = if o.dkim.is_empty() {
             "the receiver reported no DKIM result (is the message signed?)".to_string()
         } else {
-            format!("no DKIM signature passed: {}", all.join(", "))
+            format!("no DKIM signature passed: {}", all())
         };
         return match e.dkim {
             Requirement::Pass => finding("dkim", Fail, what),
@@ -170,11 +169,7 @@ fn dkim_finding(o: &Observed<'_>, e: &Expectations) -> Finding {
     if let Some(want) = e.dkim_domain.as_deref().map(|d| d.trim_end_matches('.').to_ascii_lowercase())
         && !passes.iter().any(|d| d.domain.as_deref() == Some(want.as_str()))
     {
-        return finding(
-            "dkim",
-            Fail,
-            format!("no passing signature with the expected d={want}; reported: {}", all.join(", ")),
-        );
+        return finding("dkim", Fail, format!("no passing signature with the expected d={want}; reported: {}", all()));
     }
     if let Some(good) = passes.iter().find(|d| d.aligned) {
         return finding(
@@ -268,14 +263,12 @@ fn dmarc_finding(o: &Observed<'_>, e: &Expectations) -> Finding {
             Requirement::Any => finding("dmarc", Pass, format!("{what} (not required)")),
         };
     };
-    let mut what = format!("dmarc={}", d.result);
-    let details: Vec<String> = [("p", &d.policy), ("disposition", &d.disposition)]
-        .iter()
-        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
-        .collect();
-    if !details.is_empty() {
-        what.push_str(&format!(" ({})", details.join(", ")));
-    }
+    let mut what = match (&d.policy, &d.disposition) {
+        (Some(p), Some(dis)) => format!("dmarc={} (p={p}, disposition={dis})", d.result),
+        (Some(p), None) => format!("dmarc={} (p={p})", d.result),
+        (None, Some(dis)) => format!("dmarc={} (disposition={dis})", d.result),
+        (None, None) => format!("dmarc={}", d.result),
+    };
     if d.result == "pass" {
         return finding("dmarc", Pass, what);
     }

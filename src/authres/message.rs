@@ -9,7 +9,9 @@ use super::align::domain_of;
 /// One header field as written, top to bottom; `value` is raw (folding kept, lossily decoded).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeaderField {
+    /// Field name as written (`Authentication-Results`, `DKIM-Signature`, …).
     pub name: String,
+    /// Raw value after the colon, folding kept.
     pub value: String,
 }
 

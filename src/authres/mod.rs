@@ -62,7 +62,7 @@ pub fn evaluate_fields(
     let mut findings = Vec::new();
     let verdict = if selection.trusted.is_empty() {
         findings.push(Finding {
-            method: "trust".to_string(),
+            method: "trust",
             outcome: FindingOutcome::Fail,
             explanation: no_trusted_explanation(&selection, policy),
         });
@@ -70,7 +70,7 @@ pub fn evaluate_fields(
     } else {
         if let Err(why) = &from {
             findings.push(Finding {
-                method: "from".to_string(),
+                method: "from",
                 outcome: FindingOutcome::Fail,
                 explanation: format!("no single From domain to align with: {why}"),
             });
@@ -114,16 +114,14 @@ fn topmost_trust_finding(fields: &[HeaderField], selection: &trust::Selection) -
     }
     let id = selection.authserv_id.as_deref()?;
     let org = align::organizational_domain(id);
-    let first_trusted = fields.iter().position(|f| {
-        f.is("Authentication-Results") && parse(&f.value).ok().and_then(|a| a.authserv_id).as_deref() == Some(id)
-    })?;
+    let first_trusted = selection.first_trusted_index?;
     let named = fields[..first_trusted]
         .iter()
         .filter(|f| f.is("Received"))
         .filter_map(|f| received_by(&f.value))
         .any(|host| align::organizational_domain(&host) == org);
     (!named).then(|| Finding {
-        method: "trust".to_string(),
+        method: "trust",
         outcome: FindingOutcome::Warn,
         explanation: format!(
             "no receiver configured: trusted the topmost authserv-id {id}, but no Received line above it names a host \

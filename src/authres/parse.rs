@@ -27,6 +27,7 @@
 //! The file depends only on `std`, `serde` and `thiserror` so the fuzz target (`fuzz/`) can compile it
 //! without the rest of the crate.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 
 /// Why an Authentication-Results value could not be parsed. Offsets are byte offsets into the value
@@ -52,9 +53,9 @@ pub const MAX_VALUE_LEN: usize = 256 * 1024;
 
 /// One parsed Authentication-Results (or ARC-Authentication-Results) field.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct AuthResults {
+pub struct AuthResults<'a> {
     /// The authserv-id (RFC 8601 §2.5), `None` when the receiver wrote none (Outlook/M365).
-    pub authserv_id: Option<String>,
+    pub authserv_id: Option<Cow<'a, str>>,
     /// The authres-version after the authserv-id (`mx.microsoft.com 1`), when present.
     pub version: Option<u32>,
     /// The ARC instance (`i=N`, RFC 8617 §4.1.1) for ARC-Authentication-Results.
@@ -62,42 +63,42 @@ pub struct AuthResults {
     /// `true` for the explicit `none` (no authentication done, RFC 8601 §2.2).
     pub none: bool,
     /// The results in the order written.
-    pub results: Vec<ResInfo>,
+    pub results: Vec<ResInfo<'a>>,
     /// Words between results that carried no `=` and were skipped (Outlook's recipient-domain tokens).
-    pub skipped: Vec<String>,
+    pub skipped: Vec<Cow<'a, str>>,
 }
 
 /// One `method=result …` element (RFC 8601 §2.2 `resinfo`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ResInfo {
+pub struct ResInfo<'a> {
     /// Method name, lower-cased (`dkim`, `spf`, `dmarc`, `gateway.spf`, `x-tls`, …).
-    pub method: String,
+    pub method: Cow<'a, str>,
     /// Method version (`dkim/1`), when written.
     pub method_version: Option<u32>,
     /// Result, lower-cased, verbatim otherwise (`pass`, `timeout`, `bestguesspass`, …).
-    pub result: String,
+    pub result: Cow<'a, str>,
     /// The `reason=` value, unquoted.
-    pub reason: Option<String>,
+    pub reason: Option<Cow<'a, str>>,
     /// Comments of the result (and those not attached to a property), in order, without parentheses.
-    pub comments: Vec<String>,
+    pub comments: Vec<Cow<'a, str>>,
     /// The properties in order.
-    pub props: Vec<Property>,
+    pub props: Vec<Property<'a>>,
 }
 
 /// One `ptype.property=value` of a result (RFC 8601 §2.2 `propspec`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Property {
+pub struct Property<'a> {
     /// `header`, `smtp`, `body`, `policy`, … lower-cased; `None` for a non-RFC bare `name=value`.
-    pub ptype: Option<String>,
+    pub ptype: Option<Cow<'a, str>>,
     /// Property name, lower-cased.
-    pub property: String,
+    pub property: Cow<'a, str>,
     /// The value, unquoted; may be empty.
-    pub value: String,
+    pub value: Cow<'a, str>,
     /// Comments written right after the value.
-    pub comments: Vec<String>,
+    pub comments: Vec<Cow<'a, str>>,
 }
 
-impl ResInfo {
+impl ResInfo<'_> {
     /// The value of `ptype.property` (case-insensitive), or of a bare `property` when `key` has no dot.
     pub fn prop(&self, key: &str) -> Option<&str> {
         let (ptype, property) = match key.split_once('.') {
@@ -114,19 +115,19 @@ impl ResInfo {
                         _ => false,
                     }
             })
-            .map(|p| p.value.as_str())
+            .map(|p| p.value.as_ref())
     }
 }
 
 /// Parses one Authentication-Results value, with or without the field name. With the name
 /// `ARC-Authentication-Results:` the value is read as by [`parse_arc`].
-pub fn parse(value: &str) -> Result<AuthResults, ParseError> {
+pub fn parse(value: &str) -> Result<AuthResults<'_>, ParseError> {
     parse_counted(value, &Cell::new(0))
 }
 
 /// Parses one ARC-Authentication-Results value (with or without the field name): the `i=N;` instance
 /// tag first (RFC 8617 §4.1.1), then an Authentication-Results payload.
-pub fn parse_arc(value: &str) -> Result<AuthResults, ParseError> {
+pub fn parse_arc(value: &str) -> Result<AuthResults<'_>, ParseError> {
     let steps = Cell::new(0);
     let body = strip_name(value, "arc-authentication-results:").unwrap_or(value);
     parse_arc_body(body, &steps)
@@ -134,11 +135,11 @@ pub fn parse_arc(value: &str) -> Result<AuthResults, ParseError> {
 
 /// Parses a single `method=result props…` element (no authserv-id, no `;`), e.g. one clause of a
 /// header someone already split.
-pub fn parse_resinfo(value: &str) -> Result<ResInfo, ParseError> {
+pub fn parse_resinfo(value: &str) -> Result<ResInfo<'_>, ParseError> {
     check_len(value)?;
     let steps = Cell::new(0);
     let mut c = Cursor::new(value, &steps);
-    c.skip_cfws(&mut Vec::new())?;
+    c.skip_cfws_discard()?;
     let Some(first) = c.read_keyword_like() else {
         return Err(c.unexpected("a method name"));
     };
@@ -156,7 +157,7 @@ pub fn parse_resinfo(value: &str) -> Result<ResInfo, ParseError> {
 }
 
 /// Same as [`parse`] but counts the cursor's steps in `steps` (used by the linear-work property test).
-pub(crate) fn parse_counted(value: &str, steps: &Cell<u64>) -> Result<AuthResults, ParseError> {
+pub(crate) fn parse_counted<'a>(value: &'a str, steps: &Cell<u64>) -> Result<AuthResults<'a>, ParseError> {
     if let Some(rest) = strip_name(value, "arc-authentication-results:") {
         return parse_arc_body(rest, steps);
     }
@@ -166,23 +167,23 @@ pub(crate) fn parse_counted(value: &str, steps: &Cell<u64>) -> Result<AuthResult
     c.payload(None)
 }
 
-fn parse_arc_body(body: &str, steps: &Cell<u64>) -> Result<AuthResults, ParseError> {
+fn parse_arc_body<'a>(body: &'a str, steps: &Cell<u64>) -> Result<AuthResults<'a>, ParseError> {
     check_len(body)?;
     let mut c = Cursor::new(body, steps);
-    c.skip_cfws(&mut Vec::new())?;
+    c.skip_cfws_discard()?;
     let start = c.pos;
     let tag = c.read_keyword_like();
     if !tag.is_some_and(|t| t.eq_ignore_ascii_case("i")) {
         c.pos = start;
         return Err(c.unexpected("the ARC instance tag `i=N;` (RFC 8617 §4.1.1)"));
     }
-    c.skip_cfws(&mut Vec::new())?;
+    c.skip_cfws_discard()?;
     if !c.eat(b'=') {
         return Err(c.unexpected("`=` after `i`"));
     }
-    c.skip_cfws(&mut Vec::new())?;
+    c.skip_cfws_discard()?;
     let instance = c.read_digits().ok_or_else(|| c.unexpected("the ARC instance number (1–50)"))?;
-    c.skip_cfws(&mut Vec::new())?;
+    c.skip_cfws_discard()?;
     if !c.eat(b';') {
         return Err(c.unexpected("`;` after the ARC instance"));
     }
@@ -255,12 +256,26 @@ impl<'a, 's> Cursor<'a, 's> {
     }
 
     /// Skips whitespace (folds included) and comments, collecting the comments' text.
-    fn skip_cfws(&mut self, comments: &mut Vec<String>) -> Result<bool, ParseError> {
+    fn skip_cfws(&mut self, comments: &mut Vec<Cow<'a, str>>) -> Result<bool, ParseError> {
+        self.cfws(Some(comments))
+    }
+
+    /// Skips whitespace and comments without keeping the comments (no allocation).
+    fn skip_cfws_discard(&mut self) -> Result<bool, ParseError> {
+        self.cfws(None)
+    }
+
+    fn cfws(&mut self, mut comments: Option<&mut Vec<Cow<'a, str>>>) -> Result<bool, ParseError> {
         let start = self.pos;
         loop {
             match self.peek() {
                 Some(b) if is_wsp(b) => self.pos += 1,
-                Some(b'(') => comments.push(self.comment()?),
+                Some(b'(') => {
+                    let text = self.comment(comments.is_some())?;
+                    if let (Some(list), Some(text)) = (comments.as_deref_mut(), text) {
+                        list.push(text);
+                    }
+                }
                 Some(b')') => return Err(ParseError::UnbalancedComment { offset: self.pos }),
                 _ => return Ok(self.pos > start),
             }
@@ -268,17 +283,22 @@ impl<'a, 's> Cursor<'a, 's> {
     }
 
     /// Reads a (nested) comment starting at `(`; RFC 5322 §3.2.2. Linear: one pass, a depth counter.
-    fn comment(&mut self) -> Result<String, ParseError> {
+    /// Returns its text (unfolded, escapes removed) when `keep`.
+    fn comment(&mut self, keep: bool) -> Result<Option<Cow<'a, str>>, ParseError> {
         let open = self.pos;
         self.pos += 1;
         let mut depth = 1usize;
         let mut text = String::new();
+        let mut escaped = false;
         let mut run_start = self.pos;
         loop {
             match self.peek() {
                 None => return Err(ParseError::UnbalancedComment { offset: open }),
                 Some(b'\\') => {
-                    text.push_str(&self.s[run_start..self.pos]);
+                    escaped = true;
+                    if keep {
+                        text.push_str(&self.s[run_start..self.pos]);
+                    }
                     self.pos += 1;
                     run_start = self.pos;
                     if self.peek().is_some() {
@@ -292,9 +312,16 @@ impl<'a, 's> Cursor<'a, 's> {
                 Some(b')') => {
                     depth -= 1;
                     if depth == 0 {
-                        text.push_str(&self.s[run_start..self.pos]);
+                        let end = self.pos;
                         self.pos += 1;
-                        return Ok(unfold(&text));
+                        if !keep {
+                            return Ok(None);
+                        }
+                        if !escaped {
+                            return Ok(Some(unfold(Cow::Borrowed(&self.s[open + 1..end]))));
+                        }
+                        text.push_str(&self.s[run_start..end]);
+                        return Ok(Some(unfold(Cow::Owned(text))));
                     }
                     self.pos += 1;
                 }
@@ -309,20 +336,26 @@ impl<'a, 's> Cursor<'a, 's> {
     }
 
     /// Reads a quoted-string starting at `"` (RFC 5322 §3.2.4), returning its content unescaped.
-    fn quoted(&mut self) -> Result<String, ParseError> {
+    fn quoted(&mut self) -> Result<Cow<'a, str>, ParseError> {
         let open = self.pos;
         self.pos += 1;
         let mut out = String::new();
+        let mut escaped = false;
         let mut run_start = self.pos;
         loop {
             match self.peek() {
                 None => return Err(ParseError::UnterminatedQuote { offset: open }),
                 Some(b'"') => {
-                    out.push_str(&self.s[run_start..self.pos]);
+                    let end = self.pos;
                     self.pos += 1;
-                    return Ok(unfold(&out));
+                    if !escaped {
+                        return Ok(unfold(Cow::Borrowed(&self.s[open + 1..end])));
+                    }
+                    out.push_str(&self.s[run_start..end]);
+                    return Ok(unfold(Cow::Owned(out)));
                 }
                 Some(b'\\') => {
+                    escaped = true;
                     out.push_str(&self.s[run_start..self.pos]);
                     self.pos += 1;
                     run_start = self.pos;
@@ -371,7 +404,7 @@ impl<'a, 's> Cursor<'a, 's> {
     }
 
     /// `[CFWS] authserv-id [CFWS version] (none / resinfo…) [CFWS]`.
-    fn payload(&mut self, instance: Option<u32>) -> Result<AuthResults, ParseError> {
+    fn payload(&mut self, instance: Option<u32>) -> Result<AuthResults<'a>, ParseError> {
         let mut out = AuthResults {
             authserv_id: None,
             version: None,
@@ -380,8 +413,7 @@ impl<'a, 's> Cursor<'a, 's> {
             results: Vec::new(),
             skipped: Vec::new(),
         };
-        let mut ignored = Vec::new();
-        self.skip_cfws(&mut ignored)?;
+        self.skip_cfws_discard()?;
         match self.peek() {
             None => return Err(ParseError::Empty),
             Some(b';') => return Err(self.unexpected("an authserv-id before `;` (RFC 8601 §2.2)")),
@@ -390,10 +422,10 @@ impl<'a, 's> Cursor<'a, 's> {
         // Outlook/M365 writes no authserv-id: the value starts with `method=` (research §2).
         if !self.starts_with_resinfo()? {
             out.authserv_id = Some(self.authserv_id()?);
-            self.skip_cfws(&mut ignored)?;
+            self.skip_cfws_discard()?;
             if self.peek().is_some_and(|b| b.is_ascii_digit()) {
                 out.version = self.read_digits();
-                self.skip_cfws(&mut ignored)?;
+                self.skip_cfws_discard()?;
             }
             match self.peek() {
                 None => {
@@ -408,12 +440,12 @@ impl<'a, 's> Cursor<'a, 's> {
             self.resinfo_into(&mut out)?;
         }
         loop {
-            self.skip_cfws(&mut ignored)?;
+            self.skip_cfws_discard()?;
             match self.peek() {
                 None => return Ok(out),
                 Some(b';') => {
                     self.pos += 1;
-                    self.skip_cfws(&mut ignored)?;
+                    self.skip_cfws_discard()?;
                     if self.peek().is_none() || self.peek() == Some(b';') {
                         continue; // trailing or doubled `;`
                     }
@@ -428,14 +460,14 @@ impl<'a, 's> Cursor<'a, 's> {
     fn starts_with_resinfo(&mut self) -> Result<bool, ParseError> {
         let start = self.pos;
         let found = self.read_keyword_like().is_some() && {
-            self.skip_cfws(&mut Vec::new())?;
+            self.skip_cfws_discard()?;
             matches!(self.peek(), Some(b'=') | Some(b'/'))
         };
         self.pos = start;
         Ok(found)
     }
 
-    fn authserv_id(&mut self) -> Result<String, ParseError> {
+    fn authserv_id(&mut self) -> Result<Cow<'a, str>, ParseError> {
         if self.peek() == Some(b'"') {
             let id = self.quoted()?;
             if id.is_empty() {
@@ -450,11 +482,11 @@ impl<'a, 's> Cursor<'a, 's> {
         if self.peek().is_some_and(|b| b >= 0x80) {
             return Err(self.unexpected("an ASCII authserv-id; U-labels must be quoted (RFC 8616 §3)"));
         }
-        Ok(id.to_string())
+        Ok(Cow::Borrowed(id))
     }
 
     /// One `;`-separated element: `none`, a resinfo, or a bare word (skipped, Outlook).
-    fn element(&mut self, out: &mut AuthResults) -> Result<(), ParseError> {
+    fn element(&mut self, out: &mut AuthResults<'a>) -> Result<(), ParseError> {
         if self.starts_with_resinfo()? {
             if out.none {
                 return Err(self.unexpected("nothing after `none` (RFC 8601 §2.2)"));
@@ -478,12 +510,12 @@ impl<'a, 's> Cursor<'a, 's> {
             self.pos = start;
             return Err(self.unexpected("nothing after `none` (RFC 8601 §2.2)"));
         } else {
-            out.skipped.push(word.to_string());
+            out.skipped.push(Cow::Borrowed(word));
         }
         Ok(())
     }
 
-    fn resinfo_into(&mut self, out: &mut AuthResults) -> Result<(), ParseError> {
+    fn resinfo_into(&mut self, out: &mut AuthResults<'a>) -> Result<(), ParseError> {
         let Some(method) = self.read_keyword_like() else {
             return Err(self.unexpected("a method name"));
         };
@@ -495,7 +527,11 @@ impl<'a, 's> Cursor<'a, 's> {
     }
 
     /// `[/ version] = result [reason] props…`, the cursor after the method name and its CFWS.
-    fn resinfo_after_method(&mut self, method: &str, mut comments: Vec<String>) -> Result<ResInfo, ParseError> {
+    fn resinfo_after_method(
+        &mut self,
+        method: &'a str,
+        mut comments: Vec<Cow<'a, str>>,
+    ) -> Result<ResInfo<'a>, ParseError> {
         let mut method_version = None;
         if self.eat(b'/') {
             self.skip_cfws(&mut comments)?;
@@ -511,9 +547,9 @@ impl<'a, 's> Cursor<'a, 's> {
             return Err(ParseError::MissingResult { method: method.to_ascii_lowercase(), offset: self.pos });
         }
         let mut info = ResInfo {
-            method: method.to_ascii_lowercase(),
+            method: lower(method),
             method_version,
-            result: result.to_ascii_lowercase(),
+            result: lower(result),
             reason: None,
             comments,
             props: Vec::new(),
@@ -529,7 +565,7 @@ impl<'a, 's> Cursor<'a, 's> {
     }
 
     /// One `[ptype .] property = pvalue`, or a Coremail continuation of the previous value.
-    fn property(&mut self, info: &mut ResInfo, gap_start: usize) -> Result<(), ParseError> {
+    fn property(&mut self, info: &mut ResInfo<'a>, gap_start: usize) -> Result<(), ParseError> {
         let start = self.pos;
         let mut skipped = Vec::new();
         let first = self.read_while(is_keyword_byte);
@@ -560,7 +596,7 @@ impl<'a, 's> Cursor<'a, 's> {
                 self.pos = start;
                 let more = self.read_value_run();
                 if !more.is_empty() {
-                    last.value.push_str(more);
+                    last.value.to_mut().push_str(more);
                     return Ok(());
                 }
             }
@@ -591,32 +627,26 @@ impl<'a, 's> Cursor<'a, 's> {
         } else {
             self.pos = save;
         }
-        info.props.push(Property {
-            ptype: ptype.map(str::to_ascii_lowercase),
-            property: name.to_ascii_lowercase(),
-            value,
-            comments: prop_comments,
-        });
+        info.props.push(Property { ptype: ptype.map(lower), property: lower(name), value, comments: prop_comments });
         Ok(())
     }
 
     /// `[CFWS] (value / [[local-part] "@"] domain-name)`; lenient: any run up to whitespace, `;`, `(`.
-    fn pvalue(&mut self) -> Result<String, ParseError> {
-        let mut ignored = Vec::new();
+    fn pvalue(&mut self) -> Result<Cow<'a, str>, ParseError> {
         // Whitespace (and a fold) may precede the value (`policy.authority-uri=\r\n  https://…`).
         let save = self.pos;
-        self.skip_cfws(&mut ignored)?;
+        self.skip_cfws_discard()?;
         match self.peek() {
             None | Some(b';') => {
                 // `header.from=;` (Outlook), `x-ptr-lookup=` (research §13.3)
                 self.pos = save;
-                Ok(String::new())
+                Ok(Cow::Borrowed(""))
             }
             Some(b'"') => {
                 let mut v = self.quoted()?;
                 // A quoted local-part followed by `@domain` (RFC 8601 §2.2 pvalue).
                 if self.peek() == Some(b'@') {
-                    v.push_str(self.read_value_run());
+                    v.to_mut().push_str(self.read_value_run());
                 }
                 Ok(v)
             }
@@ -625,15 +655,20 @@ impl<'a, 's> Cursor<'a, 's> {
                 if v.is_empty() {
                     return Err(self.unexpected("a property value"));
                 }
-                Ok(v.to_string())
+                Ok(Cow::Borrowed(v))
             }
         }
     }
 }
 
 /// Unfolds per RFC 5322 §2.2.3: removes CR and LF, keeping the whitespace that follows them.
-fn unfold(s: &str) -> String {
-    if s.contains(['\r', '\n']) { s.chars().filter(|c| *c != '\r' && *c != '\n').collect() } else { s.to_string() }
+fn unfold(s: Cow<'_, str>) -> Cow<'_, str> {
+    if s.contains(['\r', '\n']) { Cow::Owned(s.chars().filter(|c| *c != '\r' && *c != '\n').collect()) } else { s }
+}
+
+/// Lower-cases a name, borrowing when it already is (the common case: no allocation).
+fn lower(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) { Cow::Owned(s.to_ascii_lowercase()) } else { Cow::Borrowed(s) }
 }
 
 #[cfg(test)]

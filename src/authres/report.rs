@@ -84,7 +84,7 @@ impl Evaluation {
             .map(|f| format!("{}: {}", f.method, f.explanation))
             .collect();
         let summary = if problems.is_empty() {
-            let methods: Vec<&str> = self.findings.iter().map(|f| f.method.as_str()).collect();
+            let methods: Vec<&str> = self.findings.iter().map(|f| f.method).collect();
             format!("{} pass", methods.join(", "))
         } else {
             problems.join("; ")
@@ -153,7 +153,7 @@ pub struct DmarcReport {
 }
 
 /// Collects every result of `method` from the trusted fields, in order.
-fn results_of<'a>(trusted: &'a [AuthResults], method: &str) -> Vec<&'a ResInfo> {
+fn results_of<'a, 'b>(trusted: &'a [AuthResults<'b>], method: &str) -> Vec<&'a ResInfo<'b>> {
     trusted.iter().flat_map(|ar| ar.results.iter()).filter(|r| r.method == method).collect()
 }
 
@@ -164,10 +164,12 @@ fn clean_b(b: &str) -> &str {
 
 /// Finds the DKIM-Signature a result is about (RFC 6008 `header.b` prefix, else selector, else a
 /// unique signature for the domain/algorithm, else the only signature).
-fn match_signature(r: &ResInfo, sigs: &[DkimSignature]) -> Option<usize> {
-    let ar_domain = ar_dkim_domain(r).map(|(d, _)| d);
-    let domain_ok = |s: &DkimSignature| match &ar_domain {
-        Some(d) => *d == s.d || d.ends_with(&format!(".{}", s.d)),
+fn match_signature(r: &ResInfo, ar_domain: Option<&str>, sigs: &[DkimSignature]) -> Option<usize> {
+    if sigs.is_empty() {
+        return None;
+    }
+    let domain_ok = |s: &DkimSignature| match ar_domain {
+        Some(d) => d == s.d || d.strip_suffix(s.d.as_str()).is_some_and(|rest| rest.ends_with('.')),
         None => true,
     };
     let unique = |pred: &dyn Fn(&DkimSignature) -> bool| {
@@ -211,45 +213,44 @@ pub(crate) fn dkim_reports(
     mode: AlignmentMode,
 ) -> Vec<DkimReport> {
     // Merge key: the matched signature, else the named domain plus `header.b`; no key, no merge.
-    let mut reports: Vec<(Option<String>, DkimReport)> = Vec::new();
+    let mut reports: Vec<(Option<usize>, Option<&str>, DkimReport)> = Vec::new();
     for r in results_of(trusted, "dkim") {
-        let sig = match_signature(r, sigs);
-        let key = match sig {
-            Some(i) => Some(format!("sig:{i}")),
-            None => r
-                .prop("header.b")
-                .map(clean_b)
-                .filter(|b| !b.is_empty())
-                .map(|b| format!("ar:{}:{b}", ar_dkim_domain(r).map(|(d, _)| d).unwrap_or_default())),
-        };
-        let (domain, source) = match (sig, ar_dkim_domain(r)) {
+        let named = ar_dkim_domain(r);
+        let sig = match_signature(r, named.as_ref().map(|(d, _)| d.as_str()), sigs);
+        let b = r.prop("header.b").map(clean_b).filter(|b| !b.is_empty());
+        let (domain, source) = match (sig, named) {
             (Some(i), _) => (Some(sigs[i].d.clone()), "dkim-signature"),
             (None, Some((d, src))) => (Some(d), src),
             (None, None) => (None, "none"),
         };
-        let selector = r.prop("header.s").map(str::to_string).or_else(|| sig.map(|i| sigs[i].s.clone()));
-        if let Some((_, existing)) = reports.iter_mut().find(|(k, _)| k.is_some() && *k == key) {
+        let same = |(s, eb, rep): &&mut (Option<usize>, Option<&str>, DkimReport)| match sig {
+            Some(_) => *s == sig,
+            None => s.is_none() && b.is_some() && *eb == b && rep.domain == domain,
+        };
+        if let Some((_, _, existing)) = reports.iter_mut().find(|x| same(x)) {
             if existing.result != r.result {
                 if r.result == "pass" {
-                    let old = std::mem::replace(&mut existing.result, r.result.clone());
+                    let old = std::mem::replace(&mut existing.result, r.result.to_string());
                     existing.also_reported.push(old);
-                } else if !existing.also_reported.contains(&r.result) {
-                    existing.also_reported.push(r.result.clone());
+                } else if !existing.also_reported.iter().any(|x| *x == r.result) {
+                    existing.also_reported.push(r.result.to_string());
                 }
             }
             if existing.selector.is_none() {
-                existing.selector = selector;
+                existing.selector = r.prop("header.s").map(str::to_string).or_else(|| sig.map(|i| sigs[i].s.clone()));
             }
             continue;
         }
+        let selector = r.prop("header.s").map(str::to_string).or_else(|| sig.map(|i| sigs[i].s.clone()));
         let aligned = match (&domain, from) {
             (Some(d), Some(f)) => is_aligned(d, f, mode),
             _ => false,
         };
         reports.push((
-            key,
+            sig,
+            b,
             DkimReport {
-                result: r.result.clone(),
+                result: r.result.to_string(),
                 domain,
                 selector,
                 aligned,
@@ -258,7 +259,7 @@ pub(crate) fn dkim_reports(
             },
         ));
     }
-    reports.into_iter().map(|(_, r)| r).collect()
+    reports.into_iter().map(|(_, _, r)| r).collect()
 }
 
 /// The SPF report: the MAIL FROM result (`smtp.mailfrom`, Yandex's `smtp.mail`); the HELO result only
@@ -266,8 +267,8 @@ pub(crate) fn dkim_reports(
 pub(crate) fn spf_report(trusted: &[AuthResults], from: Option<&str>, mode: AlignmentMode) -> Option<SpfReport> {
     let spf = results_of(trusted, "spf");
     let mailfrom = |r: &ResInfo| r.prop("smtp.mailfrom").or_else(|| r.prop("smtp.mail")).and_then(domain_of);
-    let (r, domain, identity) = if let Some(r) = spf.iter().find(|r| mailfrom(r).is_some()) {
-        (*r, mailfrom(r), "mailfrom")
+    let (r, domain, identity) = if let Some((r, d)) = spf.iter().find_map(|r| mailfrom(r).map(|d| (*r, d))) {
+        (r, Some(d), "mailfrom")
     } else if let Some(r) = spf.iter().find(|r| r.prop("smtp.helo").and_then(domain_of).is_some()) {
         (*r, r.prop("smtp.helo").and_then(domain_of), "helo")
     } else {
@@ -278,7 +279,7 @@ pub(crate) fn spf_report(trusted: &[AuthResults], from: Option<&str>, mode: Alig
         _ => false,
     };
     let not_aligned_reason = if aligned { None } else { Some(spf_not_aligned_reason(domain.as_deref(), from, mode)) };
-    Some(SpfReport { result: r.result.clone(), domain, identity, aligned, not_aligned_reason })
+    Some(SpfReport { result: r.result.to_string(), domain, identity, aligned, not_aligned_reason })
 }
 
 /// Why the SPF identity does not align, for a human (research §14 "Consequences for SES").
@@ -324,16 +325,17 @@ pub(crate) fn dmarc_report(trusted: &[AuthResults], from: Option<&str>) -> Optio
             let Some((k, v)) = tok.split_once('=') else {
                 continue;
             };
-            let v = v.trim().to_ascii_lowercase();
-            match k.trim().to_ascii_lowercase().as_str() {
-                "p" | "policy" if policy.is_none() => policy = Some(v),
-                "dis" if disposition.is_none() => disposition = Some(v),
-                _ => {}
+            let k = k.trim();
+            let is = |name: &str| k.eq_ignore_ascii_case(name);
+            if (is("p") || is("policy")) && policy.is_none() {
+                policy = Some(v.trim().to_ascii_lowercase());
+            } else if is("dis") && disposition.is_none() {
+                disposition = Some(v.trim().to_ascii_lowercase());
             }
         }
     }
     Some(DmarcReport {
-        result: r.result.clone(),
+        result: r.result.to_string(),
         policy,
         disposition,
         header_from: r.prop("header.from").map(str::to_string),
@@ -407,7 +409,9 @@ mod tests {
         ];
         for (name, value, want) in cases {
             let ar = parse(value).unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert_eq!(match_signature(&ar.results[0], &sigs), want, "{name}");
+            let r = &ar.results[0];
+            let named = ar_dkim_domain(r);
+            assert_eq!(match_signature(r, named.as_ref().map(|(d, _)| d.as_str()), &sigs), want, "{name}");
         }
     }
 }

@@ -91,13 +91,15 @@ pub enum TrustBasis {
 
 /// The receiver's own results and everything that was set aside.
 #[derive(Debug, Clone, Default)]
-pub struct Selection {
+pub struct Selection<'a> {
     /// authserv-id of the first trusted field (`None` for Outlook-style fields).
     pub authserv_id: Option<String>,
+    /// Index in the header fields of the first trusted field.
+    pub first_trusted_index: Option<usize>,
     /// How the block was chosen; `None` when nothing was trusted.
     pub basis: Option<TrustBasis>,
     /// The trusted fields, top first.
-    pub trusted: Vec<AuthResults>,
+    pub trusted: Vec<AuthResults<'a>>,
     /// Fields that did not count.
     pub ignored: Vec<IgnoredHeader>,
 }
@@ -110,7 +112,7 @@ enum State {
 }
 
 /// Selects the receiver's block of Authentication-Results among `fields` (top to bottom).
-pub fn select(fields: &[HeaderField], policy: &TrustPolicy) -> Selection {
+pub fn select<'a>(fields: &'a [HeaderField], policy: &TrustPolicy) -> Selection<'a> {
     let mut sel = Selection::default();
     let mut state = State::Before;
     let mut seen_ar = false;
@@ -130,7 +132,7 @@ pub fn select(fields: &[HeaderField], policy: &TrustPolicy) -> Selection {
         if field.is("ARC-Authentication-Results") {
             let (id, reason) = match parse_arc(&field.value) {
                 Ok(ar) => (
-                    ar.authserv_id.clone(),
+                    ar.authserv_id.as_deref().map(str::to_string),
                     format!(
                         "ARC-Authentication-Results i={} is a record of the ARC chain (RFC 8617 §4.1.1), not the receiver's verdict",
                         ar.instance.unwrap_or(0)
@@ -153,7 +155,7 @@ pub fn select(fields: &[HeaderField], policy: &TrustPolicy) -> Selection {
                 continue;
             }
         };
-        let id = ar.authserv_id.clone();
+        let id = ar.authserv_id.as_deref().map(str::to_string);
         let verdict = trusted_by(policy, &ar, first_ar, &state, &sel, &mut topmost_org);
         match (&state, verdict) {
             (State::After, claim) => {
@@ -170,6 +172,7 @@ pub fn select(fields: &[HeaderField], policy: &TrustPolicy) -> Selection {
                 if sel.trusted.is_empty() {
                     sel.authserv_id = id;
                     sel.basis = Some(basis);
+                    sel.first_trusted_index = Some(idx);
                 }
                 sel.trusted.push(ar);
                 state = State::In;

@@ -92,7 +92,7 @@ fn expect_eq(what: &str, ours: Option<String>, theirs: Option<String>) -> Result
 
 /// Our parse flattened into `(method, result)` pairs.
 fn pairs(ar: &AuthResults) -> Vec<(String, String)> {
-    ar.results.iter().map(|r| (r.method.clone(), r.result.clone())).collect()
+    ar.results.iter().map(|r| (r.method.to_string(), r.result.to_string())).collect()
 }
 
 // ---------------------------------------------------------------------------------------------- dkim_verifier
@@ -114,7 +114,7 @@ fn dkim_verifier_case(case: &Value) -> Result<(), String> {
     for (key, want) in asserted {
         let want = str_of(want);
         let ours = match key.as_str() {
-            "authserv_id" => Some(ar.authserv_id.clone().unwrap_or_default()),
+            "authserv_id" => Some(ar.authserv_id.as_deref().map(str::to_string).unwrap_or_default()),
             "authres_version" => Some(ar.version.unwrap_or(1).to_string()),
             "resinfo.length" => Some(ar.results.len().to_string()),
             k => {
@@ -124,10 +124,10 @@ fn dkim_verifier_case(case: &Value) -> Result<(), String> {
                 let idx: usize = idx.parse().map_err(|_| format!("bad index in {k}"))?;
                 let r = ar.results.get(idx).ok_or_else(|| format!("no result {idx}"))?;
                 match field {
-                    "method" => Some(r.method.clone()),
+                    "method" => Some(r.method.to_string()),
                     "method_version" => Some(r.method_version.unwrap_or(1).to_string()),
-                    "result" => Some(r.result.clone()),
-                    "reason" => r.reason.clone(),
+                    "result" => Some(r.result.to_string()),
+                    "reason" => r.reason.as_deref().map(str::to_string),
                     f => match f.strip_prefix("properties.") {
                         Some(prop) => r.prop(prop).map(str::to_string),
                         None => return Err(format!("unknown field {f}")),
@@ -198,12 +198,14 @@ fn perl_case(case: &Value, group: &[AuthResults]) -> Result<(), String> {
             | "entry[0].subentries"
             | "search dmarc=none -> as_string"
             | "subentry[0].as_string" => {}
-            "authserv_id" => expect_eq(key, ar.authserv_id.clone(), str_of(want))?,
+            "authserv_id" => expect_eq(key, ar.authserv_id.as_deref().map(str::to_string), str_of(want))?,
             "version" => expect_eq(key, ar.version.map(|v| v.to_string()), str_of(want))?,
             "authserv_comment" | "subentry[0] (three=four) has comment" | "subentry[1] (five=six) children" => {}
-            "subentry[0].value" => {
-                expect_eq(key, results.first().and_then(|r| r.props.first()).map(|p| p.value.clone()), str_of(want))?
-            }
+            "subentry[0].value" => expect_eq(
+                key,
+                results.first().and_then(|r| r.props.first()).map(|p| p.value.to_string()),
+                str_of(want),
+            )?,
             "header.from values" => {
                 let ours: Vec<String> =
                     results.iter().filter_map(|r| r.prop("header.from").map(str::to_string)).collect();
@@ -237,7 +239,7 @@ fn perl_case(case: &Value, group: &[AuthResults]) -> Result<(), String> {
 
 /// Compares our results with a neutral-shape result list (`method`, `result`, `reason`, `props`).
 fn compare_results(ours: &[ResInfo], theirs: &[Value]) -> Result<(), String> {
-    let o: Vec<String> = ours.iter().map(|r| r.method.clone() + "=" + &r.result).collect();
+    let o: Vec<String> = ours.iter().map(|r| r.method.to_string() + "=" + &r.result).collect();
     let t: Vec<String> = theirs
         .iter()
         .map(|r| {
@@ -252,7 +254,7 @@ fn compare_results(ours: &[ResInfo], theirs: &[Value]) -> Result<(), String> {
         return Err(format!("results: ours {o:?}, theirs {t:?}"));
     }
     for (r, t) in ours.iter().zip(theirs) {
-        expect_eq(&format!("{} reason", r.method), r.reason.clone(), str_of(&t["reason"]))?;
+        expect_eq(&format!("{} reason", r.method), r.reason.as_deref().map(str::to_string), str_of(&t["reason"]))?;
         let ours: Vec<String> = r
             .props
             .iter()
@@ -312,9 +314,10 @@ fn python_case(case: &Value) -> Result<(), String> {
         let want = str_of(want).filter(|w| w != "None");
         let ours = match key.as_str() {
             "formatted_string" | "note" | "attribute_access_errors" | "error_message" => continue,
-            "authserv_id" => ar.authserv_id.clone(),
+            "authserv_id" => ar.authserv_id.as_deref().map(str::to_string),
             "method_result_sequence" => {
-                let ours: Vec<String> = ar.results.iter().flat_map(|r| [r.method.clone(), r.result.clone()]).collect();
+                let ours: Vec<String> =
+                    ar.results.iter().flat_map(|r| [r.method.to_string(), r.result.to_string()]).collect();
                 let theirs: Vec<String> =
                     case["asserted_by_test"][key].as_array().into_iter().flatten().filter_map(str_of).collect();
                 if ours != theirs {
@@ -330,16 +333,16 @@ fn python_case(case: &Value) -> Result<(), String> {
                 let r = ar.results.get(idx).ok_or_else(|| format!("no result {idx}"))?;
                 match field.trim_start_matches('.') {
                     "" => continue, // the canonical re-serialisation
-                    "method" => Some(r.method.clone()),
-                    "result" => Some(r.result.clone()),
-                    "reason" => r.reason.clone(),
+                    "method" => Some(r.method.to_string()),
+                    "result" => Some(r.result.to_string()),
+                    "reason" => r.reason.as_deref().map(str::to_string),
                     f if f.starts_with("properties[") => {
                         let (pidx, pfield) = f["properties[".len()..].split_once("].").ok_or("bad property path")?;
                         let p = r.props.get(pidx.parse::<usize>().map_err(|_| "bad property index")?);
                         p.and_then(|p| match pfield {
-                            "type" => p.ptype.clone(),
-                            "name" => Some(p.property.clone()),
-                            "value" => Some(p.value.clone()),
+                            "type" => p.ptype.as_deref().map(str::to_string),
+                            "name" => Some(p.property.to_string()),
+                            "value" => Some(p.value.to_string()),
                             _ => None,
                         })
                     }
@@ -379,7 +382,7 @@ fn go_case(case: &Value) -> Result<(), String> {
         (Ok(ar), false) => return Err(format!("they reject, we parse {:?}", pairs(&ar))),
         (Err(e), true) => return Err(format!("they parse, we reject: {e}")),
     };
-    expect_eq("authserv_id", ar.authserv_id.clone(), str_of(&expect["authserv_id"]))?;
+    expect_eq("authserv_id", ar.authserv_id.as_deref().map(str::to_string), str_of(&expect["authserv_id"]))?;
     compare_results(&ar.results, expect["results"].as_array().map(Vec::as_slice).unwrap_or_default())
 }
 
@@ -400,7 +403,7 @@ fn rspamd_fields(r: &ResInfo, fields: &Value) -> Result<(), String> {
         let ours = if key.contains('.') {
             r.prop(key).map(str::to_string)
         } else if *key == r.method {
-            Some(r.result.clone())
+            Some(r.result.to_string())
         } else {
             None
         };
@@ -458,7 +461,7 @@ fn mas_code(v: &Value) -> Option<String> {
 type MasCheck = (&'static str, &'static str, &'static [(&'static str, &'static str)]);
 
 fn mas_header(ar: &AuthResults, want: &Value) -> Result<(), String> {
-    expect_eq("host", ar.authserv_id.clone(), str_of(&want["host"]["host"]))?;
+    expect_eq("host", ar.authserv_id.as_deref().map(str::to_string), str_of(&want["host"]["host"]))?;
     expect_eq("version", ar.version.map(|v| v.to_string()), str_of(&want["host"]["version"]))?;
     expect_eq("none_done", Some(ar.none.to_string()), str_of(&want["none_done"]))?;
     let of = |m: &str| ar.results.iter().filter(|r| r.method == m).collect::<Vec<_>>();
@@ -483,7 +486,7 @@ fn mas_header(ar: &AuthResults, want: &Value) -> Result<(), String> {
         let theirs = want[key].as_array().cloned().unwrap_or_default();
         expect_eq(&format!("{method} count"), Some(ours.len().to_string()), Some(theirs.len().to_string()))?;
         for (r, t) in ours.iter().zip(&theirs) {
-            expect_eq(&format!("{method} code"), Some(r.result.clone()), mas_code(&t["code"]))?;
+            expect_eq(&format!("{method} code"), Some(r.result.to_string()), mas_code(&t["code"]))?;
             for (their_key, our_key) in props {
                 let theirs = str_of(&t[*their_key])
                     .map(|v| if *their_key == "header_a" { v.to_ascii_lowercase().replace('_', "-") } else { v });
@@ -492,7 +495,7 @@ fn mas_header(ar: &AuthResults, want: &Value) -> Result<(), String> {
         }
     }
     let known = ["spf", "dkim", "iprev", "auth"];
-    let unknown = ar.results.iter().filter(|r| !known.contains(&r.method.as_str())).count();
+    let unknown = ar.results.iter().filter(|r| !known.contains(&r.method.as_ref())).count();
     expect_eq(
         "unknown_result count",
         Some(unknown.to_string()),
@@ -545,12 +548,12 @@ fn stalwart_case(case: &Value) -> Result<(), String> {
         return Err("generator-only case: no header value to parse".to_string());
     };
     let ar = authres::parse(input).map_err(|e| format!("we reject: {e}"))?;
-    expect_eq("authserv_id", ar.authserv_id.clone(), Some("mydomain.org".to_string()))?;
+    expect_eq("authserv_id", ar.authserv_id.as_deref().map(str::to_string), Some("mydomain.org".to_string()))?;
     let r = ar.results.first().ok_or("no result")?;
     let resinfo = case["expected_resinfo"].as_str().unwrap_or_default();
-    expect_eq("method", Some(r.method.clone()), resinfo.split('=').next().map(str::to_string))?;
+    expect_eq("method", Some(r.method.to_string()), resinfo.split('=').next().map(str::to_string))?;
     let result = resinfo.split_once('=').map(|(_, rest)| rest.split([' ', '(']).next().unwrap_or(rest).to_string());
-    expect_eq("result", Some(r.result.clone()), result)?;
+    expect_eq("result", Some(r.result.to_string()), result)?;
     let props = [
         ("d", "header.d"),
         ("s", "header.s"),
