@@ -130,6 +130,10 @@ pub struct CheckHeadersArgs {
     /// Identifier alignment mode (RFC 7489 §3.1).
     #[arg(long, value_enum, default_value_t = AlignmentArg::Relaxed)]
     pub alignment: AlignmentArg,
+    /// Require SPF to align with the From domain too (a WARNING when it does not). Off by default: SES's
+    /// default MAIL FROM (amazonses.com) never aligns, and DMARC passes through the aligned DKIM signature.
+    #[arg(long)]
+    pub require_spf_alignment: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

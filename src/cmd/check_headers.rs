@@ -60,6 +60,7 @@ pub async fn run(args: CheckHeadersArgs) -> u8 {
             AlignmentArg::Relaxed => AlignmentMode::Relaxed,
             AlignmentArg::Strict => AlignmentMode::Strict,
         },
+        spf_aligned: args.require_spf_alignment,
         ..Expectations::default()
     };
     let eval = authres::evaluate_message(&raw, &policy, &expect);

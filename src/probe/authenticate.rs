@@ -76,7 +76,7 @@ pub fn evaluate(raw: &[u8], probe: &ProbeFile, _pool: &Pool) -> AuthResult {
         .map(|f| format!("{} {}: {}", f.method, f.outcome.label(), f.explanation))
         .collect();
     let warned: Vec<&str> =
-        ev.findings.iter().filter(|f| f.outcome == FindingOutcome::Warn).map(|f| f.method.as_str()).collect();
+        ev.findings.iter().filter(|f| f.outcome == FindingOutcome::Warn).map(|f| f.method).collect();
     let spf_unaligned = ev.outcome() == Outcome::Warning && !warned.is_empty() && warned.iter().all(|m| *m == "spf");
     let summary = match ev.outcome() {
         Outcome::Unknown => failures.first().cloned().unwrap_or_else(|| "no trusted Authentication-Results".into()),

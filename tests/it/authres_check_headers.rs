@@ -36,9 +36,16 @@ fn expectations_hold_exit_0_with_json_fields() {
 }
 
 #[test]
-fn default_mail_from_is_a_warning_with_an_explanation() {
+fn default_mail_from_passes_unless_spf_alignment_is_required() {
     let file = sample("gmail-ses-default-mail-from.eml");
     let out = probe(&[file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("OK: From example.com — receiver mx.google.com"), "{text}");
+    let spf_line = text.lines().find(|l| l.starts_with("PASS spf:")).unwrap_or_else(|| panic!("{text}"));
+    assert!(spf_line.contains("does not align") && spf_line.contains("alignment not required"), "{spf_line}");
+
+    let out = probe(&[file.to_str().unwrap(), "--require-spf-alignment"]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     let text = stdout(&out);
     assert!(text.starts_with("WARNING: From example.com — receiver mx.google.com"), "{text}");
@@ -86,7 +93,9 @@ fn strict_alignment_from_the_command_line() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
     assert_eq!(v["alignment"], "strict");
     assert_eq!(v["spf"]["aligned"], false);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(0), "SPF alignment is not required by default");
+    let out = probe(&[file.to_str().unwrap(), "--alignment", "strict", "--require-spf-alignment"]);
+    assert_eq!(out.status.code(), Some(1), "custom MAIL FROM aligns relaxed, not strict");
 }
 
 #[test]
