@@ -48,8 +48,7 @@ impl Rig {
         let text = format!(
             r#"pool_id = "{pool}"
 username = "{username}"
-timeout = "3s"
-{extra_top}
+{timeout}{extra_top}
 [aws]
 endpoint_url = "{endpoint}"
 
@@ -75,6 +74,7 @@ settle = "1s"
             ca = toml_str(&self.dovecot.ca_pem_path),
             user = self.dovecot.username,
             pw = toml_str(&self.dir.path().join("imap-password")),
+            timeout = if section(extra, "top").contains("timeout") { "" } else { "timeout = \"3s\"\n" },
             extra_top = section(extra, "top"),
             extra_imap = section(extra, "imap"),
             extra_expect = section(extra, "expect"),
