@@ -1,6 +1,6 @@
 //! `probe sandbox`: serve the AWS twin (Cognito, SESv2, CloudWatch) on loopback, delivering mail into a
 //! Maildir, until SIGINT or SIGTERM. When ready it prints exactly one JSON line on stdout describing what
-//! it serves (docs/sandbox.md); everything else goes to stderr.
+//! it serves (README "The AWS twin"); everything else goes to stderr.
 
 use std::io::Write as _;
 

@@ -7,7 +7,7 @@
 //! * `POST /service/GraniteServiceVersion20100801/operation/<Op>` — CloudWatch, Smithy RPC v2 CBOR (the
 //!   Rust SDK, research/aws.md §4.5).
 //! * `GET /v2/email/…` — SESv2, REST JSON (research/aws.md §3.1, §3.2).
-//! * `/_twin/…` — the control endpoint (faults, account, reset, clock, state); see docs/sandbox.md.
+//! * `/_twin/…` — the control endpoint (faults, account, reset, clock, state); see README "The AWS twin".
 //!
 //! Signatures are not verified (test credentials); a request without any `Authorization` is refused
 //! except for Cognito's unauthenticated operations. Bodies are bounded to [`MAX_BODY_BYTES`].
@@ -309,7 +309,7 @@ fn error_response(p: Protocol, err: &AwsError) -> Response {
     resp
 }
 
-/// The control endpoint (docs/sandbox.md): `GET /_twin/state`, `GET|POST /_twin/faults`,
+/// The control endpoint (README "The AWS twin"): `GET /_twin/state`, `GET|POST /_twin/faults`,
 /// `POST /_twin/account`, `POST /_twin/reset`, `POST /_twin/clock` `{"advance_seconds": N}`.
 fn control(twin: &Twin, method: &Method, path: &str, body: &Bytes) -> Response {
     let reply = |status: StatusCode, v: Value| {

@@ -100,14 +100,14 @@ fn strict_alignment_from_the_command_line() {
 
 #[test]
 fn documented_example_matches_the_binary() {
-    let doc_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/check-headers.md");
-    let doc = std::fs::read_to_string(&doc_path).expect("docs/check-headers.md");
+    let doc_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let doc = std::fs::read_to_string(&doc_path).expect("README.md");
     let command = "$ probe check-headers tests/data/check-headers/gmail-ses-default-mail-from.eml --trusted-authserv-id mx.google.com\n";
     let after = doc.split(command).nth(1).expect("the documented command");
     let documented = after.split("$ echo $?\n").next().unwrap_or_default();
     let file = sample("gmail-ses-default-mail-from.eml");
     let out = probe(&[file.to_str().unwrap(), "--trusted-authserv-id", "mx.google.com"]);
-    assert_eq!(stdout(&out), documented, "docs/check-headers.md is out of date");
+    assert_eq!(stdout(&out), documented, "the README's check-headers example is out of date");
     let code = after.split("$ echo $?\n").nth(1).and_then(|r| r.lines().next()).unwrap_or_default();
     assert_eq!(out.status.code().map(|c| c.to_string()).as_deref(), Some(code));
 }
