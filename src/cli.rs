@@ -68,6 +68,8 @@ pub enum Command {
     Sandbox(SandboxArgs),
     /// Evaluate the Authentication-Results of a saved message (.eml): DKIM, SPF, DMARC and alignment.
     CheckHeaders(CheckHeadersArgs),
+    /// Read-only preflight of pool, SES identity and policy, account, test user and mailbox; sends no mail.
+    Doctor(DoctorArgs),
 }
 
 /// Output format shared by the commands that produce a verdict.
@@ -144,4 +146,43 @@ pub struct CheckHeadersArgs {
 pub enum AlignmentArg {
     Relaxed,
     Strict,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Check the probe file whose pool_id is this user pool id.
+    #[arg(long, value_name = "POOL_ID")]
+    pub pool: Option<String>,
+    /// Check the probe file with this name.
+    #[arg(long, value_name = "NAME")]
+    pub probe: Option<String>,
+    /// Check this probe file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory of probe files; without --pool/--probe/--config every file in it is checked.
+    #[arg(long, value_name = "DIR", default_value = "probes")]
+    pub probes: PathBuf,
+    /// Override the pool's AWS Region.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Send every AWS call to this endpoint (the AWS twin, an emulator).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// What a missing SES identity policy is for a DEVELOPER pool: fail (the runbook's two-piece gotcha) or
+    /// warn (AWS documents the service-linked role as sufficient). Always fail for COGNITO_DEFAULT + SourceArn.
+    #[arg(long, value_enum, default_value_t = PolicyMissingArg::Fail)]
+    pub policy_missing: PolicyMissingArg,
+    /// Skip the DNS posture check (hosts without a resolver).
+    #[arg(long)]
+    pub no_dns: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `--policy-missing` as given on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyMissingArg {
+    Warn,
+    Fail,
 }

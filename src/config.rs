@@ -39,6 +39,11 @@ pub struct ProbeFile {
     /// How long to wait for the mail before the run is CRITICAL.
     #[serde(default = "defaults::timeout", deserialize_with = "de_duration")]
     pub timeout: Duration,
+    /// Whether this probe watches a production pool. `probe doctor` judges COGNITO_DEFAULT on a production
+    /// pool FAIL instead of WARN. Absent: production when the probe name has a `prod`/`production` word
+    /// (see [`ProbeFile::is_production`]).
+    #[serde(default)]
+    pub production: Option<bool>,
     #[serde(default)]
     pub aws: AwsSettings,
     /// The mailbox the test user's mail lands in: IMAP …
@@ -348,6 +353,16 @@ impl ProbeFile {
         Self::parse(&text, path)
     }
 
+    /// Whether the pool is production: the `production` key when given, else whether the probe's name has
+    /// a word `prod` or `production` (split on `-`, `_`, `.`, space), so `phenom-prod` is and `preprod` is not.
+    pub fn is_production(&self) -> bool {
+        self.production.unwrap_or_else(|| {
+            self.name
+                .split(['-', '_', '.', ' '])
+                .any(|w| w.eq_ignore_ascii_case("prod") || w.eq_ignore_ascii_case("production"))
+        })
+    }
+
     /// Region of the pool: the `region` key, else the pool id's prefix (`us-east-1_abc` → `us-east-1`).
     pub fn region(&self) -> String {
         self.region.clone().unwrap_or_else(|| self.pool_id.split('_').next().unwrap_or_default().to_string())
@@ -493,6 +508,25 @@ host = "imap.example.net"
 username = "probe@example.net"
 password = { env = "PROBE_IMAP_PASSWORD" }
 "#;
+
+    #[test]
+    fn production_is_the_key_else_a_prod_word_in_the_name() {
+        // (file name, production key line, expected)
+        let cases = [
+            ("phenom-prod.toml", "", true),
+            ("production.toml", "", true),
+            ("prod_us.toml", "", true),
+            ("phenom-preprod.toml", "", false),
+            ("phenom-staging.toml", "", false),
+            ("phenom-staging.toml", "production = true", true),
+            ("phenom-prod.toml", "production = false", false),
+        ];
+        for (file, key, expected) in cases {
+            let text = format!("{key}\n{MINIMAL}");
+            let p = ProbeFile::parse(&text, Path::new(file)).unwrap();
+            assert_eq!(p.is_production(), expected, "{file} {key:?}");
+        }
+    }
 
     #[test]
     fn minimal_file_gets_documented_defaults() {

@@ -222,6 +222,12 @@ impl ImapInbox {
         &self.folders
     }
 
+    /// Whether the run will wait with IDLE (RFC 2177): the server offers it and `idle` is not turned off.
+    /// Without it the probe polls with NOOP every `poll_interval`.
+    pub fn uses_idle(&self) -> bool {
+        self.idle
+    }
+
     pub async fn baseline(&mut self) -> Result<Baseline, InboxError> {
         let taken_at = Utc::now();
         let mut marks = Vec::new();

@@ -1,0 +1,113 @@
+//! The DNS posture of the From domain, when DNS is reachable: the SPF record authorises SES
+//! (`include:amazonses.com`, runbook: "publishes SPF (include:amazonses.com)") and DMARC is published with
+//! its policy (RFC 7489 §6.3 tags p, pct, adkim, aspf). Many probe hosts have no resolver: the first
+//! lookup is bounded by a short timeout, and when it does not answer the check is skipped with a note —
+//! never failed. Uses mail-auth's resolver (hickory), already a dependency.
+
+use std::time::Duration;
+
+use mail_auth::MessageAuthenticator;
+
+use super::{Finding, Status};
+
+const SOURCE: &str = "runbook (SPF include:amazonses.com, DMARC p=quarantine); RFC 7208 §4; RFC 7489 §6.3";
+
+/// Time allowed for the first lookup before DNS counts as unreachable.
+const REACH_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Checks the From domain's SPF and DMARC, or skips with the reason.
+pub async fn run(domain: Option<&str>, skip: bool) -> Finding {
+    let skipped = |why: String| Finding::new("dns.posture", Status::Skip, format!("skipped: {why}"), SOURCE);
+    let Some(domain) = domain else {
+        return skipped("no From domain known".into());
+    };
+    if skip {
+        return skipped("DNS checks turned off".into());
+    }
+    let resolver = match MessageAuthenticator::new_system_conf() {
+        Ok(r) => r,
+        Err(e) => return skipped(format!("DNS unreachable (no resolver configuration: {e})")),
+    };
+    let dmarc = match tokio::time::timeout(REACH_TIMEOUT, resolver.txt_raw_lookup(format!("_dmarc.{domain}."))).await {
+        Err(_) => return skipped(format!("DNS unreachable (no answer within {}s)", REACH_TIMEOUT.as_secs())),
+        Ok(Ok(bytes)) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+        Ok(Err(mail_auth::Error::Dns(mail_auth::DnsError::RecordNotFound(_)))) => None,
+        Ok(Err(e)) => return skipped(format!("DNS unreachable ({e})")),
+    };
+    let spf = match tokio::time::timeout(REACH_TIMEOUT, resolver.txt_raw_lookup(format!("{domain}."))).await {
+        Ok(Ok(bytes)) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+        _ => None,
+    };
+    judge(domain, spf.as_deref(), dmarc.as_deref())
+}
+
+/// Pure judgement of the TXT records found (`None`: no record).
+pub fn judge(domain: &str, spf_txt: Option<&str>, dmarc_txt: Option<&str>) -> Finding {
+    let mut problems = Vec::new();
+    let mut evidence = Vec::new();
+    match spf_txt.and_then(|t| t.find("v=spf1").map(|i| &t[i..])) {
+        Some(spf) => {
+            evidence.push(format!("SPF {domain}: {spf}"));
+            if !spf.contains("include:amazonses.com") {
+                problems.push("SPF does not include amazonses.com".to_string());
+            }
+        }
+        None => problems.push(format!("no SPF record on {domain}")),
+    }
+    match dmarc_txt.filter(|t| t.contains("v=DMARC1")) {
+        Some(dmarc) => {
+            evidence.push(format!("DMARC _dmarc.{domain}: {dmarc}"));
+            let tag = |name: &str| {
+                dmarc
+                    .split(';')
+                    .map(str::trim)
+                    .find_map(|kv| kv.strip_prefix(name).and_then(|v| v.trim_start().strip_prefix('=')))
+            };
+            // RFC 7489 §6.3: p=none only monitors; pct below 100 applies the policy to a sample.
+            if tag("p").map(str::trim) == Some("none") {
+                problems.push("DMARC p=none: spoofed mail is not rejected or quarantined".into());
+            }
+            if let Some(pct) = tag("pct").and_then(|v| v.trim().parse::<u32>().ok()).filter(|p| *p < 100) {
+                evidence.push(format!("DMARC policy applies to {pct}% of failing mail"));
+            }
+        }
+        None => problems.push(format!("no DMARC record at _dmarc.{domain}")),
+    }
+    let mut f = if problems.is_empty() {
+        Finding::new("dns.posture", Status::Ok, format!("{domain} publishes SPF for SES and DMARC"), SOURCE)
+    } else {
+        Finding::new("dns.posture", Status::Warn, problems.join("; "), SOURCE).fix(format!(
+            "Publish (Terraform aws_route53_record): TXT {domain} \"v=spf1 include:amazonses.com ~all\"; TXT _dmarc.{domain} \"v=DMARC1; p=quarantine; adkim=r; aspf=r\"."
+        ))
+    };
+    f.evidence = evidence;
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_posture_cases() {
+        let spf = "v=spf1 include:amazonses.com ~all";
+        let dmarc = "v=DMARC1; p=quarantine; pct=10";
+        let cases = [
+            ("runbook's posture", Some(spf), Some(dmarc), Status::Ok),
+            ("SPF without SES", Some("v=spf1 include:_spf.google.com ~all"), Some(dmarc), Status::Warn),
+            ("no SPF", None, Some(dmarc), Status::Warn),
+            ("no DMARC", Some(spf), None, Status::Warn),
+            ("monitoring-only DMARC", Some(spf), Some("v=DMARC1; p=none"), Status::Warn),
+        ];
+        for (name, s, d, expected) in cases {
+            assert_eq!(judge("thephenom.app", s, d).status, expected, "{name}");
+        }
+    }
+
+    #[tokio::test]
+    async fn turned_off_is_a_skip_with_a_note() {
+        let f = run(Some("thephenom.app"), true).await;
+        assert_eq!(f.status, Status::Skip);
+        assert!(f.summary.starts_with("skipped:"), "{}", f.summary);
+    }
+}

@@ -1,0 +1,282 @@
+//! Checks of the test user (AdminGetUser, research/aws.md §1.1) and the app client the probe uses: the user
+//! exists, is enabled, its status has a mail trigger (the table of DESIGN.md §2, [`crate::probe::trigger`]),
+//! its email is verified, and the probe's interval fits that trigger's per-user hourly limit (§1.6).
+
+use super::{Finding, Status, is_own_trouble};
+use crate::aws::cognito::{AppClient, Trigger, User};
+use crate::aws::{AwsFailure, Clients};
+use crate::config::ProbeFile;
+use crate::probe::trigger::choose;
+
+const SOURCE: &str = "DESIGN.md §2 (trigger by user status); research/aws.md §1.1";
+
+/// Reads the user and (when configured) the app client concurrently, then judges them.
+pub async fn run(probe: &ProbeFile, clients: &Clients) -> Vec<Finding> {
+    let client_read = async {
+        match &probe.client_id {
+            Some(id) => Some(clients.describe_user_pool_client(&probe.pool_id, id).await),
+            None => None,
+        }
+    };
+    let (user, client) = tokio::join!(clients.admin_get_user(&probe.pool_id, &probe.username), client_read);
+    judge(probe, user, client)
+}
+
+/// Pure judgement of what AdminGetUser and DescribeUserPoolClient answered.
+pub fn judge(
+    probe: &ProbeFile,
+    user: Result<User, AwsFailure>,
+    client: Option<Result<AppClient, AwsFailure>>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let client_ok = match client {
+        None => false,
+        Some(Ok(c)) => {
+            out.push(client_finding(probe, &c));
+            true
+        }
+        Some(Err(err)) if is_own_trouble(&err) => {
+            out.push(Finding::aws_unknown("user.client", &err));
+            true
+        }
+        Some(Err(err)) => {
+            out.push(
+                Finding::new(
+                    "user.client",
+                    Status::Fail,
+                    format!(
+                        "app client {} of the probe file cannot be read: {err}",
+                        probe.client_id.as_deref().unwrap_or("?")
+                    ),
+                    "research/aws.md §1.2 (ForgotPassword needs ClientId)",
+                )
+                .fix("Fix client_id in the probe file: an app client of this pool."),
+            );
+            false
+        }
+    };
+    let user = match user {
+        Ok(u) => u,
+        Err(err) if is_own_trouble(&err) => {
+            out.push(Finding::aws_unknown("user.state", &err));
+            return out;
+        }
+        Err(err) => {
+            let missing = err.code() == Some("UserNotFoundException");
+            out.push(
+                Finding::new(
+                    "user.state",
+                    Status::Fail,
+                    if missing {
+                        format!("test user {} does not exist in pool {}", probe.username, probe.pool_id)
+                    } else {
+                        format!("cannot read test user {}: {err}", probe.username)
+                    },
+                    SOURCE,
+                )
+                .fix("Create the test user (aws_cognito_user in Terraform, status FORCE_CHANGE_PASSWORD is the best probe state) or fix username in the probe file."),
+            );
+            return out;
+        }
+    };
+    let evidence = format!(
+        "UserStatus = {}, Enabled = {}, email = {}, email_verified = {}",
+        user.status,
+        user.enabled,
+        if user.email.is_some() { "set" } else { "absent" },
+        user.email_verified
+    );
+    match choose(probe.trigger, &user, client_ok) {
+        Ok(call) => {
+            out.push(
+                Finding::new(
+                    "user.state",
+                    Status::Ok,
+                    format!("test user {} ({}) will be probed with {call}", user.username, user.status),
+                    SOURCE,
+                )
+                .evidence(evidence),
+            );
+            out.push(rate(probe, call));
+        }
+        Err(diagnosis) => {
+            let detail = diagnosis.evidence.first().cloned().unwrap_or_else(|| diagnosis.summary.clone());
+            out.push(
+                Finding::new("user.state", Status::Fail, format!("no mail trigger works for test user {}: {detail}", user.username), SOURCE)
+                    .evidence(evidence)
+                    .fix(
+                        "runbook (\"User-state caveat\"): resend the invite (admin-create-user --message-action RESEND) so the user \
+                         stays in FORCE_CHANGE_PASSWORD, or admin-set-user-password --permanent to make it CONFIRMED; enable a \
+                         disabled user; verify its email; give the probe a client_id where the call needs one.",
+                    ),
+            );
+        }
+    }
+    if user.email.is_some() && !user.email_verified {
+        out.push(
+            Finding::new(
+                "user.email",
+                Status::Warn,
+                format!(
+                    "test user {}'s email is not verified: ForgotPassword and AdminResetUserPassword refuse it",
+                    user.username
+                ),
+                "research/aws.md §1.1 (InvalidParameterException: no registered/verified email)",
+            )
+            .fix("Set email_verified = true on the test user (admin-update-user-attributes)."),
+        );
+    }
+    out
+}
+
+fn client_finding(probe: &ProbeFile, client: &AppClient) -> Finding {
+    const C_SOURCE: &str = "research/aws.md §1.2 (SecretHash), §1.1 (PreventUserExistenceErrors)";
+    let evidence = format!(
+        "client {} ({}), secret = {}, PreventUserExistenceErrors = {}",
+        client.id,
+        client.name.as_deref().unwrap_or("unnamed"),
+        client.has_secret(),
+        client.prevent_user_existence_errors
+    );
+    if client.has_secret() && probe.client_secret.is_none() {
+        return Finding::new(
+            "user.client",
+            Status::Fail,
+            format!("app client {} has a secret but the probe file has no client_secret: ForgotPassword is refused (NotAuthorizedException)", client.id),
+            C_SOURCE,
+        )
+        .evidence(evidence)
+        .fix("Add client_secret = { env = \"…\" } or { file = \"…\" } to the probe file, or use a client without a secret.");
+    }
+    let mut f = Finding::new("user.client", Status::Ok, format!("app client {} is usable", client.id), C_SOURCE)
+        .evidence(evidence);
+    if client.hides_unknown_users() {
+        f = f.evidence("ENABLED: ForgotPassword answers success for unknown users; the probe reads the user first");
+    }
+    f
+}
+
+fn rate(probe: &ProbeFile, call: Trigger) -> Finding {
+    const R_SOURCE: &str = "research/aws.md §1.6 (per-user attempt limits); DESIGN.md §2";
+    let interval = humantime::format_duration(probe.interval);
+    let per_hour = 3600.0 / probe.interval.as_secs_f64().max(1.0);
+    match call.hourly_limit() {
+        None => Finding::new("user.rate", Status::Ok, format!("{call} has no per-user hourly limit; the probe runs every {interval}"), R_SOURCE),
+        Some(limit) if per_hour > f64::from(limit) => Finding::new(
+            "user.rate",
+            Status::Warn,
+            format!("every {interval} is {per_hour:.0} {call} calls an hour, over its limit of {limit} per user: runs will be throttled (LimitExceededException)"),
+            R_SOURCE,
+        )
+        .fix("Set interval ≥ 15m in the probe file, or keep the test user in FORCE_CHANGE_PASSWORD so the probe uses RESEND (no hourly limit)."),
+        Some(limit) => Finding::new(
+            "user.rate",
+            Status::Ok,
+            format!("every {interval} is {per_hour:.1} {call} calls an hour, within its limit of {limit} per user"),
+            R_SOURCE,
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn probe(extra: &str) -> ProbeFile {
+        let text = format!(
+            "pool_id = \"us-east-1_knEL7cqS3\"\nusername = \"probe\"\n{extra}\n[imap]\nhost = \"h\"\nusername = \"u\"\npassword = {{ env = \"X\" }}\n"
+        );
+        ProbeFile::parse(&text, Path::new("p.toml")).unwrap()
+    }
+
+    fn user(status: &str, enabled: bool, verified: bool) -> Result<User, AwsFailure> {
+        Ok(User {
+            username: "probe".into(),
+            status: status.into(),
+            enabled,
+            email: Some("p@mail.test".into()),
+            email_verified: verified,
+        })
+    }
+
+    fn client(secret: bool) -> Option<Result<AppClient, AwsFailure>> {
+        Some(Ok(AppClient {
+            id: "c1".into(),
+            name: None,
+            secret: secret.then(|| crate::secret::Secret::new("s".to_string())),
+            prevent_user_existence_errors: "LEGACY".into(),
+        }))
+    }
+
+    fn status(findings: &[Finding], check: &str) -> Option<Status> {
+        findings.iter().find(|f| f.check == check).map(|f| f.status)
+    }
+
+    #[test]
+    fn user_checks_judge_each_state() {
+        use Status::*;
+        let not_found = || {
+            Err(AwsFailure::Service {
+                operation: "AdminGetUser",
+                code: "UserNotFoundException".into(),
+                message: "User does not exist.".into(),
+            })
+        };
+        // (name, probe extra, user, client, check, expected)
+        #[allow(clippy::type_complexity)] // a case table reads best as tuples
+        let cases: Vec<(
+            &str,
+            &str,
+            Result<User, AwsFailure>,
+            Option<Result<AppClient, AwsFailure>>,
+            &str,
+            Option<Status>,
+        )> = vec![
+            ("invited user, RESEND", "", user("FORCE_CHANGE_PASSWORD", true, true), None, "user.state", Some(Ok)),
+            (
+                "RESEND has no hourly limit",
+                "interval = \"1m\"",
+                user("FORCE_CHANGE_PASSWORD", true, true),
+                None,
+                "user.rate",
+                Some(Ok),
+            ),
+            (
+                "confirmed, forgot password every 15m",
+                "client_id = \"c1\"",
+                user("CONFIRMED", true, true),
+                client(false),
+                "user.rate",
+                Some(Ok),
+            ),
+            (
+                "confirmed, forgot password every 5m",
+                "client_id = \"c1\"\ninterval = \"5m\"",
+                user("CONFIRMED", true, true),
+                client(false),
+                "user.rate",
+                Some(Warn),
+            ),
+            ("disabled", "", user("CONFIRMED", false, true), None, "user.state", Some(Fail)),
+            ("federated user", "", user("EXTERNAL_PROVIDER", true, true), None, "user.state", Some(Fail)),
+            ("unverified email", "", user("FORCE_CHANGE_PASSWORD", true, false), None, "user.email", Some(Warn)),
+            ("unverified email, confirmed", "", user("CONFIRMED", true, false), None, "user.state", Some(Fail)),
+            ("user missing", "", not_found(), None, "user.state", Some(Fail)),
+            (
+                "client secret not configured",
+                "client_id = \"c1\"",
+                user("CONFIRMED", true, true),
+                client(true),
+                "user.client",
+                Some(Fail),
+            ),
+            ("no client configured", "", user("FORCE_CHANGE_PASSWORD", true, true), None, "user.client", None),
+        ];
+        for (name, extra, u, c, check_id, expected) in cases {
+            let findings = judge(&probe(extra), u, c);
+            assert_eq!(status(&findings, check_id), expected, "{name}: {findings:#?}");
+        }
+    }
+}
