@@ -8,6 +8,9 @@
 //!   selection of the receiver's own headers, DKIM/SPF/DMARC alignment and expectations. Pure code.
 //! * [`twin`] — the AWS twin: Cognito, SESv2 and CloudWatch as the probe sees them, served over HTTP on
 //!   loopback for the real SDK clients, delivering real DKIM-signed mail into a Maildir.
+//! * [`doctor`] — `probe doctor`, the read-only preflight: pool, SES identity and policy, account, test
+//!   user, mailbox and DNS, each finding with its evidence and Terraform fix. [`policy`] — the identity-policy
+//!   rule (research/aws.md §3.3) it shares with the twin.
 //! * [`verdict`] — outcomes, phases and their names, shared by every output.
 //! * [`logging`] — tracing setup for the binary.
 

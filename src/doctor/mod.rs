@@ -246,8 +246,12 @@ pub async fn run(probe: &ProbeFile, clients: &Clients, options: &Options) -> Doc
     let ((mut findings, pool), user_findings, inbox_findings) = tokio::join!(aws_chain, user_checks, inbox_checks);
     findings.extend(user_findings);
     findings.extend(inbox_findings);
-    let from_domain =
-        pool.as_ref().map(|p| p.sender_address()).and_then(|a| a.rsplit_once('@').map(|(_, d)| d.to_string()));
+    // Only a custom From has a domain of the pool owner's; Cognito's default sender is AWS's own.
+    let from_domain = pool
+        .as_ref()
+        .and_then(|p| p.from.as_deref())
+        .map(crate::aws::cognito::address_of)
+        .and_then(|a| a.rsplit_once('@').map(|(_, d)| d.to_string()));
     findings.push(dns::run(from_domain.as_deref(), options.skip_dns).await);
     DoctorReport::new(&probe.name, &probe.pool_id, findings)
 }

@@ -6,6 +6,7 @@ mod authres_check_headers;
 mod authres_peers;
 mod authres_receivers;
 mod demo;
+mod doctor;
 mod dovecot;
 mod moto_conformance;
 mod probe_e2e;
