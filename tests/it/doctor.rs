@@ -522,8 +522,9 @@ async fn missing_policy_is_fail_by_default_and_warn_on_request() {
 
 /// Runs the `probe doctor` binary on a probe file written to disk; returns (exit code, stdout).
 fn probe_doctor(file: &Path, extra: &[&str]) -> (i32, String) {
+    let flag = if file.is_dir() { "--probes" } else { "--config" };
     let out = Command::new(env!("CARGO_BIN_EXE_probe"))
-        .args(["doctor", "--no-dns", "--config"])
+        .args(["doctor", "--no-dns", flag])
         .arg(file)
         .args(extra)
         .env("AWS_ACCESS_KEY_ID", "testing")
@@ -580,6 +581,17 @@ async fn the_binary_names_the_two_piece_gotcha_prints_the_terraform_fix_and_exit
     );
     let (code, out) = bin(unreachable, &[]).await.unwrap();
     assert_eq!(code, 3, "AWS unreachable is the doctor's own trouble: {out}");
+
+    // Without --pool/--probe/--config: every file in --probes; the worst decides.
+    let dir = rig.dir.path().join("probes");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::copy(&healthy, dir.join("phenom-prod.toml")).unwrap();
+    let legacy = Knobs { pool: LEGACY, user: "probe-legacy-fcp", top: "interval = \"1h\"".into(), ..Knobs::default() };
+    std::fs::write(dir.join("phenom-legacy.toml"), rig.probe_text(&twin, &legacy)).unwrap();
+    twin.control().patch_faults(&json!({"identity_policy_missing": false})).unwrap();
+    let (code, out) = bin(dir.clone(), &[]).await.unwrap();
+    assert_eq!(code, 1, "the legacy pool's COGNITO_DEFAULT warns, the rest is OK: {out}");
+    assert!(out.contains("overall: WARNING") && out.contains("warn    pool.sending_account"), "{out}");
 
     let missing = rig.dir.path().join("no-such-file.toml");
     let (code, _) = bin(missing, &[]).await.unwrap();
