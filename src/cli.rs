@@ -68,6 +68,9 @@ pub enum Command {
     Sandbox(SandboxArgs),
     /// Evaluate the Authentication-Results of a saved message (.eml): DKIM, SPF, DMARC and alignment.
     CheckHeaders(CheckHeadersArgs),
+    /// Statically check Terraform (.tf) for the runbook's email failures: missing or duplicated SES identity
+    /// policy, From display names with unquoted specials, COGNITO_DEFAULT in production.
+    LintTerraform(LintTerraformArgs),
 }
 
 /// Output format shared by the commands that produce a verdict.
@@ -144,4 +147,13 @@ pub struct CheckHeadersArgs {
 pub enum AlignmentArg {
     Relaxed,
     Strict,
+}
+
+#[derive(Debug, Args)]
+pub struct LintTerraformArgs {
+    /// Directory scanned recursively for .tf files (hidden directories such as .terraform/ are skipped).
+    pub dir: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }

@@ -9,6 +9,7 @@
 //! * [`twin`] — the AWS twin: Cognito, SESv2 and CloudWatch as the probe sees them, served over HTTP on
 //!   loopback for the real SDK clients, delivering real DKIM-signed mail into a Maildir.
 //! * [`verdict`] — outcomes, phases and their names, shared by every output.
+//! * [`lint`] — `probe lint-terraform`: a static check of Terraform for the runbook's email failures.
 //! * [`logging`] — tracing setup for the binary.
 
 pub mod authres;
@@ -19,6 +20,7 @@ pub mod config;
 pub mod demo;
 pub mod diagnosis;
 pub mod inbox;
+pub mod lint;
 pub mod logging;
 pub mod output;
 pub mod probe;

@@ -2,6 +2,7 @@
 
 pub mod check_headers;
 pub mod demo;
+pub mod lint_terraform;
 pub mod probe;
 pub mod sandbox;
 pub mod validate;
@@ -16,5 +17,6 @@ pub async fn dispatch(cli: Cli) -> u8 {
         Some(Command::Demo(args)) => demo::run(args).await,
         Some(Command::Sandbox(args)) => sandbox::run(args).await,
         Some(Command::CheckHeaders(args)) => check_headers::run(args).await,
+        Some(Command::LintTerraform(args)) => lint_terraform::run(args).await,
     }
 }

@@ -47,7 +47,7 @@ variable "log_retention_days" {
 }
 
 variable "kms_key_arn" {
-  description = "KMS key for the log group; null: CloudWatch Logs' own encryption."
+  description = "KMS key for the log group and the schedule; null: the services' own encryption."
   type        = string
   default     = null
 }
