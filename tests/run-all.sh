@@ -31,4 +31,12 @@ if ! command -v aws >/dev/null 2>&1; then
     command -v aws >/dev/null 2>&1 || { echo "tests: aws still not on PATH after pip install" >&2; exit 1; }
 fi
 
+# checkov scans terraform-example (tests/it/terraform.rs).
+if ! command -v checkov >/dev/null 2>&1; then
+    echo "tests: installing checkov (pip)"
+    python3 -m pip install -q checkov
+    if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
+    command -v checkov >/dev/null 2>&1 || { echo "tests: checkov still not on PATH after pip install" >&2; exit 1; }
+fi
+
 cargo test --locked --no-fail-fast 2>&1

@@ -105,15 +105,44 @@ mod tests {
         let svc = |s: &str| json!({ "Service": s });
         let send = json!(["ses:SendEmail", "ses:SendRawEmail"]);
         let cases: Vec<(&str, Value, bool)> = vec![
-            ("developer guide form", statement(svc("email.cognito-idp.amazonaws.com"), send.clone(), json!(id), "Allow"), true),
-            ("ses guide principal", statement(svc("cognito-idp.amazonaws.com"), json!("SES:SendRawEmail"), json!(id), "Allow"), true),
-            ("regional principal", statement(svc("cognito-idp.eu-west-1.amazonaws.com"), send.clone(), json!(id), "Allow"), true),
-            ("principal array", statement(json!({"Service": ["x.amazonaws.com", "cognito-idp.amazonaws.com"]}), send.clone(), json!(id), "Allow"), true),
+            (
+                "developer guide form",
+                statement(svc("email.cognito-idp.amazonaws.com"), send.clone(), json!(id), "Allow"),
+                true,
+            ),
+            (
+                "ses guide principal",
+                statement(svc("cognito-idp.amazonaws.com"), json!("SES:SendRawEmail"), json!(id), "Allow"),
+                true,
+            ),
+            (
+                "regional principal",
+                statement(svc("cognito-idp.eu-west-1.amazonaws.com"), send.clone(), json!(id), "Allow"),
+                true,
+            ),
+            (
+                "principal array",
+                statement(
+                    json!({"Service": ["x.amazonaws.com", "cognito-idp.amazonaws.com"]}),
+                    send.clone(),
+                    json!(id),
+                    "Allow",
+                ),
+                true,
+            ),
             ("ses:* action", statement(svc("cognito-idp.amazonaws.com"), json!("ses:*"), json!(id), "Allow"), true),
             ("wildcard resource", statement(svc("cognito-idp.amazonaws.com"), send.clone(), json!("*"), "Allow"), true),
             ("other principal", statement(svc("lambda.amazonaws.com"), send.clone(), json!(id), "Allow"), false),
-            ("read-only action", statement(svc("cognito-idp.amazonaws.com"), json!("ses:GetEmailIdentity"), json!(id), "Allow"), false),
-            ("other identity", statement(svc("cognito-idp.amazonaws.com"), send.clone(), json!("other@example.com"), "Allow"), false),
+            (
+                "read-only action",
+                statement(svc("cognito-idp.amazonaws.com"), json!("ses:GetEmailIdentity"), json!(id), "Allow"),
+                false,
+            ),
+            (
+                "other identity",
+                statement(svc("cognito-idp.amazonaws.com"), send.clone(), json!("other@example.com"), "Allow"),
+                false,
+            ),
             ("deny only", statement(svc("cognito-idp.amazonaws.com"), send.clone(), json!(id), "Deny"), false),
             (
                 "allow cancelled by deny",

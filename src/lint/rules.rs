@@ -99,10 +99,8 @@ fn duplicate_identity_policy(tree: &Tree, out: &mut Vec<Finding>) {
     // The AWS object is (identity, policy name): two declarations of the same one are two states fighting.
     let mut seen: BTreeMap<(String, String), &super::tree::IdentityPolicy> = BTreeMap::new();
     for policy in &tree.policies {
-        let key = (
-            policy.identity.clone().unwrap_or_else(|| "?".into()),
-            policy.name.clone().unwrap_or_else(|| "?".into()),
-        );
+        let key =
+            (policy.identity.clone().unwrap_or_else(|| "?".into()), policy.name.clone().unwrap_or_else(|| "?".into()));
         match seen.get(&key) {
             Some(first) => out.push(Finding {
                 file: policy.at.file.display().to_string(),
@@ -153,7 +151,8 @@ fn from_address_specials(pool: &Pool, out: &mut Vec<Finding>) {
     if specials.is_empty() {
         return;
     }
-    let list: String = specials.iter().collect();
+    let list: Vec<String> = specials.iter().map(|c| format!("'{c}'")).collect();
+    let list = list.join(" ");
     let (name, addr) = from.rsplit_once('<').unwrap_or((from, ""));
     out.push(Finding {
         file: at.file.display().to_string(),
@@ -161,7 +160,7 @@ fn from_address_specials(pool: &Pool, out: &mut Vec<Finding>) {
         rule: FROM_ADDRESS_SPECIALS,
         severity: Severity::Warning,
         message: format!(
-            "{} from_email_address \"{from}\" has unquoted RFC 5322 specials ({list}) in its display name; AWS \
+            "{} from_email_address \"{from}\" has unquoted RFC 5322 specials {list} in its display name; AWS \
              stores it quoted and Terraform shows a perpetual diff",
             describe(pool)
         ),

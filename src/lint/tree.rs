@@ -133,9 +133,8 @@ pub fn read_tree(root: &Path) -> Result<Tree, LintError> {
                 match (kind, t) {
                     ("data" | "resource", "aws_ses_email_identity" | "aws_ses_domain_identity")
                     | ("data" | "resource", "aws_sesv2_email_identity") => {
-                        let attr = ["email", "domain", "email_identity"]
-                            .iter()
-                            .find_map(|k| block.body.get_attribute(k));
+                        let attr =
+                            ["email", "domain", "email_identity"].iter().find_map(|k| block.body.get_attribute(k));
                         if let Some(Value::String(s)) = attr.map(|a| eval(&a.value, module)) {
                             found.push((address, s));
                         }
@@ -231,9 +230,10 @@ fn read_pool(block: &Block, address: String, at: Location, p: &Parsed, module: &
             });
         }
         pool.source_arn = conf.body.get_attribute("source_arn").map(|a| value_text(&eval(&a.value, module)));
-        pool.from_email_address = conf.body.get_attribute("from_email_address").map(|a| {
-            (value_text(&eval(&a.value, module)), location(&p.rel, &p.src, a.span()))
-        });
+        pool.from_email_address = conf
+            .body
+            .get_attribute("from_email_address")
+            .map(|a| (value_text(&eval(&a.value, module)), location(&p.rel, &p.src, a.span())));
     }
     pool
 }
