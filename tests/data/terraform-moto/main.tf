@@ -22,7 +22,6 @@ provider "aws" {
   secret_key                  = "testing"
   skip_credentials_validation = true
   skip_metadata_api_check     = true
-  skip_requesting_account_id  = true
   skip_region_validation      = true
 
   endpoints {
