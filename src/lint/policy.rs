@@ -164,7 +164,8 @@ mod tests {
         let cases = [
             ("*", "anything", true),
             ("ses:send*", "ses:sendemail", true),
-            ("ses:send?mail", "ses:sendemail", false),
+            ("ses:send?mail", "ses:sendemail", true),
+            ("ses:send?", "ses:sendemail", false),
             ("*@thephenom.app", "noreply@thephenom.app", true),
             ("noreply@thephenom.app", "noreply@thephenom.app", true),
             ("noreply", "noreply@thephenom.app", false),

@@ -422,3 +422,68 @@ pub fn identity_name(value: &str) -> &str {
         _ => value,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_name_cases() {
+        let cases = [
+            (
+                "identity ARN",
+                "arn:aws:ses:us-east-1:123456789012:identity/noreply@thephenom.app",
+                "noreply@thephenom.app",
+            ),
+            ("domain ARN", "arn:aws:ses:eu-west-1:123456789012:identity/thephenom.app", "thephenom.app"),
+            ("bare address", "noreply@thephenom.app", "noreply@thephenom.app"),
+            ("wildcard", "*", "*"),
+        ];
+        for (name, value, want) in cases {
+            assert_eq!(identity_name(value), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn whole_reference_cases() {
+        let cases = [
+            (
+                "reference",
+                "${data.aws_ses_email_identity.noreply.arn}",
+                Some("data.aws_ses_email_identity.noreply.arn"),
+            ),
+            ("literal", "noreply@thephenom.app", None),
+            ("template with two parts", "${a.b}-${c.d}", None),
+        ];
+        for (name, value, want) in cases {
+            assert_eq!(whole_reference(value), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn eval_cases() {
+        let mut module = Module::default();
+        module.variables.insert("var.from".into(), Value::String("Phenom <noreply@thephenom.app>".into()));
+        let cases = [
+            ("string", "\"DEVELOPER\"", serde_json::json!("DEVELOPER")),
+            ("variable default", "var.from", serde_json::json!("Phenom <noreply@thephenom.app>")),
+            (
+                "reference stays an address",
+                "data.aws_ses_email_identity.noreply.arn",
+                serde_json::json!("${data.aws_ses_email_identity.noreply.arn}"),
+            ),
+            ("template", "\"${var.from}!\"", serde_json::json!("Phenom <noreply@thephenom.app>!")),
+            (
+                "object with quoted key",
+                "{ \"aws:SourceAccount\" = \"1\", Effect = \"Allow\" }",
+                serde_json::json!({"aws:SourceAccount": "1", "Effect": "Allow"}),
+            ),
+            ("array", "[\"a\", true, 3]", serde_json::json!(["a", true, 3])),
+        ];
+        for (name, src, want) in cases {
+            let body = hcl_edit::parser::parse_body(&format!("x = {src}\n")).expect("parses");
+            let attr = body.get_attribute("x").expect("attribute x");
+            assert_eq!(eval(&attr.value, &module), want, "{name}");
+        }
+    }
+}
