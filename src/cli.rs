@@ -70,6 +70,9 @@ pub enum Command {
     CheckHeaders(CheckHeadersArgs),
     /// Read-only preflight of pool, SES identity and policy, account, test user and mailbox; sends no mail.
     Doctor(DoctorArgs),
+    /// Statically check Terraform (.tf) for the runbook's email failures: missing or duplicated SES identity
+    /// policy, From display names with unquoted specials, COGNITO_DEFAULT in production.
+    LintTerraform(LintTerraformArgs),
 }
 
 /// Output format shared by the commands that produce a verdict.
@@ -175,6 +178,9 @@ pub struct DoctorArgs {
     /// Skip the DNS posture check (hosts without a resolver).
     #[arg(long)]
     pub no_dns: bool,
+pub struct LintTerraformArgs {
+    /// Directory scanned recursively for .tf files (hidden directories such as .terraform/ are skipped).
+    pub dir: PathBuf,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

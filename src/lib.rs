@@ -12,6 +12,7 @@
 //!   user, mailbox and DNS, each finding with its evidence and Terraform fix. [`policy`] — the identity-policy
 //!   rule (research/aws.md §3.3) it shares with the twin.
 //! * [`verdict`] — outcomes, phases and their names, shared by every output.
+//! * [`lint`] — `probe lint-terraform`: a static check of Terraform for the runbook's email failures.
 //! * [`logging`] — tracing setup for the binary.
 
 pub mod authres;
@@ -23,6 +24,7 @@ pub mod demo;
 pub mod diagnosis;
 pub mod doctor;
 pub mod inbox;
+pub mod lint;
 pub mod logging;
 pub mod output;
 pub mod policy;

@@ -31,4 +31,15 @@ if ! command -v aws >/dev/null 2>&1; then
     command -v aws >/dev/null 2>&1 || { echo "tests: aws still not on PATH after pip install" >&2; exit 1; }
 fi
 
+# checkov scans terraform-example (tests/it/terraform.rs). It lives in its own virtualenv: it pins an old
+# boto3/botocore that would break the AWS CLI and moto if installed beside them.
+CHECKOV_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/cognito-delivery-probe/checkov-venv"
+if [ ! -x "$CHECKOV_VENV/bin/checkov" ]; then
+    echo "tests: installing checkov into $CHECKOV_VENV (pip)"
+    python3 -m venv "$CHECKOV_VENV"
+    "$CHECKOV_VENV/bin/python" -m pip install -q --upgrade pip
+    "$CHECKOV_VENV/bin/python" -m pip install -q checkov
+fi
+export CHECKOV="$CHECKOV_VENV/bin/checkov"
+
 cargo test --locked --no-fail-fast 2>&1

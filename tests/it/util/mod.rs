@@ -3,10 +3,12 @@
 //! * [`tls`] — a test certificate authority (rcgen) and TLS client configs that trust only it.
 //! * [`dovecot`] — a private Dovecot (Debian `dovecot-imapd`) serving a Maildir over implicit TLS on
 //!   127.0.0.1, and an IMAP client connected to it.
+//! * [`terraform`] — terraform with the AWS provider from a local registry mirror, offline.
 //! * [`moto`] — a private `moto_server` (PyPI) on 127.0.0.1 for the AWS conformance tests.
 
 #![allow(dead_code)] // each test module uses a different part of the harness
 
 pub mod dovecot;
 pub mod moto;
+pub mod terraform;
 pub mod tls;

@@ -1,0 +1,177 @@
+//! Does an SES identity policy let Cognito send on an identity? The checker rule of research/aws.md §3.3,
+//! applied to a policy document read from Terraform: some `Allow` statement names a Cognito service
+//! principal, covers `ses:SendEmail` or `ses:SendRawEmail`, and covers the identity; no `Deny` statement
+//! cancels it. The `aws:SourceArn`/`aws:SourceAccount` conditions are not judged here: pool ARNs and the
+//! account are only known after apply (`probe doctor` checks them against the live pool).
+
+use serde_json::Value;
+
+/// The Cognito service principals AWS documents for sending authorization (research/aws.md §3.3: the
+/// Cognito developer guide's `email.cognito-idp.amazonaws.com`, the SES guide's `cognito-idp.amazonaws.com`,
+/// and the reported Regional form `cognito-idp.<region>.amazonaws.com`).
+fn is_cognito_principal(service: &str) -> bool {
+    let s = service.trim().to_ascii_lowercase();
+    s == "email.cognito-idp.amazonaws.com"
+        || s == "cognito-idp.amazonaws.com"
+        || (s.starts_with("cognito-idp.") && s.ends_with(".amazonaws.com"))
+}
+
+/// A string or an array of strings, as IAM allows for Action, Resource and principal lists.
+fn strings(value: Option<&Value>) -> Vec<&str> {
+    match value {
+        Some(Value::String(s)) => vec![s.as_str()],
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// IAM-style wildcard match (`*` any run, `?` one character), case-sensitive.
+fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+fn names_cognito(statement: &Value) -> bool {
+    match statement.get("Principal") {
+        Some(Value::String(s)) => s == "*",
+        Some(Value::Object(map)) => map.iter().any(|(kind, ids)| {
+            let ids = strings(Some(ids));
+            (kind == "Service" && ids.iter().any(|id| is_cognito_principal(id))) || ids.contains(&"*")
+        }),
+        _ => false,
+    }
+}
+
+/// research/aws.md §3.3: "Action covers ses:SendEmail or ses:SendRawEmail, with the case-insensitive prefix
+/// SES:/ses:, and ses:* or * also count" (IAM action names are case-insensitive).
+fn covers_send(statement: &Value) -> bool {
+    strings(statement.get("Action")).iter().any(|a| {
+        let a = a.to_ascii_lowercase();
+        glob(&a, "ses:sendemail") || glob(&a, "ses:sendrawemail")
+    })
+}
+
+/// Resource equals or matches the identity (names were resolved by the reader), or is `*`.
+fn covers_identity(statement: &Value, identity: &str) -> bool {
+    strings(statement.get("Resource")).iter().any(|r| {
+        let name = super::tree::identity_name(r);
+        *r == "*" || name == identity || glob(name, identity)
+    })
+}
+
+/// Whether `doc` lets the Cognito service principal send on `identity`.
+pub fn allows_cognito_send(doc: &Value, identity: &str) -> bool {
+    let statements: Vec<&Value> = match doc.get("Statement") {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(single @ Value::Object(_)) => vec![single],
+        _ => Vec::new(),
+    };
+    let effect = |s: &Value| s.get("Effect").and_then(Value::as_str).unwrap_or_default().to_string();
+    let relevant = |s: &Value| names_cognito(s) && covers_send(s) && covers_identity(s, identity);
+    let allowed = statements.iter().any(|s| relevant(s) && effect(s) == "Allow");
+    let denied = statements.iter().any(|s| relevant(s) && effect(s) == "Deny");
+    allowed && !denied
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn statement(principal: Value, action: Value, resource: Value, effect: &str) -> Value {
+        json!({ "Statement": [{ "Effect": effect, "Principal": principal, "Action": action, "Resource": resource }] })
+    }
+
+    #[test]
+    fn policy_cases() {
+        let id = "noreply@thephenom.app";
+        let svc = |s: &str| json!({ "Service": s });
+        let send = json!(["ses:SendEmail", "ses:SendRawEmail"]);
+        let cases: Vec<(&str, Value, bool)> = vec![
+            (
+                "developer guide form",
+                statement(svc("email.cognito-idp.amazonaws.com"), send.clone(), json!(id), "Allow"),
+                true,
+            ),
+            (
+                "ses guide principal",
+                statement(svc("cognito-idp.amazonaws.com"), json!("SES:SendRawEmail"), json!(id), "Allow"),
+                true,
+            ),
+            (
+                "regional principal",
+                statement(svc("cognito-idp.eu-west-1.amazonaws.com"), send.clone(), json!(id), "Allow"),
+                true,
+            ),
+            (
+                "principal array",
+                statement(
+                    json!({"Service": ["x.amazonaws.com", "cognito-idp.amazonaws.com"]}),
+                    send.clone(),
+                    json!(id),
+                    "Allow",
+                ),
+                true,
+            ),
+            ("ses:* action", statement(svc("cognito-idp.amazonaws.com"), json!("ses:*"), json!(id), "Allow"), true),
+            ("wildcard resource", statement(svc("cognito-idp.amazonaws.com"), send.clone(), json!("*"), "Allow"), true),
+            ("other principal", statement(svc("lambda.amazonaws.com"), send.clone(), json!(id), "Allow"), false),
+            (
+                "read-only action",
+                statement(svc("cognito-idp.amazonaws.com"), json!("ses:GetEmailIdentity"), json!(id), "Allow"),
+                false,
+            ),
+            (
+                "other identity",
+                statement(svc("cognito-idp.amazonaws.com"), send.clone(), json!("other@example.com"), "Allow"),
+                false,
+            ),
+            ("deny only", statement(svc("cognito-idp.amazonaws.com"), send.clone(), json!(id), "Deny"), false),
+            (
+                "allow cancelled by deny",
+                json!({ "Statement": [
+                    { "Effect": "Allow", "Principal": svc("cognito-idp.amazonaws.com"), "Action": send.clone(), "Resource": id },
+                    { "Effect": "Deny", "Principal": svc("cognito-idp.amazonaws.com"), "Action": "ses:Send*", "Resource": "*" },
+                ]}),
+                false,
+            ),
+            ("no statements", json!({}), false),
+        ];
+        for (name, doc, want) in cases {
+            assert_eq!(allows_cognito_send(&doc, id), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn glob_cases() {
+        let cases = [
+            ("*", "anything", true),
+            ("ses:send*", "ses:sendemail", true),
+            ("ses:send?mail", "ses:sendemail", true),
+            ("ses:send?", "ses:sendemail", false),
+            ("*@thephenom.app", "noreply@thephenom.app", true),
+            ("noreply@thephenom.app", "noreply@thephenom.app", true),
+            ("noreply", "noreply@thephenom.app", false),
+        ];
+        for (pattern, text, want) in cases {
+            assert_eq!(glob(pattern, text), want, "{pattern} vs {text}");
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! The lint rules, each a function from the tree's facts to findings. Rule names are stable: they appear in
+//! output, JSON and the fixture directories under `tests/data/lint/`.
+
+use std::collections::BTreeMap;
+
+use super::policy::allows_cognito_send;
+use super::tree::{Pool, Tree};
+use super::{Finding, Severity};
+
+/// Rule: a pool sending through SES needs an identity policy for the Cognito principal (runbook "The
+/// two-piece gotcha"; research/aws.md §3.3).
+pub const MISSING_IDENTITY_POLICY: &str = "missing-identity-policy";
+/// Rule: the identity policy is declared once across the tree (runbook "TF layout": "DO NOT redeclare
+/// elsewhere or the two TF states will fight").
+pub const DUPLICATE_IDENTITY_POLICY: &str = "duplicate-identity-policy";
+/// Rule: no unquoted RFC 5322 specials in from_email_address's display name (runbook "Display name quirk").
+pub const FROM_ADDRESS_SPECIALS: &str = "from-address-specials";
+/// Rule: a production pool must not use COGNITO_DEFAULT (runbook "Why SES instead of the Cognito default";
+/// issue 5: FAIL for a production pool).
+pub const COGNITO_DEFAULT_PRODUCTION: &str = "cognito-default-production";
+
+/// Runs every rule; findings come out ordered by file and line.
+pub fn check(tree: &Tree) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for pool in &tree.pools {
+        missing_identity_policy(tree, pool, &mut findings);
+        from_address_specials(pool, &mut findings);
+        cognito_default_production(pool, &mut findings);
+    }
+    duplicate_identity_policy(tree, &mut findings);
+    findings.sort_by(|a, b| (&a.file, a.line, &a.rule).cmp(&(&b.file, b.line, &b.rule)));
+    findings
+}
+
+/// The sending account as the rules read it: absent means COGNITO_DEFAULT (the AWS default); an expression
+/// the lint cannot evaluate means "unknown" and no rule fires on it.
+fn sending_account(pool: &Pool) -> Option<&str> {
+    match &pool.sending_account {
+        None => Some("COGNITO_DEFAULT"),
+        Some(Ok(s)) => Some(s.as_str()),
+        Some(Err(_)) => None,
+    }
+}
+
+fn describe(pool: &Pool) -> String {
+    match &pool.name {
+        Some(name) if !name.contains("${") => format!("{} ({name})", pool.address),
+        _ => pool.address.clone(),
+    }
+}
+
+fn missing_identity_policy(tree: &Tree, pool: &Pool, out: &mut Vec<Finding>) {
+    // Sending through SES: DEVELOPER, or COGNITO_DEFAULT with a SourceArn (research/aws.md §3.3: a policy is
+    // needed "when you use both the default email functionality … and a verified Amazon SES identity").
+    let Some(account) = sending_account(pool) else { return };
+    let Some(identity) = pool.source_arn.as_deref() else { return };
+    if account != "DEVELOPER" && account != "COGNITO_DEFAULT" {
+        return;
+    }
+    if tree.policies.iter().any(|p| p.document.as_ref().is_ok_and(|doc| allows_cognito_send(doc, identity))) {
+        return;
+    }
+    let mut message = format!(
+        "{} sends through SES identity {identity} ({account}) but no aws_ses_identity_policy in the scanned tree \
+         lets the Cognito service principal send on it — the two-piece gotcha: Cognito accepts the call and \
+         SES drops the mail",
+        describe(pool)
+    );
+    if account == "DEVELOPER" {
+        message.push_str(
+            " (AWS documents the Cognito service-linked role as sufficient for DEVELOPER; the runbook requires \
+             the policy)",
+        );
+    }
+    let unreadable: Vec<String> = tree
+        .policies
+        .iter()
+        .filter_map(|p| p.document.as_ref().err().map(|why| format!("{} at {}: {why}", p.address, p.at)))
+        .collect();
+    if !unreadable.is_empty() {
+        message.push_str(&format!("; not read: {}", unreadable.join("; ")));
+    }
+    out.push(Finding {
+        file: pool.at.file.display().to_string(),
+        line: pool.at.line,
+        rule: MISSING_IDENTITY_POLICY,
+        severity: Severity::Failure,
+        message,
+        fix: format!(
+            "declare ONE aws_ses_identity_policy for {identity} (in one root only) allowing Principal \
+             {{ Service = [\"email.cognito-idp.amazonaws.com\", \"cognito-idp.amazonaws.com\"] }} Action \
+             [\"ses:SendEmail\", \"ses:SendRawEmail\"] on the identity ARN, with StringEquals aws:SourceAccount \
+             and ArnLike aws:SourceArn on the pools (see terraform-example/production/cognito.tf)"
+        ),
+    });
+}
+
+fn duplicate_identity_policy(tree: &Tree, out: &mut Vec<Finding>) {
+    // The AWS object is (identity, policy name): two declarations of the same one are two states fighting.
+    let mut seen: BTreeMap<(String, String), &super::tree::IdentityPolicy> = BTreeMap::new();
+    for policy in &tree.policies {
+        let key =
+            (policy.identity.clone().unwrap_or_else(|| "?".into()), policy.name.clone().unwrap_or_else(|| "?".into()));
+        match seen.get(&key) {
+            Some(first) => out.push(Finding {
+                file: policy.at.file.display().to_string(),
+                line: policy.at.line,
+                rule: DUPLICATE_IDENTITY_POLICY,
+                severity: Severity::Failure,
+                message: format!(
+                    "{} declares identity policy \"{}\" on {} again; {} at {} already declares it — two states \
+                     managing one policy overwrite each other on every apply",
+                    policy.address, key.1, key.0, first.address, first.at
+                ),
+                fix: format!(
+                    "keep the policy in one root ({}) and delete this declaration; other roots only read the \
+                     identity with data \"aws_ses_email_identity\"",
+                    first.at.file.display()
+                ),
+            }),
+            None => {
+                seen.insert(key, policy);
+            }
+        }
+    }
+}
+
+/// The RFC 5322 §3.2.3 `specials` found unquoted in a display name (the part before `<`); quoted-strings
+/// (§3.2.4) may hold them.
+pub fn unquoted_specials(from: &str) -> Vec<char> {
+    let Some((name, _)) = from.rsplit_once('<') else { return Vec::new() };
+    let mut found = Vec::new();
+    let (mut quoted, mut escaped) = (false, false);
+    for c in name.chars() {
+        if escaped {
+            escaped = false;
+        } else if quoted && c == '\\' {
+            escaped = true;
+        } else if c == '"' {
+            quoted = !quoted;
+        } else if !quoted && "()<>[]:;@\\,.".contains(c) && !found.contains(&c) {
+            found.push(c);
+        }
+    }
+    found
+}
+
+fn from_address_specials(pool: &Pool, out: &mut Vec<Finding>) {
+    let Some((from, at)) = &pool.from_email_address else { return };
+    let specials = unquoted_specials(from);
+    if specials.is_empty() {
+        return;
+    }
+    let list: Vec<String> = specials.iter().map(|c| format!("'{c}'")).collect();
+    let list = list.join(" ");
+    let (name, addr) = from.rsplit_once('<').unwrap_or((from, ""));
+    out.push(Finding {
+        file: at.file.display().to_string(),
+        line: at.line,
+        rule: FROM_ADDRESS_SPECIALS,
+        severity: Severity::Warning,
+        message: format!(
+            "{} from_email_address \"{from}\" has unquoted RFC 5322 specials {list} in its display name; AWS \
+             stores it quoted and Terraform shows a perpetual diff",
+            describe(pool)
+        ),
+        fix: format!(
+            "drop the specials or pre-quote the name: from_email_address = \"\\\"{}\\\" <{addr}\"",
+            name.trim().replace('"', "")
+        ),
+    });
+}
+
+/// A pool looks like production when a word of its name or its file's path is `prod` or `production`.
+pub fn looks_like_production(pool: &Pool) -> bool {
+    let path = pool.at.file.display().to_string();
+    let texts = [pool.name.as_deref().unwrap_or_default(), path.as_str()];
+    texts.iter().any(|t| {
+        t.split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|w| w.eq_ignore_ascii_case("prod") || w.eq_ignore_ascii_case("production"))
+    })
+}
+
+fn cognito_default_production(pool: &Pool, out: &mut Vec<Finding>) {
+    if sending_account(pool) != Some("COGNITO_DEFAULT") || !looks_like_production(pool) {
+        return;
+    }
+    out.push(Finding {
+        file: pool.at.file.display().to_string(),
+        line: pool.at.line,
+        rule: COGNITO_DEFAULT_PRODUCTION,
+        severity: Severity::Failure,
+        message: format!(
+            "{} looks like production and sends with COGNITO_DEFAULT{}: 50 mails a day per pool, a generic AWS \
+             sender that Yahoo and Outlook file as junk",
+            describe(pool),
+            if pool.sending_account.is_none() { " (no email_sending_account: the AWS default)" } else { "" }
+        ),
+        fix: "email_configuration { email_sending_account = \"DEVELOPER\", source_arn = \
+              data.aws_ses_email_identity.<name>.arn, from_email_address = \"Name <address>\" } plus the SES \
+              identity policy for the Cognito principal"
+            .to_string(),
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lint::tree::Location;
+
+    #[test]
+    fn unquoted_specials_cases() {
+        let cases: [(&str, &str, &str); 7] = [
+            ("plain name", "Phenom <noreply@thephenom.app>", ""),
+            ("parentheses", "Phenom (dev) <noreply@thephenom.app>", "()"),
+            ("quoted parentheses", "\"Phenom (dev)\" <noreply@thephenom.app>", ""),
+            ("dot and comma", "Phenom, Inc. <noreply@thephenom.app>", ",."),
+            ("bare address", "noreply@thephenom.app", ""),
+            ("escaped quote inside quotes", "\"Phe\\\"nom (x)\" <a@b.c>", ""),
+            ("angle address only", "<noreply@thephenom.app>", ""),
+        ];
+        for (name, from, want) in cases {
+            let got: String = unquoted_specials(from).into_iter().collect();
+            assert_eq!(got, want, "{name}");
+        }
+    }
+
+    #[test]
+    fn production_cases() {
+        let pool = |name: Option<&str>, file: &str| Pool {
+            address: "aws_cognito_user_pool.main".into(),
+            at: Location { file: file.into(), line: 1 },
+            name: name.map(str::to_string),
+            sending_account: None,
+            source_arn: None,
+            from_email_address: None,
+        };
+        let cases = [
+            ("prod in name", pool(Some("phenom-prod"), "main.tf"), true),
+            ("production dir", pool(Some("app"), "envs/production/cognito.tf"), true),
+            ("product is not prod", pool(Some("product-catalog"), "main.tf"), false),
+            ("staging", pool(Some("phenom-staging"), "development/main.tf"), false),
+            ("unnamed", pool(None, "main.tf"), false),
+        ];
+        for (name, pool, want) in cases {
+            assert_eq!(looks_like_production(&pool), want, "{name}");
+        }
+    }
+}

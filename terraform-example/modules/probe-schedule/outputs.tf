@@ -1,0 +1,12 @@
+output "schedule_arn" {
+  value = aws_scheduler_schedule.probe.arn
+}
+
+output "cluster_arn" {
+  value = aws_ecs_cluster.probe.arn
+}
+
+output "log_group_name" {
+  description = "Where each run's verdict (the probe's JSON output) lands."
+  value       = aws_cloudwatch_log_group.probe.name
+}

@@ -1,0 +1,65 @@
+variable "region" {
+  description = "Region of the user pools and the SES identity."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "sender_email" {
+  description = "Verified SES identity the pools send from (the runbook's noreply@thephenom.app)."
+  type        = string
+  default     = "noreply@thephenom.app"
+}
+
+variable "from_email_address" {
+  description = "From header of Cognito mail. No unquoted RFC 5322 specials such as parentheses: AWS stores them quoted and Terraform shows a perpetual diff."
+  type        = string
+  default     = "Phenom <noreply@thephenom.app>"
+}
+
+variable "probe_mailbox" {
+  description = "Mailbox the probe reads; each pool's test user gets a plus-address of it (local+pool@domain)."
+  type        = string
+  default     = "probe@thephenom.app"
+}
+
+variable "development_pool_arns" {
+  description = "ARNs of the pools managed by other roots (the development root's pool_arns output). Empty: the identity policy allows every pool of this account (ArnLike userpool/*), so new pools inherit it."
+  type        = list(string)
+  default     = []
+}
+
+variable "alarm_topic_arn" {
+  description = "SNS topic the probe may publish to when paging; null: no sns:Publish permission."
+  type        = string
+  default     = null
+}
+
+variable "probe_trusted_principals" {
+  description = "Principals (AWS ARNs) allowed to assume the probe's role besides ECS tasks, e.g. a monitoring host's role."
+  type        = list(string)
+  default     = []
+}
+
+variable "schedule_enabled" {
+  description = "Run the probe on a schedule in ECS Fargate (modules/probe-schedule)."
+  type        = bool
+  default     = false
+}
+
+variable "probe_image" {
+  description = "Container image of the probe (with probes/*.toml baked in or mounted)."
+  type        = string
+  default     = "ghcr.io/example/cognito-delivery-probe:latest"
+}
+
+variable "subnet_ids" {
+  description = "Private subnets for the scheduled probe task."
+  type        = list(string)
+  default     = []
+}
+
+variable "security_group_ids" {
+  description = "Security groups for the scheduled probe task (egress to AWS APIs and the IMAP server)."
+  type        = list(string)
+  default     = []
+}
