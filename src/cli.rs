@@ -178,6 +178,12 @@ pub struct DoctorArgs {
     /// Skip the DNS posture check (hosts without a resolver).
     #[arg(long)]
     pub no_dns: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
 pub struct LintTerraformArgs {
     /// Directory scanned recursively for .tf files (hidden directories such as .terraform/ are skipped).
     pub dir: PathBuf,
