@@ -5,6 +5,7 @@
 mod authres_check_headers;
 mod authres_peers;
 mod authres_receivers;
+mod cli;
 mod demo;
 mod doctor;
 mod dovecot;

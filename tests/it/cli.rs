@@ -1,0 +1,54 @@
+//! The command line as a user meets it: `probe validate`, and the one-shot probe's configuration errors
+//! (UNKNOWN, exit 3, with file:line), run on the real binary.
+
+use std::process::Command;
+
+fn probe(args: &[&str]) -> (Option<i32>, String, String) {
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_probe")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn shipped_probe_files_validate() {
+    let (code, out, err) = probe(&["validate", "probes"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    for name in ["production", "staging", "dev-local"] {
+        assert!(out.lines().any(|l| l.starts_with(&format!("ok  {name} "))), "{name} missing:\n{out}");
+    }
+}
+
+#[test]
+fn a_bad_probe_file_is_reported_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("broken.toml"),
+        "pool_id = \"us-east-1_abc\"\nusername = \"u\"\n[imap]\nhost = \"h\"\nusername = \"u\"\npasword = { env = \"X\" }\n",
+    )
+    .unwrap();
+    let dir_arg = dir.path().to_str().unwrap();
+    let (code, out, _) = probe(&["validate", dir_arg]);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("broken.toml:6:1: unknown field `pasword`"), "{out}");
+
+    // The one-shot probe refuses to run on it: UNKNOWN, in the requested format.
+    let (code, out, _) = probe(&["--pool", "us-east-1_abc", "--probes", dir_arg, "--format", "nagios"]);
+    assert_eq!(code, Some(3));
+    assert!(out.starts_with("COGNITO-DELIVERY UNKNOWN - config: ") && out.contains("broken.toml:6:1"), "{out}");
+}
+
+#[test]
+fn nothing_to_run_and_unknown_pool_are_unknown() {
+    let (code, _, err) = probe(&[]);
+    assert_eq!(code, Some(3));
+    assert!(err.contains("give --pool <POOL_ID>"), "{err}");
+    let (code, out, _) = probe(&["--pool", "us-east-1_nosuchpool", "--format", "json"]);
+    assert_eq!(code, Some(3));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((v["outcome"].as_str(), v["diagnosis"]["code"].as_str()), (Some("unknown"), Some("config_invalid")));
+    assert!(v["diagnosis"]["summary"].as_str().unwrap().contains("us-east-1_nosuchpool"), "{v}");
+}
