@@ -3,6 +3,7 @@
 //! harnesses.
 
 mod dovecot;
+mod imap_auth;
 mod twin_cognito;
 mod twin_errors;
 mod twin_faults;

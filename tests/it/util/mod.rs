@@ -3,8 +3,10 @@
 //! * [`tls`] — a test certificate authority (rcgen) and TLS client configs that trust only it.
 //! * [`dovecot`] — a private Dovecot (Debian `dovecot-imapd`) serving a Maildir over implicit TLS on
 //!   127.0.0.1, and an IMAP client connected to it.
+//! * [`introspection`] — an OAuth 2.0 token-introspection endpoint for Dovecot's `oauth2` passdb.
 
 #![allow(dead_code)] // each test module uses a different part of the harness
 
 pub mod dovecot;
+pub mod introspection;
 pub mod tls;
