@@ -4,6 +4,7 @@
 
 mod dovecot;
 mod imap_auth;
+mod imap_inbox;
 mod twin_cognito;
 mod twin_errors;
 mod twin_faults;
