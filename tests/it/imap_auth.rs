@@ -39,7 +39,7 @@ fn xoauth2_settings(dovecot: &Dovecot, dir: &Path, token: &str) -> ImapSettings 
 }
 
 fn oauth2_dovecot(introspection: &Introspection) -> Dovecot {
-    Dovecot::start_with(&Options { oauth2_introspection_url: Some(introspection.url.clone()) })
+    Dovecot::start_with(&Options { oauth2_introspection_url: Some(introspection.url.clone()), ..Options::default() })
 }
 
 #[tokio::test]

@@ -47,6 +47,8 @@ pub struct Dovecot {
     pub password_file: PathBuf,
     /// The Maildir Dovecot serves (INBOX at the root, Junk at `.Junk`).
     pub maildir: PathBuf,
+    /// With [`Options::rawlog`]: one `<date>-<pid>.in`/`.out` pair per IMAP session.
+    pub rawlog_dir: Option<PathBuf>,
     log_path: PathBuf,
     stderr_path: PathBuf,
     child: Child,
@@ -58,6 +60,10 @@ pub struct Dovecot {
 pub struct Options {
     /// Enables the `oauth2` passdb (XOAUTH2, OAUTHBEARER) against this token-introspection URL.
     pub oauth2_introspection_url: Option<String>,
+    /// Records every IMAP session's traffic (`rawlog_dir`) so benchmarks can count commands and bytes.
+    pub rawlog: bool,
+    /// Extra `dovecot.conf` lines, e.g. `maildir_very_dirty_syncs = yes`.
+    pub extra_config: Vec<String>,
 }
 
 /// Who Dovecot's processes and the mail user run as.
@@ -170,11 +176,22 @@ impl Dovecot {
             path
         });
 
+        let rawlog_dir = options.rawlog.then(|| {
+            let dir = home.join("rawlog");
+            std::fs::create_dir_all(&dir).expect("create rawlog dir");
+            std::os::unix::fs::chown(&dir, Some(accounts.mail_uid), Some(accounts.mail_gid)).expect("chown rawlog");
+            dir
+        });
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).and_then(|l| l.local_addr()).expect("free port").port();
         let log_path = root.join("dovecot.log");
         let conf = root.join("dovecot.conf");
-        std::fs::write(&conf, config(&root, &accounts, &ca, &maildir, &users, &log_path, port, oauth2.as_deref()))
-            .expect("write config");
+        let mut text =
+            config(&root, &accounts, &ca, &maildir, &users, &log_path, port, oauth2.as_deref(), rawlog_dir.as_deref());
+        for line in &options.extra_config {
+            text.push_str(line);
+            text.push('\n');
+        }
+        std::fs::write(&conf, text).expect("write config");
 
         let stderr_path = root.join("stderr.log");
         let child = Command::new(DOVECOT)
@@ -194,6 +211,7 @@ impl Dovecot {
             password,
             password_file,
             maildir,
+            rawlog_dir,
             log_path,
             stderr_path,
             child,
@@ -338,7 +356,9 @@ fn config(
     log: &Path,
     port: u16,
     oauth2: Option<&Path>,
+    rawlog_dir: Option<&Path>,
 ) -> String {
+    let rawlog = rawlog_dir.map(|d| format!("rawlog_dir = {}\n", d.display())).unwrap_or_default();
     // The oauth2 passdb answers only the token mechanisms; LOGIN/PLAIN stay on the passwd-file.
     let (mechanisms, oauth2_passdb) = match oauth2 {
         Some(path) => (
@@ -367,7 +387,7 @@ first_valid_uid = {uid}
 first_valid_gid = {gid}
 mail_location = maildir:{maildir}
 mailbox_idle_check_interval = 1 secs
-ssl = required
+{rawlog}ssl = required
 ssl_cert = <{cert}
 ssl_key = <{key}
 ssl_min_protocol = TLSv1.2
