@@ -38,6 +38,8 @@ pub struct ImapInbox {
     idle: bool,
     uidplus: bool,
     moves: bool,
+    /// UIDNEXT of each folder at its last check, so IDLE is not entered over mail that arrived since.
+    checked_uid_next: Vec<(String, Option<u32>)>,
 }
 
 /// SASL XOAUTH2 (Google and Microsoft): `user=<u>^Aauth=Bearer <token>^A^A`. On failure the server sends a
@@ -162,6 +164,7 @@ impl ImapInbox {
             idle: false,
             uidplus: false,
             moves: false,
+            checked_uid_next: Vec::new(),
         };
         let caps = timed("CAPABILITY", inbox.session()?.capabilities()).await?;
         inbox.idle = settings.idle && caps.has_str("IDLE");
@@ -249,6 +252,8 @@ impl ImapInbox {
         {
             return Err(InboxError::UidValidity { folder: mark.folder.clone(), before, after });
         }
+        self.checked_uid_next.retain(|(f, _)| f != &mark.folder);
+        self.checked_uid_next.push((mark.folder.clone(), mailbox.uid_next));
         if mailbox.uid_next.is_some_and(|n| n <= uid_next) || mailbox.exists == 0 {
             return Ok(None);
         }
@@ -314,9 +319,16 @@ impl ImapInbox {
         }
     }
 
-    /// One IDLE on `folder` for at most `pause`, ended early by any server event.
+    /// One IDLE on `folder` for at most `pause`, ended early by any server event. Skipped when the folder's
+    /// UIDNEXT moved since its last check: mail that arrived in between was already reported in this
+    /// EXAMINE's response (RFC 3501 §6.3.2) and a server announces a size change once (RFC 3501 §5.2), so
+    /// IDLE would not wake for it and the probe would find it only after `pause`.
     async fn idle_once(&mut self, folder: &str, pause: Duration) -> Result<(), InboxError> {
-        timed("EXAMINE", self.session()?.examine(folder)).await?;
+        let mailbox = timed("EXAMINE", self.session()?.examine(folder)).await?;
+        let checked = self.checked_uid_next.iter().find(|(f, _)| f == folder).map(|(_, n)| *n);
+        if checked.is_some_and(|n| n != mailbox.uid_next) {
+            return Ok(());
+        }
         let session = self
             .session
             .take()

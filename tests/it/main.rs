@@ -9,6 +9,8 @@ mod cli;
 mod demo;
 mod doctor;
 mod dovecot;
+mod imap_auth;
+mod imap_inbox;
 mod lint_terraform;
 mod moto_conformance;
 mod probe_e2e;

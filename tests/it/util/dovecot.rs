@@ -4,6 +4,11 @@
 //! one passwd-file user, `mail_location = maildir:<dir>` (Maildir++: Junk on disk at `.Junk`, marked
 //! SPECIAL-USE `\Junk`) and IDLE. Killed on drop; its log is printed when a test panics.
 //!
+//! [`Options::oauth2_introspection_url`] adds Dovecot 2.3's `oauth2` passdb for SASL XOAUTH2/OAUTHBEARER:
+//! Dovecot POSTs `token=<token>` to that URL (`introspection_mode = post`, RFC 7662 §2.1) and accepts the
+//! login when the answer has `"active": true` and `"username"` equal to the login name. LOGIN/PLAIN keep
+//! using the passwd-file.
+//!
 //! Running as root (CI containers), Dovecot's own processes run as the users the Debian package creates
 //! (`dovecot` internal, `dovenull` login) and mail is accessed as `nobody`, because Dovecot refuses mail
 //! access as uid 0; the Maildir is created owned by that user so root's deliveries and Dovecot's index
@@ -21,6 +26,9 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls::{self, pki_types::ServerName};
 
+use cognito_delivery_probe::config::{Cleanup, ImapAuth, ImapSettings};
+use cognito_delivery_probe::secret::SecretSource;
+
 use super::tls::{TestCa, client_config_trusting};
 
 const DOVECOT: &str = "/usr/sbin/dovecot";
@@ -35,12 +43,27 @@ pub struct Dovecot {
     pub ca_pem_path: PathBuf,
     pub username: String,
     pub password: String,
+    /// A file holding `password`, for the probe's `SecretSource::File`.
+    pub password_file: PathBuf,
     /// The Maildir Dovecot serves (INBOX at the root, Junk at `.Junk`).
     pub maildir: PathBuf,
+    /// With [`Options::rawlog`]: one `<date>-<pid>.in`/`.out` pair per IMAP session.
+    pub rawlog_dir: Option<PathBuf>,
     log_path: PathBuf,
     stderr_path: PathBuf,
     child: Child,
     _dir: tempfile::TempDir,
+}
+
+/// How the private Dovecot is configured beyond the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Enables the `oauth2` passdb (XOAUTH2, OAUTHBEARER) against this token-introspection URL.
+    pub oauth2_introspection_url: Option<String>,
+    /// Records every IMAP session's traffic (`rawlog_dir`) so benchmarks can count commands and bytes.
+    pub rawlog: bool,
+    /// Extra `dovecot.conf` lines, e.g. `maildir_very_dirty_syncs = yes`.
+    pub extra_config: Vec<String>,
 }
 
 /// Who Dovecot's processes and the mail user run as.
@@ -89,10 +112,15 @@ impl Dovecot {
     /// Starts Dovecot and waits until it greets over TLS. Panics with an install hint when the binary is
     /// missing, and with Dovecot's log when it does not come up.
     pub fn start() -> Dovecot {
+        Self::start_with(&Options::default())
+    }
+
+    /// Like [`Dovecot::start`], with [`Options`].
+    pub fn start_with(options: &Options) -> Dovecot {
         assert!(Path::new(DOVECOT).exists(), "{DOVECOT} not found: {INSTALL_HINT}");
         let mut last_log = String::new();
         for _ in 0..3 {
-            match Self::try_start() {
+            match Self::try_start(options) {
                 Ok(dovecot) => return dovecot,
                 // Another process took the port between probing and binding: try a new one.
                 Err(log) if log.contains("Address already in use") => last_log = log,
@@ -102,7 +130,7 @@ impl Dovecot {
         panic!("Dovecot could not bind a free port three times; its log:\n{last_log}");
     }
 
-    fn try_start() -> Result<Dovecot, String> {
+    fn try_start(options: &Options) -> Result<Dovecot, String> {
         let dir = tempfile::Builder::new().prefix("dovecot-test").tempdir().expect("temp dir");
         let root = dir.path().to_path_buf();
         // Dovecot's unprivileged processes must reach the files below.
@@ -140,11 +168,30 @@ impl Dovecot {
             ),
         )
         .expect("write passwd-file");
+        let password_file = root.join("password");
+        std::fs::write(&password_file, format!("{password}\n")).expect("write password file");
+        let oauth2 = options.oauth2_introspection_url.as_ref().map(|url| {
+            let path = root.join("oauth2.conf.ext");
+            std::fs::write(&path, oauth2_config(url)).expect("write oauth2 config");
+            path
+        });
 
+        let rawlog_dir = options.rawlog.then(|| {
+            let dir = home.join("rawlog");
+            std::fs::create_dir_all(&dir).expect("create rawlog dir");
+            std::os::unix::fs::chown(&dir, Some(accounts.mail_uid), Some(accounts.mail_gid)).expect("chown rawlog");
+            dir
+        });
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).and_then(|l| l.local_addr()).expect("free port").port();
         let log_path = root.join("dovecot.log");
         let conf = root.join("dovecot.conf");
-        std::fs::write(&conf, config(&root, &accounts, &ca, &maildir, &users, &log_path, port)).expect("write config");
+        let mut text =
+            config(&root, &accounts, &ca, &maildir, &users, &log_path, port, oauth2.as_deref(), rawlog_dir.as_deref());
+        for line in &options.extra_config {
+            text.push_str(line);
+            text.push('\n');
+        }
+        std::fs::write(&conf, text).expect("write config");
 
         let stderr_path = root.join("stderr.log");
         let child = Command::new(DOVECOT)
@@ -162,7 +209,9 @@ impl Dovecot {
             ca_pem_path: ca.ca_pem_path,
             username,
             password,
+            password_file,
             maildir,
+            rawlog_dir,
             log_path,
             stderr_path,
             child,
@@ -225,6 +274,27 @@ impl Dovecot {
         client
     }
 
+    /// The probe's IMAP settings for this server: verified TLS against the test CA, LOGIN with the password
+    /// from [`Dovecot::password_file`], INBOX watched (Junk found by SPECIAL-USE), IDLE on, cleanup delete.
+    pub fn probe_settings(&self) -> ImapSettings {
+        ImapSettings {
+            host: self.host.clone(),
+            port: self.port,
+            tls: true,
+            ca_file: Some(self.ca_pem_path.clone()),
+            auth: ImapAuth::Login,
+            username: self.username.clone(),
+            password: Some(SecretSource::File(self.password_file.clone())),
+            token: None,
+            folders: vec!["INBOX".to_string()],
+            junk_folder: None,
+            idle: true,
+            poll_interval: Duration::from_secs(5),
+            trusted_authserv_ids: Vec::new(),
+            cleanup: Cleanup::Delete,
+        }
+    }
+
     /// A logged-in IMAP session as the test user.
     pub async fn session(&self) -> async_imap::Session<TlsStream<tokio::net::TcpStream>> {
         match self.imap().await.login(&self.username, &self.password).await {
@@ -263,7 +333,43 @@ fn greeting(tcp: TcpStream, ca_pem_path: &Path) -> Result<String, String> {
     Ok(line)
 }
 
-fn config(root: &Path, a: &Accounts, ca: &TestCa, maildir: &Path, users: &Path, log: &Path, port: u16) -> String {
+/// The oauth2 passdb's own settings file (Dovecot 2.3 "Open Authentication v2.0 database").
+fn oauth2_config(introspection_url: &str) -> String {
+    format!(
+        "introspection_mode = post\n\
+         introspection_url = {introspection_url}\n\
+         username_attribute = username\n\
+         username_format = %u\n\
+         active_attribute = active\n\
+         active_value = true\n\
+         timeout_msecs = 5000\n"
+    )
+}
+
+#[allow(clippy::too_many_arguments)] // one value per placeholder of the template
+fn config(
+    root: &Path,
+    a: &Accounts,
+    ca: &TestCa,
+    maildir: &Path,
+    users: &Path,
+    log: &Path,
+    port: u16,
+    oauth2: Option<&Path>,
+    rawlog_dir: Option<&Path>,
+) -> String {
+    let rawlog = rawlog_dir.map(|d| format!("rawlog_dir = {}\n", d.display())).unwrap_or_default();
+    // The oauth2 passdb answers only the token mechanisms; LOGIN/PLAIN stay on the passwd-file.
+    let (mechanisms, oauth2_passdb) = match oauth2 {
+        Some(path) => (
+            "plain login xoauth2 oauthbearer",
+            format!(
+                "passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {}\n}}\n",
+                path.display()
+            ),
+        ),
+        None => ("plain login", String::new()),
+    };
     format!(
         r#"# Private test instance: nothing here reads the system configuration.
 protocols = imap
@@ -281,14 +387,15 @@ first_valid_uid = {uid}
 first_valid_gid = {gid}
 mail_location = maildir:{maildir}
 mailbox_idle_check_interval = 1 secs
-ssl = required
+{rawlog}ssl = required
 ssl_cert = <{cert}
 ssl_key = <{key}
 ssl_min_protocol = TLSv1.2
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 disable_plaintext_auth = yes
-passdb {{
+{oauth2_passdb}passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u {users}
 }}
 userdb {{

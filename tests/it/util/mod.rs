@@ -5,10 +5,12 @@
 //!   127.0.0.1, and an IMAP client connected to it.
 //! * [`terraform`] — terraform with the AWS provider from a local registry mirror, offline.
 //! * [`moto`] — a private `moto_server` (PyPI) on 127.0.0.1 for the AWS conformance tests.
+//! * [`introspection`] — an OAuth 2.0 token-introspection endpoint for Dovecot's `oauth2` passdb.
 
 #![allow(dead_code)] // each test module uses a different part of the harness
 
 pub mod dovecot;
+pub mod introspection;
 pub mod moto;
 pub mod terraform;
 pub mod tls;
