@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use cognito_delivery_probe::aws::Clients;
+use cognito_delivery_probe::config::ProbeFile;
+use cognito_delivery_probe::doctor;
 
 use crate::util::moto::Moto;
 use crate::util::terraform::{Terraform, copy_tree};
@@ -74,6 +76,35 @@ async fn moto_apply_is_read_back_by_the_probe() {
 
     let identity = clients.get_email_identity("noreply@thephenom.app").await.expect("GetEmailIdentity");
     assert_eq!(identity.name, "noreply@thephenom.app");
+
+    // `probe doctor` reads the applied configuration back: the pool, identity, policy and test user Terraform
+    // made are found and judged, not reported missing.
+    let maildir = dir.path().join("Maildir");
+    std::fs::create_dir_all(maildir.join("new")).unwrap();
+    let probe_text = format!(
+        "pool_id = \"{pool_id}\"\nusername = \"{username}\"\n[maildir]\npath = {}\n",
+        toml::Value::String(maildir.display().to_string())
+    );
+    let probe = ProbeFile::parse(&probe_text, Path::new("moto.toml")).expect("probe file for the applied pool");
+    let options = doctor::Options { policy_missing: doctor::PolicyMissing::Fail, skip_dns: true };
+    let report = doctor::run(&probe, &clients, &options).await;
+    let status = |check: &str| {
+        report
+            .findings
+            .iter()
+            .find(|f| f.check == check)
+            .map(|f| f.status)
+            .unwrap_or_else(|| panic!("no {check}: {report:#?}"))
+    };
+    for check in ["pool.sending_account", "pool.source_arn", "pool.from", "user.state", "user.rate"] {
+        assert_eq!(status(check), doctor::Status::Ok, "{check} on the applied example: {report:#?}");
+    }
+    // The moto root carries no identity policy (moto has no SES v1 PutIdentityPolicy, research/aws.md §4.1),
+    // so this is the two-piece gotcha, and the doctor names it with the fix for this very pool.
+    assert_eq!(status("ses.policy"), doctor::Status::Fail, "{report:#?}");
+    let policy = report.findings.iter().find(|f| f.check == "ses.policy").unwrap();
+    assert!(policy.summary.contains("two-piece gotcha") && policy.fix.contains(&pool_id), "{policy:#?}");
+    assert_ne!(status("ses.identity"), doctor::Status::Unknown, "{report:#?}");
 }
 
 /// checkov (PyPI) over terraform-example: no failed check, and every skip carries its reason inline.
