@@ -2,7 +2,8 @@
 //! (`include:amazonses.com`, runbook: "publishes SPF (include:amazonses.com)") and DMARC is published with
 //! its policy (RFC 7489 §6.3 tags p, pct, adkim, aspf). Many probe hosts have no resolver: the first
 //! lookup is bounded by a short timeout, and when it does not answer the check is skipped with a note —
-//! never failed. Uses mail-auth's resolver (hickory), already a dependency.
+//! never failed. Uses mail-auth's resolver (hickory), already a dependency. The DKIM CNAMEs are not looked
+//! up here: SES verifies them itself and reports the result as the identity's DKIM status (`ses.dkim`).
 
 use std::time::Duration;
 
@@ -78,6 +79,15 @@ pub fn judge(domain: &str, spf_txt: Option<&str>, dmarc_txt: Option<&str>) -> Fi
             if let Some(pct) = tag("pct").and_then(|v| v.trim().parse::<u32>().ok()).filter(|p| *p < 100) {
                 evidence.push(format!("DMARC policy applies to {pct}% of failing mail"));
             }
+            // RFC 7489 §6.3 adkim/aspf (default r). Strict SPF alignment can never hold with SES's default
+            // MAIL FROM (amazonses.com), and strict DKIM needs d= to equal the From domain exactly, so DMARC
+            // then rests on a single identifier.
+            if tag("aspf").map(str::trim) == Some("s") {
+                evidence.push("DMARC aspf=s: SPF aligns only with a MAIL FROM equal to the From domain".into());
+            }
+            if tag("adkim").map(str::trim) == Some("s") {
+                evidence.push(format!("DMARC adkim=s: the DKIM signature must be d={domain} exactly"));
+            }
         }
         None => problems.push(format!("no DMARC record at _dmarc.{domain}")),
     }
@@ -110,6 +120,10 @@ mod tests {
         for (name, s, d, expected) in cases {
             assert_eq!(judge("thephenom.app", s, d).status, expected, "{name}");
         }
+        let strict = judge("thephenom.app", Some(spf), Some("v=DMARC1; p=reject; adkim=s; aspf=s"));
+        assert_eq!(strict.status, Status::Ok);
+        assert!(strict.evidence.iter().any(|e| e.contains("adkim=s") && e.contains("d=thephenom.app")), "{strict:?}");
+        assert!(strict.evidence.iter().any(|e| e.contains("aspf=s")), "{strict:?}");
     }
 
     #[tokio::test]
