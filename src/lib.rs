@@ -15,6 +15,7 @@
 //! * [`lint`] — `probe lint-terraform`: a static check of Terraform for the runbook's email failures.
 //! * [`logging`] — tracing setup for the binary.
 
+pub mod alert;
 pub mod authres;
 pub mod aws;
 pub mod cli;
