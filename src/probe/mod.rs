@@ -282,6 +282,10 @@ impl<'a> Run<'a> {
                 let _ = w.await;
             }
             self.report.ses = lock(&ses).clone();
+            if self.report.ses.status == "checked" {
+                // The checkpoint ran from the trigger through the settle time.
+                self.report.timings.insert(Phase::Ses, Some(self.phase_started.elapsed().as_secs_f64()));
+            }
             self.report.timings.insert(Phase::Inbox, Some(inbox_seconds));
             (self.progress)(&PhaseLine {
                 phase: Phase::Inbox,
