@@ -11,7 +11,7 @@ use std::time::Duration;
 use rand::Rng as _;
 use serde::{Deserialize, Deserializer};
 
-use super::{Alert, exec, pagerduty, webhook};
+use super::{Alert, exec, pagerduty, sns, webhook};
 use crate::secret::{SecretError, SecretSource};
 
 /// One paging channel as configured, tagged by `type`. Secrets are named by their source, never inline.
@@ -42,6 +42,16 @@ pub enum ChannelConfig {
         #[serde(default = "default_http_timeout", deserialize_with = "de_duration")]
         timeout: Duration,
     },
+    /// Amazon SNS `Publish` to a topic; credentials from the standard AWS chain.
+    Sns {
+        topic_arn: String,
+        /// Defaults to the topic ARN's region.
+        #[serde(default)]
+        region: Option<String>,
+        /// For SNS-compatible endpoints (VPC endpoints, moto in tests).
+        #[serde(default)]
+        endpoint_url: Option<String>,
+    },
 }
 
 fn default_exec_timeout() -> Duration {
@@ -68,6 +78,7 @@ impl ChannelConfig {
             ChannelConfig::Exec { .. } => "exec",
             ChannelConfig::Webhook { .. } => "webhook",
             ChannelConfig::Pagerduty { .. } => "pagerduty",
+            ChannelConfig::Sns { .. } => "sns",
         }
     }
 
@@ -87,6 +98,13 @@ impl ChannelConfig {
             ChannelConfig::Pagerduty { url, timeout, .. } => {
                 super::http::parse_url("pagerduty", url)?;
                 check_timeout("pagerduty", *timeout)
+            }
+            ChannelConfig::Sns { topic_arn, endpoint_url, .. } => {
+                sns::parse_arn(topic_arn)?;
+                if let Some(url) = endpoint_url {
+                    super::http::parse_url("sns", url)?;
+                }
+                Ok(())
             }
         }
     }
@@ -146,6 +164,8 @@ pub enum AttemptError {
     ExecTimeout { program: String, after: Duration },
     #[error("{program:?}: cannot pass the alert on stdin: {source}")]
     Stdin { program: String, source: std::io::Error },
+    #[error("SNS {target}: {code}: {message}")]
+    Aws { target: String, code: String, message: String, retryable: bool },
 }
 
 impl AttemptError {
@@ -156,6 +176,7 @@ impl AttemptError {
         match self {
             AttemptError::Status { status, .. } => *status == 408 || *status == 429 || *status >= 500,
             AttemptError::Spawn { .. } => false,
+            AttemptError::Aws { retryable, .. } => *retryable,
             AttemptError::Connect { .. }
             | AttemptError::Timeout { .. }
             | AttemptError::Exit { .. }
@@ -177,6 +198,8 @@ pub enum ChannelError {
     BadUrl { channel: &'static str, url: String, detail: String },
     #[error("webhook channel: header {name:?}: {detail}")]
     BadHeader { name: String, detail: String },
+    #[error("sns channel: topic_arn {arn:?} is not an SNS topic ARN: {detail}")]
+    BadArn { arn: String, detail: String },
     #[error("{channel} channel: timeout must be greater than zero")]
     ZeroTimeout { channel: &'static str },
     #[error("{channel} channel: cannot read its secret: {source}")]
@@ -193,6 +216,7 @@ enum Transport {
     Exec(exec::Exec),
     Webhook(webhook::Webhook),
     PagerDuty(pagerduty::PagerDuty),
+    Sns(sns::Sns),
 }
 
 #[derive(Debug)]
@@ -215,6 +239,19 @@ impl Channel {
     /// Validates the configuration and reads its secrets now, so a channel that could never page fails at
     /// start-up (or reload) rather than at the first incident.
     pub async fn from_config(config: &ChannelConfig) -> Result<Channel, ChannelError> {
+        Self::build(config, None).await
+    }
+
+    /// Like [`Channel::from_config`], but an SNS channel uses `aws` (the monitor's already loaded AWS
+    /// configuration: credentials, profile, endpoint) instead of loading the default chain again.
+    pub async fn from_config_with_aws(
+        config: &ChannelConfig,
+        aws: &aws_config::SdkConfig,
+    ) -> Result<Channel, ChannelError> {
+        Self::build(config, Some(aws)).await
+    }
+
+    async fn build(config: &ChannelConfig, aws: Option<&aws_config::SdkConfig>) -> Result<Channel, ChannelError> {
         config.validate()?;
         let (label, transport) = match config {
             ChannelConfig::Exec { command, timeout } => {
@@ -236,6 +273,10 @@ impl Channel {
                     routing_key.read().await.map_err(|source| ChannelError::Secret { channel: "pagerduty", source })?;
                 let pd = pagerduty::PagerDuty::new(url, key, *timeout)?;
                 (format!("pagerduty {}", pd.target()), Transport::PagerDuty(pd))
+            }
+            ChannelConfig::Sns { topic_arn, region, endpoint_url } => {
+                let sns = sns::Sns::new(topic_arn, region.as_deref(), endpoint_url.as_deref(), aws).await?;
+                (format!("sns {}", sns.target()), Transport::Sns(sns))
             }
         };
         Ok(Channel {
@@ -276,6 +317,7 @@ impl Channel {
                 Transport::Exec(exec) => exec.attempt(alert).await,
                 Transport::Webhook(hook) => hook.attempt(alert).await,
                 Transport::PagerDuty(pd) => pd.attempt(alert).await,
+                Transport::Sns(sns) => sns.attempt(alert).await,
             };
             let error = match result {
                 Ok(()) => {
@@ -320,7 +362,7 @@ mod tests {
 
     #[test]
     fn configs_parse_with_defaults() {
-        let cases: [(&str, &str, ChannelConfig); 3] = [
+        let cases: [(&str, &str, ChannelConfig); 4] = [
             (
                 "exec",
                 r#"type = "exec"
@@ -352,6 +394,16 @@ mod tests {
                     routing_key: SecretSource::File("/etc/probe/pd-key".into()),
                     url: pagerduty::DEFAULT_URL.into(),
                     timeout: Duration::from_secs(10),
+                },
+            ),
+            (
+                "sns",
+                r#"type = "sns"
+                   topic_arn = "arn:aws:sns:eu-west-1:123456789012:probe-alerts""#,
+                ChannelConfig::Sns {
+                    topic_arn: "arn:aws:sns:eu-west-1:123456789012:probe-alerts".into(),
+                    region: None,
+                    endpoint_url: None,
                 },
             ),
         ];
@@ -400,6 +452,20 @@ mod tests {
                 "greater than zero",
             ),
             ("ftp url", webhook("ftp://example.com/x", &[]), "\"ftp://example.com/x\""),
+            (
+                "bad arn",
+                ChannelConfig::Sns { topic_arn: "arn:aws:sns:eu-west-1:1:t".into(), region: None, endpoint_url: None },
+                "account \"1\"",
+            ),
+            (
+                "bad sns endpoint",
+                ChannelConfig::Sns {
+                    topic_arn: "arn:aws:sns:eu-west-1:123456789012:t".into(),
+                    region: None,
+                    endpoint_url: Some("localhost:4566".into()),
+                },
+                "\"localhost:4566\"",
+            ),
             ("relative url", webhook("/hook", &[]), "\"/hook\""),
             ("bad header name", webhook("https://example.com/", &[("Bad Header", "x")]), "\"Bad Header\""),
             ("reserved header", webhook("https://example.com/", &[("X-Probe-Signature", "x")]), "set by the probe"),
