@@ -1,7 +1,7 @@
 //! Paging channels against real receivers: one conformance suite (trigger, reminder, resolve, probe blind,
 //! each with hostile summaries) run against every backend — exec with a small recording program, the
 //! webhook and PagerDuty channels against an axum server on 127.0.0.1:0 that records what it receives —
-//! then the failure paths: a channel that is down is retried and fails with a clear error, 429 and 5xx are
+//! and SNS on moto, read back from moto's `/moto-api/data.json` — then the failure paths: a channel that is down is retried and fails with a clear error, 429 and 5xx are
 //! retried, other 4xx are not, and a hung program is killed.
 
 use std::collections::VecDeque;
@@ -18,6 +18,8 @@ use cognito_delivery_probe::verdict::{Outcome, Phase};
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
+
+use crate::util::moto::Moto;
 
 /// Fast retries so failure tests take milliseconds, not the default seconds.
 fn quick_retry(attempts: u32) -> RetryPolicy {
@@ -144,6 +146,7 @@ enum Backend {
     Exec { dir: PathBuf },
     Webhook { recorder: Recorder, secret: String },
     PagerDuty { recorder: Recorder, routing_key: String },
+    Sns { moto: Moto, topic_arn: String, seen: std::cell::Cell<usize> },
 }
 
 /// What arrived for one alert, checked against the alert sent.
@@ -180,6 +183,11 @@ impl Backend {
                     timeout: Duration::from_secs(5),
                 }
             }
+            Backend::Sns { moto, topic_arn, .. } => ChannelConfig::Sns {
+                topic_arn: topic_arn.clone(),
+                region: None,
+                endpoint_url: Some(moto.endpoint_url()),
+            },
         }
     }
 
@@ -241,14 +249,51 @@ impl Backend {
                     assert_eq!(payload["severity"], severity, "{case}");
                 }
             }
+            Backend::Sns { moto, topic_arn, seen } => {
+                let sent_notifications = moto_sent_notifications(moto, topic_arn);
+                assert_eq!(sent_notifications.len(), seen.get() + 1, "{case}: one Publish");
+                seen.set(sent_notifications.len());
+                // moto records (message_id, message, subject, attributes, group_id).
+                let last = &sent_notifications[sent_notifications.len() - 1];
+                let message: Value = serde_json::from_str(last[1].as_str().unwrap()).unwrap();
+                assert_eq!(message, expected_json, "{case}: Message is the alert");
+                let subject = last[2].as_str().unwrap();
+                assert!(subject.chars().count() < 100, "{case}: subject {subject:?}");
+                assert!(!subject.chars().any(char::is_control), "{case}: subject {subject:?}");
+                assert!(subject.starts_with("prod-eu: "), "{case}: subject {subject:?}");
+            }
         }
     }
+}
+
+/// `sent_notifications` of one topic from moto's model dump (`GET /moto-api/data.json`, research/aws.md §4.1).
+fn moto_sent_notifications(moto: &Moto, topic_arn: &str) -> Vec<Vec<Value>> {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", moto.port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // HTTP/1.0: no chunked encoding, the body ends when the connection closes.
+    write!(stream, "GET /moto-api/data.json HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
+    let data: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("data.json ({e}): {body:.300}"));
+    let topics = data["sns"]["Topic"].as_array().unwrap_or_else(|| panic!("no sns.Topic in data.json: {body:.300}"));
+    let topic =
+        topics.iter().find(|t| t["arn"] == topic_arn).unwrap_or_else(|| panic!("{topic_arn} not in {topics:?}"));
+    serde_json::from_value(topic["sent_notifications"].clone()).unwrap()
 }
 
 async fn run_conformance(backend: Backend) {
     let work = tempfile::tempdir().unwrap();
     let canary = work.path().join("pwned");
-    let channel = Channel::from_config(&backend.config(work.path())).await.unwrap();
+    let config = backend.config(work.path());
+    let channel = match &backend {
+        // moto takes any credentials; the test's come from the harness, not the environment.
+        Backend::Sns { moto, .. } => Channel::from_config_with_aws(&config, &moto.sdk_config().await).await,
+        _ => Channel::from_config(&config).await,
+    }
+    .unwrap();
     for sent in conformance_cases(&canary) {
         channel.send(&sent).await.unwrap_or_else(|e| panic!("{:?} {:?}: {e}", sent.kind, sent.summary));
         backend.check(&sent);
@@ -273,6 +318,30 @@ async fn conformance_webhook() {
 async fn conformance_pagerduty() {
     let recorder = Recorder::start(202, &[]).await;
     run_conformance(Backend::PagerDuty { recorder, routing_key: "R0UTINGKEY-canary-0815".into() }).await;
+}
+
+#[tokio::test]
+async fn conformance_sns_on_moto() {
+    let moto = Moto::start();
+    let sns = aws_sdk_sns::Client::new(&moto.sdk_config().await);
+    let topic = sns.create_topic().name("probe-alerts").send().await.unwrap();
+    let topic_arn = topic.topic_arn().unwrap().to_string();
+    run_conformance(Backend::Sns { moto, topic_arn, seen: Default::default() }).await;
+}
+
+#[tokio::test]
+async fn sns_to_a_missing_topic_fails_without_retrying() {
+    let moto = Moto::start();
+    let config = ChannelConfig::Sns {
+        topic_arn: format!("arn:aws:sns:{}:{}:no-such-topic", crate::util::moto::REGION, crate::util::moto::ACCOUNT),
+        region: None,
+        endpoint_url: Some(moto.endpoint_url()),
+    };
+    let channel =
+        Channel::from_config_with_aws(&config, &moto.sdk_config().await).await.unwrap().with_retry(quick_retry(4));
+    let (attempts, text) = undelivered(channel.send(&alert(AlertKind::Trigger, "x")).await.unwrap_err());
+    assert_eq!(attempts, 1, "{text}");
+    assert!(text.contains("no-such-topic") && text.contains("NotFound"), "{text}");
 }
 
 // ---------------------------------------------------------------------------------------------------------
