@@ -207,7 +207,7 @@ pub enum ChannelError {
     #[error("{channel} channel: cannot set up TLS: {detail}")]
     Tls { channel: &'static str, detail: String },
     #[error("{channel}: alert {dedup_key:?} not delivered after {attempts} attempt(s): {last}")]
-    Undelivered { channel: String, dedup_key: String, attempts: u32, last: AttemptError },
+    Undelivered { channel: String, dedup_key: String, attempts: u32, last: Box<AttemptError> },
 }
 
 /// The transport behind a channel; each lives in its own file.
@@ -344,7 +344,7 @@ impl Channel {
                     channel: inner.label.clone(),
                     dedup_key: alert.dedup_key.clone(),
                     attempts: attempt,
-                    last: error,
+                    last: Box::new(error),
                 });
             }
             tokio::time::sleep(self.retry.backoff(attempt)).await;
