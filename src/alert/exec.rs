@@ -71,8 +71,8 @@ impl Exec {
         self.argv.first().map(String::as_str).unwrap_or_default()
     }
 
-    /// Runs the program once. Success is exit status 0 within the timeout; on timeout the child is killed
-    /// (`kill_on_drop`) when the future holding it is dropped.
+    /// Runs the program once. Success is exit status 0 within the timeout. The program leads its own process
+    /// group, so on timeout everything it started (a shell's background jobs included) is killed with it.
     pub(crate) async fn attempt(&self, alert: &Alert) -> Result<(), AttemptError> {
         let program = self.program().to_string();
         let mut child = tokio::process::Command::new(&program)
@@ -82,8 +82,10 @@ impl Exec {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
+            .process_group(0)
             .spawn()
             .map_err(|source| AttemptError::Spawn { program: program.clone(), source })?;
+        let group = child.id();
         let stdin = child.stdin.take();
         let input = payload(alert);
         let run = async {
@@ -106,9 +108,25 @@ impl Exec {
             let tail: String = stderr.chars().take(STDERR_EXCERPT).collect();
             Err(AttemptError::Exit { program: program.clone(), status: output.status, stderr: tail })
         };
-        tokio::time::timeout(self.timeout, run)
-            .await
-            .unwrap_or_else(|_| Err(AttemptError::ExecTimeout { program: program.clone(), after: self.timeout }))
+        match tokio::time::timeout(self.timeout, run).await {
+            Ok(result) => result,
+            Err(_) => {
+                if let Some(group) = group {
+                    kill_group(group);
+                }
+                Err(AttemptError::ExecTimeout { program: program.clone(), after: self.timeout })
+            }
+        }
+    }
+}
+
+/// SIGKILL to every process in the group the timed-out program leads (spawned with `process_group(0)`,
+/// so its group id is its pid; POSIX kill(2): a negative pid addresses a process group).
+fn kill_group(group: u32) {
+    let Ok(group) = libc::pid_t::try_from(group) else { return };
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours; ESRCH (group already gone) is fine.
+    unsafe {
+        libc::kill(-group, libc::SIGKILL);
     }
 }
 

@@ -455,7 +455,8 @@ async fn a_hung_program_is_killed_at_the_timeout() {
         command: vec![
             "/bin/sh".into(),
             "-c".into(),
-            r#"echo $$ > "$1"; exec sleep 600"#.into(),
+            // A background job: it must die with the program, not linger as an orphan.
+            r#"sleep 600 & echo $! > "$1"; wait"#.into(),
             "hang".into(),
             pid_file.display().to_string(),
         ],
@@ -466,7 +467,7 @@ async fn a_hung_program_is_killed_at_the_timeout() {
     assert_eq!(attempts, 1);
     assert!(text.contains("did not finish within 300ms and was killed"), "{text}");
     let pid = std::fs::read_to_string(&pid_file).unwrap().trim().to_string();
-    // The kill is delivered on drop and the child reaped by tokio in the background: wait for it to go.
+    // The background sleep is not our child, so once killed it is reaped by init: wait for it to go.
     let stat = format!("/proc/{pid}/stat");
     for _ in 0..100 {
         match std::fs::read_to_string(&stat) {
