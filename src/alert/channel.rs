@@ -15,7 +15,8 @@ use super::{Alert, exec, pagerduty, sns, webhook};
 use crate::secret::{SecretError, SecretSource};
 
 /// One paging channel as configured, tagged by `type`. Secrets are named by their source, never inline.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// `Debug` shows a webhook URL without its path and header names without values (both often carry tokens).
+#[derive(Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum ChannelConfig {
     /// Run a program (argv, no shell) with the alert as JSON on stdin and in `PROBE_*` environment variables.
@@ -52,6 +53,44 @@ pub enum ChannelConfig {
         #[serde(default)]
         endpoint_url: Option<String>,
     },
+}
+
+impl std::fmt::Debug for ChannelConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChannelConfig::Exec { command, timeout } => {
+                f.debug_struct("Exec").field("command", command).field("timeout", timeout).finish()
+            }
+            ChannelConfig::Webhook { url, secret, headers, timeout } => f
+                .debug_struct("Webhook")
+                .field("url", &without_path(url))
+                .field("secret", secret)
+                .field("headers", &headers.keys().collect::<Vec<_>>())
+                .field("timeout", timeout)
+                .finish(),
+            ChannelConfig::Pagerduty { routing_key, url, timeout } => f
+                .debug_struct("Pagerduty")
+                .field("routing_key", routing_key)
+                .field("url", &without_path(url))
+                .field("timeout", timeout)
+                .finish(),
+            ChannelConfig::Sns { topic_arn, region, endpoint_url } => f
+                .debug_struct("Sns")
+                .field("topic_arn", topic_arn)
+                .field("region", region)
+                .field("endpoint_url", endpoint_url)
+                .finish(),
+        }
+    }
+}
+
+/// `https://host:port/…` for `https://host:port/secret/path?token=…`.
+fn without_path(url: &str) -> String {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find(['/', '?', '#']) {
+        Some(i) => format!("{}/…", &url[..after_scheme + i]),
+        None => url.to_string(),
+    }
 }
 
 fn default_exec_timeout() -> Duration {
@@ -476,6 +515,21 @@ mod tests {
             assert!(err.contains(expected), "{name}: {err}");
         }
         assert!(webhook("http://127.0.0.1:8080/hook", &[("Authorization", "Bearer t")]).validate().is_ok());
+    }
+
+    #[test]
+    fn config_debug_hides_url_paths_and_header_values() {
+        let config = ChannelConfig::Webhook {
+            url: "https://hooks.example.com/services/T0/tok-canary?k=q-canary".into(),
+            secret: Some(SecretSource::Env("HOOK_SECRET".into())),
+            headers: BTreeMap::from([("Authorization".into(), "Bearer hdr-canary".into())]),
+            timeout: Duration::from_secs(1),
+        };
+        let debug = format!("{config:?}");
+        assert!(debug.contains("https://hooks.example.com/…") && debug.contains("Authorization"), "{debug}");
+        for canary in ["tok-canary", "q-canary", "hdr-canary"] {
+            assert!(!debug.contains(canary), "{debug}");
+        }
     }
 
     #[test]

@@ -489,3 +489,57 @@ async fn an_unreadable_secret_is_a_config_error_not_a_silent_channel() {
     let err = Channel::from_config(&config).await.unwrap_err().to_string();
     assert!(err.contains("pagerduty channel") && err.contains("/nonexistent/pd-key"), "{err}");
 }
+
+/// A tracing writer into a shared buffer, to read back what a failing channel logged.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn failures_are_logged_without_secrets() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let recorder = Recorder::start(500, &[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (key_file, hook_secret_file) = (dir.path().join("pd"), dir.path().join("hook"));
+    std::fs::write(&key_file, "R0UTINGKEY-canary").unwrap();
+    std::fs::write(&hook_secret_file, "whsec-canary").unwrap();
+    let configs = [
+        ChannelConfig::Pagerduty {
+            routing_key: SecretSource::File(key_file),
+            url: recorder.url("/v2/enqueue"),
+            timeout: Duration::from_secs(5),
+        },
+        ChannelConfig::Webhook {
+            url: recorder.url("/hooks/path-token-canary"),
+            secret: Some(SecretSource::File(hook_secret_file)),
+            headers: [("Authorization".to_string(), "Bearer header-canary".to_string())].into(),
+            timeout: Duration::from_secs(5),
+        },
+    ];
+    let mut shown = String::new();
+    for config in &configs {
+        let channel = Channel::from_config(config).await.unwrap().with_retry(quick_retry(2));
+        let err = channel.send(&alert(AlertKind::Trigger, "x")).await.unwrap_err();
+        shown.push_str(&format!("{err}\n{err:?}\n{channel:?}\n{config:?}\n"));
+    }
+    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(logged.matches("alert channel attempt failed").count(), 4, "two attempts per channel:\n{logged}");
+    assert!(logged.contains(&recorder.url("")), "the log names the target:\n{logged}");
+    for canary in ["R0UTINGKEY-canary", "whsec-canary", "header-canary", "path-token-canary"] {
+        assert!(!logged.contains(canary), "{canary} in the log:\n{logged}");
+        assert!(!shown.contains(canary), "{canary} in errors or Debug:\n{shown}");
+    }
+}
