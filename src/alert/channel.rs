@@ -176,6 +176,17 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The delay before the next attempt: the jittered backoff, or the server's `Retry-After` when that is
+    /// longer (RFC 9110 §10.2.3: how long "the user agent ought to wait"), never more than `max_backoff` so a
+    /// page is not parked for an hour by a hostile or confused receiver.
+    pub fn delay(&self, failed: u32, error: &AttemptError) -> Duration {
+        let backoff = self.backoff(failed);
+        match error {
+            AttemptError::Status { retry_after: Some(wait), .. } => backoff.max(*wait).min(self.max_backoff),
+            _ => backoff,
+        }
+    }
+
     /// The delay after failed attempt `failed` (1-based): `initial · 2^(failed-1)` capped at `max_backoff`,
     /// then jittered uniformly into its upper half so that channels failing together do not retry in step.
     pub fn backoff(&self, failed: u32) -> Duration {
@@ -190,7 +201,13 @@ impl RetryPolicy {
 #[derive(Debug, thiserror::Error)]
 pub enum AttemptError {
     #[error("{target} answered HTTP {status}: {body:?}")]
-    Status { target: String, status: u16, body: String },
+    Status {
+        target: String,
+        status: u16,
+        body: String,
+        /// The server's `Retry-After` in seconds, if it sent one.
+        retry_after: Option<Duration>,
+    },
     #[error("cannot reach {target}: {detail}")]
     Connect { target: String, detail: String },
     #[error("{target} did not answer within {after:?}")]
@@ -386,7 +403,7 @@ impl Channel {
                     last: Box::new(error),
                 });
             }
-            tokio::time::sleep(self.retry.backoff(attempt)).await;
+            tokio::time::sleep(self.retry.delay(attempt, &error)).await;
         }
     }
 }
@@ -549,8 +566,29 @@ mod tests {
     }
 
     #[test]
+    fn retry_after_lengthens_the_delay_up_to_the_ceiling() {
+        let policy = RetryPolicy {
+            attempts: 5,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+        };
+        let with = |retry_after: Option<u64>| AttemptError::Status {
+            target: "t".into(),
+            status: 429,
+            body: String::new(),
+            retry_after: retry_after.map(Duration::from_secs),
+        };
+        let cases = [("none", None, 50, 100), ("2s", Some(2), 2000, 2000), ("capped", Some(3600), 5000, 5000)];
+        for (name, retry_after, low, high) in cases {
+            let d = policy.delay(1, &with(retry_after)).as_millis();
+            assert!((low..=high).contains(&d), "{name}: {d} ms not in {low}..={high}");
+        }
+    }
+
+    #[test]
     fn only_transient_failures_are_retried() {
-        let status = |status| AttemptError::Status { target: "t".into(), status, body: String::new() };
+        let status =
+            |status| AttemptError::Status { target: "t".into(), status, body: String::new(), retry_after: None };
         let cases = [(400, false), (401, false), (404, false), (408, true), (429, true), (500, true), (503, true)];
         for (code, expected) in cases {
             assert_eq!(status(code).retryable(), expected, "HTTP {code}");

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
-use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue, USER_AGENT};
+use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER, USER_AGENT};
 use hyper::{Method, Request, Uri};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
@@ -99,10 +99,17 @@ impl HttpClient {
             if status.is_success() {
                 return Ok(());
             }
+            // RFC 9110 §10.2.3: delay-seconds or an HTTP-date; only the (far more common) seconds are used.
+            let retry_after = response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
             let body = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
             let text = String::from_utf8_lossy(&body);
             let excerpt: String = text.chars().take(BODY_EXCERPT).collect();
-            Err(AttemptError::Status { target: target.clone(), status: status.as_u16(), body: excerpt })
+            Err(AttemptError::Status { target: target.clone(), status: status.as_u16(), body: excerpt, retry_after })
         };
         tokio::time::timeout(timeout, exchange)
             .await

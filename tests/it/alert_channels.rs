@@ -49,6 +49,8 @@ struct RecorderState {
     /// Status codes to answer, in order; when empty, `default` is answered.
     script: Mutex<VecDeque<u16>>,
     default: u16,
+    /// `Retry-After` sent with every 429 and 503, when set.
+    retry_after: Option<&'static str>,
 }
 
 /// An axum server on 127.0.0.1:0 that records every request and answers scripted status codes.
@@ -58,18 +60,32 @@ struct Recorder {
     shutdown: tokio_util::sync::CancellationToken,
 }
 
-async fn record(State(state): State<Arc<RecorderState>>, uri: Uri, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn record(
+    State(state): State<Arc<RecorderState>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, HeaderMap) {
     state.received.lock().unwrap().push(Received { path: uri.path().to_string(), headers, body });
     let code = state.script.lock().unwrap().pop_front().unwrap_or(state.default);
-    StatusCode::from_u16(code).unwrap()
+    let mut answer = HeaderMap::new();
+    if let (Some(wait), 429 | 503) = (state.retry_after, code) {
+        answer.insert("retry-after", wait.parse().unwrap());
+    }
+    (StatusCode::from_u16(code).unwrap(), answer)
 }
 
 impl Recorder {
     async fn start(default: u16, script: &[u16]) -> Recorder {
+        Self::start_with_retry_after(default, script, None).await
+    }
+
+    async fn start_with_retry_after(default: u16, script: &[u16], retry_after: Option<&'static str>) -> Recorder {
         let state = Arc::new(RecorderState {
             received: Mutex::default(),
             script: Mutex::new(script.iter().copied().collect()),
             default,
+            retry_after,
         });
         let app = axum::Router::new().fallback(record).with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -402,6 +418,19 @@ async fn rate_limits_and_unavailability_are_retried_until_accepted() {
     assert_eq!(got.len(), 3, "429, 503, then 202");
     assert!(got.iter().all(|r| r.json()["dedup_key"] == "cdp/prod-eu/trigger/42"), "same dedup_key on every retry");
     assert_eq!((channel.errors(), channel.undelivered()), (2, 0));
+}
+
+#[tokio::test]
+async fn a_rate_limited_channel_waits_as_long_as_retry_after_asks() {
+    let recorder = Recorder::start_with_retry_after(200, &[429], Some("1")).await;
+    let policy =
+        RetryPolicy { attempts: 2, initial_backoff: Duration::from_millis(5), max_backoff: Duration::from_secs(5) };
+    let channel = webhook_to(recorder.url("/hook")).await.with_retry(policy);
+    let started = std::time::Instant::now();
+    channel.send(&alert(AlertKind::Trigger, "x")).await.unwrap();
+    // A lower bound, not a speed target: the second POST must not come before the server's Retry-After.
+    assert!(started.elapsed() >= Duration::from_secs(1), "retried after {:?}", started.elapsed());
+    assert_eq!(recorder.take().len(), 2);
 }
 
 #[tokio::test]
