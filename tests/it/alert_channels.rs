@@ -572,3 +572,40 @@ async fn failures_are_logged_without_secrets() {
         assert!(!shown.contains(canary), "{canary} in errors or Debug:\n{shown}");
     }
 }
+
+#[tokio::test]
+async fn https_urls_use_tls_and_refuse_an_untrusted_certificate() {
+    use tokio_rustls::rustls;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = crate::util::tls::TestCa::create(dir.path());
+    let certs: Vec<_> = rustls_pemfile::certs(&mut std::fs::read(&ca.server_cert_path).unwrap().as_slice())
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let key =
+        rustls_pemfile::private_key(&mut std::fs::read(&ca.server_key_path).unwrap().as_slice()).unwrap().unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handshakes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = handshakes.clone();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            // The client rejects our test CA (it trusts only the public web roots), so this fails.
+            let _ = acceptor.accept(tcp).await;
+        }
+    });
+
+    let channel = webhook_to(format!("https://127.0.0.1:{port}/hook")).await.with_retry(quick_retry(1));
+    let (attempts, text) = undelivered(channel.send(&alert(AlertKind::Trigger, "x")).await.unwrap_err());
+    assert_eq!(attempts, 1);
+    assert!(text.contains(&format!("https://127.0.0.1:{port}")) && text.contains("UnknownIssuer"), "{text}");
+    assert_eq!(handshakes.load(std::sync::atomic::Ordering::SeqCst), 1, "one TLS connection attempted");
+}
