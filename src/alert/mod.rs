@@ -44,3 +44,16 @@ pub struct Alert {
     /// The full report (JSON) of the run that caused the alert.
     pub report: serde_json::Value,
 }
+
+mod channel;
+mod exec;
+mod http;
+mod pagerduty;
+mod sns;
+mod webhook;
+
+pub use channel::{AttemptError, Channel, ChannelConfig, ChannelError, RetryPolicy};
+pub use exec::{env as exec_env, payload as exec_payload};
+pub use pagerduty::{DEFAULT_URL as PAGERDUTY_DEFAULT_URL, event as pagerduty_event};
+pub use sns::{message as sns_message, subject as sns_subject};
+pub use webhook::{SIGNATURE_HEADER, body as webhook_body, signature as webhook_signature};

@@ -2,6 +2,7 @@
 //! processes where they are not (Dovecot, moto). One binary so the crate links once; `util` holds the
 //! harnesses.
 
+mod alert_channels;
 mod authres_check_headers;
 mod authres_peers;
 mod authres_receivers;
