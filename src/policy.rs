@@ -169,7 +169,7 @@ fn strings(value: Option<&Value>) -> Vec<String> {
 }
 
 /// IAM wildcard match: `*` any run of characters, `?` exactly one. `pattern` is matched against `text`.
-fn glob(pattern: &str, text: &str) -> bool {
+pub fn glob(pattern: &str, text: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
     let (mut pi, mut ti) = (0, 0);

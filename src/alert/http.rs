@@ -118,7 +118,7 @@ impl HttpClient {
 }
 
 /// hyper's top-level error says only "client error (Connect)"; the cause ("Connection refused") is below.
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -154,23 +154,17 @@ impl Sns {
             SdkError::ConstructionFailure(_) => AttemptError::Aws {
                 target,
                 code: "ConstructionFailure".into(),
-                message: error_chain(&error),
+                message: super::http::error_chain(&error),
                 retryable: false,
             },
-            _ => AttemptError::Aws { target, code: "Transport".into(), message: error_chain(&error), retryable: true },
+            _ => AttemptError::Aws {
+                target,
+                code: "Transport".into(),
+                message: super::http::error_chain(&error),
+                retryable: true,
+            },
         }
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -25,28 +25,8 @@ fn strings(value: Option<&Value>) -> Vec<&str> {
     }
 }
 
-/// IAM-style wildcard match (`*` any run, `?` one character), case-sensitive.
-fn glob(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
-}
+/// IAM-style wildcard match, shared with the live policy rule.
+use crate::policy::glob;
 
 fn names_cognito(statement: &Value) -> bool {
     match statement.get("Principal") {
