@@ -12,6 +12,7 @@ mod dovecot;
 mod imap_auth;
 mod imap_inbox;
 mod lint_terraform;
+mod monitor;
 mod moto_conformance;
 mod probe_e2e;
 mod secrets;
