@@ -123,3 +123,77 @@ command = ["tee", "-a", {recorded}]
     assert_eq!(probe_mail(&maildir), 0, "the probe cleaned up its mail");
     twin.shutdown().await;
 }
+
+/// Starts the monitor with stdout piped and returns it with the base URL it printed.
+fn spawn_with_url(dir: &Path) -> (Child, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_probe"))
+        .args(["monitor", "--listen", "127.0.0.1:0", "--probes"])
+        .arg(dir.join("probes"))
+        .arg("--state")
+        .arg(dir.join("state.sqlite"))
+        .env("AWS_ACCESS_KEY_ID", "AKIDTWIN")
+        .env("AWS_SECRET_ACCESS_KEY", "twin-secret")
+        .env_remove("AWS_PROFILE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the probe binary");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().strip_prefix("listening on ").and_then(|u| u.strip_suffix("/metrics")).unwrap().to_string();
+    (child, url)
+}
+
+fn healthy_probe(endpoint: &str, maildir: &Path, user: &str) -> String {
+    // The CONFIRMED user is triggered with ForgotPassword through the pool's web client.
+    let client = if user == "probe-prod-confirmed" { "client_id = \"ujzde8gxd6ncf10epf91dhodzd\"\n" } else { "" };
+    format!(
+        "pool_id = \"us-east-1_knEL7cqS3\"\n{client}username = \"{user}\"\ntimeout = \"2s\"\ninterval = \"10s\"\n\
+         [aws]\nendpoint_url = \"{endpoint}\"\n[maildir]\npath = {}\n[cloudwatch]\npoll_interval = \"200ms\"\nsettle = \"1s\"\n",
+        toml::Value::String(maildir.display().to_string())
+    )
+}
+
+#[tokio::test]
+async fn sighup_adds_new_probes_and_keeps_the_old_version_of_a_broken_file() {
+    use crate::twin_harness::http;
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("Maildir");
+    let twin = Twin::spawn(Scenario::default_scenario().unwrap(), &maildir).await.unwrap();
+    let probes = dir.path().join("probes");
+    std::fs::create_dir(&probes).unwrap();
+    std::fs::write(probes.join("prod.toml"), healthy_probe(&twin.endpoint_url(), &maildir, "probe-prod-fcp")).unwrap();
+    let (mut monitor, url) = spawn_with_url(dir.path());
+    let runs = |probe: &'static str| {
+        let url = url.clone();
+        async move {
+            let (_, body, _) = http(&url, "GET", "/metrics", &[], b"").await;
+            let text = String::from_utf8(body).unwrap();
+            let prefix = format!("cognito_probe_runs_total{{probe=\"{probe}\",result=\"ok\"}} ");
+            text.lines().find_map(|l| l.strip_prefix(&prefix)).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0)
+        }
+    };
+    let start = Instant::now();
+    while runs("prod").await < 1 {
+        assert!(start.elapsed() < Duration::from_secs(20), "prod never ran");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Break prod.toml and add a new probe, then SIGHUP.
+    std::fs::write(probes.join("prod.toml"), "pool_id = \"not a pool\"\n").unwrap();
+    std::fs::write(probes.join("staging.toml"), healthy_probe(&twin.endpoint_url(), &maildir, "probe-prod-confirmed"))
+        .unwrap();
+    let status = Command::new("kill").args(["-HUP", &monitor.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let start = Instant::now();
+    while runs("staging").await < 1 || runs("prod").await < 2 {
+        assert!(start.elapsed() < Duration::from_secs(25), "after SIGHUP: staging should run, prod keep running");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (_, body, _) = http(&url, "GET", "/healthz", &[], b"").await;
+    assert_eq!(body, b"ok\n", "the monitor survived the broken file");
+    monitor.kill().unwrap();
+    monitor.wait().unwrap();
+    twin.shutdown().await;
+}
