@@ -113,7 +113,15 @@ pub async fn handle_report(ctx: &Context, probe: &ProbeFile, report: &Report) ->
         let current = store.load(&probe.name)?;
         let (next, actions) = state::step(current, &probe.name, report.outcome, now, &thresholds);
         let outcome = report.outcome.label().to_ascii_lowercase();
-        store.record_run(&probe.name, now, &outcome, &report.diagnosis.code, &json, report.late_mails, &next)?;
+        let run = store::RunRecord {
+            probe: &probe.name,
+            at: now,
+            outcome: &outcome,
+            code: report.diagnosis.code,
+            report: &json,
+            late_mails: report.late_mails,
+        };
+        store.record_run(&run, &next)?;
         (next, actions)
     };
     ctx.exposition.record(report);

@@ -72,6 +72,19 @@ pub struct RunRow {
     pub report: serde_json::Value,
 }
 
+/// One finished run as [`Store::record_run`] writes it.
+#[derive(Debug, Clone, Copy)]
+pub struct RunRecord<'a> {
+    pub probe: &'a str,
+    pub at: DateTime<Utc>,
+    /// Lower-case outcome (`ok`, `warning`, `critical`, `unknown`).
+    pub outcome: &'a str,
+    /// The diagnosis code.
+    pub code: &'a str,
+    pub report: &'a serde_json::Value,
+    pub late_mails: u32,
+}
+
 /// One incident row, open or closed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IncidentRow {
@@ -154,16 +167,8 @@ impl Store {
 
     /// Records one run and the state it produced, in one transaction: the run row, the counters, new
     /// incidents (untriggered), and closes incidents the state no longer holds. Call before sending.
-    pub fn record_run(
-        &mut self,
-        probe: &str,
-        at: DateTime<Utc>,
-        outcome: &str,
-        code: &str,
-        report: &serde_json::Value,
-        late_mails: u32,
-        state: &AlertState,
-    ) -> Result<(), StoreError> {
+    pub fn record_run(&mut self, run: &RunRecord<'_>, state: &AlertState) -> Result<(), StoreError> {
+        let RunRecord { probe, at, outcome, code, report, late_mails } = *run;
         let path = self.path.clone();
         let err = |source| StoreError::Sqlite { path: path.clone(), source };
         let tx = self.conn.transaction().map_err(err)?;
@@ -275,5 +280,75 @@ impl Store {
             .optional()
             .map(|v| v.unwrap_or(0))
             .map_err(|e| self.err(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::AlertKind;
+    use crate::monitor::state::{Thresholds, step};
+    use crate::verdict::Outcome;
+
+    fn at(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_795_000_000 + s, 0).unwrap()
+    }
+
+    /// Steps, records and (when `deliver`) marks sent, reopening the database before every run the way
+    /// restarts do; returns the store's view of the probe after the last run.
+    fn run_all(path: &Path, outcomes: &[Outcome], deliver: bool) -> (AlertState, Vec<Vec<AlertKind>>) {
+        let t = Thresholds { failure: 2, success: 2, ..Thresholds::default() };
+        let mut kinds = Vec::new();
+        for (i, outcome) in outcomes.iter().enumerate() {
+            let mut store = Store::open(path).unwrap();
+            let now = at(60 * i as i64);
+            let (next, actions) = step(store.load("p").unwrap(), "p", *outcome, now, &t);
+            let report = serde_json::json!({"outcome": outcome});
+            let run = RunRecord { probe: "p", at: now, outcome: "x", code: "c", report: &report, late_mails: 1 };
+            store.record_run(&run, &next).unwrap();
+            if deliver {
+                for a in &actions {
+                    store.mark_sent(a, now).unwrap();
+                }
+            }
+            kinds.push(actions.iter().map(|a| a.kind).collect());
+        }
+        (Store::open(path).unwrap().load("p").unwrap(), kinds)
+    }
+
+    #[test]
+    fn state_survives_reopening_between_every_run() {
+        use Outcome::{Critical as C, Ok as O};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite");
+        let (state, kinds) = run_all(&path, &[C, C, C], true);
+        assert_eq!(kinds, vec![vec![], vec![AlertKind::Trigger], vec![]], "paged once across reopenings");
+        let incident = state.delivery.clone().unwrap();
+        assert!(incident.triggered);
+        assert_eq!(state.failures, 3);
+        let (state, kinds) = run_all(&path, &[O, O], true);
+        assert_eq!(kinds[1], vec![AlertKind::Resolve]);
+        assert!(state.delivery.is_none());
+        let store = Store::open(&path).unwrap();
+        let incidents = store.incidents("p").unwrap();
+        assert_eq!(incidents.len(), 1);
+        assert!(incidents[0].closed && incidents[0].dedup_key == incident.dedup_key);
+        assert_eq!(store.runs("p").unwrap().len(), 5);
+        assert_eq!(store.late_mails("p").unwrap(), 5);
+    }
+
+    #[test]
+    fn undelivered_trigger_stays_untriggered_and_prune_keeps_state() {
+        use Outcome::Critical as C;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite");
+        let (state, kinds) = run_all(&path, &[C, C, C], false);
+        assert_eq!(kinds, vec![vec![], vec![AlertKind::Trigger], vec![AlertKind::Trigger]], "re-sent, same incident");
+        assert!(!state.delivery.as_ref().unwrap().triggered);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.incidents("p").unwrap().len(), 1);
+        assert_eq!(store.prune(at(3600), Duration::from_secs(60)).unwrap(), 3);
+        assert!(store.runs("p").unwrap().is_empty());
+        assert_eq!(store.load("p").unwrap(), state, "pruning history never touches counters or incidents");
     }
 }
