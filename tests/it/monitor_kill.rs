@@ -197,3 +197,48 @@ async fn sighup_adds_new_probes_and_keeps_the_old_version_of_a_broken_file() {
     monitor.wait().unwrap();
     twin.shutdown().await;
 }
+
+#[tokio::test]
+async fn one_shot_runs_with_state_page_after_n_like_the_monitor() {
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("Maildir");
+    let twin = Twin::spawn(Scenario::default_scenario().unwrap(), &maildir).await.unwrap();
+    twin.control().patch_faults(&json!({"identity_policy_missing": true})).unwrap();
+    let recorded = dir.path().join("alerts.jsonl");
+    let file = dir.path().join("prod.toml");
+    let text = healthy_probe(&twin.endpoint_url(), &maildir, "probe-prod-fcp")
+        + &format!(
+            "[alert]\nfailure_threshold = 2\n[[alert.channels]]\ntype = \"exec\"\ncommand = [\"tee\", \"-a\", {}]\n",
+            toml::Value::String(recorded.display().to_string())
+        );
+    std::fs::write(&file, text).unwrap();
+    let state = dir.path().join("oneshot.sqlite");
+    let run = || {
+        let (file, state) = (file.clone(), state.clone());
+        tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_probe"))
+                .arg("--config")
+                .arg(&file)
+                .arg("--state")
+                .arg(&state)
+                .args(["--format", "json"])
+                .env("AWS_ACCESS_KEY_ID", "AKIDTWIN")
+                .env("AWS_SECRET_ACCESS_KEY", "twin-secret")
+                .output()
+                .unwrap()
+        })
+    };
+    let first = run().await.unwrap();
+    assert_eq!(first.status.code(), Some(2), "CRITICAL exit code kept with --state");
+    assert!(alerts(&recorded).is_empty(), "one failure does not page");
+    let second = run().await.unwrap();
+    assert_eq!(second.status.code(), Some(2));
+    let got = alerts(&recorded);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, "trigger");
+    let third = run().await.unwrap();
+    assert_eq!(third.status.code(), Some(2));
+    assert_eq!(alerts(&recorded).len(), 1, "no second page on the next cron run");
+    assert_eq!(Store::open(&state).unwrap().runs("prod").unwrap().len(), 3);
+    twin.shutdown().await;
+}
