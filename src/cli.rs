@@ -56,6 +56,9 @@ pub struct RunArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Keep alert state in this SQLite file and page through the probe file's channels (cron, timers).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -73,6 +76,8 @@ pub enum Command {
     /// Statically check Terraform (.tf) for the runbook's email failures: missing or duplicated SES identity
     /// policy, From display names with unquoted specials, COGNITO_DEFAULT in production.
     LintTerraform(LintTerraformArgs),
+    /// Run every probe file on its interval: history, paging, Prometheus metrics on loopback.
+    Monitor(MonitorArgs),
 }
 
 /// Output format shared by the commands that produce a verdict.
@@ -197,4 +202,20 @@ pub struct LintTerraformArgs {
 pub enum PolicyMissingArg {
     Warn,
     Fail,
+}
+
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// Directory of probe files (SIGHUP reloads it).
+    #[arg(long, value_name = "DIR", default_value = "probes")]
+    pub probes: PathBuf,
+    /// SQLite state database (created when missing).
+    #[arg(long, value_name = "FILE", default_value = "probe-state.sqlite")]
+    pub state: PathBuf,
+    /// Address of /metrics, /healthz and /probes; loopback unless you mean it.
+    #[arg(long, default_value = "127.0.0.1:9771")]
+    pub listen: SocketAddr,
+    /// How long run history is kept (e.g. 30d).
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "30d")]
+    pub retention: std::time::Duration,
 }

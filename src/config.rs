@@ -39,6 +39,12 @@ pub struct ProbeFile {
     /// How long to wait for the mail before the run is CRITICAL.
     #[serde(default = "defaults::timeout", deserialize_with = "de_duration")]
     pub timeout: Duration,
+    /// Random delay up to this long added to each scheduled run, so probes sharing an interval spread out.
+    #[serde(default, deserialize_with = "de_duration")]
+    pub jitter: Duration,
+    /// Paging thresholds and channels (monitor and `probe --state`).
+    #[serde(default)]
+    pub alert: crate::monitor::config::AlertSettings,
     /// Whether this probe watches a production pool. `probe doctor` judges COGNITO_DEFAULT on a production
     /// pool FAIL instead of WARN. Absent: production when the probe name has a `prod`/`production` word
     /// (see [`ProbeFile::is_production`]).
@@ -447,6 +453,9 @@ impl ProbeFile {
             if imap.poll_interval < Duration::from_millis(100) {
                 return Err(invalid("imap.poll_interval", "is shorter than 100ms".into()));
             }
+        }
+        if let Err((field, message)) = self.alert.check() {
+            return Err(invalid(field, message));
         }
         if let Some(url) = &self.aws.endpoint_url
             && !(url.starts_with("http://") || url.starts_with("https://"))

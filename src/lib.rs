@@ -14,6 +14,8 @@
 //! * [`verdict`] — outcomes, phases and their names, shared by every output.
 //! * [`lint`] — `probe lint-terraform`: a static check of Terraform for the runbook's email failures.
 //! * [`logging`] — tracing setup for the binary.
+//! * [`monitor`] — `probe monitor`: scheduler, alert state machine, SQLite state; [`metrics`] — its
+//!   Prometheus metrics and HTTP endpoints.
 
 pub mod alert;
 pub mod authres;
@@ -27,6 +29,8 @@ pub mod doctor;
 pub mod inbox;
 pub mod lint;
 pub mod logging;
+pub mod metrics;
+pub mod monitor;
 pub mod output;
 pub mod policy;
 pub mod probe;

@@ -4,6 +4,7 @@ pub mod check_headers;
 pub mod demo;
 pub mod doctor;
 pub mod lint_terraform;
+pub mod monitor;
 pub mod probe;
 pub mod sandbox;
 pub mod validate;
@@ -20,5 +21,6 @@ pub async fn dispatch(cli: Cli) -> u8 {
         Some(Command::CheckHeaders(args)) => check_headers::run(args).await,
         Some(Command::Doctor(args)) => doctor::run(args).await,
         Some(Command::LintTerraform(args)) => lint_terraform::run(args).await,
+        Some(Command::Monitor(args)) => monitor::run(args).await,
     }
 }

@@ -30,7 +30,32 @@ pub async fn run(args: RunArgs) -> u8 {
         Format::Json => println!("{}", output::json(&report)),
         Format::Nagios => println!("{}", output::nagios(&report)),
     }
+    if let Some(path) = &args.state {
+        record_state(path, &probe, &report).await;
+    }
     report.outcome.exit_code()
+}
+
+/// `--state FILE`: the monitor's store and state machine for one-shot runs (cron, systemd timers).
+/// A state failure is reported on stderr; the exit code stays the probe's outcome.
+async fn record_state(path: &Path, probe: &ProbeFile, report: &crate::report::Report) {
+    use crate::monitor::{Context, DEFAULT_RETENTION, handle_report, notify::Channels, store::Store};
+    let store = match Store::open(path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("probe: {e}");
+            return;
+        }
+    };
+    let ctx = Context {
+        store: std::sync::Mutex::new(store),
+        notifier: std::sync::Arc::new(Channels),
+        exposition: Default::default(),
+        retention: DEFAULT_RETENTION,
+    };
+    if let Err(e) = handle_report(&ctx, probe, report).await {
+        eprintln!("probe: {e}");
+    }
 }
 
 /// A probe that cannot even be configured is UNKNOWN (exit 3), in the requested format.

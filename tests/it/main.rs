@@ -13,6 +13,8 @@ mod dovecot;
 mod imap_auth;
 mod imap_inbox;
 mod lint_terraform;
+mod monitor;
+mod monitor_kill;
 mod moto_conformance;
 mod probe_e2e;
 mod secrets;

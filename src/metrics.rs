@@ -1,0 +1,267 @@
+//! Prometheus metrics of the monitor and its HTTP endpoints (`/metrics`, `/healthz`, `/probes`).
+//!
+//! Every metric name and help text is in [`NAMES`]; docs/monitor.md lists them. One prefix
+//! (`cognito_probe_`), base units (`_seconds`), `_total` on counters (appended by the encoder), bounded
+//! labels only: `probe`, `phase`, `method`, `result`, `channel` (STYLE.md, blackbox_exporter).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use tokio_util::sync::CancellationToken;
+
+use crate::report::Report;
+use crate::verdict::{Outcome, Phase};
+
+/// Metric names (as registered; counters get `_total` from the encoder) and help texts.
+pub const NAMES: [(&str, &str); 11] = [
+    ("cognito_probe_success", "1 when the last run of the probe delivered (OK or WARNING), else 0"),
+    (
+        "cognito_probe_outcome",
+        "1 for the outcome of the probe's last run (result=ok|warning|critical|unknown), 0 for the others",
+    ),
+    (
+        "cognito_probe_phase_duration_seconds",
+        "Seconds spent in each phase of the last run; 0 for phases that did not run",
+    ),
+    ("cognito_probe_delivery_latency_seconds", "Trigger to detection of the probe's mail"),
+    ("cognito_probe_auth_results", "Authentication results of delivered mail by method (dkim, spf, dmarc) and result"),
+    ("cognito_probe_late_mails", "Probe mail found after its run had timed out"),
+    ("cognito_probe_last_success_timestamp_seconds", "Unix time of the probe's last delivering run"),
+    ("cognito_probe_channel_errors", "Alerts a channel failed to deliver"),
+    ("cognito_probe_runs", "Finished probe runs by result"),
+    ("cognito_probe_alerts", "Alerts delivered by channel and result (alert kind)"),
+    ("cognito_probe_schedule_drift_seconds", "How late a run started against its schedule (jitter excluded)"),
+];
+
+type Labels = Vec<(&'static str, String)>;
+type FGauge = Gauge<f64, AtomicU64>;
+
+fn latency_histogram() -> Histogram {
+    Histogram::new([1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0])
+}
+
+fn drift_histogram() -> Histogram {
+    Histogram::new([0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0])
+}
+
+/// The monitor's metrics. Cheap to share (`Arc`); every update is lock-free but the registry encode.
+pub struct Metrics {
+    registry: Registry,
+    success: Family<Labels, Gauge>,
+    outcome: Family<Labels, Gauge>,
+    phase: Family<Labels, FGauge>,
+    latency: Family<Labels, Histogram, fn() -> Histogram>,
+    auth: Family<Labels, Counter>,
+    late: Family<Labels, Counter>,
+    last_success: Family<Labels, FGauge>,
+    channel_errors: Family<Labels, Counter>,
+    runs: Family<Labels, Counter>,
+    alerts: Family<Labels, Counter>,
+    drift: Histogram,
+    /// The most recent drift samples (at most [`DRIFT_SAMPLES`]) for exact quantiles in benchmarks.
+    drift_samples: Mutex<std::collections::VecDeque<f64>>,
+}
+
+/// How many recent schedule-drift samples are kept for [`Metrics::drift_quantiles`].
+pub const DRIFT_SAMPLES: usize = 100_000;
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A fresh registry with every metric of [`NAMES`].
+    pub fn new() -> Metrics {
+        let m = Metrics {
+            registry: Registry::default(),
+            success: Family::default(),
+            outcome: Family::default(),
+            phase: Family::default(),
+            latency: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
+            auth: Family::default(),
+            late: Family::default(),
+            last_success: Family::default(),
+            channel_errors: Family::default(),
+            runs: Family::default(),
+            alerts: Family::default(),
+            drift: drift_histogram(),
+            drift_samples: Mutex::new(std::collections::VecDeque::new()),
+        };
+        let mut registry = Registry::default();
+        let [success, outcome, phase, latency, auth, late, last, chan, runs, alerts, drift] = NAMES;
+        registry.register(success.0, success.1, m.success.clone());
+        registry.register(outcome.0, outcome.1, m.outcome.clone());
+        registry.register(phase.0, phase.1, m.phase.clone());
+        registry.register(latency.0, latency.1, m.latency.clone());
+        registry.register(auth.0, auth.1, m.auth.clone());
+        registry.register(late.0, late.1, m.late.clone());
+        registry.register(last.0, last.1, m.last_success.clone());
+        registry.register(chan.0, chan.1, m.channel_errors.clone());
+        registry.register(runs.0, runs.1, m.runs.clone());
+        registry.register(alerts.0, alerts.1, m.alerts.clone());
+        registry.register(drift.0, drift.1, m.drift.clone());
+        Metrics { registry, ..m }
+    }
+
+    /// Updates every per-run metric from one report. Every phase's duration is set (0 when it did not
+    /// run), so a dashboard never shows the previous run's value for a phase this run skipped.
+    pub fn observe(&self, report: &Report) {
+        let probe = || vec![("probe", report.probe.clone())];
+        let delivered = matches!(report.outcome, Outcome::Ok | Outcome::Warning);
+        self.success.get_or_create(&probe()).set(i64::from(delivered));
+        for o in [Outcome::Ok, Outcome::Warning, Outcome::Critical, Outcome::Unknown] {
+            let labels = vec![("probe", report.probe.clone()), ("result", o.label().to_ascii_lowercase())];
+            self.outcome.get_or_create(&labels).set(i64::from(o == report.outcome));
+        }
+        for p in Phase::ALL {
+            let secs = report.timings.get(&p).copied().flatten().unwrap_or(0.0);
+            let labels = vec![("probe", report.probe.clone()), ("phase", p.name().to_string())];
+            self.phase.get_or_create(&labels).set(secs);
+        }
+        if let Some(total) = report.mail.as_ref().and_then(|m| m.latency.total_seconds) {
+            self.latency.get_or_create(&probe()).observe(total);
+        }
+        if let Some(auth) = &report.auth {
+            let mut results: Vec<(&'static str, String)> = Vec::new();
+            if let Some(dkim) = auth.get("dkim").and_then(|d| d.as_array()) {
+                results.extend(dkim.iter().filter_map(|d| d.get("result")?.as_str()).map(|r| ("dkim", r.to_string())));
+            }
+            for method in ["spf", "dmarc"] {
+                if let Some(r) = auth.get(method).and_then(|m| m.get("result")).and_then(|r| r.as_str()) {
+                    results.push((method, r.to_string()));
+                }
+            }
+            for (method, result) in results {
+                // Bounded: RFC 8601 §2.7 result keywords only; anything else is counted as "other".
+                let known = ["pass", "fail", "softfail", "neutral", "none", "temperror", "permerror", "policy"];
+                let result = if known.contains(&result.as_str()) { result } else { "other".to_string() };
+                let labels = vec![("probe", report.probe.clone()), ("method", method.to_string()), ("result", result)];
+                self.auth.get_or_create(&labels).inc();
+            }
+        }
+        self.late.get_or_create(&probe()).inc_by(u64::from(report.late_mails));
+        if delivered {
+            let at = report.finished_at.timestamp_millis() as f64 / 1000.0;
+            self.last_success.get_or_create(&probe()).set(at);
+        }
+        let labels = vec![("probe", report.probe.clone()), ("result", report.outcome.label().to_ascii_lowercase())];
+        self.runs.get_or_create(&labels).inc();
+    }
+
+    /// Counts an alert a channel failed to deliver.
+    pub fn channel_error(&self, channel: &str) {
+        self.channel_errors.get_or_create(&vec![("channel", channel.to_string())]).inc();
+    }
+
+    /// Counts a delivered alert.
+    pub fn alert_sent(&self, channel: &str, kind: &str) {
+        self.alerts.get_or_create(&vec![("channel", channel.to_string()), ("result", kind.to_string())]).inc();
+    }
+
+    /// Records how late a run started against its schedule.
+    pub fn drift(&self, seconds: f64) {
+        self.drift.observe(seconds.max(0.0));
+        if let Ok(mut samples) = self.drift_samples.lock() {
+            if samples.len() == DRIFT_SAMPLES {
+                samples.pop_front();
+            }
+            samples.push_back(seconds.max(0.0));
+        }
+    }
+
+    /// The `q` quantiles (0..=1) of the recent drift samples, in seconds; `None` before any run.
+    pub fn drift_quantiles(&self, qs: &[f64]) -> Option<Vec<f64>> {
+        let mut v: Vec<f64> = self.drift_samples.lock().ok()?.iter().copied().collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        Some(qs.iter().map(|q| v[((v.len() - 1) as f64 * q).round() as usize]).collect())
+    }
+
+    /// How many runs have started (drift samples recorded, up to [`DRIFT_SAMPLES`]).
+    pub fn drift_count(&self) -> usize {
+        self.drift_samples.lock().map(|s| s.len()).unwrap_or(0)
+    }
+
+    /// The Prometheus text exposition.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail; encode only propagates the writer's errors.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}
+
+/// What the HTTP endpoints serve: metrics and the last report per probe.
+#[derive(Debug, Default)]
+pub struct Exposition {
+    pub metrics: Metrics,
+    pub last_reports: Mutex<BTreeMap<String, serde_json::Value>>,
+}
+
+impl Exposition {
+    /// Records a finished run for `/metrics` and `/probes`.
+    pub fn record(&self, report: &Report) {
+        self.metrics.observe(report);
+        let json = serde_json::to_value(report).unwrap_or(serde_json::Value::Null);
+        if let Ok(mut map) = self.last_reports.lock() {
+            map.insert(report.probe.clone(), json);
+        }
+    }
+}
+
+/// The router of `/metrics`, `/healthz` and `/probes`.
+pub fn router(state: Arc<Exposition>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics_handler))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/probes", get(probes_handler))
+        .with_state(state)
+}
+
+async fn metrics_handler(State(s): State<Arc<Exposition>>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], s.metrics.encode())
+}
+
+async fn probes_handler(State(s): State<Arc<Exposition>>) -> impl IntoResponse {
+    match s.last_reports.lock() {
+        Ok(map) => (StatusCode::OK, axum::Json(serde_json::to_value(&*map).unwrap_or_default())).into_response(),
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "state poisoned\n").into_response(),
+    }
+}
+
+/// Serves the endpoints on `listener` until `shutdown` is cancelled.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<Exposition>,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(async move { shutdown.cancelled().await }).await
+}
+
+/// The address the server is bound to, for logs.
+pub fn describe(addr: SocketAddr) -> String {
+    format!("http://{addr}/metrics")
+}

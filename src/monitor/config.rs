@@ -1,0 +1,146 @@
+//! The `[alert]` section of a probe file: paging thresholds and the channels that carry the alerts.
+//!
+//! ```toml
+//! [alert]
+//! failure_threshold = 3        # CRITICAL runs before a page
+//! success_threshold = 2        # OK runs that resolve it
+//! unknown_threshold = 6        # UNKNOWN runs before probe_blind
+//! reminder_interval = "30m"    # optional, at least 5m (gatus)
+//! warning_is_failure = false
+//! [[alert.channels]]
+//! type = "exec"
+//! command = ["/usr/local/bin/page", "--team", "identity"]
+//! timeout = "10s"
+//! ```
+
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+use super::state::{MIN_REMINDER_INTERVAL, Thresholds};
+
+/// Paging settings of one probe.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertSettings {
+    #[serde(default = "d_failure")]
+    pub failure_threshold: u32,
+    #[serde(default = "d_success")]
+    pub success_threshold: u32,
+    #[serde(default = "d_unknown")]
+    pub unknown_threshold: u32,
+    #[serde(default, deserialize_with = "de_opt_duration")]
+    pub reminder_interval: Option<Duration>,
+    #[serde(default)]
+    pub warning_is_failure: bool,
+    #[serde(default)]
+    pub channels: Vec<ChannelSettings>,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        AlertSettings {
+            failure_threshold: d_failure(),
+            success_threshold: d_success(),
+            unknown_threshold: d_unknown(),
+            reminder_interval: None,
+            warning_is_failure: false,
+            channels: Vec::new(),
+        }
+    }
+}
+
+/// One channel. Only `exec` is defined here; the full channel set lives in [`crate::alert`].
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum ChannelSettings {
+    /// Runs `command` (argv, no shell) with the alert as JSON on stdin.
+    Exec {
+        /// Name used in metrics and logs; default `exec`.
+        #[serde(default)]
+        name: Option<String>,
+        command: Vec<String>,
+        #[serde(default = "d_exec_timeout", deserialize_with = "de_duration")]
+        timeout: Duration,
+    },
+}
+
+impl ChannelSettings {
+    /// The channel's name for the `channel` metric label and logs.
+    pub fn name(&self) -> &str {
+        match self {
+            ChannelSettings::Exec { name, .. } => name.as_deref().unwrap_or("exec"),
+        }
+    }
+}
+
+impl AlertSettings {
+    /// The thresholds for the state machine.
+    pub fn thresholds(&self) -> Thresholds {
+        Thresholds {
+            failure: self.failure_threshold,
+            success: self.success_threshold,
+            unknown: self.unknown_threshold,
+            reminder: self.reminder_interval,
+            warning_is_failure: self.warning_is_failure,
+        }
+    }
+
+    /// Rules serde cannot express: returns the dotted field and the message.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        for (field, v) in [
+            ("alert.failure_threshold", self.failure_threshold),
+            ("alert.success_threshold", self.success_threshold),
+            ("alert.unknown_threshold", self.unknown_threshold),
+        ] {
+            if v == 0 {
+                return Err((field, "is 0, expected at least 1".into()));
+            }
+        }
+        if let Some(r) = self.reminder_interval
+            && r < MIN_REMINDER_INTERVAL
+        {
+            return Err(("alert.reminder_interval", format!("{r:?} is shorter than the 5m minimum between reminders")));
+        }
+        for ch in &self.channels {
+            match ch {
+                ChannelSettings::Exec { command, timeout, .. } => {
+                    if command.is_empty() || command[0].trim().is_empty() {
+                        return Err((
+                            "alert.channels",
+                            "exec command is empty, expected [\"program\", \"arg\", …]".into(),
+                        ));
+                    }
+                    if timeout.is_zero() {
+                        return Err(("alert.channels", "exec timeout must be longer than 0s".into()));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn d_failure() -> u32 {
+    3
+}
+fn d_success() -> u32 {
+    2
+}
+fn d_unknown() -> u32 {
+    6
+}
+fn d_exec_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    humantime::parse_duration(&text).map_err(|e| {
+        serde::de::Error::custom(format!("invalid duration {text:?} ({e}), expected e.g. \"90s\", \"5m\", \"1h\""))
+    })
+}
+
+fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    de_duration(d).map(Some)
+}

@@ -1,0 +1,315 @@
+//! `probe monitor`: every probe file on its interval with jitter, one task per probe (runs of one probe
+//! never overlap, a slow probe never delays another), the alert state machine, the SQLite store and the
+//! metrics (DESIGN.md §7, §10).
+//!
+//! * [`state`] — the pure alert state machine ([`state::step`]).
+//! * [`store`] — SQLite state: history, counters, incidents with dedup keys.
+//! * [`config`] — the `[alert]` section of probe files.
+//! * [`notify`] — the [`notify::Notifier`] seam and the `exec` channel.
+//!
+//! [`handle_report`] is the one path from a finished report to persisted state and sent alerts; the
+//! monitor and the one-shot `probe --state FILE` both use it.
+
+pub mod config;
+pub mod notify;
+pub mod state;
+pub mod store;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use rand::Rng;
+use tokio_util::sync::CancellationToken;
+
+use crate::alert::Alert;
+use crate::aws::Clients;
+use crate::config::{ConfigError, ProbeFile};
+use crate::metrics::Exposition;
+use crate::report::Report;
+use notify::Notifier;
+use state::Action;
+use store::{Store, StoreError};
+
+/// A failure of the monitor that stops it (bad probe directory, state database).
+#[derive(Debug, thiserror::Error)]
+pub enum MonitorError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("no valid probe file in {dir} (hint: `probe validate {dir}` shows what is wrong)")]
+    NoProbes { dir: PathBuf },
+    #[error("HTTP server: {0}")]
+    Http(std::io::Error),
+}
+
+/// How long run history is kept by default.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Runs one probe to its report. The binary uses [`SdkRunner`]; tests and benches substitute their own.
+pub trait Runner: Send + Sync {
+    fn run<'a>(&'a self, probe: &'a ProbeFile) -> Pin<Box<dyn Future<Output = Report> + Send + 'a>>;
+}
+
+/// Key under which SDK clients are shared: probes with the same region, endpoint, profile and role reuse
+/// one set of clients (one connection pool, one credential cache).
+type ClientKey = (String, Option<String>, Option<String>, Option<String>);
+
+/// The real runner: [`crate::probe::run`] with shared SDK clients.
+#[derive(Default)]
+pub struct SdkRunner {
+    clients: tokio::sync::Mutex<HashMap<ClientKey, Clients>>,
+}
+
+impl SdkRunner {
+    async fn clients(&self, probe: &ProbeFile) -> Clients {
+        let key =
+            (probe.region(), probe.aws.endpoint_url.clone(), probe.aws.profile.clone(), probe.aws.role_arn.clone());
+        let mut map = self.clients.lock().await;
+        if let Some(c) = map.get(&key) {
+            return c.clone();
+        }
+        let c = Clients::new(&probe.aws, &probe.region()).await;
+        map.insert(key, c.clone());
+        c
+    }
+}
+
+impl Runner for SdkRunner {
+    fn run<'a>(&'a self, probe: &'a ProbeFile) -> Pin<Box<dyn Future<Output = Report> + Send + 'a>> {
+        Box::pin(async move {
+            let clients = self.clients(probe).await;
+            crate::probe::run(probe, &clients, &|_| {}).await
+        })
+    }
+}
+
+/// Everything a run's aftermath needs: state, alert delivery, exposition.
+pub struct Context {
+    pub store: Mutex<Store>,
+    pub notifier: Arc<dyn Notifier>,
+    pub exposition: Arc<Exposition>,
+    pub retention: Duration,
+}
+
+fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    // A panic while holding the lock leaves SQLite consistent (each write is one transaction).
+    store.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Steps the state machine for `report`, persists run and state (before sending), sends the alerts to every
+/// channel of `probe`, and records each alert delivered by all of them. Returns the actions taken.
+pub async fn handle_report(ctx: &Context, probe: &ProbeFile, report: &Report) -> Result<Vec<Action>, StoreError> {
+    let now = Utc::now();
+    let json = serde_json::to_value(report).unwrap_or(serde_json::Value::Null);
+    let thresholds = probe.alert.thresholds();
+    let (mut next, actions) = {
+        let mut store = lock(&ctx.store);
+        let current = store.load(&probe.name)?;
+        let (next, actions) = state::step(current, &probe.name, report.outcome, now, &thresholds);
+        let outcome = report.outcome.label().to_ascii_lowercase();
+        let run = store::RunRecord {
+            probe: &probe.name,
+            at: now,
+            outcome: &outcome,
+            code: report.diagnosis.code,
+            report: &json,
+            late_mails: report.late_mails,
+        };
+        store.record_run(&run, &next)?;
+        (next, actions)
+    };
+    ctx.exposition.record(report);
+    for action in &actions {
+        let failures = next.failures;
+        let alert = Alert {
+            kind: action.kind,
+            probe: probe.name.clone(),
+            pool_id: probe.pool_id.clone(),
+            dedup_key: action.dedup_key.clone(),
+            outcome: report.outcome,
+            phase: report.phase,
+            code: report.diagnosis.code.to_string(),
+            summary: report.diagnosis.summary.clone(),
+            consecutive_failures: failures,
+            at: now,
+            report: json.clone(),
+        };
+        let mut delivered = !probe.alert.channels.is_empty();
+        for channel in &probe.alert.channels {
+            match ctx.notifier.notify(channel, &alert).await {
+                Ok(()) => ctx
+                    .exposition
+                    .metrics
+                    .alert_sent(channel.name(), &format!("{:?}", action.kind).to_ascii_lowercase()),
+                Err(e) => {
+                    delivered = false;
+                    ctx.exposition.metrics.channel_error(channel.name());
+                    tracing::warn!(probe = %probe.name, channel = channel.name(), dedup_key = %action.dedup_key, "alert not delivered, re-sent after the next run: {e}");
+                }
+            }
+        }
+        if delivered {
+            state::mark_sent(&mut next, action, now);
+            lock(&ctx.store).mark_sent(action, now)?;
+        }
+    }
+    lock(&ctx.store).prune(now, ctx.retention)?;
+    Ok(actions)
+}
+
+/// Loads every probe file of `dir`; bad files are logged and skipped (kept at their old version on reload).
+pub fn load_probes(dir: &Path) -> Result<Vec<Result<ProbeFile, ConfigError>>, ConfigError> {
+    crate::config::load_dir(dir)
+}
+
+/// One probe's schedule: runs at start + k·interval + jitter, sequentially (never overlapping); a run that
+/// overruns skips the ticks it missed. Cancelling `stop` abandons a run in flight without recording it.
+async fn probe_loop(ctx: Arc<Context>, runner: Arc<dyn Runner>, probe: ProbeFile, stop: CancellationToken) {
+    let interval = probe.interval;
+    let mut next = tokio::time::Instant::now();
+    loop {
+        let jitter = if probe.jitter.is_zero() {
+            Duration::ZERO
+        } else {
+            rand::thread_rng().gen_range(Duration::ZERO..probe.jitter)
+        };
+        let due = next + jitter;
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep_until(due) => {}
+        }
+        let drift = tokio::time::Instant::now().saturating_duration_since(due);
+        ctx.exposition.metrics.drift(drift.as_secs_f64());
+        let report = tokio::select! {
+            _ = stop.cancelled() => {
+                tracing::info!(probe = %probe.name, "shutting down: run abandoned, nothing recorded");
+                return;
+            }
+            r = runner.run(&probe) => r,
+        };
+        if let Err(e) = handle_report(&ctx, &probe, &report).await {
+            tracing::error!(probe = %probe.name, "cannot record the run: {e}");
+        }
+        let now = tokio::time::Instant::now();
+        next += interval;
+        while next + interval <= now {
+            next += interval;
+        }
+        if next < now {
+            next += interval;
+        }
+    }
+}
+
+/// The set of running probe tasks, keyed by probe name.
+struct Running {
+    tasks: HashMap<String, (ProbeFile, CancellationToken, tokio::task::JoinHandle<()>)>,
+}
+
+/// Compares probe files by their source text so a reload restarts only probes that changed.
+fn same(a: &ProbeFile, b: &ProbeFile) -> bool {
+    format!("{a:?}") == format!("{b:?}")
+}
+
+impl Running {
+    /// Starts, restarts and stops tasks to match `loaded`. A file that fails to load keeps its old version.
+    fn apply(
+        &mut self,
+        loaded: Vec<Result<ProbeFile, ConfigError>>,
+        ctx: &Arc<Context>,
+        runner: &Arc<dyn Runner>,
+        stop: &CancellationToken,
+    ) {
+        let mut seen = std::collections::HashSet::new();
+        let mut failed_sources = Vec::new();
+        for item in loaded {
+            match item {
+                Ok(p) => {
+                    seen.insert(p.name.clone());
+                    if self.tasks.get(&p.name).is_some_and(|(old, _, _)| same(old, &p)) {
+                        continue;
+                    }
+                    if let Some((_, token, _)) = self.tasks.remove(&p.name) {
+                        token.cancel();
+                    }
+                    let token = stop.child_token();
+                    let handle = tokio::spawn(probe_loop(ctx.clone(), runner.clone(), p.clone(), token.clone()));
+                    tracing::info!(probe = %p.name, interval = ?p.interval, "scheduled");
+                    self.tasks.insert(p.name.clone(), (p, token, handle));
+                }
+                Err(e) => {
+                    tracing::error!("probe file not loaded, the running version (if any) is kept: {e}");
+                    if let ConfigError::Syntax { path, .. }
+                    | ConfigError::Invalid { path, .. }
+                    | ConfigError::Read { path, .. } = &e
+                    {
+                        failed_sources.push(path.clone());
+                    }
+                }
+            }
+        }
+        // Remove probes whose file is gone (not those whose file failed to load).
+        let gone: Vec<String> = self
+            .tasks
+            .iter()
+            .filter(|(name, (p, _, _))| {
+                !seen.contains(*name) && !p.source.as_ref().is_some_and(|s| failed_sources.contains(s))
+            })
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in gone {
+            if let Some((_, token, _)) = self.tasks.remove(&name) {
+                token.cancel();
+                tracing::info!(probe = %name, "probe file removed: unscheduled");
+            }
+        }
+    }
+}
+
+/// Runs the monitor until `shutdown` is cancelled: schedules every probe file in `dir`, serves the HTTP
+/// endpoints on `listener`, and reloads `dir` each time `reload` yields.
+pub async fn run(
+    dir: &Path,
+    ctx: Arc<Context>,
+    runner: Arc<dyn Runner>,
+    listener: tokio::net::TcpListener,
+    mut reload: tokio::sync::mpsc::Receiver<()>,
+    shutdown: CancellationToken,
+) -> Result<(), MonitorError> {
+    let loaded = load_probes(dir)?;
+    if !loaded.iter().any(|p| p.is_ok()) {
+        for e in loaded.iter().filter_map(|p| p.as_ref().err()) {
+            tracing::error!("{e}");
+        }
+        return Err(MonitorError::NoProbes { dir: dir.to_path_buf() });
+    }
+    let mut running = Running { tasks: HashMap::new() };
+    running.apply(loaded, &ctx, &runner, &shutdown);
+    let server = tokio::spawn(crate::metrics::serve(listener, ctx.exposition.clone(), shutdown.clone()));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            Some(()) = reload.recv() => {
+                tracing::info!(dir = %dir.display(), "reloading probe files");
+                match load_probes(dir) {
+                    Ok(loaded) => running.apply(loaded, &ctx, &runner, &shutdown),
+                    Err(e) => tracing::error!("reload failed, probes unchanged: {e}"),
+                }
+            }
+        }
+    }
+    for (_, (_, token, handle)) in running.tasks.drain() {
+        token.cancel();
+        let _ = handle.await;
+    }
+    match server.await {
+        Ok(Ok(())) | Err(_) => Ok(()),
+        Ok(Err(e)) => Err(MonitorError::Http(e)),
+    }
+}

@@ -1,0 +1,284 @@
+//! The alert state machine as a pure function (DESIGN.md §7, gatus semantics per STYLE.md): [`step`] takes
+//! the state of one probe and the summary of one finished run and returns the next state and the alerts to
+//! send. No clock, no I/O: the caller persists the state before sending and calls [`mark_sent`] after a send
+//! succeeded, so "triggered" is only ever set by a delivered page.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::alert::AlertKind;
+use crate::verdict::Outcome;
+
+/// Gatus' minimum spacing of reminders; shorter configured intervals are rejected by the config loader.
+pub const MIN_REMINDER_INTERVAL: Duration = Duration::from_secs(5 * 60);
+
+/// When to page, resolve and remind. Defaults: page after 3, resolve after 2, blind after 6, no reminders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Thresholds {
+    /// CRITICAL runs (without `success` OK runs in between) before a page.
+    pub failure: u32,
+    /// Consecutive OK runs that resolve an incident and reset the failure count (flap protection: a single
+    /// OK between failures does not reset it).
+    pub success: u32,
+    /// Consecutive UNKNOWN runs before the `probe_blind` alert.
+    pub unknown: u32,
+    /// Re-send the open incident this often while it keeps failing; `None`: never.
+    pub reminder: Option<Duration>,
+    /// Count WARNING runs as failures (default: a WARNING delivered, so it counts as success).
+    pub warning_is_failure: bool,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds { failure: 3, success: 2, unknown: 6, reminder: None, warning_is_failure: false }
+    }
+}
+
+/// Which incident an alert belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentKind {
+    /// Mail is not delivered.
+    Delivery,
+    /// The probe cannot see (UNKNOWN runs).
+    Blind,
+}
+
+impl IncidentKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            IncidentKind::Delivery => "delivery",
+            IncidentKind::Blind => "blind",
+        }
+    }
+}
+
+/// An open incident. Its `dedup_key` is fixed when it opens and persisted, so every trigger, reminder and
+/// resolve of one incident carries the same key, across restarts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incident {
+    pub kind: IncidentKind,
+    pub dedup_key: String,
+    pub opened_at: DateTime<Utc>,
+    /// True once the opening alert was delivered by every channel.
+    pub triggered: bool,
+    /// When the last trigger or reminder was delivered.
+    pub last_notified: Option<DateTime<Utc>>,
+}
+
+/// Everything the state machine remembers about one probe.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertState {
+    /// Failing runs since the last streak of `success` OK runs.
+    pub failures: u32,
+    /// Consecutive successful runs.
+    pub successes: u32,
+    /// Consecutive UNKNOWN runs.
+    pub unknowns: u32,
+    pub delivery: Option<Incident>,
+    pub blind: Option<Incident>,
+}
+
+/// An alert to send, for the incident with this key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Action {
+    pub kind: AlertKind,
+    pub dedup_key: String,
+}
+
+/// The dedup key of an incident opened at `now`: the probe name and the opening instant, so it is stable
+/// once persisted and never reused by a later incident of the same probe.
+pub fn dedup_key(probe: &str, kind: IncidentKind, now: DateTime<Utc>) -> String {
+    format!("cognito-probe/{probe}/{}/{}", kind.name(), now.format("%Y%m%dT%H%M%S%.3fZ"))
+}
+
+/// One run through the state machine. `probe` names the probe (for new dedup keys).
+pub fn step(
+    mut state: AlertState,
+    probe: &str,
+    outcome: Outcome,
+    now: DateTime<Utc>,
+    t: &Thresholds,
+) -> (AlertState, Vec<Action>) {
+    let mut actions = Vec::new();
+    if outcome == Outcome::Unknown {
+        // UNKNOWN neither pages as a delivery failure nor resets the failure count (DESIGN.md §6).
+        state.unknowns += 1;
+        match &state.blind {
+            None if state.unknowns >= t.unknown.max(1) => {
+                let key = dedup_key(probe, IncidentKind::Blind, now);
+                state.blind = Some(Incident {
+                    kind: IncidentKind::Blind,
+                    dedup_key: key.clone(),
+                    opened_at: now,
+                    triggered: false,
+                    last_notified: None,
+                });
+                actions.push(Action { kind: AlertKind::ProbeBlind, dedup_key: key });
+            }
+            // A page that was not delivered yet (crash, channel down) is sent again with its key.
+            Some(i) if !i.triggered => {
+                actions.push(Action { kind: AlertKind::ProbeBlind, dedup_key: i.dedup_key.clone() })
+            }
+            _ => {}
+        }
+        return (state, actions);
+    }
+    state.unknowns = 0;
+    if let Some(blind) = state.blind.take()
+        && blind.triggered
+    {
+        actions.push(Action { kind: AlertKind::ProbeBlindResolve, dedup_key: blind.dedup_key });
+    }
+    let failed = outcome == Outcome::Critical || (outcome == Outcome::Warning && t.warning_is_failure);
+    if failed {
+        state.failures += 1;
+        state.successes = 0;
+        match &state.delivery {
+            None if state.failures >= t.failure.max(1) => {
+                let key = dedup_key(probe, IncidentKind::Delivery, now);
+                state.delivery = Some(Incident {
+                    kind: IncidentKind::Delivery,
+                    dedup_key: key.clone(),
+                    opened_at: now,
+                    triggered: false,
+                    last_notified: None,
+                });
+                actions.push(Action { kind: AlertKind::Trigger, dedup_key: key });
+            }
+            Some(i) if !i.triggered => {
+                actions.push(Action { kind: AlertKind::Trigger, dedup_key: i.dedup_key.clone() })
+            }
+            Some(i) => {
+                // gatus: reminders no closer than 5 minutes.
+                if let (Some(every), Some(last)) = (t.reminder, i.last_notified) {
+                    let every = every.max(MIN_REMINDER_INTERVAL);
+                    if (now - last).to_std().is_ok_and(|since| since >= every) {
+                        actions.push(Action { kind: AlertKind::Reminder, dedup_key: i.dedup_key.clone() });
+                    }
+                }
+            }
+            None => {}
+        }
+    } else {
+        state.successes += 1;
+        if state.successes >= t.success.max(1) {
+            state.failures = 0;
+            if let Some(i) = state.delivery.take()
+                && i.triggered
+            {
+                actions.push(Action { kind: AlertKind::Resolve, dedup_key: i.dedup_key });
+            }
+        }
+    }
+    (state, actions)
+}
+
+/// Records that `action` was delivered at `now`: a trigger sets `triggered`, a trigger or reminder sets
+/// `last_notified`. Resolves need nothing: the incident was closed by [`step`].
+pub fn mark_sent(state: &mut AlertState, action: &Action, now: DateTime<Utc>) {
+    let incident = match action.kind {
+        AlertKind::Trigger | AlertKind::Reminder => state.delivery.as_mut(),
+        AlertKind::ProbeBlind => state.blind.as_mut(),
+        AlertKind::Resolve | AlertKind::ProbeBlindResolve => None,
+    };
+    if let Some(i) = incident.filter(|i| i.dedup_key == action.dedup_key) {
+        i.triggered = true;
+        i.last_notified = Some(now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Outcome::{Critical as C, Ok as O, Unknown as U, Warning as W};
+
+    fn t0() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-26T12:00:00Z").unwrap().to_utc()
+    }
+
+    /// Steps `runs` one at a time, 60 s apart, delivering every alert unless `deliver` is false; returns
+    /// per run (failures, successes, delivery triggered, action kinds).
+    fn drive(runs: &[Outcome], t: &Thresholds, deliver: bool) -> Vec<(u32, u32, bool, Vec<AlertKind>)> {
+        let mut state = AlertState::default();
+        let mut out = Vec::new();
+        for (i, outcome) in runs.iter().enumerate() {
+            let now = t0() + chrono::Duration::seconds(60 * i as i64);
+            let (mut next, actions) = step(state, "prod", *outcome, now, t);
+            if deliver {
+                for a in &actions {
+                    mark_sent(&mut next, a, now);
+                }
+            }
+            let triggered = next.delivery.as_ref().is_some_and(|i| i.triggered);
+            out.push((next.failures, next.successes, triggered, actions.iter().map(|a| a.kind).collect()));
+            state = next;
+        }
+        out
+    }
+
+    #[test]
+    fn case_table() {
+        use AlertKind::*;
+        let n3m2 = Thresholds::default();
+        let warn_fails = Thresholds { warning_is_failure: true, ..Thresholds::default() };
+        let blind2 = Thresholds { unknown: 2, ..Thresholds::default() };
+        type Row = (&'static str, Vec<Outcome>, Thresholds, bool, (u32, u32, bool, Vec<AlertKind>));
+        let cases: Vec<Row> = vec![
+            ("two failures do not page", vec![C, C], n3m2.clone(), true, (2, 0, false, vec![])),
+            ("third failure pages", vec![C, C, C], n3m2.clone(), true, (3, 0, true, vec![Trigger])),
+            ("fourth failure is quiet", vec![C, C, C, C], n3m2.clone(), true, (4, 0, true, vec![])),
+            ("one OK does not resolve", vec![C, C, C, O], n3m2.clone(), true, (3, 1, true, vec![])),
+            ("two OKs resolve", vec![C, C, C, O, O], n3m2.clone(), true, (0, 2, false, vec![Resolve])),
+            (
+                "flap: one OK between failures keeps the count",
+                vec![C, C, O, C],
+                n3m2.clone(),
+                true,
+                (3, 0, true, vec![Trigger]),
+            ),
+            ("two OKs reset the count", vec![C, C, O, O, C], n3m2.clone(), true, (1, 0, false, vec![])),
+            ("warning counts as success", vec![C, C, W, W, C], n3m2.clone(), true, (1, 0, false, vec![])),
+            ("warning as failure pages", vec![C, W, W], warn_fails, true, (3, 0, true, vec![Trigger])),
+            (
+                "unknown does not page nor reset",
+                vec![C, C, U, U, U, C],
+                n3m2.clone(),
+                true,
+                (3, 0, true, vec![Trigger]),
+            ),
+            ("unknowns raise probe_blind", vec![U, U], blind2.clone(), true, (0, 0, false, vec![ProbeBlind])),
+            (
+                "seeing again resolves probe_blind",
+                vec![U, U, O],
+                blind2.clone(),
+                true,
+                (0, 1, false, vec![ProbeBlindResolve]),
+            ),
+            ("undelivered page is re-sent", vec![C, C, C, C], n3m2.clone(), false, (4, 0, false, vec![Trigger])),
+            ("undelivered page needs no resolve", vec![C, C, C, O, O], n3m2, false, (0, 2, false, vec![])),
+        ];
+        for (name, runs, t, deliver, expected) in cases {
+            let got = drive(&runs, &t, deliver);
+            assert_eq!(got.last().unwrap(), &expected, "{name}: {got:?}");
+        }
+    }
+
+    #[test]
+    fn resolve_carries_the_trigger_key_and_reminders_wait_five_minutes() {
+        let t = Thresholds { failure: 1, reminder: Some(Duration::from_secs(60)), ..Thresholds::default() };
+        let (mut s, a) = step(AlertState::default(), "p", C, t0(), &t);
+        mark_sent(&mut s, &a[0], t0());
+        let key = a[0].dedup_key.clone();
+        let (s, a) = step(s, "p", C, t0() + chrono::Duration::seconds(240), &t);
+        assert!(a.is_empty(), "a 60 s reminder is raised to gatus' 5 min minimum: {a:?}");
+        let (mut s, a) = step(s, "p", C, t0() + chrono::Duration::seconds(300), &t);
+        assert_eq!(a, vec![Action { kind: AlertKind::Reminder, dedup_key: key.clone() }]);
+        mark_sent(&mut s, &a[0], t0() + chrono::Duration::seconds(300));
+        let (s, _) = step(s, "p", O, t0() + chrono::Duration::seconds(360), &t);
+        let (_, a) = step(s, "p", O, t0() + chrono::Duration::seconds(420), &t);
+        assert_eq!(a, vec![Action { kind: AlertKind::Resolve, dedup_key: key }]);
+    }
+}

@@ -1,0 +1,280 @@
+//! `probe monitor` against the in-process twin (real SDK clients over HTTP, real mail in a Maildir): the
+//! paging a user relies on — page after N, resolve with the same dedup key, no second page across a
+//! restart, an undelivered page re-sent with its key, UNKNOWN runs never paging as delivery failures — and
+//! `/metrics` scraped by name and value. Alerts go through the real `exec` channel to `tee`, which records
+//! the JSON it receives on stdin.
+
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+use cognito_delivery_probe::alert::AlertKind;
+use cognito_delivery_probe::aws::Clients;
+use cognito_delivery_probe::config::ProbeFile;
+use cognito_delivery_probe::metrics::Exposition;
+use cognito_delivery_probe::monitor::notify::Channels;
+use cognito_delivery_probe::monitor::store::Store;
+use cognito_delivery_probe::monitor::{Context, Runner, handle_report};
+use cognito_delivery_probe::report::Report;
+use cognito_delivery_probe::twin::scenario::Scenario;
+use cognito_delivery_probe::twin::{Twin, TwinHandle};
+use cognito_delivery_probe::verdict::Outcome;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::twin_harness::http;
+
+struct Rig {
+    twin: TwinHandle,
+    clients: Clients,
+    dir: tempfile::TempDir,
+}
+
+impl Rig {
+    async fn start() -> Rig {
+        let dir = tempfile::tempdir().unwrap();
+        let twin = Twin::spawn(Scenario::default_scenario().unwrap(), &dir.path().join("Maildir")).await.unwrap();
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(twin.endpoint_url())
+            .test_credentials()
+            .load()
+            .await;
+        Rig { twin, clients: Clients::from_sdk_config(sdk), dir }
+    }
+
+    fn alerts_file(&self) -> PathBuf {
+        self.dir.path().join("alerts.jsonl")
+    }
+
+    /// A probe file as a user writes it, paging through `exec` into `tee -a alerts.jsonl` (or `command`).
+    fn probe_text(&self, name: &str, alert: &str, command: Option<&[&str]>) -> String {
+        let cmd = match command {
+            Some(c) => serde_json::to_string(c).unwrap(),
+            None => serde_json::to_string(&["tee", "-a", &self.alerts_file().display().to_string()]).unwrap(),
+        };
+        format!(
+            r#"name = "{name}"
+pool_id = "us-east-1_knEL7cqS3"
+username = "probe-prod-fcp"
+timeout = "2s"
+interval = "10s"
+
+[aws]
+endpoint_url = "{endpoint}"
+
+[maildir]
+path = {maildir}
+
+[cloudwatch]
+poll_interval = "200ms"
+settle = "1s"
+
+[alert]
+{alert}
+
+[[alert.channels]]
+type = "exec"
+name = "recorder"
+command = {cmd}
+timeout = "5s"
+"#,
+            endpoint = self.twin.endpoint_url(),
+            maildir = toml::Value::String(self.dir.path().join("Maildir").display().to_string()),
+        )
+    }
+
+    fn probe(&self, name: &str, alert: &str, command: Option<&[&str]>) -> ProbeFile {
+        ProbeFile::parse(&self.probe_text(name, alert, command), Path::new(&format!("{name}.toml"))).unwrap()
+    }
+
+    fn faults(&self, faults: Value) {
+        self.twin.control().reset();
+        self.twin.control().patch_faults(&faults).unwrap();
+    }
+
+    async fn run(&self, probe: &ProbeFile) -> Report {
+        cognito_delivery_probe::probe::run(probe, &self.clients, &|_| {}).await
+    }
+
+    /// A monitor context over the state file, as a fresh process would open it.
+    fn context(&self) -> Context {
+        Context {
+            store: Mutex::new(Store::open(&self.dir.path().join("state.sqlite")).unwrap()),
+            notifier: Arc::new(Channels),
+            exposition: Arc::new(Exposition::default()),
+            retention: std::time::Duration::from_secs(3600),
+        }
+    }
+
+    /// (kind, dedup_key) of every alert the recorder received, in order.
+    fn alerts(&self) -> Vec<(String, String)> {
+        let text = std::fs::read_to_string(self.alerts_file()).unwrap_or_default();
+        serde_json::Deserializer::from_str(&text)
+            .into_iter::<Value>()
+            .map(|v| {
+                let v = v.unwrap();
+                (v["kind"].as_str().unwrap().to_string(), v["dedup_key"].as_str().unwrap().to_string())
+            })
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn failures_page_after_n_and_recovery_resolves_with_the_same_key_across_a_restart() {
+    let rig = Rig::start().await;
+    let probe = rig.probe("prod", "failure_threshold = 2\nsuccess_threshold = 2", None);
+    rig.faults(json!({"identity_policy_missing": true}));
+
+    let ctx = rig.context();
+    let r = rig.run(&probe).await;
+    assert_eq!(r.outcome, Outcome::Critical, "{:?}", r.diagnosis);
+    assert!(handle_report(&ctx, &probe, &r).await.unwrap().is_empty(), "one failure must not page");
+    let r = rig.run(&probe).await;
+    let actions = handle_report(&ctx, &probe, &r).await.unwrap();
+    assert_eq!(actions.len(), 1);
+    assert_eq!(actions[0].kind, AlertKind::Trigger);
+    let pages = rig.alerts();
+    assert_eq!(pages.len(), 1, "second failure pages once: {pages:?}");
+    assert_eq!(pages[0].0, "trigger");
+    let key = pages[0].1.clone();
+    drop(ctx);
+
+    // Restart: a new process opens the same state file.
+    let ctx = rig.context();
+    let r = rig.run(&probe).await;
+    assert_eq!(r.outcome, Outcome::Critical);
+    assert!(handle_report(&ctx, &probe, &r).await.unwrap().is_empty(), "no second page after a restart");
+    rig.faults(json!({}));
+    let r = rig.run(&probe).await;
+    assert_eq!(r.outcome, Outcome::Ok, "{:?}", r.diagnosis);
+    handle_report(&ctx, &probe, &r).await.unwrap();
+    drop(ctx);
+    let ctx = rig.context();
+    let r = rig.run(&probe).await;
+    handle_report(&ctx, &probe, &r).await.unwrap();
+
+    assert_eq!(rig.alerts(), vec![("trigger".to_string(), key.clone()), ("resolve".to_string(), key.clone())]);
+    let store = ctx.store.lock().unwrap();
+    let incidents = store.incidents("prod").unwrap();
+    assert_eq!(incidents.len(), 1, "one incident, not one per restart: {incidents:?}");
+    assert!(incidents[0].triggered && incidents[0].closed);
+    assert_eq!(store.runs("prod").unwrap().len(), 5, "every run is in the history");
+}
+
+#[tokio::test]
+async fn a_page_that_was_not_delivered_is_re_sent_with_its_key_after_a_restart() {
+    let rig = Rig::start().await;
+    rig.faults(json!({"identity_policy_missing": true}));
+    // The channel is down: the incident is written, but not marked triggered.
+    let down = rig.probe("prod", "failure_threshold = 1", Some(&["false"]));
+    let ctx = rig.context();
+    let r = rig.run(&down).await;
+    let first = handle_report(&ctx, &down, &r).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert!(ctx.exposition.metrics.encode().contains("cognito_probe_channel_errors_total{channel=\"recorder\"} 1"));
+    {
+        let store = ctx.store.lock().unwrap();
+        let incidents = store.incidents("prod").unwrap();
+        assert_eq!(incidents.len(), 1);
+        assert!(!incidents[0].triggered, "triggered only after a successful send");
+    }
+    drop(ctx);
+
+    let up = rig.probe("prod", "failure_threshold = 1", None);
+    let ctx = rig.context();
+    let r = rig.run(&up).await;
+    handle_report(&ctx, &up, &r).await.unwrap();
+    let r = rig.run(&up).await;
+    handle_report(&ctx, &up, &r).await.unwrap();
+    assert_eq!(rig.alerts(), vec![("trigger".to_string(), first[0].dedup_key.clone())], "re-sent once, same key");
+    let store = ctx.store.lock().unwrap();
+    let incidents = store.incidents("prod").unwrap();
+    assert_eq!(incidents.len(), 1);
+    assert!(incidents[0].triggered);
+}
+
+#[tokio::test]
+async fn unknown_runs_do_not_page_as_delivery_failures() {
+    let rig = Rig::start().await;
+    let probe = rig.probe("prod", "failure_threshold = 1\nunknown_threshold = 3", None);
+    rig.faults(json!({"throttle": true}));
+    let ctx = rig.context();
+    for _ in 0..3 {
+        let r = rig.run(&probe).await;
+        assert_eq!(r.outcome, Outcome::Unknown, "{:?}", r.diagnosis);
+        handle_report(&ctx, &probe, &r).await.unwrap();
+    }
+    let alerts = rig.alerts();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].0, "probe_blind", "the probe's own alert, not a delivery page");
+    let state = ctx.store.lock().unwrap().load("prod").unwrap();
+    assert_eq!((state.failures, state.unknowns), (0, 3));
+    assert!(state.delivery.is_none());
+}
+
+/// Real probe runs with the rig's clients (the twin has test credentials the default chain lacks).
+struct TwinRunner(Clients);
+
+impl Runner for TwinRunner {
+    fn run<'a>(&'a self, probe: &'a ProbeFile) -> Pin<Box<dyn std::future::Future<Output = Report> + Send + 'a>> {
+        Box::pin(cognito_delivery_probe::probe::run(probe, &self.0, &|_| {}))
+    }
+}
+
+#[tokio::test]
+async fn monitor_serves_metrics_healthz_and_last_reports() {
+    let rig = Rig::start().await;
+    let probes = rig.dir.path().join("probes");
+    std::fs::create_dir(&probes).unwrap();
+    std::fs::write(probes.join("healthy.toml"), rig.probe_text("healthy", "", None)).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let ctx = Arc::new(rig.context());
+    let shutdown = CancellationToken::new();
+    let (_reload_tx, reload_rx) = tokio::sync::mpsc::channel(1);
+    let monitor = tokio::spawn({
+        let (ctx, shutdown, probes) = (ctx.clone(), shutdown.clone(), probes.clone());
+        let runner = Arc::new(TwinRunner(rig.clients.clone()));
+        async move { cognito_delivery_probe::monitor::run(&probes, ctx, runner, listener, reload_rx, shutdown).await }
+    });
+    let mut reports = Value::Null;
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let (status, body, _) = http(&url, "GET", "/probes", &[], b"").await;
+        assert_eq!(status, 200);
+        reports = serde_json::from_slice(&body).unwrap();
+        if reports.get("healthy").is_some() {
+            break;
+        }
+    }
+    assert_eq!(reports["healthy"]["outcome"], "ok", "{reports}");
+    let (status, body, _) = http(&url, "GET", "/healthz", &[], b"").await;
+    assert_eq!((status, body.as_slice()), (200, b"ok\n".as_slice()));
+    let (_, body, _) = http(&url, "GET", "/metrics", &[], b"").await;
+    let text = String::from_utf8(body).unwrap();
+    for line in [
+        "cognito_probe_success{probe=\"healthy\"} 1",
+        "cognito_probe_outcome{probe=\"healthy\",result=\"ok\"} 1",
+        "cognito_probe_outcome{probe=\"healthy\",result=\"critical\"} 0",
+        "cognito_probe_runs_total{probe=\"healthy\",result=\"ok\"} 1",
+        "cognito_probe_auth_results_total{probe=\"healthy\",method=\"dmarc\",result=\"pass\"} 1",
+        "cognito_probe_delivery_latency_seconds_count{probe=\"healthy\"} 1",
+        "cognito_probe_late_mails_total{probe=\"healthy\"} 0",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+    // One count per DKIM signature (SES signs with amazonses.com and the sender's domain).
+    let signatures = reports["healthy"]["auth"]["dkim"].as_array().map(Vec::len).unwrap_or(0);
+    assert!(signatures >= 1, "{reports}");
+    let dkim =
+        format!("cognito_probe_auth_results_total{{probe=\"healthy\",method=\"dkim\",result=\"pass\"}} {signatures}");
+    assert!(text.contains(&dkim), "missing {dkim:?} in\n{text}");
+    for phase in ["config", "resolve", "trigger", "ses", "inbox", "authenticate", "cleanup"] {
+        let prefix = format!("cognito_probe_phase_duration_seconds{{probe=\"healthy\",phase=\"{phase}\"}} ");
+        assert!(text.contains(&prefix), "phase {phase} not pre-filled in\n{text}");
+    }
+    assert!(text.contains("cognito_probe_last_success_timestamp_seconds{probe=\"healthy\"} 1"));
+    shutdown.cancel();
+    monitor.await.unwrap().unwrap();
+}
