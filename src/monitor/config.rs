@@ -50,29 +50,8 @@ impl Default for AlertSettings {
     }
 }
 
-/// One channel. Only `exec` is defined here; the full channel set lives in [`crate::alert`].
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
-pub enum ChannelSettings {
-    /// Runs `command` (argv, no shell) with the alert as JSON on stdin.
-    Exec {
-        /// Name used in metrics and logs; default `exec`.
-        #[serde(default)]
-        name: Option<String>,
-        command: Vec<String>,
-        #[serde(default = "d_exec_timeout", deserialize_with = "de_duration")]
-        timeout: Duration,
-    },
-}
-
-impl ChannelSettings {
-    /// The channel's name for the `channel` metric label and logs.
-    pub fn name(&self) -> &str {
-        match self {
-            ChannelSettings::Exec { name, .. } => name.as_deref().unwrap_or("exec"),
-        }
-    }
-}
+/// One paging channel: exec, webhook, PagerDuty or SNS ([`crate::alert::ChannelConfig`]).
+pub type ChannelSettings = crate::alert::ChannelConfig;
 
 impl AlertSettings {
     /// The thresholds for the state machine.
@@ -103,19 +82,9 @@ impl AlertSettings {
             return Err(("alert.reminder_interval", format!("{r:?} is shorter than the 5m minimum between reminders")));
         }
         for ch in &self.channels {
-            match ch {
-                ChannelSettings::Exec { command, timeout, .. } => {
-                    if command.is_empty() || command[0].trim().is_empty() {
-                        return Err((
-                            "alert.channels",
-                            "exec command is empty, expected [\"program\", \"arg\", …]".into(),
-                        ));
-                    }
-                    if timeout.is_zero() {
-                        return Err(("alert.channels", "exec timeout must be longer than 0s".into()));
-                    }
-                }
-            }
+            // An unusable channel is a configuration error, never a warning: a silent pager is the worst
+            // failure a monitor can have (STYLE.md).
+            ch.validate().map_err(|e| ("alert.channels", e.to_string()))?;
         }
         Ok(())
     }
@@ -129,9 +98,6 @@ fn d_success() -> u32 {
 }
 fn d_unknown() -> u32 {
     6
-}
-fn d_exec_timeout() -> Duration {
-    Duration::from_secs(10)
 }
 
 fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {

@@ -146,11 +146,11 @@ pub async fn handle_report(ctx: &Context, probe: &ProbeFile, report: &Report) ->
                 Ok(()) => ctx
                     .exposition
                     .metrics
-                    .alert_sent(channel.name(), &format!("{:?}", action.kind).to_ascii_lowercase()),
+                    .alert_sent(channel.kind(), &format!("{:?}", action.kind).to_ascii_lowercase()),
                 Err(e) => {
                     delivered = false;
-                    ctx.exposition.metrics.channel_error(channel.name());
-                    tracing::warn!(probe = %probe.name, channel = channel.name(), dedup_key = %action.dedup_key, "alert not delivered, re-sent after the next run: {e}");
+                    ctx.exposition.metrics.channel_error(channel.kind());
+                    tracing::warn!(probe = %probe.name, channel = channel.kind(), dedup_key = %action.dedup_key, "alert not delivered, re-sent after the next run: {e}");
                 }
             }
         }

@@ -75,7 +75,6 @@ settle = "1s"
 
 [[alert.channels]]
 type = "exec"
-name = "recorder"
 command = {cmd}
 timeout = "5s"
 "#,
@@ -172,7 +171,7 @@ async fn a_page_that_was_not_delivered_is_re_sent_with_its_key_after_a_restart()
     let r = rig.run(&down).await;
     let first = handle_report(&ctx, &down, &r).await.unwrap();
     assert_eq!(first.len(), 1);
-    assert!(ctx.exposition.metrics.encode().contains("cognito_probe_channel_errors_total{channel=\"recorder\"} 1"));
+    assert!(ctx.exposition.metrics.encode().contains("cognito_probe_channel_errors_total{channel=\"exec\"} 1"));
     {
         let store = ctx.store.lock().unwrap();
         let incidents = store.incidents("prod").unwrap();
