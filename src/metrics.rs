@@ -1,6 +1,6 @@
 //! Prometheus metrics of the monitor and its HTTP endpoints (`/metrics`, `/healthz`, `/probes`).
 //!
-//! Every metric name and help text is in [`NAMES`]; docs/monitor.md lists them. One prefix
+//! Every metric name and help text is in [`NAMES`]; README "Monitor mode" lists them. One prefix
 //! (`cognito_probe_`), base units (`_seconds`), `_total` on counters (appended by the encoder), bounded
 //! labels only: `probe`, `phase`, `method`, `result`, `channel` (STYLE.md, blackbox_exporter).
 
