@@ -148,6 +148,16 @@ pub struct Delivery {
     pub destination: Option<String>,
 }
 
+impl Delivery {
+    /// From the `CodeDeliveryDetails` that ForgotPassword and ResendConfirmationCode return.
+    fn from_details(d: Option<&aws_sdk_cognitoidentityprovider::types::CodeDeliveryDetailsType>) -> Delivery {
+        Delivery {
+            medium: d.and_then(|d| d.delivery_medium()).map(|m| m.as_str().to_string()),
+            destination: d.and_then(|d| d.destination()).map(str::to_string),
+        }
+    }
+}
+
 /// `SecretHash = Base64(HMAC_SHA256(key = client secret, message = Username + ClientId))` (aws.md §1.2).
 pub fn secret_hash(client_secret: &Secret, username: &str, client_id: &str) -> String {
     // HMAC accepts keys of any length, so new_from_slice cannot fail.
@@ -278,11 +288,7 @@ impl Clients {
                     .send()
                     .await
                     .map_err(|e| AwsFailure::from_sdk(op, e))?;
-                let d = out.code_delivery_details();
-                Ok(Delivery {
-                    medium: d.and_then(|d| d.delivery_medium()).map(|m| m.as_str().to_string()),
-                    destination: d.and_then(|d| d.destination()).map(str::to_string),
-                })
+                Ok(Delivery::from_details(out.code_delivery_details()))
             }
             Trigger::ResendConfirmationCode => {
                 let out = c
@@ -293,11 +299,7 @@ impl Clients {
                     .send()
                     .await
                     .map_err(|e| AwsFailure::from_sdk(op, e))?;
-                let d = out.code_delivery_details();
-                Ok(Delivery {
-                    medium: d.and_then(|d| d.delivery_medium()).map(|m| m.as_str().to_string()),
-                    destination: d.and_then(|d| d.destination()).map(str::to_string),
-                })
+                Ok(Delivery::from_details(out.code_delivery_details()))
             }
         }
     }
