@@ -52,7 +52,7 @@ async fn main() {
     for i in 0..probes {
         let text = format!(
             "pool_id = \"us-east-1_knEL7cqS3\"\nusername = \"probe-prod-fcp\"\ntimeout = \"3s\"\ninterval = \"10s\"\n\
-             jitter = \"10s\"\n[aws]\nendpoint_url = \"{}\"\n[maildir]\npath = {}\n[cloudwatch]\nenabled = false\n",
+             jitter = \"10s\"\n[aws]\nendpoint_url = \"{}\"\n[maildir]\npath = {}\n[cloudwatch]\npoll_interval = \"1s\"\nsettle = \"0s\"\n",
             twin.endpoint_url(),
             toml::Value::String(maildir.display().to_string())
         );
@@ -70,19 +70,10 @@ async fn main() {
     let rss_before = proc_status("VmRSS:").unwrap_or(0);
     let cpu_before = cpu_seconds();
     let started = Instant::now();
+    let runner = Arc::new(SdkRunner::default());
     let monitor = tokio::spawn({
-        let (ctx, shutdown, probe_dir) = (ctx.clone(), shutdown.clone(), probe_dir.clone());
-        async move {
-            cognito_delivery_probe::monitor::run(
-                &probe_dir,
-                ctx,
-                Arc::new(SdkRunner::default()),
-                listener,
-                reload_rx,
-                shutdown,
-            )
-            .await
-        }
+        let (ctx, shutdown, probe_dir, runner) = (ctx.clone(), shutdown.clone(), probe_dir.clone(), runner.clone());
+        async move { cognito_delivery_probe::monitor::run(&probe_dir, ctx, runner, listener, reload_rx, shutdown).await }
     });
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     let wall = started.elapsed().as_secs_f64();
@@ -90,9 +81,23 @@ async fn main() {
     let q = ctx.exposition.metrics.drift_quantiles(&[0.5, 0.99, 1.0]).unwrap_or_else(|| vec![f64::NAN; 3]);
     let runs = ctx.exposition.metrics.drift_count();
     let metrics = ctx.exposition.metrics.encode();
+    let (reads, calls) = runner.cloudwatch_stats().await;
+    let served = twin.control().calls("GetMetricData");
     shutdown.cancel();
     let _ = monitor.await;
     let peak = proc_status("VmHWM:").unwrap_or(0);
+    // Why runs did not deliver, by diagnosis code (read after the measurement).
+    let mut not_ok: std::collections::BTreeMap<String, u64> = Default::default();
+    {
+        let store = ctx.store.lock().unwrap_or_else(|p| p.into_inner());
+        for i in 0..probes {
+            for run in store.runs(&format!("p{i:04}")).unwrap_or_default() {
+                if run.outcome != "ok" {
+                    *not_ok.entry(format!("{} {}", run.outcome, run.code)).or_default() += 1;
+                }
+            }
+        }
+    }
     let by_result = |r: &str| -> u64 {
         metrics
             .lines()
@@ -117,6 +122,20 @@ async fn main() {
         q[1] * 1000.0,
         q[2] * 1000.0,
     );
+    println!();
+    println!(
+        "| CloudWatch Send reads asked for | GetMetricData calls made | calls the twin served | reads per call | calls per second |"
+    );
+    println!("|---|---|---|---|---|");
+    println!(
+        "| {reads} | {calls} | {served} | {:.1} | {:.2} |",
+        reads as f64 / calls.max(1) as f64,
+        calls as f64 / wall
+    );
+    if !not_ok.is_empty() {
+        println!();
+        println!("runs that did not deliver, by outcome and diagnosis: {not_ok:?}");
+    }
     println!("goal: peak RSS <= 64 MB, drift p99 < 1000 ms (twin in the same process: RSS and CPU are upper bounds)");
     twin.shutdown().await;
 }

@@ -8,6 +8,9 @@ pub mod cloudwatch;
 pub mod cognito;
 pub mod ses;
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_cognitoidentityprovider::error::{ProvideErrorMetadata, SdkError};
@@ -22,6 +25,11 @@ pub struct Clients {
     pub cognito_trigger: aws_sdk_cognitoidentityprovider::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub sesv2: aws_sdk_sesv2::Client,
+    /// Batched `Send` metric reads of this account and Region, shared by every probe using these clients.
+    pub send_reader: Arc<cloudwatch::SendReader>,
+    /// Clients for other Regions (an SES identity in another Region than the pool, aws.md §1.5), built once
+    /// so their connections and batching reader are shared too.
+    regional: Arc<Mutex<HashMap<String, Clients>>>,
     base: SdkConfig,
 }
 
@@ -55,11 +63,14 @@ impl Clients {
     pub fn from_sdk_config(base: SdkConfig) -> Clients {
         let trigger_conf =
             aws_sdk_cognitoidentityprovider::config::Builder::from(&base).retry_config(RetryConfig::disabled()).build();
+        let cloudwatch = aws_sdk_cloudwatch::Client::new(&base);
         Clients {
             cognito: aws_sdk_cognitoidentityprovider::Client::new(&base),
             cognito_trigger: aws_sdk_cognitoidentityprovider::Client::from_conf(trigger_conf),
-            cloudwatch: aws_sdk_cloudwatch::Client::new(&base),
+            send_reader: Arc::new(cloudwatch::SendReader::new(cloudwatch.clone())),
+            cloudwatch,
             sesv2: aws_sdk_sesv2::Client::new(&base),
+            regional: Arc::default(),
             base,
         }
     }
@@ -70,12 +81,31 @@ impl Clients {
         if self.base.region().map(|r| r.as_ref()) == Some(region) {
             return self.clone();
         }
-        let base = self.base.clone().into_builder().region(Region::new(region.to_string())).build();
-        let mut clients = Self::from_sdk_config(base);
-        // Cognito stays in the pool's Region.
-        clients.cognito = self.cognito.clone();
-        clients.cognito_trigger = self.cognito_trigger.clone();
-        clients
+        let mut regional = self.regional.lock().unwrap_or_else(PoisonError::into_inner);
+        regional
+            .entry(region.to_string())
+            .or_insert_with(|| {
+                let base = self.base.clone().into_builder().region(Region::new(region.to_string())).build();
+                let mut clients = Self::from_sdk_config(base);
+                // Cognito stays in the pool's Region.
+                clients.cognito = self.cognito.clone();
+                clients.cognito_trigger = self.cognito_trigger.clone();
+                clients
+            })
+            .clone()
+    }
+
+    /// Reads asked for and `GetMetricData` calls made by these clients' readers, every Region included.
+    pub fn cloudwatch_stats(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let mine = self.send_reader.stats();
+        let (mut reads, mut calls) = (mine.reads.load(Relaxed), mine.calls.load(Relaxed));
+        for other in self.regional.lock().unwrap_or_else(PoisonError::into_inner).values() {
+            let s = other.send_reader.stats();
+            reads += s.reads.load(Relaxed);
+            calls += s.calls.load(Relaxed);
+        }
+        (reads, calls)
     }
 }
 

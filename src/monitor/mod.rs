@@ -57,7 +57,8 @@ pub trait Runner: Send + Sync {
 }
 
 /// Key under which SDK clients are shared: probes with the same region, endpoint, profile and role reuse
-/// one set of clients (one connection pool, one credential cache).
+/// one set of clients (one connection pool, one credential cache, one batching CloudWatch reader — so
+/// CloudWatch calls grow with accounts × Regions, not with probes).
 type ClientKey = (String, Option<String>, Option<String>, Option<String>);
 
 /// The real runner: [`crate::probe::run`] with shared SDK clients.
@@ -77,6 +78,12 @@ impl SdkRunner {
         let c = Clients::new(&probe.aws, &probe.region()).await;
         map.insert(key, c.clone());
         c
+    }
+
+    /// `Send` metric reads the probes asked for and `GetMetricData` calls made for them, over every set of
+    /// clients: the batching at work (src/aws/cloudwatch.rs).
+    pub async fn cloudwatch_stats(&self) -> (u64, u64) {
+        self.clients.lock().await.values().map(Clients::cloudwatch_stats).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
     }
 }
 

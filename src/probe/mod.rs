@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
-use crate::aws::cloudwatch::SendMetric;
+use crate::aws::cloudwatch::{SendMetric, metric_label};
 use crate::aws::cognito::{Pool, Trigger, User};
 use crate::aws::{AwsFailure, Clients};
 use crate::config::{Cleanup, JunkVerdict, ProbeFile};
@@ -191,12 +191,15 @@ impl<'a> Run<'a> {
         let watch_ses = probe.cloudwatch.enabled && pool.is_developer();
         let ses = Arc::new(Mutex::new(SesEvidence {
             status: if watch_ses { "checked" } else { "skipped" },
-            metric: watch_ses.then(|| metric_name(&metric)),
+            metric: watch_ses.then(|| metric_label(&metric)),
             ..SesEvidence::default()
         }));
         let trigger_planned_at = Utc::now();
+        // Reads share a batched call with other probes' reads; a quarter of the poll interval is the most
+        // one waits for company (so a short test interval is not slowed down by batching).
+        let max_wait = probe.cloudwatch.poll_interval / 4;
         if watch_ses {
-            match ses_clients.send_sum(&metric, trigger_planned_at, trigger_planned_at).await {
+            match ses_clients.send_sum(&metric, trigger_planned_at, max_wait).await {
                 Ok(b) => lock(&ses).baseline = Some(b),
                 Err(e) => {
                     let mut s = lock(&ses);
@@ -355,13 +358,6 @@ fn lock(m: &Mutex<SesEvidence>) -> std::sync::MutexGuard<'_, SesEvidence> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn metric_name(metric: &SendMetric) -> String {
-    match metric {
-        SendMetric::Account => "AWS/SES Send (account)".into(),
-        SendMetric::ConfigurationSet(c) => format!("AWS/SES Send (ses:configuration-set={c})"),
-    }
-}
-
 fn cleanup_of(probe: &ProbeFile) -> Cleanup {
     match (&probe.imap, &probe.maildir) {
         (Some(i), _) => i.cleanup.clone(),
@@ -393,7 +389,7 @@ async fn watch_send_metric(
             return;
         }
         tokio::time::sleep(poll.min(stop - now)).await;
-        match clients.send_sum(&metric, start, Utc::now()).await {
+        match clients.send_sum(&metric, start, poll / 4).await {
             Ok(sum) => {
                 let mut s = lock(&ses);
                 s.reads += 1;

@@ -75,6 +75,9 @@ pub(crate) struct State {
     pub metrics: MetricStore,
     pub pending: Vec<Pending>,
     pub log: Vec<SendRecord>,
+    /// Cognito and CloudWatch calls served, by operation name (`GetMetricData`, `AdminGetUser`, …): what a test or bench
+    /// counts to show that calls are shared.
+    pub calls: std::collections::BTreeMap<String, u64>,
 }
 
 impl State {
@@ -88,6 +91,7 @@ impl State {
             metrics: MetricStore::default(),
             pending: Vec::new(),
             log: Vec::new(),
+            calls: Default::default(),
         }
     }
 }
@@ -244,6 +248,11 @@ impl Twin {
         self.0.lock().log.clone()
     }
 
+    /// How many `operation` calls the twin has served since it started (or was reset).
+    pub fn calls(&self, operation: &str) -> u64 {
+        self.0.lock().calls.get(operation).copied().unwrap_or(0)
+    }
+
     /// Every metric data point published so far (visible or still lagging).
     pub fn metric_data(&self) -> Vec<Datum> {
         self.0.lock().metrics.data.clone()
@@ -273,6 +282,7 @@ impl Twin {
             "metrics": state.metrics.data,
             "sent": state.log,
             "pending": state.pending.len(),
+            "calls": state.calls,
         })
     }
 

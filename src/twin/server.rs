@@ -65,6 +65,11 @@ pub fn router(twin: Twin) -> Router {
     Router::new().fallback(handle).with_state(twin)
 }
 
+/// Counts one served call of `operation` (see [`Twin::calls`]).
+fn count(twin: &Twin, operation: &str) {
+    *twin.0.lock().calls.entry(operation.to_string()).or_default() += 1;
+}
+
 async fn handle(State(twin): State<Twin>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let protocol = protocol_of(&parts.headers, parts.uri.path());
@@ -94,6 +99,7 @@ async fn handle(State(twin): State<Twin>, request: Request) -> Response {
             if !crate::twin::faults::COGNITO_OPERATIONS.contains(&op) {
                 return error_response(Protocol::Json11, &cognito::unknown_operation(op));
             }
+            count(&twin, op);
             let input = match parse_json(&body) {
                 Ok(v) => v,
                 Err(err) => return error_response(Protocol::Json11, &err),
@@ -127,6 +133,7 @@ async fn handle(State(twin): State<Twin>, request: Request) -> Response {
                 twin.0.clock.now(),
                 chrono::Duration::seconds(twin.faults().metric_lag_seconds.min(i64::MAX as u64) as i64),
             );
+            count(&twin, &op);
             let state = twin.0.lock();
             let result = match op.as_str() {
                 "GetMetricData" => cloudwatch::get_metric_data(&state.metrics, &input, now, lag),

@@ -32,6 +32,8 @@ pub struct Env {
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
     pub ses: aws_sdk_sesv2::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// The probe's own clients over the same configuration.
+    pub clients: cognito_delivery_probe::aws::Clients,
     _dir: tempfile::TempDir,
 }
 
@@ -87,6 +89,7 @@ pub async fn start_with(scenario: Scenario, manual: Option<DateTime<Utc>>) -> En
         .load()
         .await;
     Env {
+        clients: cognito_delivery_probe::aws::Clients::from_sdk_config(conf.clone()),
         cognito: aws_sdk_cognitoidentityprovider::Client::new(&conf),
         ses: aws_sdk_sesv2::Client::new(&conf),
         cloudwatch: aws_sdk_cloudwatch::Client::new(&conf),

@@ -233,3 +233,63 @@ async fn cloudwatch_rejects_invalid_queries_with_aws_codes() {
         .unwrap_err();
     assert!(err.into_service_error().is_invalid_parameter_value_exception());
 }
+
+/// The probe's batched reads (src/aws/cloudwatch.rs): reads asked for together are served by one
+/// GetMetricData call, one query per distinct metric, and each probe still gets the sum of its own window.
+#[tokio::test]
+async fn concurrent_probe_reads_share_one_get_metric_data_call() {
+    use cognito_delivery_probe::aws::cloudwatch::SendMetric;
+    use std::sync::atomic::Ordering::Relaxed;
+
+    let mut scenario = default_scenario();
+    scenario.pools[1].email.configuration_set = Some("phenom-staging".into());
+    let env = start_with(scenario, None).await;
+    let earlier = Utc::now() - Duration::minutes(3);
+    resend(&env, PROD, "probe-prod-fcp").await;
+    resend(&env, "us-east-1_Qp3xT9vLm", "probe-staging-fcp").await;
+    let later = Utc::now() + Duration::minutes(2);
+
+    let staging = SendMetric::ConfigurationSet("phenom-staging".into());
+    let wait = std::time::Duration::from_millis(300);
+    let mut reads = Vec::new();
+    for i in 0..30 {
+        let (metric, start) = match i % 3 {
+            0 => (SendMetric::Account, earlier),
+            1 => (staging.clone(), earlier),
+            _ => (SendMetric::Account, later),
+        };
+        let clients = env.clients.clone();
+        reads.push(async move { clients.send_sum(&metric, start, wait).await.unwrap() });
+    }
+    let sums = futures::future::join_all(reads).await;
+    let expected: Vec<f64> = (0..30).map(|i| [2.0, 1.0, 0.0][i % 3]).collect();
+    assert_eq!(sums, expected, "account Σ 2, staging configuration set Σ 1, a window after both sends Σ 0");
+    assert_eq!(env.control().calls("GetMetricData"), 1, "30 reads, 2 distinct metrics: one call");
+    let stats = env.clients.send_reader.stats();
+    assert_eq!((stats.reads.load(Relaxed), stats.calls.load(Relaxed)), (30, 1));
+
+    // A read asked for after that call is served by a new call, and sees a send made since.
+    resend(&env, PROD, "probe-prod-fcp").await;
+    assert_eq!(env.clients.send_sum(&SendMetric::Account, earlier, wait).await.unwrap(), 3.0);
+    assert_eq!(env.control().calls("GetMetricData"), 2);
+
+    // A failing call fails every read it serves, with the reason.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(format!("http://{closed}"))
+        .region(aws_config::Region::new("us-east-1"))
+        .test_credentials()
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await;
+    let unreachable = cognito_delivery_probe::aws::Clients::from_sdk_config(conf);
+    let (a, b) = tokio::join!(
+        unreachable.send_sum(&SendMetric::Account, earlier, wait),
+        unreachable.send_sum(&staging, earlier, wait)
+    );
+    for r in [a, b] {
+        let e = r.unwrap_err();
+        assert!(e.code().is_none() && e.to_string().starts_with("GetMetricData: could not reach AWS"), "{e}");
+    }
+    assert_eq!(unreachable.cloudwatch_stats(), (2, 1), "one failed call for both reads");
+}
