@@ -103,6 +103,26 @@ impl Moto {
             .await
     }
 
+    /// `sent_notifications` of one topic from moto's model dump (`GET /moto-api/data.json`, research/aws.md
+    /// §4.1): one `[message_id, message, subject, attributes, group_id]` per `Publish`, in order.
+    pub fn sent_notifications(&self, topic_arn: &str) -> Vec<Vec<serde_json::Value>> {
+        let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).expect("reach moto_server");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("set a read timeout");
+        // HTTP/1.0: no chunked encoding, the body ends when the connection closes.
+        write!(stream, "GET /moto-api/data.json HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").expect("send the request");
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).expect("read data.json");
+        let text = String::from_utf8_lossy(&raw);
+        let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
+        let data: serde_json::Value =
+            serde_json::from_str(body).unwrap_or_else(|e| panic!("data.json ({e}): {body:.300}"));
+        let topics =
+            data["sns"]["Topic"].as_array().unwrap_or_else(|| panic!("no sns.Topic in data.json: {body:.300}"));
+        let topic =
+            topics.iter().find(|t| t["arn"] == topic_arn).unwrap_or_else(|| panic!("{topic_arn} not in {topics:?}"));
+        serde_json::from_value(topic["sent_notifications"].clone()).expect("sent_notifications is a list of lists")
+    }
+
     /// moto's combined stdout and stderr so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
