@@ -143,12 +143,15 @@ pub async fn handle_report(ctx: &Context, probe: &ProbeFile, report: &Report) ->
         let mut delivered = !probe.alert.channels.is_empty();
         for channel in &probe.alert.channels {
             match ctx.notifier.notify(channel, &alert).await {
-                Ok(()) => ctx
-                    .exposition
-                    .metrics
-                    .alert_sent(channel.kind(), &format!("{:?}", action.kind).to_ascii_lowercase()),
+                Ok(sent) => {
+                    ctx.exposition.metrics.channel_retries(channel.kind(), sent.retries);
+                    ctx.exposition
+                        .metrics
+                        .alert_sent(channel.kind(), &format!("{:?}", action.kind).to_ascii_lowercase())
+                }
                 Err(e) => {
                     delivered = false;
+                    ctx.exposition.metrics.channel_retries(channel.kind(), e.retries);
                     ctx.exposition.metrics.channel_error(channel.kind());
                     tracing::warn!(probe = %probe.name, channel = channel.kind(), dedup_key = %action.dedup_key, "alert not delivered, re-sent after the next run: {e}");
                 }
