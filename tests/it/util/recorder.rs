@@ -111,7 +111,11 @@ impl Recorder {
             if got.len() >= n {
                 return got;
             }
-            assert!(start.elapsed() < limit, "{} accepted request(s) after {limit:?}, expected {n}: {got:?}", got.len());
+            assert!(
+                start.elapsed() < limit,
+                "{} accepted request(s) after {limit:?}, expected {n}: {got:?}",
+                got.len()
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
