@@ -103,7 +103,8 @@ fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
 }
 
 /// Steps the state machine for `report`, persists run and state (before sending), sends the alerts to every
-/// channel of `probe`, and records each alert delivered by all of them. Returns the actions taken.
+/// channel of `probe` — preceded by any resolve an earlier run could not deliver — and records each alert
+/// delivered by all of them. Returns the actions taken.
 pub async fn handle_report(ctx: &Context, probe: &ProbeFile, report: &Report) -> Result<Vec<Action>, StoreError> {
     let now = Utc::now();
     let json = serde_json::to_value(report).unwrap_or(serde_json::Value::Null);
@@ -122,7 +123,11 @@ pub async fn handle_report(ctx: &Context, probe: &ProbeFile, report: &Report) ->
             late_mails: report.late_mails,
         };
         store.record_run(&run, &next)?;
-        (next, actions)
+        // Resolves an earlier run owed but did not deliver (crash, channel down) go out first, with their key.
+        let mut owed: Vec<Action> =
+            store.unsent_resolves(&probe.name)?.into_iter().filter(|a| !actions.contains(a)).collect();
+        owed.extend(actions);
+        (next, owed)
     };
     ctx.exposition.record(report);
     for action in &actions {
