@@ -455,6 +455,38 @@ async fn a_channel_that_is_down_is_retried_and_metrics_show_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resolve_a_channel_missed_is_re_sent_after_the_next_run() {
+    // The webhook takes the page, then is down for every attempt of the resolve.
+    let rig = Rig::start(&[200, 503, 503, 503, 503], &[]).await;
+    let probe = rig.probe("failure_threshold = 1\nsuccess_threshold = 1");
+    rig.refuse_with("CodeDeliveryFailureException from the mailer");
+    let ctx = rig.context().await;
+    let r = rig.run(&probe, Outcome::Critical).await;
+    let key = handle_report(&ctx, &probe, &r).await.unwrap()[0].dedup_key.clone();
+    rig.faults(json!({}));
+    let r = rig.run(&probe, Outcome::Ok).await;
+    handle_report(&ctx, &probe, &r).await.unwrap();
+    assert_eq!(rig.webhook.received().len(), 5, "the page, then four attempts of the resolve");
+    assert_eq!(rig.webhook.accepted().len(), 1, "only the page got through");
+    drop(ctx);
+
+    // The next run (here in a new process) sends the resolve again, with the incident's key.
+    let ctx = rig.context().await;
+    let r = rig.run(&probe, Outcome::Ok).await;
+    handle_report(&ctx, &probe, &r).await.unwrap();
+    let both = vec![("trigger".to_string(), key.clone()), ("resolve".to_string(), key.clone())];
+    let [exec, webhook, pagerduty, sns] = rig.delivered();
+    assert_eq!(webhook, both, "the webhook's incident is resolved too");
+    for (name, got) in [("exec", exec), ("PagerDuty", pagerduty), ("SNS", sns)] {
+        assert!(got.starts_with(&both), "{name}: {got:?}");
+        assert!(got[2..].iter().all(|a| *a == both[1]), "{name} at most re-resolved with the same key: {got:?}");
+    }
+    let r = rig.run(&probe, Outcome::Ok).await;
+    handle_report(&ctx, &probe, &r).await.unwrap();
+    assert_eq!(rig.webhook.accepted().len(), 2, "a delivered resolve is not sent again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_runs_raise_probe_blind_not_a_page_and_do_not_reset_the_failure_count() {
     let rig = Rig::start(&[], &[]).await;
     let alert = "failure_threshold = 2\nsuccess_threshold = 1\nunknown_threshold = 3";

@@ -143,6 +143,63 @@ command = ["tee", "-a", {recorded}]
     twin.shutdown().await;
 }
 
+/// The exec channel's program for the test below: records the alert (stdin) to `$1`, except that the
+/// first resolve hangs — it creates `$2` and sleeps, so the monitor can be killed while sending it.
+const HANG_ON_FIRST_RESOLVE_PY: &str = r#"import os, sys, time
+alert = sys.stdin.read()
+if os.environ.get("PROBE_ALERT_KIND") == "resolve" and not os.path.exists(sys.argv[2]):
+    open(sys.argv[2], "w").close()
+    time.sleep(10)
+    sys.exit(1)
+with open(sys.argv[1], "a") as f:
+    f.write(alert + "\n")
+"#;
+
+#[tokio::test]
+async fn sigkill_while_the_resolve_is_being_sent_then_restart_sends_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("Maildir");
+    let twin = Twin::spawn(Scenario::default_scenario().unwrap(), &maildir).await.unwrap();
+    twin.control().patch_faults(&json!({"identity_policy_missing": true})).unwrap();
+    let (recorded, hanging) = (dir.path().join("alerts.jsonl"), dir.path().join("resolve-started"));
+    std::fs::write(dir.path().join("record.py"), HANG_ON_FIRST_RESOLVE_PY).unwrap();
+    let s = |p: &Path| toml::Value::String(p.display().to_string()).to_string();
+    std::fs::create_dir(dir.path().join("probes")).unwrap();
+    let text = healthy_probe(&twin.endpoint_url(), &maildir, "probe-prod-fcp")
+        + &format!(
+            "[alert]\nfailure_threshold = 1\nsuccess_threshold = 1\n[[alert.channels]]\ntype = \"exec\"\n\
+             command = [\"/usr/bin/python3\", {}, {}, {}]\n",
+            s(&dir.path().join("record.py")),
+            s(&recorded),
+            s(&hanging)
+        );
+    std::fs::write(dir.path().join("probes/prod.toml"), text).unwrap();
+
+    let (mut monitor, _) = spawn_with_url(dir.path());
+    wait_for("the page", Duration::from_secs(30), || !alerts(&recorded).is_empty()).await;
+    twin.control().reset();
+    // The next run (10 s later) delivers and starts the resolve; the monitor dies while it is being sent.
+    wait_for("the resolve to start", Duration::from_secs(30), || hanging.exists()).await;
+    monitor.kill().unwrap();
+    monitor.wait().unwrap();
+    assert_eq!(alerts(&recorded).len(), 1, "the resolve did not get through before the kill");
+
+    let (mut monitor, _) = spawn_with_url(dir.path());
+    let waited = tokio::time::timeout(Duration::from_secs(30), async {
+        while alerts(&recorded).len() < 2 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    monitor.kill().unwrap();
+    monitor.wait().unwrap();
+    let got = alerts(&recorded);
+    assert!(waited.is_ok(), "the resolve was never sent after the restart: {got:?}");
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[1], ("resolve".to_string(), got[0].1.clone()), "resolved with the page's dedup key");
+    twin.shutdown().await;
+}
+
 /// Starts the monitor with stdout piped and returns it with the base URL it printed.
 fn spawn_with_url(dir: &Path) -> (Child, String) {
     use std::io::BufRead;
