@@ -5,7 +5,9 @@
 //! same dedup key — never a second incident. Likewise a triggered incident is closed with its resolve
 //! pending (`resolve_sent = 0`) until every channel took the resolve: a crash or a channel that is down at
 //! recovery gets the resolve re-sent after the next run ([`Store::unsent_resolves`]), so no receiver is left
-//! with an incident open forever.
+//! with an incident open forever. Which channel took which one-time alert (trigger, probe_blind and their
+//! resolves) is kept in `deliveries`, so a re-send goes only to the channels that missed it: one channel
+//! down never makes the others page twice.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -67,6 +69,17 @@ CREATE TABLE IF NOT EXISTS incidents (
 );
 ";
 
+/// Channels that took a one-time alert of an incident (created on open when missing).
+const DELIVERIES: &str = "
+CREATE TABLE IF NOT EXISTS deliveries (
+    dedup_key TEXT NOT NULL,
+    alert TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (dedup_key, alert, channel)
+);
+";
+
 /// Databases written before `resolve_sent` existed get the column; their closed incidents count as resolved
 /// (nothing is known about them, and re-sending old resolves would only confuse receivers).
 const ADD_RESOLVE_SENT: &str = "ALTER TABLE incidents ADD COLUMN resolve_sent INTEGER NOT NULL DEFAULT 1";
@@ -122,6 +135,7 @@ impl Store {
         if !has_resolve_sent {
             conn.execute_batch(ADD_RESOLVE_SENT).map_err(err)?;
         }
+        conn.execute_batch(DELIVERIES).map_err(err)?;
         Ok(Store { conn, path: path.to_path_buf() })
     }
 
@@ -248,6 +262,29 @@ impl Store {
         result.map(|_| ()).map_err(|e| self.err(e))
     }
 
+    /// The channels (ids chosen by the caller) that already took `action`'s alert of its incident.
+    pub fn delivered_to(&self, action: &Action) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT channel FROM deliveries WHERE dedup_key = ?1 AND alert = ?2")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![action.dedup_key, alert_name(action.kind)], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Records that `channel` took `action`'s alert, so a re-send for the channels that missed it skips it.
+    pub fn record_delivery(&self, action: &Action, channel: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO deliveries (dedup_key, alert, channel, at) VALUES (?1, ?2, ?3, ?4)",
+                params![action.dedup_key, alert_name(action.kind), channel, at],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
     /// Resolves of `probe` that were due but not delivered by every channel (a crash or a channel down at
     /// recovery), oldest first: closed incidents that had paged and whose resolve is not marked sent.
     pub fn unsent_resolves(&self, probe: &str) -> Result<Vec<Action>, StoreError> {
@@ -342,6 +379,17 @@ impl Store {
     }
 }
 
+/// The alert's name in `deliveries`: its serde name (`trigger`, `probe_blind_resolve`, …).
+fn alert_name(kind: AlertKind) -> &'static str {
+    match kind {
+        AlertKind::Trigger => "trigger",
+        AlertKind::Reminder => "reminder",
+        AlertKind::Resolve => "resolve",
+        AlertKind::ProbeBlind => "probe_blind",
+        AlertKind::ProbeBlindResolve => "probe_blind_resolve",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,6 +463,25 @@ mod tests {
         // An incident that never paged needs no resolve.
         let (_, _) = run_all(&path, &[C, C, O, O], false);
         assert!(Store::open(&path).unwrap().unsent_resolves("p").unwrap().is_empty());
+    }
+
+    #[test]
+    fn deliveries_are_kept_per_alert_and_channel() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.sqlite")).unwrap();
+        let trigger = Action { kind: AlertKind::Trigger, dedup_key: "k".into() };
+        let resolve = Action { kind: AlertKind::Resolve, dedup_key: "k".into() };
+        let other = Action { kind: AlertKind::Trigger, dedup_key: "k2".into() };
+        store.record_delivery(&trigger, "0:exec", at(0)).unwrap();
+        store.record_delivery(&trigger, "2:sns", at(0)).unwrap();
+        store.record_delivery(&trigger, "2:sns", at(60)).unwrap();
+        let cases =
+            [("trigger", &trigger, vec!["0:exec", "2:sns"]), ("resolve", &resolve, vec![]), ("other", &other, vec![])];
+        for (name, action, expected) in cases {
+            let mut got = store.delivered_to(action).unwrap();
+            got.sort();
+            assert_eq!(got, expected, "{name}");
+        }
     }
 
     #[test]
