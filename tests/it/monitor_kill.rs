@@ -157,6 +157,8 @@ with open(sys.argv[1], "a") as f:
 
 #[tokio::test]
 async fn sigkill_while_the_resolve_is_being_sent_then_restart_sends_it() {
+    let python = Path::new("/usr/bin/python3");
+    assert!(python.exists(), "{} not found: install Debian's python3 (`apt-get install python3`)", python.display());
     let dir = tempfile::tempdir().unwrap();
     let maildir = dir.path().join("Maildir");
     let twin = Twin::spawn(Scenario::default_scenario().unwrap(), &maildir).await.unwrap();
