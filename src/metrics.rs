@@ -26,7 +26,7 @@ use crate::report::Report;
 use crate::verdict::{Outcome, Phase};
 
 /// Metric names (as registered; counters get `_total` from the encoder) and help texts.
-pub const NAMES: [(&str, &str); 11] = [
+pub const NAMES: [(&str, &str); 12] = [
     ("cognito_probe_success", "1 when the last run of the probe delivered (OK or WARNING), else 0"),
     (
         "cognito_probe_outcome",
@@ -44,6 +44,10 @@ pub const NAMES: [(&str, &str); 11] = [
     ("cognito_probe_runs", "Finished probe runs by result"),
     ("cognito_probe_alerts", "Alerts delivered by channel and result (alert kind)"),
     ("cognito_probe_schedule_drift_seconds", "How late a run started against its schedule (jitter excluded)"),
+    (
+        "cognito_probe_channel_retries",
+        "Alert delivery attempts repeated after a failed one (the channel was down, busy or slow)",
+    ),
 ];
 
 type Labels = Vec<(&'static str, String)>;
@@ -68,6 +72,7 @@ pub struct Metrics {
     late: Family<Labels, Counter>,
     last_success: Family<Labels, FGauge>,
     channel_errors: Family<Labels, Counter>,
+    channel_retries: Family<Labels, Counter>,
     runs: Family<Labels, Counter>,
     alerts: Family<Labels, Counter>,
     drift: Histogram,
@@ -103,13 +108,14 @@ impl Metrics {
             late: Family::default(),
             last_success: Family::default(),
             channel_errors: Family::default(),
+            channel_retries: Family::default(),
             runs: Family::default(),
             alerts: Family::default(),
             drift: drift_histogram(),
             drift_samples: Mutex::new(std::collections::VecDeque::new()),
         };
         let mut registry = Registry::default();
-        let [success, outcome, phase, latency, auth, late, last, chan, runs, alerts, drift] = NAMES;
+        let [success, outcome, phase, latency, auth, late, last, chan, runs, alerts, drift, retries] = NAMES;
         registry.register(success.0, success.1, m.success.clone());
         registry.register(outcome.0, outcome.1, m.outcome.clone());
         registry.register(phase.0, phase.1, m.phase.clone());
@@ -121,6 +127,7 @@ impl Metrics {
         registry.register(runs.0, runs.1, m.runs.clone());
         registry.register(alerts.0, alerts.1, m.alerts.clone());
         registry.register(drift.0, drift.1, m.drift.clone());
+        registry.register(retries.0, retries.1, m.channel_retries.clone());
         Metrics { registry, ..m }
     }
 
@@ -172,6 +179,12 @@ impl Metrics {
     /// Counts an alert a channel failed to deliver.
     pub fn channel_error(&self, channel: &str) {
         self.channel_errors.get_or_create(&vec![("channel", channel.to_string())]).inc();
+    }
+
+    /// Counts attempts a channel repeated after a failed one. Without it a channel that needs retries to get
+    /// an alert through (down, rate-limited, slow) looks healthy until the day its attempts run out.
+    pub fn channel_retries(&self, channel: &str, retries: u32) {
+        self.channel_retries.get_or_create(&vec![("channel", channel.to_string())]).inc_by(u64::from(retries));
     }
 
     /// Counts a delivered alert.

@@ -26,7 +26,7 @@ use chrono::Utc;
 use rand::Rng;
 use tokio_util::sync::CancellationToken;
 
-use crate::alert::Alert;
+use crate::alert::{Alert, AlertKind};
 use crate::aws::Clients;
 use crate::config::{ConfigError, ProbeFile};
 use crate::metrics::Exposition;
@@ -110,7 +110,8 @@ fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
 }
 
 /// Steps the state machine for `report`, persists run and state (before sending), sends the alerts to every
-/// channel of `probe`, and records each alert delivered by all of them. Returns the actions taken.
+/// channel of `probe` that has not taken it yet — preceded by any resolve an earlier run could not deliver —
+/// and records each alert delivered by all of them. Returns the actions taken.
 pub async fn handle_report(ctx: &Context, probe: &ProbeFile, report: &Report) -> Result<Vec<Action>, StoreError> {
     let now = Utc::now();
     let json = serde_json::to_value(report).unwrap_or(serde_json::Value::Null);
@@ -129,7 +130,11 @@ pub async fn handle_report(ctx: &Context, probe: &ProbeFile, report: &Report) ->
             late_mails: report.late_mails,
         };
         store.record_run(&run, &next)?;
-        (next, actions)
+        // Resolves an earlier run owed but did not deliver (crash, channel down) go out first, with their key.
+        let mut owed: Vec<Action> =
+            store.unsent_resolves(&probe.name)?.into_iter().filter(|a| !actions.contains(a)).collect();
+        owed.extend(actions);
+        (next, owed)
     };
     ctx.exposition.record(report);
     for action in &actions {
@@ -147,15 +152,29 @@ pub async fn handle_report(ctx: &Context, probe: &ProbeFile, report: &Report) ->
             at: now,
             report: json.clone(),
         };
+        // A one-time alert re-sent (a channel missed it earlier) goes only to the channels that missed it;
+        // reminders are repeated by design. A channel is known by its position and type in the probe file.
+        let once = action.kind != AlertKind::Reminder;
+        let already = if once { lock(&ctx.store).delivered_to(action)? } else { Vec::new() };
         let mut delivered = !probe.alert.channels.is_empty();
-        for channel in &probe.alert.channels {
+        for (index, channel) in probe.alert.channels.iter().enumerate() {
+            let id = format!("{index}:{}", channel.kind());
+            if already.contains(&id) {
+                continue;
+            }
             match ctx.notifier.notify(channel, &alert).await {
-                Ok(()) => ctx
-                    .exposition
-                    .metrics
-                    .alert_sent(channel.kind(), &format!("{:?}", action.kind).to_ascii_lowercase()),
+                Ok(sent) => {
+                    ctx.exposition.metrics.channel_retries(channel.kind(), sent.retries);
+                    ctx.exposition
+                        .metrics
+                        .alert_sent(channel.kind(), &format!("{:?}", action.kind).to_ascii_lowercase());
+                    if once {
+                        lock(&ctx.store).record_delivery(action, &id, now)?;
+                    }
+                }
                 Err(e) => {
                     delivered = false;
+                    ctx.exposition.metrics.channel_retries(channel.kind(), e.retries);
                     ctx.exposition.metrics.channel_error(channel.kind());
                     tracing::warn!(probe = %probe.name, channel = channel.kind(), dedup_key = %action.dedup_key, "alert not delivered, re-sent after the next run: {e}");
                 }

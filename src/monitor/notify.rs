@@ -7,10 +7,33 @@ use std::pin::Pin;
 use super::config::ChannelSettings;
 use crate::alert::Alert;
 
-/// A boxed send future.
-pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+/// An alert one channel delivered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sent {
+    /// Attempts that failed before the one that got through (each was retried).
+    pub retries: u32,
+}
 
-/// Delivers one alert to one channel. `Err` carries a message for logs and metrics (no secrets).
+/// An alert one channel did not deliver.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotSent {
+    /// Attempts repeated after a failed one before the channel gave up.
+    pub retries: u32,
+    /// What went wrong, for logs (no secrets).
+    pub error: String,
+}
+
+impl std::fmt::Display for NotSent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.error)
+    }
+}
+
+/// A boxed send future.
+pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<Sent, NotSent>> + Send + 'a>>;
+
+/// Delivers one alert to one channel, saying how many retries it took, so `/metrics` shows a channel that
+/// only gets through on its second or third attempt.
 pub trait Notifier: Send + Sync {
     fn notify<'a>(&'a self, channel: &'a ChannelSettings, alert: &'a Alert) -> SendFuture<'a>;
 }
@@ -23,8 +46,21 @@ pub struct Channels;
 impl Notifier for Channels {
     fn notify<'a>(&'a self, channel: &'a ChannelSettings, alert: &'a Alert) -> SendFuture<'a> {
         Box::pin(async move {
-            let channel = crate::alert::Channel::from_config(channel).await.map_err(|e| e.to_string())?;
-            channel.send(alert).await.map_err(|e| e.to_string())
+            let channel = crate::alert::Channel::from_config(channel)
+                .await
+                .map_err(|e| NotSent { retries: 0, error: e.to_string() })?;
+            send(&channel, alert).await
         })
+    }
+}
+
+/// Sends through a built channel and counts its retries: every failed attempt was retried except, when
+/// the alert was not delivered, the last one.
+pub async fn send(channel: &crate::alert::Channel, alert: &Alert) -> Result<Sent, NotSent> {
+    let result = channel.send(alert).await;
+    let failed = u32::try_from(channel.errors()).unwrap_or(u32::MAX);
+    match result {
+        Ok(()) => Ok(Sent { retries: failed }),
+        Err(e) => Err(NotSent { retries: failed.saturating_sub(1), error: e.to_string() }),
     }
 }

@@ -2,7 +2,12 @@
 //! and `triggered` flags, late-mail counts. Every run is recorded in one transaction together with the state
 //! it produced, and that happens BEFORE any alert is sent; [`Store::mark_sent`] records a delivered alert
 //! afterwards. A crash between the two leaves the incident untriggered, so the next run re-sends it with the
-//! same dedup key — never a second incident.
+//! same dedup key — never a second incident. Likewise a triggered incident is closed with its resolve
+//! pending (`resolve_sent = 0`) until every channel took the resolve: a crash or a channel that is down at
+//! recovery gets the resolve re-sent after the next run ([`Store::unsent_resolves`]), so no receiver is left
+//! with an incident open forever. Which channel took which one-time alert (trigger, probe_blind and their
+//! resolves) is kept in `deliveries`, so a re-send goes only to the channels that missed it: one channel
+//! down never makes the others page twice.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -11,6 +16,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::state::{Action, AlertState, Incident, IncidentKind};
+use crate::alert::AlertKind;
 
 /// A failure of the state database.
 #[derive(Debug, thiserror::Error)]
@@ -58,9 +64,25 @@ CREATE TABLE IF NOT EXISTS incidents (
     opened_at TEXT NOT NULL,
     triggered INTEGER NOT NULL,
     last_notified TEXT,
-    closed_at TEXT
+    closed_at TEXT,
+    resolve_sent INTEGER NOT NULL DEFAULT 1
 );
 ";
+
+/// Channels that took a one-time alert of an incident (created on open when missing).
+const DELIVERIES: &str = "
+CREATE TABLE IF NOT EXISTS deliveries (
+    dedup_key TEXT NOT NULL,
+    alert TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (dedup_key, alert, channel)
+);
+";
+
+/// Databases written before `resolve_sent` existed get the column; their closed incidents count as resolved
+/// (nothing is known about them, and re-sending old resolves would only confuse receivers).
+const ADD_RESOLVE_SENT: &str = "ALTER TABLE incidents ADD COLUMN resolve_sent INTEGER NOT NULL DEFAULT 1";
 
 /// One recorded run, as history shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,6 +127,15 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
+        let has_resolve_sent: bool = conn
+            .query_row("SELECT COUNT(*) > 0 FROM pragma_table_info('incidents') WHERE name = 'resolve_sent'", [], |r| {
+                r.get(0)
+            })
+            .map_err(err)?;
+        if !has_resolve_sent {
+            conn.execute_batch(ADD_RESOLVE_SENT).map_err(err)?;
+        }
+        conn.execute_batch(DELIVERIES).map_err(err)?;
         Ok(Store { conn, path: path.to_path_buf() })
     }
 
@@ -206,20 +237,85 @@ impl Store {
             .map_err(err)?;
         drop(stmt);
         for key in stale.iter().filter(|k| !keys.contains(k)) {
-            tx.execute("UPDATE incidents SET closed_at = ?2 WHERE dedup_key = ?1", params![key, at]).map_err(err)?;
+            tx.execute("UPDATE incidents SET closed_at = ?2, resolve_sent = 0 WHERE dedup_key = ?1", params![key, at])
+                .map_err(err)?;
         }
         tx.commit().map_err(err)
     }
 
-    /// Records that `action` was delivered: a trigger/reminder sets `triggered` and `last_notified`.
+    /// Records that `action` was delivered: a trigger/reminder sets `triggered` and `last_notified`, a resolve
+    /// sets `resolve_sent` of the closed incident.
     pub fn mark_sent(&self, action: &Action, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let (sql, at) = match action.kind {
+            AlertKind::Resolve | AlertKind::ProbeBlindResolve => {
+                ("UPDATE incidents SET resolve_sent = 1 WHERE dedup_key = ?1 AND closed_at IS NOT NULL", None)
+            }
+            AlertKind::Trigger | AlertKind::Reminder | AlertKind::ProbeBlind => (
+                "UPDATE incidents SET triggered = 1, last_notified = ?2 WHERE dedup_key = ?1 AND closed_at IS NULL",
+                Some(at),
+            ),
+        };
+        let result = match at {
+            Some(at) => self.conn.execute(sql, params![action.dedup_key, at]),
+            None => self.conn.execute(sql, params![action.dedup_key]),
+        };
+        result.map(|_| ()).map_err(|e| self.err(e))
+    }
+
+    /// The channels (ids chosen by the caller) that already took `action`'s alert of its incident.
+    pub fn delivered_to(&self, action: &Action) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT channel FROM deliveries WHERE dedup_key = ?1 AND alert = ?2")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![action.dedup_key, alert_name(action.kind)], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Records that `channel` took `action`'s alert, so a re-send for the channels that missed it skips it.
+    pub fn record_delivery(&self, action: &Action, channel: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         self.conn
             .execute(
-                "UPDATE incidents SET triggered = 1, last_notified = ?2 WHERE dedup_key = ?1 AND closed_at IS NULL",
-                params![action.dedup_key, at],
+                "INSERT OR IGNORE INTO deliveries (dedup_key, alert, channel, at) VALUES (?1, ?2, ?3, ?4)",
+                params![action.dedup_key, alert_name(action.kind), channel, at],
             )
             .map(|_| ())
             .map_err(|e| self.err(e))
+    }
+
+    /// Resolves of `probe` that were due but not delivered by every channel (a crash or a channel down at
+    /// recovery), oldest first: closed incidents that had paged and whose resolve is not marked sent.
+    pub fn unsent_resolves(&self, probe: &str) -> Result<Vec<Action>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT dedup_key, kind FROM incidents
+                 WHERE probe = ?1 AND closed_at IS NOT NULL AND triggered = 1 AND resolve_sent = 0
+                 ORDER BY closed_at",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![probe], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(|e| self.err(e))?;
+        let mut actions = Vec::new();
+        for row in rows {
+            let (dedup_key, kind) = row.map_err(|e| self.err(e))?;
+            let kind = match kind.as_str() {
+                "delivery" => AlertKind::Resolve,
+                "blind" => AlertKind::ProbeBlindResolve,
+                other => {
+                    return Err(StoreError::Corrupt {
+                        path: self.path.clone(),
+                        probe: probe.to_string(),
+                        message: format!("incident kind {other:?}, expected \"delivery\" or \"blind\""),
+                    });
+                }
+            };
+            actions.push(Action { kind, dedup_key });
+        }
+        Ok(actions)
     }
 
     /// Deletes run history older than `keep`. Runs of open incidents are history too, but counters and
@@ -283,6 +379,17 @@ impl Store {
     }
 }
 
+/// The alert's name in `deliveries`: its serde name (`trigger`, `probe_blind_resolve`, …).
+fn alert_name(kind: AlertKind) -> &'static str {
+    match kind {
+        AlertKind::Trigger => "trigger",
+        AlertKind::Reminder => "reminder",
+        AlertKind::Resolve => "resolve",
+        AlertKind::ProbeBlind => "probe_blind",
+        AlertKind::ProbeBlindResolve => "probe_blind_resolve",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,6 +442,66 @@ mod tests {
         assert!(incidents[0].closed && incidents[0].dedup_key == incident.dedup_key);
         assert_eq!(store.runs("p").unwrap().len(), 5);
         assert_eq!(store.late_mails("p").unwrap(), 5);
+    }
+
+    #[test]
+    fn a_resolve_stays_pending_until_it_is_delivered() {
+        use Outcome::{Critical as C, Ok as O};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite");
+        let (state, _) = run_all(&path, &[C, C], true);
+        let key = state.delivery.unwrap().dedup_key;
+        let resolve = Action { kind: AlertKind::Resolve, dedup_key: key.clone() };
+        // Recovery, but the resolve is not delivered (crash, channel down).
+        let (state, kinds) = run_all(&path, &[O, O], false);
+        assert_eq!(kinds[1], vec![AlertKind::Resolve]);
+        assert!(state.delivery.is_none(), "the incident is closed");
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.unsent_resolves("p").unwrap(), vec![resolve.clone()], "pending across a reopening");
+        store.mark_sent(&resolve, at(600)).unwrap();
+        assert!(store.unsent_resolves("p").unwrap().is_empty(), "delivered: no longer pending");
+        // An incident that never paged needs no resolve.
+        let (_, _) = run_all(&path, &[C, C, O, O], false);
+        assert!(Store::open(&path).unwrap().unsent_resolves("p").unwrap().is_empty());
+    }
+
+    #[test]
+    fn deliveries_are_kept_per_alert_and_channel() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.sqlite")).unwrap();
+        let trigger = Action { kind: AlertKind::Trigger, dedup_key: "k".into() };
+        let resolve = Action { kind: AlertKind::Resolve, dedup_key: "k".into() };
+        let other = Action { kind: AlertKind::Trigger, dedup_key: "k2".into() };
+        store.record_delivery(&trigger, "0:exec", at(0)).unwrap();
+        store.record_delivery(&trigger, "2:sns", at(0)).unwrap();
+        store.record_delivery(&trigger, "2:sns", at(60)).unwrap();
+        let cases =
+            [("trigger", &trigger, vec!["0:exec", "2:sns"]), ("resolve", &resolve, vec![]), ("other", &other, vec![])];
+        for (name, action, expected) in cases {
+            let mut got = store.delivered_to(action).unwrap();
+            got.sort();
+            assert_eq!(got, expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn databases_without_resolve_sent_are_upgraded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite");
+        let old_schema = SCHEMA.replace(",\n    resolve_sent INTEGER NOT NULL DEFAULT 1", "");
+        assert!(!old_schema.contains("resolve_sent"));
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(&old_schema).unwrap();
+        conn.execute(
+            "INSERT INTO incidents (dedup_key, probe, kind, opened_at, triggered, closed_at)
+             VALUES ('k', 'p', 'delivery', ?1, 1, ?1)",
+            params![at(0)],
+        )
+        .unwrap();
+        drop(conn);
+        let store = Store::open(&path).unwrap();
+        assert!(store.unsent_resolves("p").unwrap().is_empty(), "old closed incidents count as resolved");
+        assert_eq!(store.incidents("p").unwrap().len(), 1);
     }
 
     #[test]

@@ -4,14 +4,10 @@
 //! and SNS on moto, read back from moto's `/moto-api/data.json` — then the failure paths: a channel that is down is retried and fails with a clear error, 429 and 5xx are
 //! retried, other 4xx are not, and a hung program is killed.
 
-use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
 use cognito_delivery_probe::alert::{Alert, AlertKind, Channel, ChannelConfig, ChannelError, RetryPolicy};
 use cognito_delivery_probe::secret::SecretSource;
 use cognito_delivery_probe::verdict::{Outcome, Phase};
@@ -20,95 +16,11 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use crate::util::moto::Moto;
+use crate::util::recorder::Recorder;
 
 /// Fast retries so failure tests take milliseconds, not the default seconds.
 fn quick_retry(attempts: u32) -> RetryPolicy {
     RetryPolicy { attempts, initial_backoff: Duration::from_millis(5), max_backoff: Duration::from_millis(20) }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// The recording HTTP server standing in for webhook receivers and PagerDuty.
-
-/// One request as the server saw it.
-#[derive(Debug, Clone)]
-struct Received {
-    path: String,
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-impl Received {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.body))
-    }
-}
-
-#[derive(Default)]
-struct RecorderState {
-    received: Mutex<Vec<Received>>,
-    /// Status codes to answer, in order; when empty, `default` is answered.
-    script: Mutex<VecDeque<u16>>,
-    default: u16,
-    /// `Retry-After` sent with every 429 and 503, when set.
-    retry_after: Option<&'static str>,
-}
-
-/// An axum server on 127.0.0.1:0 that records every request and answers scripted status codes.
-struct Recorder {
-    addr: std::net::SocketAddr,
-    state: Arc<RecorderState>,
-    shutdown: tokio_util::sync::CancellationToken,
-}
-
-async fn record(
-    State(state): State<Arc<RecorderState>>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> (StatusCode, HeaderMap) {
-    state.received.lock().unwrap().push(Received { path: uri.path().to_string(), headers, body });
-    let code = state.script.lock().unwrap().pop_front().unwrap_or(state.default);
-    let mut answer = HeaderMap::new();
-    if let (Some(wait), 429 | 503) = (state.retry_after, code) {
-        answer.insert("retry-after", wait.parse().unwrap());
-    }
-    (StatusCode::from_u16(code).unwrap(), answer)
-}
-
-impl Recorder {
-    async fn start(default: u16, script: &[u16]) -> Recorder {
-        Self::start_with_retry_after(default, script, None).await
-    }
-
-    async fn start_with_retry_after(default: u16, script: &[u16], retry_after: Option<&'static str>) -> Recorder {
-        let state = Arc::new(RecorderState {
-            received: Mutex::default(),
-            script: Mutex::new(script.iter().copied().collect()),
-            default,
-            retry_after,
-        });
-        let app = axum::Router::new().fallback(record).with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let shutdown = tokio_util::sync::CancellationToken::new();
-        let stop = shutdown.clone().cancelled_owned();
-        tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stop).await.unwrap() });
-        Recorder { addr, state, shutdown }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    fn take(&self) -> Vec<Received> {
-        std::mem::take(&mut *self.state.received.lock().unwrap())
-    }
-}
-
-impl Drop for Recorder {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -266,7 +178,7 @@ impl Backend {
                 }
             }
             Backend::Sns { moto, topic_arn, seen } => {
-                let sent_notifications = moto_sent_notifications(moto, topic_arn);
+                let sent_notifications = moto.sent_notifications(topic_arn);
                 assert_eq!(sent_notifications.len(), seen.get() + 1, "{case}: one Publish");
                 seen.set(sent_notifications.len());
                 // moto records (message_id, message, subject, attributes, group_id).
@@ -280,24 +192,6 @@ impl Backend {
             }
         }
     }
-}
-
-/// `sent_notifications` of one topic from moto's model dump (`GET /moto-api/data.json`, research/aws.md §4.1).
-fn moto_sent_notifications(moto: &Moto, topic_arn: &str) -> Vec<Vec<Value>> {
-    use std::io::{Read as _, Write as _};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", moto.port)).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    // HTTP/1.0: no chunked encoding, the body ends when the connection closes.
-    write!(stream, "GET /moto-api/data.json HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8_lossy(&raw);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
-    let data: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("data.json ({e}): {body:.300}"));
-    let topics = data["sns"]["Topic"].as_array().unwrap_or_else(|| panic!("no sns.Topic in data.json: {body:.300}"));
-    let topic =
-        topics.iter().find(|t| t["arn"] == topic_arn).unwrap_or_else(|| panic!("{topic_arn} not in {topics:?}"));
-    serde_json::from_value(topic["sent_notifications"].clone()).unwrap()
 }
 
 async fn run_conformance(backend: Backend) {

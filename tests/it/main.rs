@@ -14,6 +14,7 @@ mod imap_auth;
 mod imap_inbox;
 mod lint_terraform;
 mod monitor;
+mod monitor_e2e;
 mod monitor_kill;
 mod moto_conformance;
 mod probe_e2e;

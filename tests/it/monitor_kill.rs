@@ -1,6 +1,8 @@
-//! The real `probe monitor` process killed with SIGKILL in the middle of a run and started again on the
-//! same state file: the open incident is remembered, no second page is sent, recovery resolves it with the
-//! original dedup key, and no probe mail is left in the mailbox.
+//! The real `probe monitor` process killed with SIGKILL in the middle of a run — after Cognito accepted the
+//! trigger, while the mail is still in flight — and started again on the same state file, reading a real
+//! Dovecot over TLS: the open incident is remembered, no second page is sent, the mail that landed after the
+//! kill is swept and counted as late (report, store, `/metrics`), recovery resolves with the original dedup
+//! key, and no probe mail is left in the mailbox. Also SIGHUP reloads and one-shot runs with `--state`.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -11,21 +13,7 @@ use cognito_delivery_probe::twin::Twin;
 use cognito_delivery_probe::twin::scenario::Scenario;
 use serde_json::{Value, json};
 
-fn spawn_monitor(dir: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_probe"))
-        .args(["monitor", "--listen", "127.0.0.1:0", "--probes"])
-        .arg(dir.join("probes"))
-        .arg("--state")
-        .arg(dir.join("state.sqlite"))
-        .env("AWS_ACCESS_KEY_ID", "AKIDTWIN")
-        .env("AWS_SECRET_ACCESS_KEY", "twin-secret")
-        .env_remove("AWS_PROFILE")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the probe binary")
-}
+use crate::util::dovecot::Dovecot;
 
 fn alerts(path: &Path) -> Vec<(String, String)> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
@@ -52,13 +40,16 @@ fn probe_mail(maildir: &Path) -> usize {
         .sum()
 }
 
-#[tokio::test]
-async fn sigkill_mid_run_then_restart_loses_nothing_and_pages_once() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_with_the_mail_in_flight_then_restart_sweeps_it_as_late_and_pages_once() {
+    let dovecot = Dovecot::start();
     let dir = tempfile::tempdir().unwrap();
-    let maildir = dir.path().join("Maildir");
+    let maildir = dovecot.maildir.clone();
     let twin = Twin::spawn(Scenario::default_scenario().unwrap(), &maildir).await.unwrap();
+    // Run 1: SES silently drops the mail (no mail at all) — CRITICAL, paged at once.
     twin.control().patch_faults(&json!({"identity_policy_missing": true})).unwrap();
     let recorded = dir.path().join("alerts.jsonl");
+    let s = |p: &Path| toml::Value::String(p.display().to_string()).to_string();
     std::fs::create_dir(dir.path().join("probes")).unwrap();
     std::fs::write(
         dir.path().join("probes/prod.toml"),
@@ -71,8 +62,17 @@ interval = "10s"
 [aws]
 endpoint_url = "{endpoint}"
 
-[maildir]
-path = {maildir}
+[imap]
+host = "{host}"
+port = {port}
+ca_file = {ca}
+username = "{user}"
+password = {{ file = {pw} }}
+poll_interval = "250ms"
+trusted_authserv_ids = ["mx.google.com"]
+
+[expect]
+from = "noreply@thephenom.app"
 
 [cloudwatch]
 poll_interval = "200ms"
@@ -87,25 +87,38 @@ type = "exec"
 command = ["tee", "-a", {recorded}]
 "#,
             endpoint = twin.endpoint_url(),
-            maildir = toml::Value::String(maildir.display().to_string()),
-            recorded = toml::Value::String(recorded.display().to_string()),
+            host = dovecot.host,
+            port = dovecot.port,
+            ca = s(&dovecot.ca_pem_path),
+            user = dovecot.username,
+            pw = s(&dovecot.password_file),
+            recorded = s(&recorded),
         ),
     )
     .unwrap();
 
-    let mut monitor = spawn_monitor(dir.path());
+    let (mut monitor, _) = spawn_with_url(dir.path());
     wait_for("the first page", Duration::from_secs(30), || !alerts(&recorded).is_empty()).await;
-    let paged = Instant::now();
-    // The second run starts 10 s after the first (which took ~3 s to fail): kill it in the middle.
-    tokio::time::sleep(Duration::from_secs(8)).await;
+    // Run 2 (10 s after run 1): the mail is sent but reaches the mailbox only 6 s later. Kill the monitor as
+    // soon as Cognito accepted the trigger, while that mail is in flight.
+    twin.control().reset();
+    twin.control().patch_faults(&json!({"delivery_delay_seconds": 6})).unwrap();
+    let sends = twin.control().sent().len();
+    wait_for("run 2's trigger", Duration::from_secs(20), || twin.control().sent().len() > sends).await;
     monitor.kill().unwrap();
     monitor.wait().unwrap();
-    assert!(paged.elapsed() < Duration::from_secs(10));
+    assert_eq!(probe_mail(&maildir), 0, "the mail is still in flight when the monitor dies");
+    let runs = Store::open(&dir.path().join("state.sqlite")).unwrap().runs("prod").unwrap();
+    assert_eq!(runs.len(), 1, "the killed run recorded nothing: {runs:?}");
 
-    // Delivery works again; a mail delivered for nobody must not stay behind either.
+    // The mail lands with nobody left to delete it; it is older than a run's timeout by the restart.
+    wait_for("the late mail to land", Duration::from_secs(20), || probe_mail(&maildir) == 1).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
     twin.control().reset();
-    let mut monitor = spawn_monitor(dir.path());
+    let (mut monitor, url) = spawn_with_url(dir.path());
     wait_for("the resolve", Duration::from_secs(30), || alerts(&recorded).len() >= 2).await;
+    let (_, body, _) = crate::twin_harness::http(&url, "GET", "/metrics", &[], b"").await;
+    let metrics = String::from_utf8(body).unwrap();
     monitor.kill().unwrap();
     monitor.wait().unwrap();
 
@@ -118,9 +131,74 @@ command = ["tee", "-a", {recorded}]
     assert_eq!(incidents.len(), 1, "{incidents:?}");
     assert!(incidents[0].triggered && incidents[0].closed);
     let runs = store.runs("prod").unwrap();
-    assert!(runs.len() >= 2, "the run before the kill and the one after are both in the history: {runs:?}");
+    assert_eq!(runs.len(), 2, "the run before the kill and the one after: {runs:?}");
     assert_eq!(runs[0].outcome, "ok");
-    assert_eq!(probe_mail(&maildir), 0, "the probe cleaned up its mail");
+    assert_eq!(runs[0].report["late_mails"], 1, "the sweep found the killed run's mail: {}", runs[0].report);
+    assert_eq!(store.late_mails("prod").unwrap(), 1, "the store counts it");
+    assert!(
+        metrics.contains("cognito_probe_late_mails_total{probe=\"prod\"} 1"),
+        "late-mail counter in /metrics:\n{metrics}"
+    );
+    assert_eq!(probe_mail(&maildir), 0, "no probe mail left behind");
+    twin.shutdown().await;
+}
+
+/// The exec channel's program for the test below: records the alert (stdin) to `$1`, except that the
+/// first resolve hangs — it creates `$2` and sleeps, so the monitor can be killed while sending it.
+const HANG_ON_FIRST_RESOLVE_PY: &str = r#"import os, sys, time
+alert = sys.stdin.read()
+if os.environ.get("PROBE_ALERT_KIND") == "resolve" and not os.path.exists(sys.argv[2]):
+    open(sys.argv[2], "w").close()
+    time.sleep(10)
+    sys.exit(1)
+with open(sys.argv[1], "a") as f:
+    f.write(alert + "\n")
+"#;
+
+#[tokio::test]
+async fn sigkill_while_the_resolve_is_being_sent_then_restart_sends_it() {
+    let python = Path::new("/usr/bin/python3");
+    assert!(python.exists(), "{} not found: install Debian's python3 (`apt-get install python3`)", python.display());
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("Maildir");
+    let twin = Twin::spawn(Scenario::default_scenario().unwrap(), &maildir).await.unwrap();
+    twin.control().patch_faults(&json!({"identity_policy_missing": true})).unwrap();
+    let (recorded, hanging) = (dir.path().join("alerts.jsonl"), dir.path().join("resolve-started"));
+    std::fs::write(dir.path().join("record.py"), HANG_ON_FIRST_RESOLVE_PY).unwrap();
+    let s = |p: &Path| toml::Value::String(p.display().to_string()).to_string();
+    std::fs::create_dir(dir.path().join("probes")).unwrap();
+    let text = healthy_probe(&twin.endpoint_url(), &maildir, "probe-prod-fcp")
+        + &format!(
+            "[alert]\nfailure_threshold = 1\nsuccess_threshold = 1\n[[alert.channels]]\ntype = \"exec\"\n\
+             command = [\"/usr/bin/python3\", {}, {}, {}]\n",
+            s(&dir.path().join("record.py")),
+            s(&recorded),
+            s(&hanging)
+        );
+    std::fs::write(dir.path().join("probes/prod.toml"), text).unwrap();
+
+    let (mut monitor, _) = spawn_with_url(dir.path());
+    wait_for("the page", Duration::from_secs(30), || !alerts(&recorded).is_empty()).await;
+    twin.control().reset();
+    // The next run (10 s later) delivers and starts the resolve; the monitor dies while it is being sent.
+    wait_for("the resolve to start", Duration::from_secs(30), || hanging.exists()).await;
+    monitor.kill().unwrap();
+    monitor.wait().unwrap();
+    assert_eq!(alerts(&recorded).len(), 1, "the resolve did not get through before the kill");
+
+    let (mut monitor, _) = spawn_with_url(dir.path());
+    let waited = tokio::time::timeout(Duration::from_secs(30), async {
+        while alerts(&recorded).len() < 2 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    monitor.kill().unwrap();
+    monitor.wait().unwrap();
+    let got = alerts(&recorded);
+    assert!(waited.is_ok(), "the resolve was never sent after the restart: {got:?}");
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[1], ("resolve".to_string(), got[0].1.clone()), "resolved with the page's dedup key");
     twin.shutdown().await;
 }
 

@@ -33,8 +33,21 @@ pub struct Moto {
 }
 
 impl Moto {
-    /// Starts `moto_server -H 127.0.0.1 -p <free port>` and waits until it answers.
+    /// Starts `moto_server -H 127.0.0.1 -p <free port>` and waits until it answers. When another process
+    /// took the port between probing and binding (tests start servers in parallel), tries a new one.
     pub fn start() -> Moto {
+        let mut last_log = String::new();
+        for _ in 0..3 {
+            match Self::try_start() {
+                Ok(moto) => return moto,
+                Err(log) if log.contains("Address already in use") => last_log = log,
+                Err(log) => panic!("{log}"),
+            }
+        }
+        panic!("moto_server could not bind a free port three times\n--- moto log ---\n{last_log}");
+    }
+
+    fn try_start() -> Result<Moto, String> {
         let dir = tempfile::tempdir().expect("temp dir for moto's log");
         let log_path = dir.path().join("moto.log");
         let port = free_port();
@@ -56,28 +69,30 @@ impl Moto {
             Err(err) => panic!("could not start moto_server: {err}; {INSTALL_HINT}"),
         };
         let mut moto = Moto { port, child, log_path, _dir: dir };
-        moto.wait_ready();
-        moto
+        moto.wait_ready()?;
+        Ok(moto)
     }
 
-    fn wait_ready(&mut self) {
+    /// Polls until moto answers; Err carries the reason and moto's log.
+    fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + STARTUP;
         loop {
             if let Some(status) = self.child.try_wait().expect("poll moto_server") {
-                panic!(
+                return Err(format!(
                     "moto_server exited with {status} before answering; {INSTALL_HINT}\n--- moto log ---\n{}",
                     self.log()
-                );
+                ));
             }
             if matches!(self.request("GET", "/moto-api/"), Ok(200)) {
-                return;
+                return Ok(());
             }
-            assert!(
-                Instant::now() < deadline,
-                "moto_server did not answer on 127.0.0.1:{} within {STARTUP:?}\n--- moto log ---\n{}",
-                self.port,
-                self.log()
-            );
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "moto_server did not answer on 127.0.0.1:{} within {STARTUP:?}\n--- moto log ---\n{}",
+                    self.port,
+                    self.log()
+                ));
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -101,6 +116,26 @@ impl Moto {
             .test_credentials()
             .load()
             .await
+    }
+
+    /// `sent_notifications` of one topic from moto's model dump (`GET /moto-api/data.json`, research/aws.md
+    /// §4.1): one `[message_id, message, subject, attributes, group_id]` per `Publish`, in order.
+    pub fn sent_notifications(&self, topic_arn: &str) -> Vec<Vec<serde_json::Value>> {
+        let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).expect("reach moto_server");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("set a read timeout");
+        // HTTP/1.0: no chunked encoding, the body ends when the connection closes.
+        write!(stream, "GET /moto-api/data.json HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").expect("send the request");
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).expect("read data.json");
+        let text = String::from_utf8_lossy(&raw);
+        let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
+        let data: serde_json::Value =
+            serde_json::from_str(body).unwrap_or_else(|e| panic!("data.json ({e}): {body:.300}"));
+        let topics =
+            data["sns"]["Topic"].as_array().unwrap_or_else(|| panic!("no sns.Topic in data.json: {body:.300}"));
+        let topic =
+            topics.iter().find(|t| t["arn"] == topic_arn).unwrap_or_else(|| panic!("{topic_arn} not in {topics:?}"));
+        serde_json::from_value(topic["sent_notifications"].clone()).expect("sent_notifications is a list of lists")
     }
 
     /// moto's combined stdout and stderr so far.
