@@ -46,12 +46,21 @@ async fn main() {
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let maildir = dir.path().join("Maildir");
-    let twin = Twin::spawn(Scenario::default_scenario().expect("scenario"), &maildir).await.expect("twin");
+    // One test user per probe file, as deployments do: probes sharing a user could not tell their mail apart.
+    let mut scenario = Scenario::default_scenario().expect("scenario");
+    let template = scenario.pools[0].users[0].clone();
+    for i in 0..probes {
+        let mut user = template.clone();
+        user.username = format!("probe-bench-{i:04}");
+        user.email = Some(format!("probe+bench-{i:04}@mail.test"));
+        scenario.pools[0].users.push(user);
+    }
+    let twin = Twin::spawn(scenario, &maildir).await.expect("twin");
     let probe_dir = dir.path().join("probes");
     std::fs::create_dir(&probe_dir).expect("probes dir");
     for i in 0..probes {
         let text = format!(
-            "pool_id = \"us-east-1_knEL7cqS3\"\nusername = \"probe-prod-fcp\"\ntimeout = \"3s\"\ninterval = \"10s\"\n\
+            "pool_id = \"us-east-1_knEL7cqS3\"\nusername = \"probe-bench-{i:04}\"\ntimeout = \"3s\"\ninterval = \"10s\"\n\
              jitter = \"10s\"\n[aws]\nendpoint_url = \"{}\"\n[maildir]\npath = {}\n[cloudwatch]\npoll_interval = \"1s\"\nsettle = \"0s\"\n",
             twin.endpoint_url(),
             toml::Value::String(maildir.display().to_string())

@@ -92,8 +92,19 @@ impl MaildirInbox {
     ) -> Result<Option<Found>, InboxError> {
         let since = baseline.taken_at.timestamp();
         loop {
-            if let Some((folder, junk, path)) = self.scan(matcher, since, i64::MAX)?.into_iter().next() {
-                let raw = std::fs::read(&path).map_err(|source| InboxError::Maildir { path: path.clone(), source })?;
+            let mut hit = None;
+            for (folder, junk, path) in self.scan(matcher, since, i64::MAX)? {
+                match std::fs::read(&path) {
+                    Ok(raw) => {
+                        hit = Some((folder, junk, path, raw));
+                        break;
+                    }
+                    // Moved or removed since the scan (a mail client, another probe's clean-up): not there.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(source) => return Err(InboxError::Maildir { path, source }),
+                }
+            }
+            if let Some((folder, junk, path, raw)) = hit {
                 let visible_at = std::fs::metadata(&path).and_then(|m| m.modified()).ok().map(DateTime::<Utc>::from);
                 return Ok(Some(Found {
                     folder,
