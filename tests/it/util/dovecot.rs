@@ -292,6 +292,7 @@ impl Dovecot {
             poll_interval: Duration::from_secs(5),
             trusted_authserv_ids: Vec::new(),
             cleanup: Cleanup::Delete,
+            max_connections: 8,
         }
     }
 
