@@ -303,7 +303,15 @@ impl ImapInbox {
         let mut marks = Vec::new();
         for (folder, junk) in self.folders.clone() {
             let status = timed("STATUS", self.session()?.status(&folder, "(UIDNEXT UIDVALIDITY)")).await?;
-            marks.push(FolderMark { folder, junk, uid_validity: status.uid_validity, uid_next: status.uid_next });
+            // UIDVALIDITY and UIDNEXT are non-zero numbers (RFC 3501 §2.3.1.1, §9 nz-number). Dovecot answers 0
+            // while a brand-new folder's index is being created by another session: not known yet.
+            let known = |n: Option<u32>| n.filter(|n| *n != 0);
+            marks.push(FolderMark {
+                folder,
+                junk,
+                uid_validity: known(status.uid_validity),
+                uid_next: known(status.uid_next),
+            });
         }
         Ok(Baseline { taken_at, folders: marks })
     }
