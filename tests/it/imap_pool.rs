@@ -49,7 +49,13 @@ impl Rig {
     /// A probe file as a user writes it: `username` of `pool`, IMAP to this Dovecot, `imap_extra` lines in
     /// `[imap]`.
     fn probe(&self, pool: &str, username: &str, timeout: &str, imap_extra: &str) -> ProbeFile {
-        let text = format!(
+        let text = self.probe_text(pool, username, timeout, imap_extra);
+        ProbeFile::parse(&text, Path::new(&format!("{username}.toml"))).unwrap_or_else(|e| panic!("{e}\n{text}"))
+    }
+
+    /// The text of [`Rig::probe`]'s file.
+    fn probe_text(&self, pool: &str, username: &str, timeout: &str, imap_extra: &str) -> String {
+        format!(
             r#"pool_id = "{pool}"
 username = "{username}"
 timeout = "{timeout}"
@@ -76,8 +82,7 @@ settle = "1s"
             ca = toml_str(&self.dovecot.ca_pem_path),
             user = self.dovecot.username,
             pw = toml_str(&self.dir.path().join("imap-password")),
-        );
-        ProbeFile::parse(&text, Path::new(&format!("{username}.toml"))).unwrap_or_else(|e| panic!("{e}\n{text}"))
+        )
     }
 
     async fn run(&self, probe: &ProbeFile, pool: &ImapPool) -> Report {
@@ -297,4 +302,86 @@ async fn the_password_shows_in_no_log_error_or_debug_of_the_pool() {
             assert!(!text.contains(canary), "the secret {canary:?} leaked:\n{text}");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_sessions_past_their_age_are_logged_out() {
+    let rig = Rig::start(&Options::default()).await;
+    let metrics = Metrics::new();
+    let timings = PoolTimings { max_idle_age: Duration::from_millis(500), ..PoolTimings::default() };
+    let pool = ImapPool::with_metrics(metrics.imap()).with_timings(timings);
+    let probe = rig.probe(PROD, "probe-prod-fcp", "5s", "");
+    let report = rig.run(&probe, &pool).await;
+    assert_eq!(report.outcome, Outcome::Ok, "{}", describe(&report));
+    let logged_out =
+        || rig.dovecot.log().lines().filter(|l| l.contains("imap(probe)") && l.contains("Logged out")).count();
+    let start = std::time::Instant::now();
+    while logged_out() == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the idle session was never logged out\n{}",
+            rig.dovecot.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let expired = format!("mailbox=\"{}\",reason=\"expired\"", rig.label());
+    assert_eq!(series(&metrics, "cognito_probe_imap_sessions_discarded_total", &expired), 1.0);
+    // The next run logs in afresh.
+    let report = rig.run(&probe, &pool).await;
+    assert_eq!(report.outcome, Outcome::Ok, "{}", describe(&report));
+    assert_eq!(rig.dovecot.logins(), 2, "{}", rig.dovecot.log());
+}
+
+/// The real `probe monitor` binary: two probe files of one login with `max_connections = 1` run one after
+/// the other on one connection, and `/metrics` says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_monitor_binary_shares_one_connection_between_two_probe_files() {
+    use std::io::BufRead as _;
+    let rig = Rig::start(&Options::default()).await;
+    let probes = rig.dir.path().join("probes");
+    std::fs::create_dir(&probes).unwrap();
+    for (name, pool, user) in [("prod", PROD, "probe-prod-fcp"), ("staging", STAGING, "probe-staging-fcp")] {
+        std::fs::write(probes.join(format!("{name}.toml")), rig.probe_text(pool, user, "10s", "max_connections = 1"))
+            .unwrap();
+    }
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_probe"))
+        .args(["monitor", "--listen", "127.0.0.1:0", "--probes"])
+        .arg(&probes)
+        .arg("--state")
+        .arg(rig.dir.path().join("state.sqlite"))
+        .env("AWS_ACCESS_KEY_ID", "AKIDTWIN")
+        .env("AWS_SECRET_ACCESS_KEY", "twin-secret")
+        .env_remove("AWS_PROFILE")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the probe binary");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().strip_prefix("listening on ").and_then(|u| u.strip_suffix("/metrics")).unwrap().to_string();
+    let mailbox = format!("mailbox=\"{}\"", rig.label());
+    let value = |text: &str, name: &str, labels: &str| -> f64 {
+        let prefix = format!("{name}{{{labels}}} ");
+        text.lines().find_map(|l| l.strip_prefix(&prefix)).map(|v| v.trim().parse().unwrap()).unwrap_or(0.0)
+    };
+    let start = std::time::Instant::now();
+    let text = loop {
+        let (_, body, _) = crate::twin_harness::http(&url, "GET", "/metrics", &[], b"").await;
+        let text = String::from_utf8(body).unwrap();
+        let ok = |p: &str| value(&text, "cognito_probe_runs_total", &format!("probe=\"{p}\",result=\"ok\""));
+        if ok("prod") >= 1.0 && ok("staging") >= 1.0 {
+            break text;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("both probes should have run OK:\n{text}\n{}", rig.dovecot.log());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(value(&text, "cognito_probe_imap_connections_opened_total", &mailbox), 1.0, "{text}");
+    assert!(value(&text, "cognito_probe_imap_sessions_reused_total", &mailbox) >= 1.0, "{text}");
+    assert_eq!(rig.dovecot.logins(), 1, "{}", rig.dovecot.log());
 }
