@@ -462,7 +462,8 @@ mod tests {
         let t0 = Instant::now();
         let at = |s: u64| t0 + Duration::from_secs(s);
         let mut slots: Slots<&str> = Slots::new(2);
-        let cases: Vec<(&str, Box<dyn Fn(&mut Slots<&str>) -> String>, &str)> = vec![
+        type Step<'a> = Box<dyn Fn(&mut Slots<&'static str>) -> String + 'a>;
+        let cases: Vec<(&str, Step<'_>, &str)> = vec![
             ("first run opens", Box::new(|s| format!("{:?}", s.take(at(0)))), "Open"),
             ("second run opens", Box::new(|s| format!("{:?}", s.take(at(0)))), "Open"),
             ("third run waits", Box::new(|s| format!("{:?}", s.take(at(0)))), "Full(2)"),
