@@ -5,6 +5,9 @@
 //! Maildir (mail hosts, `probe demo`). Both find the probe's mail by From + To among messages that arrived
 //! after the baseline — never by scanning the mailbox — so a run costs the same on a full mailbox as on an
 //! empty one.
+//!
+//! [`pool::ImapPool`] shares logged-in IMAP sessions between the monitor's runs of probes with the same
+//! login, one run per connection at a time, capped by `imap.max_connections`.
 
 pub mod imap;
 pub mod maildir;

@@ -334,7 +334,7 @@ impl ImapPool {
                 pooled.reused = true;
                 return Ok(pooled);
             }
-            tracing::info!(mailbox = %mailbox.label, "idle IMAP session did not answer NOOP: connecting afresh");
+            tracing::info!(mailbox = %mailbox.label, "idle IMAP session failed its check (NOOP, LIST): connecting afresh");
             mailbox.metrics.discarded(&mailbox.label, "dead");
         }
         pooled.connect().await?;
