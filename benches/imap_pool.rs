@@ -10,6 +10,7 @@
 mod util;
 
 #[path = "inbox_support/mod.rs"]
+#[allow(dead_code)] // the message helpers serve the other inbox benches
 mod support;
 
 use std::time::{Duration, Instant};
