@@ -138,9 +138,14 @@ pub struct ImapSettings {
     pub trusted_authserv_ids: Vec<String>,
     #[serde(default)]
     pub cleanup: Cleanup,
+    /// Most connections `probe monitor` opens to this login at once (logged-in sessions in use plus idle
+    /// ones kept for reuse), shared by every probe with the same login. Servers cap connections per user
+    /// (Dovecot `mail_max_userip_connections` 10, Gmail 15); a run waits for a free one before its baseline.
+    #[serde(default = "defaults::max_connections")]
+    pub max_connections: usize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ImapAuth {
     /// LOGIN with username and password.
@@ -296,6 +301,9 @@ mod defaults {
     }
     pub fn poll_interval() -> Duration {
         Duration::from_secs(5)
+    }
+    pub fn max_connections() -> usize {
+        8
     }
     pub fn pass() -> crate::authres::Requirement {
         crate::authres::Requirement::Pass
@@ -453,6 +461,12 @@ impl ProbeFile {
             if imap.poll_interval < Duration::from_millis(100) {
                 return Err(invalid("imap.poll_interval", "is shorter than 100ms".into()));
             }
+            if imap.max_connections == 0 {
+                return Err(invalid(
+                    "imap.max_connections",
+                    "is 0, expected at least 1 (connections to this login the monitor may open at once)".into(),
+                ));
+            }
         }
         if let Err((field, message)) = self.alert.check() {
             return Err(invalid(field, message));
@@ -548,6 +562,7 @@ password = { env = "PROBE_IMAP_PASSWORD" }
         assert_eq!((imap.port, imap.tls, imap.idle), (993, true, true));
         assert_eq!(imap.folders, vec!["INBOX"]);
         assert_eq!(imap.cleanup, Cleanup::Delete);
+        assert_eq!(imap.max_connections, 8);
         assert!(p.expect.dkim_aligned && !p.expect.spf_aligned);
     }
 
@@ -591,6 +606,11 @@ password = { env = "PROBE_IMAP_PASSWORD" }
                 "probes/p.toml:1: trigger: ForgotPassword needs client_id",
             ),
             ("bad cleanup", &format!("{MINIMAL}cleanup = \"shred\"\n"), "invalid cleanup \"shred\""),
+            (
+                "no connections",
+                &format!("{MINIMAL}max_connections = 0\n"),
+                "probes/p.toml:9: imap.max_connections: is 0, expected at least 1",
+            ),
         ];
         for (name, text, expected) in cases {
             let err = ProbeFile::parse(text, Path::new("probes/p.toml")).unwrap_err().to_string();

@@ -50,11 +50,79 @@ pub const NAMES: [(&str, &str); 12] = [
     ),
 ];
 
+/// The shared IMAP connections of `probe monitor` ([`crate::inbox::pool::ImapPool`]), labelled by
+/// `mailbox` = the login's `host:port` (bounded by the probe files; no user names in labels).
+pub const IMAP_NAMES: [(&str, &str); 4] = [
+    ("cognito_probe_imap_connections_opened", "IMAP connections opened and logged in (TCP, TLS, login)"),
+    ("cognito_probe_imap_sessions_reused", "Runs served by an idle logged-in IMAP session instead of a new connection"),
+    (
+        "cognito_probe_imap_sessions_discarded",
+        "Idle IMAP sessions dropped by reason (expired: idle too long; dead: failed its NOOP or first command)",
+    ),
+    (
+        "cognito_probe_imap_slot_wait_seconds",
+        "How long a run waited for a free connection of its login (imap.max_connections); only runs that waited",
+    ),
+];
+
 type Labels = Vec<(&'static str, String)>;
 type FGauge = Gauge<f64, AtomicU64>;
 
 fn latency_histogram() -> Histogram {
     Histogram::new([1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0])
+}
+
+fn slot_wait_histogram() -> Histogram {
+    Histogram::new([0.01, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0])
+}
+
+/// The IMAP pool's counters, handed to the pool by the monitor. Clones share the same series; a pool
+/// built without a registry (the one-shot probe) counts into series nobody exports.
+#[derive(Clone)]
+pub struct ImapMetrics {
+    opened: Family<Labels, Counter>,
+    reused: Family<Labels, Counter>,
+    discarded: Family<Labels, Counter>,
+    slot_wait: Family<Labels, Histogram, fn() -> Histogram>,
+}
+
+impl Default for ImapMetrics {
+    fn default() -> Self {
+        ImapMetrics {
+            opened: Family::default(),
+            reused: Family::default(),
+            discarded: Family::default(),
+            slot_wait: Family::new_with_constructor(slot_wait_histogram as fn() -> Histogram),
+        }
+    }
+}
+
+impl std::fmt::Debug for ImapMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ImapMetrics")
+    }
+}
+
+impl ImapMetrics {
+    /// A new connection to `mailbox` (`host:port`) logged in.
+    pub fn opened(&self, mailbox: &str) {
+        self.opened.get_or_create(&vec![("mailbox", mailbox.to_string())]).inc();
+    }
+
+    /// A run got an idle logged-in session instead of connecting.
+    pub fn reused(&self, mailbox: &str) {
+        self.reused.get_or_create(&vec![("mailbox", mailbox.to_string())]).inc();
+    }
+
+    /// An idle session was dropped; `reason` is `expired` or `dead`.
+    pub fn discarded(&self, mailbox: &str, reason: &'static str) {
+        self.discarded.get_or_create(&vec![("mailbox", mailbox.to_string()), ("reason", reason.to_string())]).inc();
+    }
+
+    /// A run waited `seconds` for a free connection.
+    pub fn waited(&self, mailbox: &str, seconds: f64) {
+        self.slot_wait.get_or_create(&vec![("mailbox", mailbox.to_string())]).observe(seconds.max(0.0));
+    }
 }
 
 fn drift_histogram() -> Histogram {
@@ -76,6 +144,7 @@ pub struct Metrics {
     runs: Family<Labels, Counter>,
     alerts: Family<Labels, Counter>,
     drift: Histogram,
+    imap: ImapMetrics,
     /// The most recent drift samples (at most [`DRIFT_SAMPLES`]) for exact quantiles in benchmarks.
     drift_samples: Mutex<std::collections::VecDeque<f64>>,
 }
@@ -112,6 +181,7 @@ impl Metrics {
             runs: Family::default(),
             alerts: Family::default(),
             drift: drift_histogram(),
+            imap: ImapMetrics::default(),
             drift_samples: Mutex::new(std::collections::VecDeque::new()),
         };
         let mut registry = Registry::default();
@@ -128,6 +198,11 @@ impl Metrics {
         registry.register(alerts.0, alerts.1, m.alerts.clone());
         registry.register(drift.0, drift.1, m.drift.clone());
         registry.register(retries.0, retries.1, m.channel_retries.clone());
+        let [opened, reused, discarded, slot_wait] = IMAP_NAMES;
+        registry.register(opened.0, opened.1, m.imap.opened.clone());
+        registry.register(reused.0, reused.1, m.imap.reused.clone());
+        registry.register(discarded.0, discarded.1, m.imap.discarded.clone());
+        registry.register(slot_wait.0, slot_wait.1, m.imap.slot_wait.clone());
         Metrics { registry, ..m }
     }
 
@@ -174,6 +249,11 @@ impl Metrics {
         }
         let labels = vec![("probe", report.probe.clone()), ("result", report.outcome.label().to_ascii_lowercase())];
         self.runs.get_or_create(&labels).inc();
+    }
+
+    /// The IMAP pool's series in this registry, for [`crate::inbox::pool::ImapPool::with_metrics`].
+    pub fn imap(&self) -> ImapMetrics {
+        self.imap.clone()
     }
 
     /// Counts an alert a channel failed to deliver.

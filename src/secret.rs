@@ -35,7 +35,7 @@ impl std::fmt::Display for Secret {
 }
 
 /// Where a secret is read from, as written in a probe file: exactly one of `env`, `file`, `command`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SecretSource {
     /// Name of an environment variable.
     Env(String),

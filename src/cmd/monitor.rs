@@ -30,16 +30,18 @@ pub async fn run(args: MonitorArgs) -> u8 {
         // Printed on stdout so supervisors and tests learn a port chosen with :0.
         println!("listening on {}", crate::metrics::describe(addr));
     }
+    let exposition = Arc::new(Exposition::default());
+    let runner = Arc::new(SdkRunner::with_metrics(&exposition.metrics));
     let ctx = Arc::new(Context {
         store: Mutex::new(store),
         notifier: Arc::new(Channels),
-        exposition: Arc::new(Exposition::default()),
+        exposition,
         retention: args.retention,
     });
     let shutdown = CancellationToken::new();
     let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(1);
     spawn_signals(shutdown.clone(), reload_tx);
-    match crate::monitor::run(&args.probes, ctx, Arc::new(SdkRunner::default()), listener, reload_rx, shutdown).await {
+    match crate::monitor::run(&args.probes, ctx, runner, listener, reload_rx, shutdown).await {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("probe monitor: {e}");

@@ -36,10 +36,15 @@ pub struct ImapInbox {
     /// Folders watched: the configured ones, then the Junk folder when one was found.
     folders: Vec<(String, bool)>,
     idle: bool,
+    /// The server offers IDLE (whether the run uses it also depends on `settings.idle`).
+    server_idle: bool,
     uidplus: bool,
     moves: bool,
     /// UIDNEXT of each folder at its last check, so IDLE is not entered over mail that arrived since.
+    /// Per-run state: cleared before a pooled session serves another run.
     checked_uid_next: Vec<(String, Option<u32>)>,
+    /// Set when any command failed or timed out: the connection's state is unknown, so it is never reused.
+    failed: bool,
 }
 
 /// SASL XOAUTH2 (Google and Microsoft): `user=<u>^Aauth=Bearer <token>^A^A`. On failure the server sends a
@@ -77,7 +82,9 @@ fn quote(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
-fn tls_config(settings: &ImapSettings) -> Result<rustls::ClientConfig, InboxError> {
+/// The TLS client configuration for `settings`: the web roots plus `ca_file`. Building it reads and parses
+/// the CA file and the whole root store, so [`super::pool::ImapPool`] builds it once per `ca_file`.
+pub fn tls_config(settings: &ImapSettings) -> Result<rustls::ClientConfig, InboxError> {
     let tls_err = |detail: String| InboxError::Tls { host: settings.host.clone(), detail };
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -104,6 +111,15 @@ fn tls_config(settings: &ImapSettings) -> Result<rustls::ClientConfig, InboxErro
 impl ImapInbox {
     /// Connects, logs in, reads capabilities and finds the Junk folder.
     pub async fn connect(settings: &ImapSettings) -> Result<ImapInbox, InboxError> {
+        let tls = if settings.tls { Some(Arc::new(tls_config(settings)?)) } else { None };
+        Self::connect_with(settings, tls).await
+    }
+
+    /// [`ImapInbox::connect`] with a TLS configuration built beforehand (ignored when `tls = false`).
+    pub async fn connect_with(
+        settings: &ImapSettings,
+        tls: Option<Arc<rustls::ClientConfig>>,
+    ) -> Result<ImapInbox, InboxError> {
         let connect_err =
             |detail: String| InboxError::Connect { host: settings.host.clone(), port: settings.port, detail };
         let tcp = tokio::time::timeout(
@@ -115,7 +131,11 @@ impl ImapInbox {
         .map_err(|e| connect_err(e.to_string()))?;
         let _ = tcp.set_nodelay(true);
         let stream: Box<dyn ImapStream> = if settings.tls {
-            let connector = tokio_rustls::TlsConnector::from(Arc::new(tls_config(settings)?));
+            let config = match tls {
+                Some(config) => config,
+                None => Arc::new(tls_config(settings)?),
+            };
+            let connector = tokio_rustls::TlsConnector::from(config);
             let name = rustls::pki_types::ServerName::try_from(settings.host.clone())
                 .map_err(|e| InboxError::Tls { host: settings.host.clone(), detail: e.to_string() })?;
             let tls = tokio::time::timeout(COMMAND_TIMEOUT, connector.connect(name, tcp))
@@ -162,16 +182,57 @@ impl ImapInbox {
             settings: settings.clone(),
             folders: Vec::new(),
             idle: false,
+            server_idle: false,
             uidplus: false,
             moves: false,
             checked_uid_next: Vec::new(),
+            failed: false,
         };
         let caps = timed("CAPABILITY", inbox.session()?.capabilities()).await?;
-        inbox.idle = settings.idle && caps.has_str("IDLE");
+        inbox.server_idle = caps.has_str("IDLE");
+        inbox.idle = settings.idle && inbox.server_idle;
         inbox.uidplus = caps.has_str("UIDPLUS");
         inbox.moves = caps.has_str("MOVE");
         inbox.folders = inbox.discover_folders().await?;
         Ok(inbox)
+    }
+
+    /// Whether this session may serve another run: logged in, not in IDLE, and no command of it failed or
+    /// timed out (after a timeout mid-command the server's answer may still be on its way).
+    pub fn reusable(&self) -> bool {
+        self.session.is_some() && !self.failed
+    }
+
+    /// Readies a logged-in session for another run of a probe with the same login: takes that probe's
+    /// settings, forgets the previous run's state, and discovers the folders again when the probe watches
+    /// other ones. The server's capabilities are kept: they belong to the login, not the run.
+    pub async fn prepare_reuse(&mut self, settings: &ImapSettings) -> Result<(), InboxError> {
+        let refolder = settings.folders != self.settings.folders || settings.junk_folder != self.settings.junk_folder;
+        self.settings = settings.clone();
+        self.checked_uid_next.clear();
+        self.idle = settings.idle && self.server_idle;
+        if refolder {
+            let folders = self.discover_folders().await;
+            self.folders = self.note(folders)?;
+        }
+        Ok(())
+    }
+
+    /// NOOP (RFC 3501 §6.1.2): proves an idle pooled connection is still alive before a run relies on it.
+    pub async fn noop(&mut self) -> Result<(), InboxError> {
+        let r = match self.session() {
+            Ok(session) => timed("NOOP", session.noop()).await,
+            Err(e) => Err(e),
+        };
+        self.note(r)
+    }
+
+    /// Remembers that a command failed, so the session is not reused.
+    fn note<T>(&mut self, result: Result<T, InboxError>) -> Result<T, InboxError> {
+        if result.is_err() {
+            self.failed = true;
+        }
+        result
     }
 
     fn session(&mut self) -> Result<&mut Session, InboxError> {
@@ -231,12 +292,26 @@ impl ImapInbox {
         self.idle
     }
 
+    /// Reads UIDNEXT and UIDVALIDITY of every watched folder (before the trigger).
     pub async fn baseline(&mut self) -> Result<Baseline, InboxError> {
+        let r = self.baseline_inner().await;
+        self.note(r)
+    }
+
+    async fn baseline_inner(&mut self) -> Result<Baseline, InboxError> {
         let taken_at = Utc::now();
         let mut marks = Vec::new();
         for (folder, junk) in self.folders.clone() {
             let status = timed("STATUS", self.session()?.status(&folder, "(UIDNEXT UIDVALIDITY)")).await?;
-            marks.push(FolderMark { folder, junk, uid_validity: status.uid_validity, uid_next: status.uid_next });
+            // UIDVALIDITY and UIDNEXT are non-zero numbers (RFC 3501 §2.3.1.1, §9 nz-number). Dovecot answers 0
+            // while a brand-new folder's index is being created by another session: not known yet.
+            let known = |n: Option<u32>| n.filter(|n| *n != 0);
+            marks.push(FolderMark {
+                folder,
+                junk,
+                uid_validity: known(status.uid_validity),
+                uid_next: known(status.uid_next),
+            });
         }
         Ok(Baseline { taken_at, folders: marks })
     }
@@ -292,6 +367,16 @@ impl ImapInbox {
     /// server offers it (woken at once by EXISTS); every folder is re-checked on each wake and at least every
     /// `poll_interval` (NOOP polling where IDLE is unavailable; Gmail reports new mail on NOOP).
     pub async fn wait(
+        &mut self,
+        baseline: &Baseline,
+        matcher: &Matcher,
+        deadline: tokio::time::Instant,
+    ) -> Result<Option<Found>, InboxError> {
+        let r = self.wait_inner(baseline, matcher, deadline).await;
+        self.note(r)
+    }
+
+    async fn wait_inner(
         &mut self,
         baseline: &Baseline,
         matcher: &Matcher,
@@ -375,17 +460,30 @@ impl ImapInbox {
         Ok(())
     }
 
+    /// Removes (or moves) exactly the matched UID.
     pub async fn cleanup(&mut self, found: &Found, how: &Cleanup) -> Result<(), InboxError> {
         let uid: u32 = found.id.parse().map_err(|_| InboxError::Protocol {
             command: "cleanup".into(),
             detail: format!("bad UID {:?}", found.id),
         })?;
-        self.remove(&found.folder, &[uid], how).await
+        let r = self.remove(&found.folder, &[uid], how).await;
+        self.note(r)
     }
 
     /// `UID SEARCH FROM … TO … UID 1:<baseline-1>` per folder (server-side, so the mailbox is not read), then
     /// INTERNALDATE to keep only mail older than `older_than`.
     pub async fn sweep(
+        &mut self,
+        baseline: &Baseline,
+        matcher: &Matcher,
+        older_than: DateTime<Utc>,
+        how: &Cleanup,
+    ) -> Result<Sweep, InboxError> {
+        let r = self.sweep_inner(baseline, matcher, older_than, how).await;
+        self.note(r)
+    }
+
+    async fn sweep_inner(
         &mut self,
         baseline: &Baseline,
         matcher: &Matcher,
@@ -420,6 +518,7 @@ impl ImapInbox {
         Ok(Sweep { late })
     }
 
+    /// LOGOUT (bounded to 5 s; the connection is dropped either way).
     pub async fn logout(mut self) {
         if let Some(mut session) = self.session.take() {
             let _ = tokio::time::timeout(Duration::from_secs(5), session.logout()).await;

@@ -5,9 +5,13 @@
 //! Maildir (mail hosts, `probe demo`). Both find the probe's mail by From + To among messages that arrived
 //! after the baseline — never by scanning the mailbox — so a run costs the same on a full mailbox as on an
 //! empty one.
+//!
+//! [`pool::ImapPool`] shares logged-in IMAP sessions between the monitor's runs of probes with the same
+//! login, one run per connection at a time, capped by `imap.max_connections`.
 
 pub mod imap;
 pub mod maildir;
+pub mod pool;
 
 use std::time::Duration;
 
@@ -105,6 +109,10 @@ pub enum InboxError {
     Maildir { path: std::path::PathBuf, source: std::io::Error },
     #[error("timed out after {0:?} talking to the mail server")]
     Timeout(Duration),
+    #[error(
+        "all {max} IMAP connections of {login} were busy for {waited:?} (imap.max_connections = {max}; hint: raise it if the server allows more connections per user, or spread the probes with jitter)"
+    )]
+    Busy { login: String, max: usize, waited: Duration },
 }
 
 /// Outcome of the sweep of the probe's own stale mail.
@@ -117,6 +125,8 @@ pub struct Sweep {
 /// A connected mailbox of either kind.
 pub enum Inbox {
     Imap(Box<imap::ImapInbox>),
+    /// An IMAP session checked out of an [`pool::ImapPool`]; closing it hands it back.
+    Pooled(Box<pool::PooledInbox>),
     Maildir(maildir::MaildirInbox),
 }
 
@@ -124,6 +134,7 @@ impl Inbox {
     pub async fn baseline(&mut self) -> Result<Baseline, InboxError> {
         match self {
             Inbox::Imap(i) => i.baseline().await,
+            Inbox::Pooled(p) => p.baseline().await,
             Inbox::Maildir(m) => m.baseline(),
         }
     }
@@ -137,6 +148,7 @@ impl Inbox {
     ) -> Result<Option<Found>, InboxError> {
         match self {
             Inbox::Imap(i) => i.wait(baseline, matcher, deadline).await,
+            Inbox::Pooled(p) => p.inbox()?.wait(baseline, matcher, deadline).await,
             Inbox::Maildir(m) => m.wait(baseline, matcher, deadline).await,
         }
     }
@@ -145,6 +157,7 @@ impl Inbox {
     pub async fn cleanup(&mut self, found: &Found, how: &Cleanup) -> Result<(), InboxError> {
         match self {
             Inbox::Imap(i) => i.cleanup(found, how).await,
+            Inbox::Pooled(p) => p.inbox()?.cleanup(found, how).await,
             Inbox::Maildir(m) => m.cleanup(found, how),
         }
     }
@@ -160,13 +173,17 @@ impl Inbox {
     ) -> Result<Sweep, InboxError> {
         match self {
             Inbox::Imap(i) => i.sweep(baseline, matcher, older_than, how).await,
+            Inbox::Pooled(p) => p.inbox()?.sweep(baseline, matcher, older_than, how).await,
             Inbox::Maildir(m) => m.sweep(baseline, matcher, older_than, how),
         }
     }
 
+    /// Ends the run's use of the mailbox: LOGOUT, or back to its pool when the session is sound.
     pub async fn close(self) {
-        if let Inbox::Imap(i) = self {
-            i.logout().await;
+        match self {
+            Inbox::Imap(i) => i.logout().await,
+            Inbox::Pooled(p) => p.close().await,
+            Inbox::Maildir(_) => {}
         }
     }
 }

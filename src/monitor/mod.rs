@@ -65,9 +65,16 @@ type ClientKey = (String, Option<String>, Option<String>, Option<String>);
 #[derive(Default)]
 pub struct SdkRunner {
     clients: tokio::sync::Mutex<HashMap<ClientKey, Clients>>,
+    /// IMAP sessions shared by probes with the same login, for the whole process.
+    imap: crate::inbox::pool::ImapPool,
 }
 
 impl SdkRunner {
+    /// A runner whose IMAP pool counts into `metrics` (`cognito_probe_imap_*`).
+    pub fn with_metrics(metrics: &crate::metrics::Metrics) -> SdkRunner {
+        SdkRunner { imap: crate::inbox::pool::ImapPool::with_metrics(metrics.imap()), ..SdkRunner::default() }
+    }
+
     async fn clients(&self, probe: &ProbeFile) -> Clients {
         let key =
             (probe.region(), probe.aws.endpoint_url.clone(), probe.aws.profile.clone(), probe.aws.role_arn.clone());
@@ -91,7 +98,7 @@ impl Runner for SdkRunner {
     fn run<'a>(&'a self, probe: &'a ProbeFile) -> Pin<Box<dyn Future<Output = Report> + Send + 'a>> {
         Box::pin(async move {
             let clients = self.clients(probe).await;
-            crate::probe::run(probe, &clients, &|_| {}).await
+            crate::probe::run_with(probe, &clients, &self.imap, &|_| {}).await
         })
     }
 }

@@ -18,6 +18,7 @@ use crate::aws::cognito::{Pool, Trigger, User};
 use crate::aws::{AwsFailure, Clients};
 use crate::config::{Cleanup, JunkVerdict, ProbeFile};
 use crate::diagnosis::Diagnosis;
+use crate::inbox::pool::ImapPool;
 use crate::inbox::{Found, Inbox, InboxError, Matcher};
 use crate::report::{
     Latency, MailRecord, PoolSummary, Report, SCHEMA_VERSION, SesEvidence, TriggerRecord, empty_timings,
@@ -39,8 +40,15 @@ pub type Progress<'a> = &'a (dyn Fn(&PhaseLine) + Send + Sync);
 
 /// Runs one probe to its report. Never fails: trouble becomes an UNKNOWN or CRITICAL report.
 pub async fn run(probe: &ProbeFile, clients: &Clients, progress: Progress<'_>) -> Report {
+    run_with(probe, clients, &ImapPool::one_shot(), progress).await
+}
+
+/// [`run`] with IMAP sessions from `pool`: the monitor shares logged-in sessions between runs of probes
+/// with the same login and caps connections per login (`imap.max_connections`). Waiting for a free
+/// connection happens before the baseline and counts into the inbox phase.
+pub async fn run_with(probe: &ProbeFile, clients: &Clients, pool: &ImapPool, progress: Progress<'_>) -> Report {
     let mut run = Run::new(probe, progress);
-    run.execute(clients).await;
+    run.execute(clients, pool).await;
     run.finish()
 }
 
@@ -104,7 +112,7 @@ impl<'a> Run<'a> {
         self.report
     }
 
-    async fn execute(&mut self, clients: &Clients) {
+    async fn execute(&mut self, clients: &Clients, imap_pool: &ImapPool) {
         let probe = self.probe;
 
         // resolve — AdminGetUser and DescribeUserPool, concurrently.
@@ -153,7 +161,7 @@ impl<'a> Run<'a> {
 
         // inbox (part 1) — open and baseline before anything is sent.
         self.start();
-        let mut inbox = match open_inbox(probe).await {
+        let mut inbox = match open_inbox(probe, imap_pool).await {
             Ok(i) => i,
             Err(e) => {
                 self.end(Phase::Inbox, "fail", e.to_string());
@@ -366,9 +374,13 @@ fn cleanup_of(probe: &ProbeFile) -> Cleanup {
     }
 }
 
-async fn open_inbox(probe: &ProbeFile) -> Result<Inbox, InboxError> {
+/// Opens the mailbox; an IMAP one waits for a free connection of its login at most the probe's timeout.
+async fn open_inbox(probe: &ProbeFile, pool: &ImapPool) -> Result<Inbox, InboxError> {
     match (&probe.imap, &probe.maildir) {
-        (Some(imap), _) => Ok(Inbox::Imap(Box::new(crate::inbox::imap::ImapInbox::connect(imap).await?))),
+        (Some(imap), _) => {
+            let deadline = tokio::time::Instant::now() + probe.timeout;
+            Ok(Inbox::Pooled(Box::new(pool.checkout(imap, deadline).await?)))
+        }
         (_, Some(m)) => Ok(Inbox::Maildir(crate::inbox::maildir::MaildirInbox::open(&m.path)?)),
         (None, None) => Err(InboxError::NoFolder { folder: "(no [imap] or [maildir] section)".into() }),
     }

@@ -12,6 +12,7 @@ mod doctor;
 mod dovecot;
 mod imap_auth;
 mod imap_inbox;
+mod imap_pool;
 mod lint_terraform;
 mod monitor;
 mod monitor_e2e;

@@ -49,6 +49,7 @@ pub struct Dovecot {
     pub maildir: PathBuf,
     /// With [`Options::rawlog`]: one `<date>-<pid>.in`/`.out` pair per IMAP session.
     pub rawlog_dir: Option<PathBuf>,
+    conf_path: PathBuf,
     log_path: PathBuf,
     stderr_path: PathBuf,
     child: Child,
@@ -212,6 +213,7 @@ impl Dovecot {
             password_file,
             maildir,
             rawlog_dir,
+            conf_path: conf.clone(),
             log_path,
             stderr_path,
             child,
@@ -255,6 +257,38 @@ impl Dovecot {
         format!("--- dovecot.log ---\n{log}--- stderr ---\n{stderr}")
     }
 
+    /// Successful IMAP logins so far, from Dovecot's own log (`imap-login: Info: Login: user=<…>`): what the
+    /// server saw, independent of the client's bookkeeping.
+    pub fn logins(&self) -> usize {
+        std::fs::read_to_string(&self.log_path)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("imap-login: Info: Login: "))
+            .count()
+    }
+
+    /// Runs `doveadm` against this instance (its own config, so its own anvil and sockets).
+    pub fn doveadm(&self, args: &[&str]) -> std::process::Output {
+        Command::new("doveadm")
+            .arg("-c")
+            .arg(&self.conf_path)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run doveadm: {e}; {INSTALL_HINT}"))
+    }
+
+    /// Disconnects every IMAP session of the test user, as an administrator or a server restart would.
+    pub fn kick(&self) {
+        let out = self.doveadm(&["kick", &self.username]);
+        assert!(
+            out.status.success(),
+            "doveadm kick failed: {}{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            self.log()
+        );
+    }
+
     /// A TCP + TLS connection with the given client config (server name 127.0.0.1).
     pub async fn tls(&self, config: Arc<rustls::ClientConfig>) -> std::io::Result<TlsStream<tokio::net::TcpStream>> {
         let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port)).await?;
@@ -292,6 +326,7 @@ impl Dovecot {
             poll_interval: Duration::from_secs(5),
             trusted_authserv_ids: Vec::new(),
             cleanup: Cleanup::Delete,
+            max_connections: 8,
         }
     }
 
