@@ -65,6 +65,21 @@ pub const IMAP_NAMES: [(&str, &str); 4] = [
     ),
 ];
 
+/// The batched CloudWatch reads of the SES checkpoint ([`crate::aws::cloudwatch::SendReader`]): how many
+/// reads probes asked for and how many `GetMetricData` calls served them (the quota is 50 TPS per Region).
+pub const CLOUDWATCH_NAMES: [(&str, &str); 2] = [
+    ("cognito_probe_cloudwatch_reads", "Reads of the AWS/SES Send metric asked for by probes"),
+    ("cognito_probe_cloudwatch_calls", "GetMetricData calls made to serve them, batched per account and Region"),
+];
+
+/// The CloudWatch reader's counters. Clones share the same series; readers built without a registry (the
+/// one-shot probe) count into series nobody exports.
+#[derive(Clone, Debug, Default)]
+pub struct CloudWatchMetrics {
+    pub reads: Counter,
+    pub calls: Counter,
+}
+
 type Labels = Vec<(&'static str, String)>;
 type FGauge = Gauge<f64, AtomicU64>;
 
@@ -126,7 +141,7 @@ impl ImapMetrics {
 }
 
 fn drift_histogram() -> Histogram {
-    Histogram::new([0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0])
+    Histogram::new([0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0])
 }
 
 /// The monitor's metrics. Cheap to share (`Arc`); every update is lock-free but the registry encode.
@@ -145,6 +160,7 @@ pub struct Metrics {
     alerts: Family<Labels, Counter>,
     drift: Histogram,
     imap: ImapMetrics,
+    cloudwatch: CloudWatchMetrics,
     /// The most recent drift samples (at most [`DRIFT_SAMPLES`]) for exact quantiles in benchmarks.
     drift_samples: Mutex<std::collections::VecDeque<f64>>,
 }
@@ -182,6 +198,7 @@ impl Metrics {
             alerts: Family::default(),
             drift: drift_histogram(),
             imap: ImapMetrics::default(),
+            cloudwatch: CloudWatchMetrics::default(),
             drift_samples: Mutex::new(std::collections::VecDeque::new()),
         };
         let mut registry = Registry::default();
@@ -203,6 +220,9 @@ impl Metrics {
         registry.register(reused.0, reused.1, m.imap.reused.clone());
         registry.register(discarded.0, discarded.1, m.imap.discarded.clone());
         registry.register(slot_wait.0, slot_wait.1, m.imap.slot_wait.clone());
+        let [cw_reads, cw_calls] = CLOUDWATCH_NAMES;
+        registry.register(cw_reads.0, cw_reads.1, m.cloudwatch.reads.clone());
+        registry.register(cw_calls.0, cw_calls.1, m.cloudwatch.calls.clone());
         Metrics { registry, ..m }
     }
 
@@ -249,6 +269,11 @@ impl Metrics {
         }
         let labels = vec![("probe", report.probe.clone()), ("result", report.outcome.label().to_ascii_lowercase())];
         self.runs.get_or_create(&labels).inc();
+    }
+
+    /// The CloudWatch reader's series in this registry, for [`crate::aws::Clients::with_cloudwatch_metrics`].
+    pub fn cloudwatch(&self) -> CloudWatchMetrics {
+        self.cloudwatch.clone()
     }
 
     /// The IMAP pool's series in this registry, for [`crate::inbox::pool::ImapPool::with_metrics`].
@@ -311,14 +336,16 @@ impl Metrics {
 #[derive(Debug, Default)]
 pub struct Exposition {
     pub metrics: Metrics,
-    pub last_reports: Mutex<BTreeMap<String, serde_json::Value>>,
+    /// The last report of each probe as compact JSON text: a parsed `serde_json::Value` costs about four
+    /// times as much memory, which a monitor of a thousand probes notices.
+    pub last_reports: Mutex<BTreeMap<String, String>>,
 }
 
 impl Exposition {
     /// Records a finished run for `/metrics` and `/probes`.
     pub fn record(&self, report: &Report) {
         self.metrics.observe(report);
-        let json = serde_json::to_value(report).unwrap_or(serde_json::Value::Null);
+        let json = serde_json::to_string(report).unwrap_or_else(|_| "null".into());
         if let Ok(mut map) = self.last_reports.lock() {
             map.insert(report.probe.clone(), json);
         }
@@ -340,7 +367,20 @@ async fn metrics_handler(State(s): State<Arc<Exposition>>) -> impl IntoResponse 
 
 async fn probes_handler(State(s): State<Arc<Exposition>>) -> impl IntoResponse {
     match s.last_reports.lock() {
-        Ok(map) => (StatusCode::OK, axum::Json(serde_json::to_value(&*map).unwrap_or_default())).into_response(),
+        Ok(map) => {
+            // `{"probe": report, …}`, written from the stored JSON texts without parsing them again.
+            let mut body = String::from("{");
+            for (i, (probe, report)) in map.iter().enumerate() {
+                if i > 0 {
+                    body.push(',');
+                }
+                body.push_str(&serde_json::to_string(probe).unwrap_or_else(|_| "\"\"".into()));
+                body.push(':');
+                body.push_str(report);
+            }
+            body.push('}');
+            (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+        }
         Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "state poisoned\n").into_response(),
     }
 }

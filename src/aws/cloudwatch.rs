@@ -11,8 +11,7 @@
 //! of its own window. So the calls made grow with accounts × Regions, not with probes (DESIGN.md §10), and
 //! a monitor of many probes stays far below the `GetMetricData` quota of 50 TPS per Region (aws.md §2.2).
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy, StatusCode};
@@ -20,6 +19,7 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{AwsFailure, Clients};
+use crate::metrics::CloudWatchMetrics;
 
 /// Which `Send` metric to read.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -67,21 +67,13 @@ struct Request {
     reply: oneshot::Sender<Result<f64, AwsFailure>>,
 }
 
-/// Reads and calls made, for benchmarks and logs.
-#[derive(Debug, Default)]
-pub struct ReaderStats {
-    /// `send_sum` reads asked for by probes.
-    pub reads: AtomicU64,
-    /// `GetMetricData` calls made to serve them (pages not counted separately).
-    pub calls: AtomicU64,
-}
-
 /// The batching reader of one account and Region (see the module docs). Its batch task starts on the
 /// first read and ends when the reader is dropped.
 pub struct SendReader {
     cloudwatch: aws_sdk_cloudwatch::Client,
     queue: OnceLock<mpsc::UnboundedSender<Request>>,
-    stats: Arc<ReaderStats>,
+    /// Reads asked for and `GetMetricData` calls made (pages not counted separately).
+    stats: CloudWatchMetrics,
 }
 
 impl std::fmt::Debug for SendReader {
@@ -91,12 +83,8 @@ impl std::fmt::Debug for SendReader {
 }
 
 impl SendReader {
-    pub fn new(cloudwatch: aws_sdk_cloudwatch::Client) -> SendReader {
-        SendReader { cloudwatch, queue: OnceLock::new(), stats: Arc::default() }
-    }
-
-    pub fn stats(&self) -> &ReaderStats {
-        &self.stats
+    pub fn new(cloudwatch: aws_sdk_cloudwatch::Client, stats: CloudWatchMetrics) -> SendReader {
+        SendReader { cloudwatch, queue: OnceLock::new(), stats }
     }
 
     /// Σ Sum of `metric` over every bucket from `floor_minute(start)` up to the time of the read. The read
@@ -107,7 +95,7 @@ impl SendReader {
         start: DateTime<Utc>,
         max_wait: Duration,
     ) -> Result<f64, AwsFailure> {
-        self.stats.reads.fetch_add(1, Ordering::Relaxed);
+        self.stats.reads.inc();
         let queue = self.queue.get_or_init(|| {
             let (tx, rx) = mpsc::unbounded_channel();
             tokio::spawn(batch_loop(self.cloudwatch.clone(), rx, self.stats.clone()));
@@ -152,7 +140,7 @@ impl Batch {
 async fn batch_loop(
     client: aws_sdk_cloudwatch::Client,
     mut rx: mpsc::UnboundedReceiver<Request>,
-    stats: Arc<ReaderStats>,
+    stats: CloudWatchMetrics,
 ) {
     while let Some(first) = rx.recv().await {
         let mut fire = tokio::time::Instant::now() + first.max_wait;
@@ -177,7 +165,7 @@ async fn batch_loop(
     }
 }
 
-async fn serve(client: &aws_sdk_cloudwatch::Client, requests: Vec<Request>, stats: &ReaderStats) {
+async fn serve(client: &aws_sdk_cloudwatch::Client, requests: Vec<Request>, stats: &CloudWatchMetrics) {
     let mut batch = Batch::default();
     let slots: Vec<usize> = requests.iter().map(|r| batch.add(&r.metric)).collect();
     let Some(window_start) = requests.iter().map(|r| floor_minute(r.start)).min() else {
@@ -207,9 +195,9 @@ async fn read(
     client: &aws_sdk_cloudwatch::Client,
     metrics: &[SendMetric],
     window_start: DateTime<Utc>,
-    stats: &ReaderStats,
+    stats: &CloudWatchMetrics,
 ) -> Result<Vec<Vec<Bucket>>, AwsFailure> {
-    stats.calls.fetch_add(1, Ordering::Relaxed);
+    stats.calls.inc();
     let window_end = floor_minute(Utc::now()) + TimeDelta::minutes(2);
     let queries: Vec<MetricDataQuery> = metrics.iter().enumerate().map(|(i, m)| query(i, m)).collect();
     let mut buckets: Vec<Vec<Bucket>> = vec![Vec::new(); metrics.len()];

@@ -16,6 +16,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_cognitoidentityprovider::error::{ProvideErrorMetadata, SdkError};
 
 use crate::config::AwsSettings;
+use crate::metrics::CloudWatchMetrics;
 
 /// The SDK clients of one probe. `cognito_trigger` has retries disabled: a retried timeout can send a second
 /// mail, and a retried `LimitExceededException` burns the hourly budget (aws.md §1.8).
@@ -30,6 +31,8 @@ pub struct Clients {
     /// Clients for other Regions (an SES identity in another Region than the pool, aws.md §1.5), built once
     /// so their connections and batching reader are shared too.
     regional: Arc<Mutex<HashMap<String, Clients>>>,
+    /// Where the readers of these clients (all Regions) count their reads and calls.
+    cloudwatch_metrics: CloudWatchMetrics,
     base: SdkConfig,
 }
 
@@ -64,15 +67,25 @@ impl Clients {
         let trigger_conf =
             aws_sdk_cognitoidentityprovider::config::Builder::from(&base).retry_config(RetryConfig::disabled()).build();
         let cloudwatch = aws_sdk_cloudwatch::Client::new(&base);
+        let cloudwatch_metrics = CloudWatchMetrics::default();
         Clients {
             cognito: aws_sdk_cognitoidentityprovider::Client::new(&base),
             cognito_trigger: aws_sdk_cognitoidentityprovider::Client::from_conf(trigger_conf),
-            send_reader: Arc::new(cloudwatch::SendReader::new(cloudwatch.clone())),
+            send_reader: Arc::new(cloudwatch::SendReader::new(cloudwatch.clone(), cloudwatch_metrics.clone())),
             cloudwatch,
             sesv2: aws_sdk_sesv2::Client::new(&base),
             regional: Arc::default(),
+            cloudwatch_metrics,
             base,
         }
+    }
+
+    /// These clients with their CloudWatch reader (and those of other Regions) counting into `metrics`.
+    pub fn with_cloudwatch_metrics(mut self, metrics: CloudWatchMetrics) -> Clients {
+        self.send_reader = Arc::new(cloudwatch::SendReader::new(self.cloudwatch.clone(), metrics.clone()));
+        self.cloudwatch_metrics = metrics;
+        self.regional = Arc::default();
+        self
     }
 
     /// SES and CloudWatch clients for the Region of the pool's SourceArn, which may differ from the pool's
@@ -86,7 +99,7 @@ impl Clients {
             .entry(region.to_string())
             .or_insert_with(|| {
                 let base = self.base.clone().into_builder().region(Region::new(region.to_string())).build();
-                let mut clients = Self::from_sdk_config(base);
+                let mut clients = Self::from_sdk_config(base).with_cloudwatch_metrics(self.cloudwatch_metrics.clone());
                 // Cognito stays in the pool's Region.
                 clients.cognito = self.cognito.clone();
                 clients.cognito_trigger = self.cognito_trigger.clone();
@@ -97,15 +110,7 @@ impl Clients {
 
     /// Reads asked for and `GetMetricData` calls made by these clients' readers, every Region included.
     pub fn cloudwatch_stats(&self) -> (u64, u64) {
-        use std::sync::atomic::Ordering::Relaxed;
-        let mine = self.send_reader.stats();
-        let (mut reads, mut calls) = (mine.reads.load(Relaxed), mine.calls.load(Relaxed));
-        for other in self.regional.lock().unwrap_or_else(PoisonError::into_inner).values() {
-            let s = other.send_reader.stats();
-            reads += s.reads.load(Relaxed);
-            calls += s.calls.load(Relaxed);
-        }
-        (reads, calls)
+        (self.cloudwatch_metrics.reads.get(), self.cloudwatch_metrics.calls.get())
     }
 }
 

@@ -67,12 +67,18 @@ pub struct SdkRunner {
     clients: tokio::sync::Mutex<HashMap<ClientKey, Clients>>,
     /// IMAP sessions shared by probes with the same login, for the whole process.
     imap: crate::inbox::pool::ImapPool,
+    /// Where every set of clients counts its CloudWatch reads and calls.
+    cloudwatch: crate::metrics::CloudWatchMetrics,
 }
 
 impl SdkRunner {
     /// A runner whose IMAP pool counts into `metrics` (`cognito_probe_imap_*`).
     pub fn with_metrics(metrics: &crate::metrics::Metrics) -> SdkRunner {
-        SdkRunner { imap: crate::inbox::pool::ImapPool::with_metrics(metrics.imap()), ..SdkRunner::default() }
+        SdkRunner {
+            imap: crate::inbox::pool::ImapPool::with_metrics(metrics.imap()),
+            cloudwatch: metrics.cloudwatch(),
+            ..SdkRunner::default()
+        }
     }
 
     async fn clients(&self, probe: &ProbeFile) -> Clients {
@@ -82,15 +88,15 @@ impl SdkRunner {
         if let Some(c) = map.get(&key) {
             return c.clone();
         }
-        let c = Clients::new(&probe.aws, &probe.region()).await;
+        let c = Clients::new(&probe.aws, &probe.region()).await.with_cloudwatch_metrics(self.cloudwatch.clone());
         map.insert(key, c.clone());
         c
     }
 
     /// `Send` metric reads the probes asked for and `GetMetricData` calls made for them, over every set of
     /// clients: the batching at work (src/aws/cloudwatch.rs).
-    pub async fn cloudwatch_stats(&self) -> (u64, u64) {
-        self.clients.lock().await.values().map(Clients::cloudwatch_stats).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+    pub fn cloudwatch_stats(&self) -> (u64, u64) {
+        (self.cloudwatch.reads.get(), self.cloudwatch.calls.get())
     }
 }
 

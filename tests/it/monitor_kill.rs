@@ -140,6 +140,15 @@ command = ["tee", "-a", {recorded}]
         "late-mail counter in /metrics:\n{metrics}"
     );
     assert_eq!(probe_mail(&maildir), 0, "no probe mail left behind");
+    // The SES checkpoint read the Send metric through the batching reader; the twin served every call.
+    let counter = |name: &str| -> u64 {
+        let line = metrics.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{name} in:\n{metrics}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    let (reads, calls) =
+        (counter("cognito_probe_cloudwatch_reads_total "), counter("cognito_probe_cloudwatch_calls_total "));
+    assert!(reads >= 1 && (1..=reads).contains(&calls), "at least the baseline read: {reads} reads, {calls} calls");
+    assert!(twin.control().calls("GetMetricData") >= calls, "the twin served them");
     twin.shutdown().await;
 }
 

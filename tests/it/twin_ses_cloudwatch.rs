@@ -239,7 +239,6 @@ async fn cloudwatch_rejects_invalid_queries_with_aws_codes() {
 #[tokio::test]
 async fn concurrent_probe_reads_share_one_get_metric_data_call() {
     use cognito_delivery_probe::aws::cloudwatch::SendMetric;
-    use std::sync::atomic::Ordering::Relaxed;
 
     let mut scenario = default_scenario();
     scenario.pools[1].email.configuration_set = Some("phenom-staging".into());
@@ -265,8 +264,7 @@ async fn concurrent_probe_reads_share_one_get_metric_data_call() {
     let expected: Vec<f64> = (0..30).map(|i| [2.0, 1.0, 0.0][i % 3]).collect();
     assert_eq!(sums, expected, "account Σ 2, staging configuration set Σ 1, a window after both sends Σ 0");
     assert_eq!(env.control().calls("GetMetricData"), 1, "30 reads, 2 distinct metrics: one call");
-    let stats = env.clients.send_reader.stats();
-    assert_eq!((stats.reads.load(Relaxed), stats.calls.load(Relaxed)), (30, 1));
+    assert_eq!(env.clients.cloudwatch_stats(), (30, 1));
 
     // A read asked for after that call is served by a new call, and sees a send made since.
     resend(&env, PROD, "probe-prod-fcp").await;
