@@ -247,6 +247,17 @@ impl ImapPool {
         ImapPool { timings, ..self }
     }
 
+    /// Logs out every idle session (the monitor is shutting down): servers see a clean LOGOUT rather than a
+    /// dropped connection. Sessions in use are left to their runs.
+    pub async fn close_idle(&self) {
+        let mailboxes: Vec<Arc<Mailbox>> =
+            self.mailboxes.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        for mailbox in mailboxes {
+            let idle = mailbox.lock().expire(Instant::now(), Duration::ZERO);
+            mailbox.close_all(idle, "shutdown").await;
+        }
+    }
+
     /// The TLS configuration for `settings`, built on first use per `ca_file` and shared after.
     fn tls_for(&self, settings: &ImapSettings) -> Result<Option<Arc<rustls::ClientConfig>>, InboxError> {
         if !settings.tls {

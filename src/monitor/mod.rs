@@ -54,6 +54,11 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Runs one probe to its report. The binary uses [`SdkRunner`]; tests and benches substitute their own.
 pub trait Runner: Send + Sync {
     fn run<'a>(&'a self, probe: &'a ProbeFile) -> Pin<Box<dyn Future<Output = Report> + Send + 'a>>;
+
+    /// Releases what the runner holds between runs (idle connections) once every run has stopped.
+    fn shutdown(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async {})
+    }
 }
 
 /// Key under which SDK clients are shared: probes with the same region, endpoint, profile and role reuse
@@ -106,6 +111,10 @@ impl Runner for SdkRunner {
             let clients = self.clients(probe).await;
             crate::probe::run_with(probe, &clients, &self.imap, &|_| {}).await
         })
+    }
+
+    fn shutdown(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(self.imap.close_idle())
     }
 }
 
@@ -347,6 +356,7 @@ pub async fn run(
         token.cancel();
         let _ = handle.await;
     }
+    runner.shutdown().await;
     match server.await {
         Ok(Ok(())) | Err(_) => Ok(()),
         Ok(Err(e)) => Err(MonitorError::Http(e)),

@@ -379,9 +379,16 @@ async fn the_monitor_binary_shares_one_connection_between_two_probe_files() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let _ = child.kill();
-    let _ = child.wait();
     assert_eq!(value(&text, "cognito_probe_imap_connections_opened_total", &mailbox), 1.0, "{text}");
     assert!(value(&text, "cognito_probe_imap_sessions_reused_total", &mailbox) >= 1.0, "{text}");
     assert_eq!(rig.dovecot.logins(), 1, "{}", rig.dovecot.log());
+
+    // SIGTERM: the monitor stops and logs its idle session out instead of dropping the connection.
+    let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "a clean shutdown");
+    let log = rig.dovecot.log();
+    let session = log.lines().filter(|l| l.contains("imap(probe)")).collect::<Vec<_>>();
+    assert!(session.iter().any(|l| l.contains("Logged out")), "LOGOUT at shutdown:\n{log}");
 }
