@@ -59,6 +59,9 @@ pub struct RunArgs {
     /// Keep alert state in this SQLite file and page through the probe file's channels (cron, timers).
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// Alert defaults (an `[alert]` section: thresholds, channels) for probe files that do not set them.
+    #[arg(long, value_name = "FILE", requires = "state")]
+    pub alerts: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -212,6 +215,10 @@ pub struct MonitorArgs {
     /// SQLite state database (created when missing).
     #[arg(long, value_name = "FILE", default_value = "probe-state.sqlite")]
     pub state: PathBuf,
+    /// Alert defaults (an `[alert]` section: thresholds, channels) for probe files that do not set them;
+    /// reloaded with the probe files on SIGHUP.
+    #[arg(long, value_name = "FILE")]
+    pub alerts: Option<PathBuf>,
     /// Address of /metrics, /healthz and /probes; loopback unless you mean it.
     #[arg(long, default_value = "127.0.0.1:9771")]
     pub listen: SocketAddr,

@@ -45,6 +45,10 @@ pub struct ProbeFile {
     /// Paging thresholds and channels (monitor and `probe --state`).
     #[serde(default)]
     pub alert: crate::monitor::config::AlertSettings,
+    /// The `[alert]` keys this file sets itself; the others may come from the alert defaults file
+    /// ([`ProbeFile::apply_alert_defaults`]).
+    #[serde(skip)]
+    pub alert_keys: Vec<String>,
     /// Whether this probe watches a production pool. `probe doctor` judges COGNITO_DEFAULT on a production
     /// pool FAIL instead of WARN. Absent: production when the probe name has a `prod`/`production` word
     /// (see [`ProbeFile::is_production`]).
@@ -356,8 +360,40 @@ impl ProbeFile {
             probe.name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         }
         probe.source = Some(path.to_path_buf());
+        probe.alert_keys = text
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|t| t.get("alert").and_then(|a| a.as_table()).map(|a| a.keys().cloned().collect()))
+            .unwrap_or_default();
         probe.validate(text, path)?;
         Ok(probe)
+    }
+
+    /// Fills every `[alert]` key this file does not set from `defaults` (the `--alerts` file): thresholds
+    /// key by key, and the channels as a whole — a file that lists channels (even `channels = []`) pages
+    /// only through its own.
+    pub fn apply_alert_defaults(&mut self, defaults: &crate::monitor::config::AlertSettings) {
+        let own = |key: &str| self.alert_keys.iter().any(|k| k == key);
+        let mut alert = defaults.clone();
+        if own("failure_threshold") {
+            alert.failure_threshold = self.alert.failure_threshold;
+        }
+        if own("success_threshold") {
+            alert.success_threshold = self.alert.success_threshold;
+        }
+        if own("unknown_threshold") {
+            alert.unknown_threshold = self.alert.unknown_threshold;
+        }
+        if own("reminder_interval") {
+            alert.reminder_interval = self.alert.reminder_interval;
+        }
+        if own("warning_is_failure") {
+            alert.warning_is_failure = self.alert.warning_is_failure;
+        }
+        if own("channels") {
+            alert.channels = std::mem::take(&mut self.alert.channels);
+        }
+        self.alert = alert;
     }
 
     /// Reads and validates a probe file.
@@ -481,7 +517,7 @@ impl ProbeFile {
 }
 
 /// 1-based line and column of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
@@ -489,7 +525,7 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// Line of a dotted key (`imap.password`) in a TOML text, or of its table, or 1 when absent.
-fn key_line(text: &str, dotted: &str) -> usize {
+pub(crate) fn key_line(text: &str, dotted: &str) -> usize {
     let Ok(doc) = toml_edit::ImDocument::parse(text) else { return 1 };
     let mut item: &toml_edit::Item = doc.as_item();
     let mut line = 1;
@@ -548,6 +584,68 @@ password = { env = "PROBE_IMAP_PASSWORD" }
             let text = format!("{key}\n{MINIMAL}");
             let p = ProbeFile::parse(&text, Path::new(file)).unwrap();
             assert_eq!(p.is_production(), expected, "{file} {key:?}");
+        }
+    }
+
+    #[test]
+    fn alert_defaults_fill_only_the_keys_a_file_does_not_set() {
+        use crate::alert::ChannelConfig;
+        let defaults_text = "[alert]\nfailure_threshold = 5\nsuccess_threshold = 4\nreminder_interval = \"1h\"\n\
+                             [[alert.channels]]\ntype = \"exec\"\ncommand = [\"/usr/local/bin/page\"]\n";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("alerts.toml");
+        std::fs::write(&path, defaults_text).unwrap();
+        let defaults = crate::monitor::config::load_defaults(&path).unwrap();
+        let exec = |c: &ChannelConfig| match c {
+            ChannelConfig::Exec { command, .. } => command[0].clone(),
+            other => panic!("{other:?}"),
+        };
+        // (case, the file's [alert] section, failure, success, reminder set, channel programs)
+        let cases: [(&str, &str, u32, u32, bool, &[&str]); 4] = [
+            ("no [alert]: everything from the defaults", "", 5, 4, true, &["/usr/local/bin/page"]),
+            (
+                "own threshold wins, the rest inherited",
+                "[alert]\nfailure_threshold = 1\n",
+                1,
+                4,
+                true,
+                &["/usr/local/bin/page"],
+            ),
+            (
+                "own channels replace the defaults' channels",
+                "[alert]\n[[alert.channels]]\ntype = \"exec\"\ncommand = [\"/bin/own\"]\n",
+                5,
+                4,
+                true,
+                &["/bin/own"],
+            ),
+            ("channels = [] pages nobody", "[alert]\nchannels = []\nsuccess_threshold = 1\n", 5, 1, true, &[]),
+        ];
+        for (case, section, failure, success, reminder, channels) in cases {
+            let mut p = ProbeFile::parse(&format!("{MINIMAL}\n{section}"), Path::new("p.toml")).unwrap();
+            p.apply_alert_defaults(&defaults);
+            assert_eq!(p.alert.failure_threshold, failure, "{case}");
+            assert_eq!(p.alert.success_threshold, success, "{case}");
+            assert_eq!(p.alert.reminder_interval.is_some(), reminder, "{case}");
+            assert_eq!(p.alert.channels.iter().map(exec).collect::<Vec<_>>(), channels, "{case}");
+        }
+    }
+
+    #[test]
+    fn a_bad_alert_defaults_file_names_file_line_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            ("[alert]\nsuccess_threshold = 2\nfailure_threshold = 0\n", "alerts.toml:3: alert.failure_threshold: is 0"),
+            ("[alert]\nfailure_treshold = 2\n", "alerts.toml:2:1: unknown field `failure_treshold`"),
+            ("pool_id = \"us-east-1_x\"\n", "alerts.toml:1:1: unknown field `pool_id`"),
+            ("[alert]\n[[alert.channels]]\ntype = \"webhook\"\nurl = \"ftp://x\"\n", "alerts.toml:2: alert.channels:"),
+        ];
+        for (text, expected) in cases {
+            let path = dir.path().join("alerts.toml");
+            std::fs::write(&path, text).unwrap();
+            let err = crate::monitor::config::load_defaults(&path).unwrap_err().to_string();
+            let shown = err.replace(&format!("{}", dir.path().display()), "").trim_start_matches('/').to_string();
+            assert!(shown.starts_with(expected), "{text:?}: got {shown:?}, expected {expected:?}…");
         }
     }
 

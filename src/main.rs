@@ -7,7 +7,18 @@ use clap::Parser;
 use cognito_delivery_probe::cli::Cli;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // A usage error is UNKNOWN (3), not clap's default 2, which monitoring reads as CRITICAL.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() {
+                cognito_delivery_probe::verdict::Outcome::Unknown.exit_code()
+            } else {
+                0
+            });
+        }
+    };
     cognito_delivery_probe::logging::init(cli.log_level.as_deref());
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

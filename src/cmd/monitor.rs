@@ -37,6 +37,7 @@ pub async fn run(args: MonitorArgs) -> u8 {
         notifier: Arc::new(Channels),
         exposition,
         retention: args.retention,
+        alert_defaults: args.alerts.clone(),
     });
     let shutdown = CancellationToken::new();
     let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(1);

@@ -16,7 +16,14 @@ pub async fn run(args: RunArgs) -> u8 {
         Ok(p) => p,
         Err(e) => return config_failure(&args, &e.to_string()),
     };
-    let probe = apply_overrides(probe, &args);
+    let mut probe = apply_overrides(probe, &args);
+    // A bad alert defaults file stops the run before anything is sent, like a bad probe file.
+    if let Some(path) = &args.alerts {
+        match crate::monitor::config::load_defaults(path) {
+            Ok(defaults) => probe.apply_alert_defaults(&defaults),
+            Err(e) => return config_failure(&args, &e.to_string()),
+        }
+    }
     let clients = Clients::new(&probe.aws, &probe.region()).await;
     let live = args.format == Format::Text && std::io::stderr().is_terminal();
     let progress = move |line: &PhaseLine| {
@@ -52,6 +59,7 @@ async fn record_state(path: &Path, probe: &ProbeFile, report: &crate::report::Re
         notifier: std::sync::Arc::new(Channels),
         exposition: Default::default(),
         retention: DEFAULT_RETENTION,
+        alert_defaults: None,
     };
     if let Err(e) = handle_report(&ctx, probe, report).await {
         eprintln!("probe: {e}");

@@ -90,6 +90,33 @@ impl AlertSettings {
     }
 }
 
+/// The alert defaults file (`probe monitor --alerts FILE`, `probe --state … --alerts FILE`): the same
+/// `[alert]` section as a probe file, applied to every probe file that does not set a key itself.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AlertFile {
+    #[serde(default)]
+    alert: AlertSettings,
+}
+
+/// Reads and checks an alert defaults file; errors name the file, line and key.
+pub fn load_defaults(path: &std::path::Path) -> Result<AlertSettings, crate::config::ConfigError> {
+    use crate::config::{ConfigError, key_line, line_col};
+    let text =
+        std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+    let file: AlertFile = toml::from_str(&text).map_err(|e| {
+        let (line, column) = e.span().map(|s| line_col(&text, s.start)).unwrap_or((1, 1));
+        ConfigError::Syntax { path: path.to_path_buf(), line, column, message: e.message().to_string() }
+    })?;
+    file.alert.check().map_err(|(field, message)| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        line: key_line(&text, field),
+        field: field.to_string(),
+        message,
+    })?;
+    Ok(file.alert)
+}
+
 fn d_failure() -> u32 {
     3
 }

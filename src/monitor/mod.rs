@@ -124,6 +124,8 @@ pub struct Context {
     pub notifier: Arc<dyn Notifier>,
     pub exposition: Arc<Exposition>,
     pub retention: Duration,
+    /// The alert defaults file (`--alerts`), read with the probe files at start and on every reload.
+    pub alert_defaults: Option<PathBuf>,
 }
 
 fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
@@ -211,9 +213,17 @@ pub async fn handle_report(ctx: &Context, probe: &ProbeFile, report: &Report) ->
     Ok(actions)
 }
 
-/// Loads every probe file of `dir`; bad files are logged and skipped (kept at their old version on reload).
-pub fn load_probes(dir: &Path) -> Result<Vec<Result<ProbeFile, ConfigError>>, ConfigError> {
-    crate::config::load_dir(dir)
+/// Loads every probe file of `dir` with the alert defaults of `alerts` applied; bad probe files are
+/// returned as errors (kept at their old version on reload). A bad alert defaults file fails the whole load.
+pub fn load_probes(dir: &Path, alerts: Option<&Path>) -> Result<Vec<Result<ProbeFile, ConfigError>>, ConfigError> {
+    let defaults = alerts.map(config::load_defaults).transpose()?;
+    let mut loaded = crate::config::load_dir(dir)?;
+    if let Some(defaults) = &defaults {
+        for probe in loaded.iter_mut().flatten() {
+            probe.apply_alert_defaults(defaults);
+        }
+    }
+    Ok(loaded)
 }
 
 /// One probe's schedule: runs at start + k·interval + jitter, sequentially (never overlapping); a run that
@@ -330,7 +340,7 @@ pub async fn run(
     mut reload: tokio::sync::mpsc::Receiver<()>,
     shutdown: CancellationToken,
 ) -> Result<(), MonitorError> {
-    let loaded = load_probes(dir)?;
+    let loaded = load_probes(dir, ctx.alert_defaults.as_deref())?;
     if !loaded.iter().any(|p| p.is_ok()) {
         for e in loaded.iter().filter_map(|p| p.as_ref().err()) {
             tracing::error!("{e}");
@@ -345,7 +355,7 @@ pub async fn run(
             _ = shutdown.cancelled() => break,
             Some(()) = reload.recv() => {
                 tracing::info!(dir = %dir.display(), "reloading probe files");
-                match load_probes(dir) {
+                match load_probes(dir, ctx.alert_defaults.as_deref()) {
                     Ok(loaded) => running.apply(loaded, &ctx, &runner, &shutdown),
                     Err(e) => tracing::error!("reload failed, probes unchanged: {e}"),
                 }

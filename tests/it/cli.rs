@@ -52,3 +52,21 @@ fn nothing_to_run_and_unknown_pool_are_unknown() {
     assert_eq!((v["outcome"].as_str(), v["diagnosis"]["code"].as_str()), (Some("unknown"), Some("config_invalid")));
     assert!(v["diagnosis"]["summary"].as_str().unwrap().contains("us-east-1_nosuchpool"), "{v}");
 }
+
+#[test]
+fn command_line_mistakes_are_unknown_not_critical() {
+    // (arguments, what stderr must name)
+    let cases: [(&[&str], &str); 3] = [
+        (&["--pool", "us-east-1_abc", "--frmat", "json"], "--frmat"),
+        (&["--pool", "us-east-1_abc", "--alerts", "alerts.toml"], "--state"),
+        (&["monitor", "--listen", "not-an-address"], "--listen"),
+    ];
+    for (args, named) in cases {
+        let (code, _, err) = probe(args);
+        assert_eq!(code, Some(3), "{args:?}: {err}");
+        assert!(err.contains(named), "{args:?}: {err}");
+    }
+    let (code, out, _) = probe(&["--help"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("--alerts"), "{out}");
+}

@@ -103,6 +103,7 @@ timeout = "5s"
             notifier: Arc::new(Channels),
             exposition: Arc::new(Exposition::default()),
             retention: std::time::Duration::from_secs(3600),
+            alert_defaults: None,
         }
     }
 

@@ -229,6 +229,7 @@ endpoint_url = "{moto}"
             notifier: Arc::new(MotoChannels(self.moto.sdk_config().await)),
             exposition: Arc::new(Exposition::default()),
             retention: Duration::from_secs(3600),
+            alert_defaults: None,
         }
     }
 

@@ -329,3 +329,106 @@ async fn one_shot_runs_with_state_page_after_n_like_the_monitor() {
     assert_eq!(Store::open(&state).unwrap().runs("prod").unwrap().len(), 3);
     twin.shutdown().await;
 }
+
+/// `--alerts FILE`: one alert defaults file for every probe file. A probe file without `[alert]` pages
+/// through the defaults' channel with the defaults' threshold; one with its own channels pages only through
+/// those. The one-shot `probe --state … --alerts FILE` does the same.
+#[tokio::test]
+async fn an_alert_defaults_file_pages_for_probe_files_without_their_own_channels() {
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("Maildir");
+    let twin = Twin::spawn(Scenario::default_scenario().unwrap(), &maildir).await.unwrap();
+    twin.control().patch_faults(&json!({"identity_policy_missing": true})).unwrap();
+    let (global, own) = (dir.path().join("global.jsonl"), dir.path().join("own.jsonl"));
+    let tee = |path: &Path| {
+        format!(
+            "[[alert.channels]]\ntype = \"exec\"\ncommand = [\"tee\", \"-a\", {}]\n",
+            toml::Value::String(path.display().to_string())
+        )
+    };
+    let alerts_file = dir.path().join("alerts.toml");
+    std::fs::write(&alerts_file, format!("[alert]\nfailure_threshold = 1\n{}", tee(&global))).unwrap();
+    let probes = dir.path().join("probes");
+    std::fs::create_dir(&probes).unwrap();
+    std::fs::write(probes.join("prod.toml"), healthy_probe(&twin.endpoint_url(), &maildir, "probe-prod-fcp")).unwrap();
+    std::fs::write(
+        probes.join("prod-confirmed.toml"),
+        healthy_probe(&twin.endpoint_url(), &maildir, "probe-prod-confirmed") + "[alert]\n" + &tee(&own),
+    )
+    .unwrap();
+
+    let mut monitor = Command::new(env!("CARGO_BIN_EXE_probe"))
+        .args(["monitor", "--listen", "127.0.0.1:0", "--probes"])
+        .arg(&probes)
+        .arg("--state")
+        .arg(dir.path().join("state.sqlite"))
+        .arg("--alerts")
+        .arg(&alerts_file)
+        .env("AWS_ACCESS_KEY_ID", "AKIDTWIN")
+        .env("AWS_SECRET_ACCESS_KEY", "twin-secret")
+        .env_remove("AWS_PROFILE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("a page on each channel", Duration::from_secs(30), || {
+        !alerts(&global).is_empty() && !alerts(&own).is_empty()
+    })
+    .await;
+    monitor.kill().unwrap();
+    monitor.wait().unwrap();
+    let probe_of = |path: &Path| -> Vec<String> {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        serde_json::Deserializer::from_str(&text)
+            .into_iter::<Value>()
+            .map(|v| v.unwrap()["probe"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(probe_of(&global), ["prod"], "the defaults' channel pages for the file without one, after 1 run");
+    assert_eq!(probe_of(&own), ["prod-confirmed"], "a file's own channels replace the defaults' channels");
+
+    // The one-shot run with the same defaults file pages after one failure too.
+    std::fs::remove_file(&global).unwrap();
+    let out = tokio::task::spawn_blocking({
+        let (file, state, alerts_file) =
+            (probes.join("prod.toml"), dir.path().join("oneshot.sqlite"), alerts_file.clone());
+        move || {
+            Command::new(env!("CARGO_BIN_EXE_probe"))
+                .arg("--config")
+                .arg(&file)
+                .arg("--state")
+                .arg(&state)
+                .arg("--alerts")
+                .arg(&alerts_file)
+                .env("AWS_ACCESS_KEY_ID", "AKIDTWIN")
+                .env("AWS_SECRET_ACCESS_KEY", "twin-secret")
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(probe_of(&global), ["prod"]);
+
+    // A broken defaults file stops a one-shot run before anything is sent, naming file and line.
+    std::fs::write(&alerts_file, "[alert]\nfailure_threshold = 0\n").unwrap();
+    let sends = twin.control().sent().len();
+    let out = Command::new(env!("CARGO_BIN_EXE_probe"))
+        .arg("--config")
+        .arg(probes.join("prod.toml"))
+        .arg("--state")
+        .arg(dir.path().join("oneshot.sqlite"))
+        .arg("--alerts")
+        .arg(&alerts_file)
+        .env("AWS_ACCESS_KEY_ID", "AKIDTWIN")
+        .env("AWS_SECRET_ACCESS_KEY", "twin-secret")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("alerts.toml:2: alert.failure_threshold: is 0"), "{stderr}");
+    assert_eq!(twin.control().sent().len(), sends, "nothing sent");
+    twin.shutdown().await;
+}
