@@ -600,15 +600,14 @@ password = { env = "PROBE_IMAP_PASSWORD" }
             ChannelConfig::Exec { command, .. } => command[0].clone(),
             other => panic!("{other:?}"),
         };
-        // (case, the file's [alert] section, failure, success, reminder set, channel programs)
-        let cases: [(&str, &str, u32, u32, bool, &[&str]); 4] = [
-            ("no [alert]: everything from the defaults", "", 5, 4, true, &["/usr/local/bin/page"]),
+        // (case, the file's [alert] section, failure, success, channel programs); the reminder always inherited
+        let cases: [(&str, &str, u32, u32, &[&str]); 4] = [
+            ("no [alert]: everything from the defaults", "", 5, 4, &["/usr/local/bin/page"]),
             (
                 "own threshold wins, the rest inherited",
                 "[alert]\nfailure_threshold = 1\n",
                 1,
                 4,
-                true,
                 &["/usr/local/bin/page"],
             ),
             (
@@ -616,17 +615,16 @@ password = { env = "PROBE_IMAP_PASSWORD" }
                 "[alert]\n[[alert.channels]]\ntype = \"exec\"\ncommand = [\"/bin/own\"]\n",
                 5,
                 4,
-                true,
                 &["/bin/own"],
             ),
-            ("channels = [] pages nobody", "[alert]\nchannels = []\nsuccess_threshold = 1\n", 5, 1, true, &[]),
+            ("channels = [] pages nobody", "[alert]\nchannels = []\nsuccess_threshold = 1\n", 5, 1, &[]),
         ];
-        for (case, section, failure, success, reminder, channels) in cases {
+        for (case, section, failure, success, channels) in cases {
             let mut p = ProbeFile::parse(&format!("{MINIMAL}\n{section}"), Path::new("p.toml")).unwrap();
             p.apply_alert_defaults(&defaults);
             assert_eq!(p.alert.failure_threshold, failure, "{case}");
             assert_eq!(p.alert.success_threshold, success, "{case}");
-            assert_eq!(p.alert.reminder_interval.is_some(), reminder, "{case}");
+            assert_eq!(p.alert.reminder_interval, Some(Duration::from_secs(3600)), "{case}");
             assert_eq!(p.alert.channels.iter().map(exec).collect::<Vec<_>>(), channels, "{case}");
         }
     }
