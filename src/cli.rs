@@ -116,6 +116,9 @@ pub struct ValidateArgs {
     /// A probe file or a directory of them.
     #[arg(default_value = "probes")]
     pub path: PathBuf,
+    /// Also check this alert defaults file and show each probe's paging with it applied.
+    #[arg(long, value_name = "FILE")]
+    pub alerts: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

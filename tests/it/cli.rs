@@ -70,3 +70,21 @@ fn command_line_mistakes_are_unknown_not_critical() {
     assert_eq!(code, Some(0));
     assert!(out.contains("--alerts"), "{out}");
 }
+
+#[test]
+fn validate_shows_paging_with_the_shipped_alert_defaults() {
+    let (code, out, err) = probe(&["validate", "probes"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.lines().all(|l| l.ends_with("pages nobody")), "no channels in the probe files themselves:\n{out}");
+    let (code, out, err) = probe(&["validate", "probes", "--alerts", "deploy/alerts.toml"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    for line in out.lines() {
+        assert!(line.ends_with("pages pagerduty after 2 failures"), "{line}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("alerts.toml");
+    std::fs::write(&bad, "[alert]\nreminder_interval = \"1m\"\n").unwrap();
+    let (code, out, _) = probe(&["validate", "probes", "--alerts", bad.to_str().unwrap()]);
+    assert_eq!(code, Some(3));
+    assert!(out.starts_with("BAD ") && out.contains("alerts.toml:2: alert.reminder_interval:"), "{out}");
+}
