@@ -62,14 +62,7 @@ timeout = "{timeout}"
 [aws]
 endpoint_url = "{endpoint}"
 [imap]
-host = "{host}"
-port = {port}
-ca_file = {ca}
-username = "{user}"
-password = {{ file = {pw} }}
-poll_interval = "250ms"
-trusted_authserv_ids = ["mx.google.com"]
-{imap_extra}
+{imap_section}{imap_extra}
 [expect]
 from = "noreply@thephenom.app"
 [cloudwatch]
@@ -77,11 +70,7 @@ poll_interval = "200ms"
 settle = "1s"
 "#,
             endpoint = self.twin.endpoint_url(),
-            host = self.dovecot.host,
-            port = self.dovecot.port,
-            ca = toml_str(&self.dovecot.ca_pem_path),
-            user = self.dovecot.username,
-            pw = toml_str(&self.dir.path().join("imap-password")),
+            imap_section = self.dovecot.imap_toml(self.dovecot.port, &self.dir.path().join("imap-password")),
         )
     }
 
@@ -93,10 +82,6 @@ settle = "1s"
     fn label(&self) -> String {
         format!("{}:{}", self.dovecot.host, self.dovecot.port)
     }
-}
-
-fn toml_str(p: &Path) -> String {
-    toml::Value::String(p.display().to_string()).to_string()
 }
 
 fn describe(r: &Report) -> String {

@@ -126,14 +126,7 @@ interval = "{interval}"
 endpoint_url = "{endpoint}"
 
 [imap]
-host = "{host}"
-port = {port}
-ca_file = {ca}
-username = "{user}"
-password = {{ file = {pw} }}
-poll_interval = "250ms"
-trusted_authserv_ids = ["mx.google.com"]
-
+{imap_section}
 [expect]
 from = "noreply@thephenom.app"
 
@@ -167,11 +160,7 @@ topic_arn = "{topic}"
 endpoint_url = "{moto}"
 "#,
             endpoint = self.twin.endpoint_url(),
-            host = self.dovecot.host,
-            port = imap_port.unwrap_or(self.dovecot.port),
-            ca = s(&self.dovecot.ca_pem_path),
-            user = self.dovecot.username,
-            pw = s(&self.dovecot.password_file),
+            imap_section = self.dovecot.imap_toml(imap_port.unwrap_or(self.dovecot.port), &self.dovecot.password_file),
             python = s(Path::new(PYTHON)),
             script = s(&self.dir.path().join("record.py")),
             log = s(&self.exec_log()),

@@ -63,14 +63,7 @@ interval = "10s"
 endpoint_url = "{endpoint}"
 
 [imap]
-host = "{host}"
-port = {port}
-ca_file = {ca}
-username = "{user}"
-password = {{ file = {pw} }}
-poll_interval = "250ms"
-trusted_authserv_ids = ["mx.google.com"]
-
+{imap_section}
 [expect]
 from = "noreply@thephenom.app"
 
@@ -87,11 +80,7 @@ type = "exec"
 command = ["tee", "-a", {recorded}]
 "#,
             endpoint = twin.endpoint_url(),
-            host = dovecot.host,
-            port = dovecot.port,
-            ca = s(&dovecot.ca_pem_path),
-            user = dovecot.username,
-            pw = s(&dovecot.password_file),
+            imap_section = dovecot.imap_toml(dovecot.port, &dovecot.password_file),
             recorded = s(&recorded),
         ),
     )

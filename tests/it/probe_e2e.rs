@@ -53,14 +53,7 @@ username = "{username}"
 endpoint_url = "{endpoint}"
 
 [imap]
-host = "{host}"
-port = {port}
-ca_file = {ca}
-username = "{user}"
-password = {{ file = {pw} }}
-poll_interval = "250ms"
-trusted_authserv_ids = ["mx.google.com"]
-{extra_imap}
+{imap_section}{extra_imap}
 [expect]
 from = "noreply@thephenom.app"
 {extra_expect}
@@ -69,11 +62,7 @@ poll_interval = "200ms"
 settle = "1s"
 "#,
             endpoint = self.twin.endpoint_url(),
-            host = self.dovecot.host,
-            port = self.dovecot.port,
-            ca = toml_str(&self.dovecot.ca_pem_path),
-            user = self.dovecot.username,
-            pw = toml_str(&self.dir.path().join("imap-password")),
+            imap_section = self.dovecot.imap_toml(self.dovecot.port, &self.dir.path().join("imap-password")),
             timeout = if section(extra, "top").contains("timeout") { "" } else { "timeout = \"3s\"\n" },
             extra_top = section(extra, "top"),
             extra_imap = section(extra, "imap"),

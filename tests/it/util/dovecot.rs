@@ -277,6 +277,20 @@ impl Dovecot {
             .unwrap_or_else(|e| panic!("cannot run doveadm: {e}; {INSTALL_HINT}"))
     }
 
+    /// The body of an `[imap]` section of a probe file reading this Dovecot over TLS on `port` (the server's
+    /// own, or a closed one to make the mailbox unreachable), the password read from `password_file`.
+    pub fn imap_toml(&self, port: u16, password_file: &Path) -> String {
+        let s = |p: &Path| toml::Value::String(p.display().to_string()).to_string();
+        format!(
+            "host = \"{host}\"\nport = {port}\nca_file = {ca}\nusername = \"{user}\"\npassword = {{ file = {pw} }}\n\
+             poll_interval = \"250ms\"\ntrusted_authserv_ids = [\"mx.google.com\"]\n",
+            host = self.host,
+            ca = s(&self.ca_pem_path),
+            user = self.username,
+            pw = s(password_file),
+        )
+    }
+
     /// Disconnects every IMAP session of the test user, as an administrator or a server restart would.
     pub fn kick(&self) {
         let out = self.doveadm(&["kick", &self.username]);
