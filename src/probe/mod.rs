@@ -203,8 +203,8 @@ impl<'a> Run<'a> {
             ..SesEvidence::default()
         }));
         let trigger_planned_at = Utc::now();
-        // Reads share a batched call with other probes' reads; a quarter of the poll interval is the most
-        // one waits for company (so a short test interval is not slowed down by batching).
+        // Reads share a batched call with other probes' reads, waiting for company at most 1 s
+        // (cloudwatch::GATHER) or a quarter of the poll interval when that is shorter.
         let max_wait = probe.cloudwatch.poll_interval / 4;
         if watch_ses {
             match ses_clients.send_sum(&metric, trigger_planned_at, max_wait).await {
