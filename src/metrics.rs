@@ -398,3 +398,36 @@ pub async fn serve(
 pub fn describe(addr: SocketAddr) -> String {
     format!("http://{addr}/metrics")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `cognito_probe_*` name the shipped Prometheus rules and Grafana dashboard use is one this
+    /// registry exports (with the encoder's `_total`, `_bucket`, `_sum`, `_count` suffixes), so renaming a
+    /// metric cannot silently blank a dashboard or disarm an alert.
+    #[test]
+    fn shipped_rules_and_dashboard_use_only_exported_metrics() {
+        let exported: Vec<&str> = NAMES.iter().chain(&IMAP_NAMES).chain(&CLOUDWATCH_NAMES).map(|(n, _)| *n).collect();
+        let known = |name: &str| {
+            exported.iter().any(|e| {
+                name == *e || ["_total", "_bucket", "_sum", "_count"].iter().any(|s| name == format!("{e}{s}"))
+            })
+        };
+        for (file, text) in [
+            ("deploy/prometheus-rules.yml", include_str!("../deploy/prometheus-rules.yml")),
+            ("deploy/grafana-dashboard.json", include_str!("../deploy/grafana-dashboard.json")),
+        ] {
+            let mut used = 0;
+            for (i, _) in text.match_indices("cognito_probe_") {
+                let name: String = text[i..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
+                assert!(known(&name), "{file} uses {name}, which the monitor does not export");
+                used += 1;
+            }
+            assert!(used > 5, "{file} names the probe's metrics");
+        }
+    }
+}
