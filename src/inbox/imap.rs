@@ -35,7 +35,6 @@ pub struct ImapInbox {
     settings: ImapSettings,
     /// Folders watched: the configured ones, then the Junk folder when one was found.
     folders: Vec<(String, bool)>,
-    idle: bool,
     /// The server offers IDLE (whether the run uses it also depends on `settings.idle`).
     server_idle: bool,
     uidplus: bool,
@@ -111,11 +110,11 @@ pub fn tls_config(settings: &ImapSettings) -> Result<rustls::ClientConfig, Inbox
 impl ImapInbox {
     /// Connects, logs in, reads capabilities and finds the Junk folder.
     pub async fn connect(settings: &ImapSettings) -> Result<ImapInbox, InboxError> {
-        let tls = if settings.tls { Some(Arc::new(tls_config(settings)?)) } else { None };
-        Self::connect_with(settings, tls).await
+        Self::connect_with(settings, None).await
     }
 
-    /// [`ImapInbox::connect`] with a TLS configuration built beforehand (ignored when `tls = false`).
+    /// [`ImapInbox::connect`] with a TLS configuration built beforehand (built here when `None`; ignored when
+    /// `tls = false`).
     pub async fn connect_with(
         settings: &ImapSettings,
         tls: Option<Arc<rustls::ClientConfig>>,
@@ -181,7 +180,6 @@ impl ImapInbox {
             session: Some(session),
             settings: settings.clone(),
             folders: Vec::new(),
-            idle: false,
             server_idle: false,
             uidplus: false,
             moves: false,
@@ -190,7 +188,6 @@ impl ImapInbox {
         };
         let caps = timed("CAPABILITY", inbox.session()?.capabilities()).await?;
         inbox.server_idle = caps.has_str("IDLE");
-        inbox.idle = settings.idle && inbox.server_idle;
         inbox.uidplus = caps.has_str("UIDPLUS");
         inbox.moves = caps.has_str("MOVE");
         inbox.folders = inbox.discover_folders().await?;
@@ -210,7 +207,6 @@ impl ImapInbox {
         let refolder = settings.folders != self.settings.folders || settings.junk_folder != self.settings.junk_folder;
         self.settings = settings.clone();
         self.checked_uid_next.clear();
-        self.idle = settings.idle && self.server_idle;
         if refolder {
             let folders = self.discover_folders().await;
             self.folders = self.note(folders)?;
@@ -289,7 +285,7 @@ impl ImapInbox {
     /// Whether the run will wait with IDLE (RFC 2177): the server offers it and `idle` is not turned off.
     /// Without it the probe polls with NOOP every `poll_interval`.
     pub fn uses_idle(&self) -> bool {
-        self.idle
+        self.settings.idle && self.server_idle
     }
 
     /// Reads UIDNEXT and UIDVALIDITY of every watched folder (before the trigger).
@@ -394,7 +390,7 @@ impl ImapInbox {
                 return Ok(None);
             }
             let pause = self.settings.poll_interval.min(deadline - now);
-            match (&primary, self.idle) {
+            match (&primary, self.uses_idle()) {
                 (Some(mark), true) => self.idle_once(&mark.folder, pause).await?,
                 _ => {
                     timed("NOOP", self.session()?.noop()).await?;

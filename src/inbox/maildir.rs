@@ -50,14 +50,17 @@ impl MaildirInbox {
         })
     }
 
-    /// Messages in `new/` and `cur/` of every folder delivered at or after `since_secs`, and (for sweeps)
-    /// before `until_secs`.
+    /// The probe's messages in `new/` and `cur/` of every folder delivered at or after `since_secs` and
+    /// before `until_secs`, with their bytes (read once, to match the header); only the first with
+    /// `first_only`. A file that cannot be read — moved or removed since the listing by a mail client or
+    /// another probe's clean-up — is not there.
     fn scan(
         &self,
         matcher: &Matcher,
         since_secs: i64,
         until_secs: i64,
-    ) -> Result<Vec<(String, bool, PathBuf)>, InboxError> {
+        first_only: bool,
+    ) -> Result<Vec<(String, bool, PathBuf, Vec<u8>)>, InboxError> {
         let mut hits = Vec::new();
         for (folder, junk, dir) in folders(&self.root) {
             for sub in ["new", "cur"] {
@@ -76,7 +79,10 @@ impl MaildirInbox {
                     let file = entry.path();
                     let Ok(bytes) = std::fs::read(&file) else { continue };
                     if header_matches(&bytes, matcher) {
-                        hits.push((folder.to_string(), junk, file));
+                        hits.push((folder.to_string(), junk, file, bytes));
+                        if first_only {
+                            return Ok(hits);
+                        }
                     }
                 }
             }
@@ -92,19 +98,7 @@ impl MaildirInbox {
     ) -> Result<Option<Found>, InboxError> {
         let since = baseline.taken_at.timestamp();
         loop {
-            let mut hit = None;
-            for (folder, junk, path) in self.scan(matcher, since, i64::MAX)? {
-                match std::fs::read(&path) {
-                    Ok(raw) => {
-                        hit = Some((folder, junk, path, raw));
-                        break;
-                    }
-                    // Moved or removed since the scan (a mail client, another probe's clean-up): not there.
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                    Err(source) => return Err(InboxError::Maildir { path, source }),
-                }
-            }
-            if let Some((folder, junk, path, raw)) = hit {
+            if let Some((folder, junk, path, raw)) = self.scan(matcher, since, i64::MAX, true)?.pop() {
                 let visible_at = std::fs::metadata(&path).and_then(|m| m.modified()).ok().map(DateTime::<Utc>::from);
                 return Ok(Some(Found {
                     folder,
@@ -147,8 +141,8 @@ impl MaildirInbox {
         how: &Cleanup,
     ) -> Result<Sweep, InboxError> {
         let until = baseline.taken_at.timestamp().min(older_than.timestamp());
-        let stale = self.scan(matcher, 0, until)?;
-        for (folder, junk, path) in &stale {
+        let stale = self.scan(matcher, 0, until, false)?;
+        for (folder, junk, path, _) in &stale {
             let found = Found {
                 folder: folder.clone(),
                 junk: *junk,

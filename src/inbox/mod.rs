@@ -124,7 +124,6 @@ pub struct Sweep {
 
 /// A connected mailbox of either kind.
 pub enum Inbox {
-    Imap(Box<imap::ImapInbox>),
     /// An IMAP session checked out of an [`pool::ImapPool`]; closing it hands it back.
     Pooled(Box<pool::PooledInbox>),
     Maildir(maildir::MaildirInbox),
@@ -133,7 +132,6 @@ pub enum Inbox {
 impl Inbox {
     pub async fn baseline(&mut self) -> Result<Baseline, InboxError> {
         match self {
-            Inbox::Imap(i) => i.baseline().await,
             Inbox::Pooled(p) => p.baseline().await,
             Inbox::Maildir(m) => m.baseline(),
         }
@@ -147,7 +145,6 @@ impl Inbox {
         deadline: tokio::time::Instant,
     ) -> Result<Option<Found>, InboxError> {
         match self {
-            Inbox::Imap(i) => i.wait(baseline, matcher, deadline).await,
             Inbox::Pooled(p) => p.inbox()?.wait(baseline, matcher, deadline).await,
             Inbox::Maildir(m) => m.wait(baseline, matcher, deadline).await,
         }
@@ -156,7 +153,6 @@ impl Inbox {
     /// Removes (or moves) the matched message, per the probe's cleanup setting.
     pub async fn cleanup(&mut self, found: &Found, how: &Cleanup) -> Result<(), InboxError> {
         match self {
-            Inbox::Imap(i) => i.cleanup(found, how).await,
             Inbox::Pooled(p) => p.inbox()?.cleanup(found, how).await,
             Inbox::Maildir(m) => m.cleanup(found, how),
         }
@@ -172,7 +168,6 @@ impl Inbox {
         how: &Cleanup,
     ) -> Result<Sweep, InboxError> {
         match self {
-            Inbox::Imap(i) => i.sweep(baseline, matcher, older_than, how).await,
             Inbox::Pooled(p) => p.inbox()?.sweep(baseline, matcher, older_than, how).await,
             Inbox::Maildir(m) => m.sweep(baseline, matcher, older_than, how),
         }
@@ -181,7 +176,6 @@ impl Inbox {
     /// Ends the run's use of the mailbox: LOGOUT, or back to its pool when the session is sound.
     pub async fn close(self) {
         match self {
-            Inbox::Imap(i) => i.logout().await,
             Inbox::Pooled(p) => p.close().await,
             Inbox::Maildir(_) => {}
         }

@@ -378,11 +378,6 @@ impl PooledInbox {
             .ok_or_else(|| InboxError::Protocol { command: "session".into(), detail: "connection lost".into() })
     }
 
-    /// Whether the run got an idle session rather than a new connection.
-    pub fn reused(&self) -> bool {
-        self.reused
-    }
-
     /// Connects afresh on the slot this run holds.
     async fn connect(&mut self) -> Result<(), InboxError> {
         let Some(home) = &self.home else {
