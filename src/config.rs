@@ -231,6 +231,21 @@ pub struct ExpectSettings {
     pub max_delivery: Duration,
 }
 
+impl From<&ExpectSettings> for crate::authres::Expectations {
+    fn from(e: &ExpectSettings) -> Self {
+        crate::authres::Expectations {
+            dkim: e.dkim,
+            spf: e.spf,
+            dmarc: e.dmarc,
+            dkim_aligned: e.dkim_aligned,
+            spf_aligned: e.spf_aligned,
+            alignment: e.alignment,
+            dkim_domain: e.dkim_domain.clone(),
+            mail_from_domain: e.mail_from_domain.clone(),
+        }
+    }
+}
+
 impl Default for ExpectSettings {
     fn default() -> Self {
         ExpectSettings {

@@ -4,7 +4,6 @@
 //! verdict a user should get.
 
 use serde::Serialize;
-use serde_json::json;
 
 use crate::aws::Clients;
 use crate::config::ProbeFile;
@@ -197,7 +196,8 @@ pub async fn run(only: Option<&str>, mut each: impl FnMut(&CaseResult)) -> Resul
     let mut results = Vec::new();
     for case in cases {
         twin.control().reset();
-        let faults: serde_json::Value = serde_json::from_str(case.faults).unwrap_or_else(|_| json!({}));
+        let faults: serde_json::Value = serde_json::from_str(case.faults)
+            .map_err(|e| DemoError::Twin(format!("scenario {}: faults {:?}: {e}", case.name, case.faults)))?;
         twin.control().patch_faults(&faults).map_err(|e| DemoError::Twin(e.to_string()))?;
         let probe = probe_file(case, &endpoint, &maildir)?;
         let report = crate::probe::run(&probe, &clients, &|_| {}).await;

@@ -245,19 +245,13 @@ impl Metrics {
             self.latency.get_or_create(&probe()).observe(total);
         }
         if let Some(auth) = &report.auth {
-            let mut results: Vec<(&'static str, String)> = Vec::new();
-            if let Some(dkim) = auth.get("dkim").and_then(|d| d.as_array()) {
-                results.extend(dkim.iter().filter_map(|d| d.get("result")?.as_str()).map(|r| ("dkim", r.to_string())));
-            }
-            for method in ["spf", "dmarc"] {
-                if let Some(r) = auth.get(method).and_then(|m| m.get("result")).and_then(|r| r.as_str()) {
-                    results.push((method, r.to_string()));
-                }
-            }
+            let results = (auth.dkim.iter().map(|d| ("dkim", d.result.as_str())))
+                .chain(auth.spf.iter().map(|r| ("spf", r.result.as_str())))
+                .chain(auth.dmarc.iter().map(|r| ("dmarc", r.result.as_str())));
             for (method, result) in results {
                 // Bounded: RFC 8601 §2.7 result keywords only; anything else is counted as "other".
                 let known = ["pass", "fail", "softfail", "neutral", "none", "temperror", "permerror", "policy"];
-                let result = if known.contains(&result.as_str()) { result } else { "other".to_string() };
+                let result = if known.contains(&result) { result.to_string() } else { "other".to_string() };
                 let labels = vec![("probe", report.probe.clone()), ("method", method.to_string()), ("result", result)];
                 self.auth.get_or_create(&labels).inc();
             }

@@ -36,7 +36,7 @@ pub struct Report {
     pub ses: SesEvidence,
     pub mail: Option<MailRecord>,
     /// The authentication evaluation (DKIM, SPF, DMARC, alignment, findings) when the mail was found.
-    pub auth: Option<serde_json::Value>,
+    pub auth: Option<crate::authres::Evaluation>,
     /// Probe mail of earlier runs that arrived after their timeout, found by this run's sweep.
     pub late_mails: u32,
 }
@@ -89,7 +89,6 @@ pub struct MailRecord {
     pub folder: String,
     pub junk: bool,
     pub message_id: Option<String>,
-    /// The envelope sender domain as the receiver recorded it (SPF `smtp.mailfrom`), when known.
     pub latency: Latency,
 }
 

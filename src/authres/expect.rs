@@ -18,46 +18,27 @@ pub enum Requirement {
 }
 
 /// What the probe expects of the receiver's verdict (DESIGN.md §5: e.g. dkim=pass aligned, dmarc=pass,
-/// spf=pass with alignment optional). Deserialised from the probe file.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+/// spf=pass with alignment optional). Probe files give it in `[expect]` ([`crate::config::ExpectSettings`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Expectations {
     /// Required DKIM result (default `pass`).
-    #[serde(default = "Requirement::pass")]
     pub dkim: Requirement,
     /// Required SPF result (default `pass`).
-    #[serde(default = "Requirement::pass")]
     pub spf: Requirement,
     /// Required DMARC result (default `pass`).
-    #[serde(default = "Requirement::pass")]
     pub dmarc: Requirement,
     /// A passing DKIM signature must align with From (default `true`).
-    #[serde(default = "yes")]
     pub dkim_aligned: bool,
     /// A passing SPF must align with From (default `false`: SES's default MAIL FROM never aligns, research
     /// §0). When required, unaligned SPF is a warning (DESIGN.md §6); when not, it passes with the reason.
-    #[serde(default)]
     pub spf_aligned: bool,
     /// Alignment mode (default `relaxed`, RFC 7489 §6.3 `adkim`/`aspf` default).
-    #[serde(default)]
     pub alignment: AlignmentMode,
     /// The DKIM `d=` that must pass (e.g. the SES identity's domain), if any.
-    #[serde(default)]
     pub dkim_domain: Option<String>,
     /// The MAIL FROM domain the sender configured (SES custom MAIL FROM); a different real one is a
     /// warning (SES falls back to amazonses.com silently, research §0).
-    #[serde(default)]
     pub mail_from_domain: Option<String>,
-}
-
-impl Requirement {
-    fn pass() -> Self {
-        Requirement::Pass
-    }
-}
-
-fn yes() -> bool {
-    true
 }
 
 impl Default for Expectations {
@@ -339,8 +320,8 @@ mod tests {
 
     #[test]
     fn defaults_follow_the_design() {
-        let e: Expectations = toml::from_str("").unwrap();
-        assert_eq!(e, Expectations::default());
+        let e = Expectations::default();
+        assert_eq!(e, Expectations::from(&crate::config::ExpectSettings::default()), "the probe file's defaults agree");
         assert!(e.dkim_aligned && !e.spf_aligned);
         assert_eq!((e.dkim, e.spf, e.dmarc), (Requirement::Pass, Requirement::Pass, Requirement::Pass));
     }

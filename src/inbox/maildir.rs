@@ -29,6 +29,9 @@ fn delivered_secs(name: &str) -> Option<i64> {
     name.split('.').next()?.parse().ok()
 }
 
+/// A probe message found by a scan: folder, whether it is the Junk folder, its file, its bytes.
+type Hit = (String, bool, PathBuf, Vec<u8>);
+
 impl MaildirInbox {
     pub fn open(root: &Path) -> Result<MaildirInbox, InboxError> {
         if !root.join("new").is_dir() && !root.join("cur").is_dir() {
@@ -60,7 +63,7 @@ impl MaildirInbox {
         since_secs: i64,
         until_secs: i64,
         first_only: bool,
-    ) -> Result<Vec<(String, bool, PathBuf, Vec<u8>)>, InboxError> {
+    ) -> Result<Vec<Hit>, InboxError> {
         let mut hits = Vec::new();
         for (folder, junk, dir) in folders(&self.root) {
             for sub in ["new", "cur"] {

@@ -2,7 +2,6 @@
 //! probe file's expectations with the [`crate::authres`] engine (DESIGN.md §5).
 
 use crate::authres::{self, Expectations, FindingOutcome, TrustPolicy};
-use crate::aws::cognito::Pool;
 use crate::config::ProbeFile;
 use crate::verdict::Outcome;
 
@@ -19,31 +18,21 @@ pub struct AuthResult {
     /// True when the only trouble is SPF alignment (SES's default MAIL FROM).
     pub spf_unaligned: bool,
     /// The full evaluation for the JSON report.
-    pub json: serde_json::Value,
+    pub evaluation: authres::Evaluation,
 }
 
 /// The trust policy and expectations of a probe file.
-pub fn policy_of(probe: &ProbeFile) -> (TrustPolicy, Expectations) {
+fn policy_of(probe: &ProbeFile) -> (TrustPolicy, Expectations) {
     let ids = match (&probe.imap, &probe.maildir) {
         (Some(i), _) => i.trusted_authserv_ids.clone(),
         (_, Some(m)) => m.trusted_authserv_ids.clone(),
         _ => Vec::new(),
     };
-    let e = &probe.expect;
-    let expect = Expectations {
-        dkim: e.dkim,
-        spf: e.spf,
-        dmarc: e.dmarc,
-        dkim_aligned: e.dkim_aligned,
-        spf_aligned: e.spf_aligned,
-        alignment: e.alignment,
-        dkim_domain: e.dkim_domain.clone(),
-        mail_from_domain: e.mail_from_domain.clone(),
-    };
-    (TrustPolicy::with_ids(ids), expect)
+    (TrustPolicy::with_ids(ids), Expectations::from(&probe.expect))
 }
 
-pub fn evaluate(raw: &[u8], probe: &ProbeFile, _pool: &Pool) -> AuthResult {
+/// Judges the receiver's Authentication-Results of `raw` against the probe file.
+pub fn evaluate(raw: &[u8], probe: &ProbeFile) -> AuthResult {
     let (policy, expect) = policy_of(probe);
     let ev = authres::evaluate_message(raw, &policy, &expect);
     let mut parts = Vec::new();
@@ -82,11 +71,5 @@ pub fn evaluate(raw: &[u8], probe: &ProbeFile, _pool: &Pool) -> AuthResult {
         Outcome::Unknown => failures.first().cloned().unwrap_or_else(|| "no trusted Authentication-Results".into()),
         _ => parts.join(" "),
     };
-    AuthResult {
-        outcome: ev.outcome(),
-        summary,
-        failures,
-        spf_unaligned,
-        json: serde_json::to_value(&ev).unwrap_or(serde_json::Value::Null),
-    }
+    AuthResult { outcome: ev.outcome(), summary, failures, spf_unaligned, evaluation: ev }
 }

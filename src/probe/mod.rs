@@ -332,8 +332,8 @@ impl<'a> Run<'a> {
 
         // authenticate
         self.start();
-        let auth = authenticate::evaluate(&found.raw, probe, &pool);
-        self.report.auth = Some(auth.json.clone());
+        let auth = authenticate::evaluate(&found.raw, probe);
+        self.report.auth = Some(auth.evaluation.clone());
         self.end(
             Phase::Authenticate,
             match auth.outcome {
@@ -343,7 +343,6 @@ impl<'a> Run<'a> {
             },
             auth.summary.clone(),
         );
-        self.report.mail = Some(mail);
 
         // cleanup — only the matched message.
         self.start();
@@ -356,7 +355,8 @@ impl<'a> Run<'a> {
         }
         inbox.close().await;
 
-        let verdict = delivered_verdict(probe, &pool, &found, &auth, self.report.mail.as_ref(), &mut self.report.notes);
+        let verdict = delivered_verdict(probe, &pool, &found, &auth, &mail, &mut self.report.notes);
+        self.report.mail = Some(mail);
         self.conclude(verdict);
     }
 }
@@ -545,7 +545,7 @@ fn delivered_verdict(
     pool: &Pool,
     found: &Found,
     auth: &authenticate::AuthResult,
-    mail: Option<&MailRecord>,
+    mail: &MailRecord,
     notes: &mut Vec<String>,
 ) -> Diagnosis {
     let mut candidates: Vec<Diagnosis> = Vec::new();
@@ -576,7 +576,7 @@ fn delivered_verdict(
         let d = Diagnosis::new("delivered_junk", Some(format!("folder {}", found.folder)), vec![]);
         candidates.push(if probe.expect.junk == JunkVerdict::Critical { d.escalated() } else { d });
     }
-    if let Some(total) = mail.and_then(|m| m.latency.total_seconds)
+    if let Some(total) = mail.latency.total_seconds
         && total > probe.expect.max_delivery.as_secs_f64()
     {
         candidates.push(Diagnosis::new(

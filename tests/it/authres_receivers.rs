@@ -358,13 +358,23 @@ fn json_carries_the_issue_fields() {
 
 #[test]
 fn expectations_deserialise_from_a_probe_file() {
-    let e: Expectations = toml::from_str(
+    use cognito_delivery_probe::config::ProbeFile;
+    let probe = |expect: &str| {
+        ProbeFile::parse(
+            &format!(
+                "pool_id = \"us-east-1_knEL7cqS3\"\nusername = \"u\"\n[maildir]\npath = \"/tmp/m\"\n[expect]\n{expect}"
+            ),
+            std::path::Path::new("p.toml"),
+        )
+    };
+    let p = probe(
         "dkim = \"pass\"\nspf = \"any\"\ndmarc = \"pass\"\ndkim_aligned = true\nalignment = \"strict\"\ndkim_domain = \"example.com\"\n",
     )
     .unwrap();
+    let e = Expectations::from(&p.expect);
     assert_eq!(e.alignment, AlignmentMode::Strict);
     assert!(!e.spf_aligned);
-    let err = toml::from_str::<Expectations>("dkim = \"pass\"\nspf_align = true\n").unwrap_err();
+    let err = probe("dkim = \"pass\"\nspf_align = true\n").unwrap_err();
     assert!(err.to_string().contains("spf_align"), "{err}");
     let p: TrustPolicy = toml::from_str("authserv_ids = [\"*.yahoo.com\"]\nno_authserv_id = \"ignore\"\n").unwrap();
     assert_eq!(p.authserv_ids, ["*.yahoo.com"]);
