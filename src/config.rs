@@ -11,7 +11,7 @@ pub use crate::authres::{AlignmentMode, Requirement};
 use crate::secret::SecretSource;
 
 /// One probe definition, as read from a probe file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProbeFile {
     /// Probe name used in output, metrics and alerts; default: the file name without `.toml`.
@@ -91,7 +91,7 @@ pub enum TriggerChoice {
 
 /// How the AWS SDK clients are built. Credentials come from the standard chain (env, profile, SSO, web
 /// identity, instance role).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AwsSettings {
     /// Named profile of the shared config files.
@@ -105,7 +105,7 @@ pub struct AwsSettings {
     pub endpoint_url: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImapSettings {
     pub host: String,
@@ -184,7 +184,7 @@ impl<'de> Deserialize<'de> for Cleanup {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MaildirSettings {
     /// Root of the Maildir++ (INBOX at the root, Junk at `.Junk`).
@@ -196,7 +196,7 @@ pub struct MaildirSettings {
 }
 
 /// What the delivered mail must look like.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectSettings {
     /// Sender address the mail must come from; default: the pool's From address.
@@ -273,7 +273,7 @@ pub enum JunkVerdict {
 }
 
 /// The SES checkpoint (DESIGN.md §3).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CloudWatchSettings {
     #[serde(default = "defaults::yes")]
@@ -338,10 +338,24 @@ mod defaults {
     }
 }
 
-fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+/// A duration written as humans do (`"90s"`, `"5m"`, `"500ms"`), for every settings file.
+pub(crate) fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let text = String::deserialize(d)?;
     humantime::parse_duration(&text).map_err(|e| {
         serde::de::Error::custom(format!("invalid duration {text:?} ({e}), expected e.g. \"90s\", \"5m\", \"1h\""))
+    })
+}
+
+/// [`de_duration`] for an optional key.
+pub(crate) fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    de_duration(d).map(Some)
+}
+
+/// Deserialises a settings file's text; a syntax or type error names `path`, line and column.
+pub(crate) fn from_toml<T: serde::de::DeserializeOwned>(text: &str, path: &Path) -> Result<T, ConfigError> {
+    toml::from_str(text).map_err(|e| {
+        let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+        ConfigError::Syntax { path: path.to_path_buf(), line, column, message: e.message().to_string() }
     })
 }
 
@@ -367,10 +381,7 @@ pub enum ConfigError {
 impl ProbeFile {
     /// Parses and validates one probe file's text. `path` is used for messages and the default name.
     pub fn parse(text: &str, path: &Path) -> Result<ProbeFile, ConfigError> {
-        let mut probe: ProbeFile = toml::from_str(text).map_err(|e| {
-            let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
-            ConfigError::Syntax { path: path.to_path_buf(), line, column, message: e.message().to_string() }
-        })?;
+        let mut probe: ProbeFile = from_toml(text, path)?;
         if probe.name.is_empty() {
             probe.name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         }

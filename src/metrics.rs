@@ -161,12 +161,7 @@ pub struct Metrics {
     drift: Histogram,
     imap: ImapMetrics,
     cloudwatch: CloudWatchMetrics,
-    /// The most recent drift samples (at most [`DRIFT_SAMPLES`]) for exact quantiles in benchmarks.
-    drift_samples: Mutex<std::collections::VecDeque<f64>>,
 }
-
-/// How many recent schedule-drift samples are kept for [`Metrics::drift_quantiles`].
-pub const DRIFT_SAMPLES: usize = 100_000;
 
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -199,7 +194,6 @@ impl Metrics {
             drift: drift_histogram(),
             imap: ImapMetrics::default(),
             cloudwatch: CloudWatchMetrics::default(),
-            drift_samples: Mutex::new(std::collections::VecDeque::new()),
         };
         let mut registry = Registry::default();
         let [success, outcome, phase, latency, auth, late, last, chan, runs, alerts, drift, retries] = NAMES;
@@ -294,27 +288,6 @@ impl Metrics {
     /// Records how late a run started against its schedule.
     pub fn drift(&self, seconds: f64) {
         self.drift.observe(seconds.max(0.0));
-        if let Ok(mut samples) = self.drift_samples.lock() {
-            if samples.len() == DRIFT_SAMPLES {
-                samples.pop_front();
-            }
-            samples.push_back(seconds.max(0.0));
-        }
-    }
-
-    /// The `q` quantiles (0..=1) of the recent drift samples, in seconds; `None` before any run.
-    pub fn drift_quantiles(&self, qs: &[f64]) -> Option<Vec<f64>> {
-        let mut v: Vec<f64> = self.drift_samples.lock().ok()?.iter().copied().collect();
-        if v.is_empty() {
-            return None;
-        }
-        v.sort_by(f64::total_cmp);
-        Some(qs.iter().map(|q| v[((v.len() - 1) as f64 * q).round() as usize]).collect())
-    }
-
-    /// How many runs have started (drift samples recorded, up to [`DRIFT_SAMPLES`]).
-    pub fn drift_count(&self) -> usize {
-        self.drift_samples.lock().map(|s| s.len()).unwrap_or(0)
     }
 
     /// The Prometheus text exposition.
@@ -337,11 +310,11 @@ pub struct Exposition {
 
 impl Exposition {
     /// Records a finished run for `/metrics` and `/probes`.
-    pub fn record(&self, report: &Report) {
+    /// `json` is the report serialised once by the caller (it is also what the state database keeps).
+    pub fn record(&self, report: &Report, json: &str) {
         self.metrics.observe(report);
-        let json = serde_json::to_string(report).unwrap_or_else(|_| "null".into());
         if let Ok(mut map) = self.last_reports.lock() {
-            map.insert(report.probe.clone(), json);
+            map.insert(report.probe.clone(), json.to_string());
         }
     }
 }

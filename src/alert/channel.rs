@@ -9,9 +9,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use rand::Rng as _;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use super::{Alert, exec, pagerduty, sns, webhook};
+use crate::config::de_duration;
 use crate::secret::{SecretError, SecretSource};
 
 /// One paging channel as configured, tagged by `type`. Secrets are named by their source, never inline.
@@ -101,13 +102,6 @@ fn default_http_timeout() -> Duration {
 }
 fn default_pagerduty_url() -> String {
     pagerduty::DEFAULT_URL.to_string()
-}
-
-fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let text = String::deserialize(d)?;
-    humantime::parse_duration(&text).map_err(|e| {
-        serde::de::Error::custom(format!("invalid duration {text:?} ({e}), expected e.g. \"10s\", \"500ms\""))
-    })
 }
 
 impl ChannelConfig {
@@ -345,11 +339,6 @@ impl Channel {
     pub fn with_retry(mut self, retry: RetryPolicy) -> Channel {
         self.retry = RetryPolicy { attempts: retry.attempts.max(1), ..retry };
         self
-    }
-
-    /// What logs and errors call this channel, e.g. `webhook https://hooks.example.com:443`.
-    pub fn label(&self) -> &str {
-        &self.inner.label
     }
 
     /// Failed attempts so far (each retry counts), for the monitor's `channel errors` metric.

@@ -24,6 +24,19 @@ pub enum AlertKind {
     ProbeBlindResolve,
 }
 
+impl AlertKind {
+    /// The kind as the JSON, env vars, state database and metrics spell it (`probe_blind`).
+    pub fn name(self) -> &'static str {
+        match self {
+            AlertKind::Trigger => "trigger",
+            AlertKind::Reminder => "reminder",
+            AlertKind::Resolve => "resolve",
+            AlertKind::ProbeBlind => "probe_blind",
+            AlertKind::ProbeBlindResolve => "probe_blind_resolve",
+        }
+    }
+}
+
 /// One alert, as every channel receives it. Untrusted strings (subjects, error texts) are data here and
 /// must stay data in every channel: never command text, never a header name.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -53,7 +66,22 @@ mod sns;
 mod webhook;
 
 pub use channel::{AttemptError, Channel, ChannelConfig, ChannelError, RetryPolicy};
-pub use exec::{env as exec_env, payload as exec_payload};
-pub use pagerduty::{DEFAULT_URL as PAGERDUTY_DEFAULT_URL, event as pagerduty_event};
-pub use sns::{message as sns_message, subject as sns_subject};
-pub use webhook::{SIGNATURE_HEADER, body as webhook_body, signature as webhook_signature};
+pub use webhook::SIGNATURE_HEADER;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_names_are_the_json_spelling() {
+        for kind in [
+            AlertKind::Trigger,
+            AlertKind::Reminder,
+            AlertKind::Resolve,
+            AlertKind::ProbeBlind,
+            AlertKind::ProbeBlindResolve,
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.name(), "{kind:?}");
+        }
+    }
+}

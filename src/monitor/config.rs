@@ -15,12 +15,14 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
+
+use crate::config::de_opt_duration;
 
 use super::state::{MIN_REMINDER_INTERVAL, Thresholds};
 
 /// Paging settings of one probe.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertSettings {
     #[serde(default = "d_failure")]
@@ -101,13 +103,10 @@ struct AlertFile {
 
 /// Reads and checks an alert defaults file; errors name the file, line and key.
 pub fn load_defaults(path: &std::path::Path) -> Result<AlertSettings, crate::config::ConfigError> {
-    use crate::config::{ConfigError, key_line, line_col};
+    use crate::config::{ConfigError, from_toml, key_line};
     let text =
         std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-    let file: AlertFile = toml::from_str(&text).map_err(|e| {
-        let (line, column) = e.span().map(|s| line_col(&text, s.start)).unwrap_or((1, 1));
-        ConfigError::Syntax { path: path.to_path_buf(), line, column, message: e.message().to_string() }
-    })?;
+    let file: AlertFile = from_toml(&text, path)?;
     file.alert.check().map_err(|(field, message)| ConfigError::Invalid {
         path: path.to_path_buf(),
         line: key_line(&text, field),
@@ -125,15 +124,4 @@ fn d_success() -> u32 {
 }
 fn d_unknown() -> u32 {
     6
-}
-
-fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let text = String::deserialize(d)?;
-    humantime::parse_duration(&text).map_err(|e| {
-        serde::de::Error::custom(format!("invalid duration {text:?} ({e}), expected e.g. \"90s\", \"5m\", \"1h\""))
-    })
-}
-
-fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    de_duration(d).map(Some)
 }

@@ -138,7 +138,8 @@ fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
 /// and records each alert delivered by all of them. Returns the actions taken.
 pub async fn handle_report(ctx: &Context, probe: &ProbeFile, report: &Report) -> Result<Vec<Action>, StoreError> {
     let now = Utc::now();
-    let json = serde_json::to_value(report).unwrap_or(serde_json::Value::Null);
+    // Serialised once: the state database and /probes keep this text; alerts parse it only when sent.
+    let json = serde_json::to_string(report).unwrap_or_else(|_| "null".into());
     let thresholds = probe.alert.thresholds();
     let (mut next, actions) = {
         let mut store = lock(&ctx.store);
@@ -160,7 +161,7 @@ pub async fn handle_report(ctx: &Context, probe: &ProbeFile, report: &Report) ->
         owed.extend(actions);
         (next, owed)
     };
-    ctx.exposition.record(report);
+    ctx.exposition.record(report, &json);
     for action in &actions {
         let failures = next.failures;
         let alert = Alert {
@@ -174,7 +175,7 @@ pub async fn handle_report(ctx: &Context, probe: &ProbeFile, report: &Report) ->
             summary: report.diagnosis.summary.clone(),
             consecutive_failures: failures,
             at: now,
-            report: json.clone(),
+            report: serde_json::from_str(&json).unwrap_or(serde_json::Value::Null),
         };
         // A one-time alert re-sent (a channel missed it earlier) goes only to the channels that missed it;
         // reminders are repeated by design. A channel is known by its position and type in the probe file.
@@ -189,9 +190,7 @@ pub async fn handle_report(ctx: &Context, probe: &ProbeFile, report: &Report) ->
             match ctx.notifier.notify(channel, &alert).await {
                 Ok(sent) => {
                     ctx.exposition.metrics.channel_retries(channel.kind(), sent.retries);
-                    ctx.exposition
-                        .metrics
-                        .alert_sent(channel.kind(), &format!("{:?}", action.kind).to_ascii_lowercase());
+                    ctx.exposition.metrics.alert_sent(channel.kind(), action.kind.name());
                     if once {
                         lock(&ctx.store).record_delivery(action, &id, now)?;
                     }
@@ -255,11 +254,9 @@ async fn probe_loop(ctx: Arc<Context>, runner: Arc<dyn Runner>, probe: ProbeFile
             tracing::error!(probe = %probe.name, "cannot record the run: {e}");
         }
         let now = tokio::time::Instant::now();
+        // The next tick not in the past: ticks missed while the run overran are skipped (interval ≥ 10 s).
         next += interval;
-        while next + interval <= now {
-            next += interval;
-        }
-        if next < now {
+        while next < now {
             next += interval;
         }
     }
@@ -268,11 +265,6 @@ async fn probe_loop(ctx: Arc<Context>, runner: Arc<dyn Runner>, probe: ProbeFile
 /// The set of running probe tasks, keyed by probe name.
 struct Running {
     tasks: HashMap<String, (ProbeFile, CancellationToken, tokio::task::JoinHandle<()>)>,
-}
-
-/// Compares probe files by their source text so a reload restarts only probes that changed.
-fn same(a: &ProbeFile, b: &ProbeFile) -> bool {
-    format!("{a:?}") == format!("{b:?}")
 }
 
 impl Running {
@@ -290,7 +282,9 @@ impl Running {
             match item {
                 Ok(p) => {
                     seen.insert(p.name.clone());
-                    if self.tasks.get(&p.name).is_some_and(|(old, _, _)| same(old, &p)) {
+                    // Every setting counts, secrets' sources and URL paths included (Debug hides those), so a reload
+                    // restarts exactly the probes whose file changed.
+                    if self.tasks.get(&p.name).is_some_and(|(old, _, _)| *old == p) {
                         continue;
                     }
                     if let Some((_, token, _)) = self.tasks.remove(&p.name) {
@@ -370,5 +364,32 @@ pub async fn run(
     match server.await {
         Ok(Ok(())) | Err(_) => Ok(()),
         Ok(Err(e)) => Err(MonitorError::Http(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reload must restart a probe whose webhook URL path or header changed (a rotated token), though
+    /// the redacted `Debug` of the channel shows neither.
+    #[test]
+    fn a_changed_channel_secret_is_a_changed_probe_file() {
+        let file = |url: &str, auth: &str| {
+            let text = format!(
+                "pool_id = \"us-east-1_knEL7cqS3\"\nusername = \"u\"\n[maildir]\npath = \"/tmp/m\"\n\
+                 [[alert.channels]]\ntype = \"webhook\"\nurl = \"{url}\"\nheaders = {{ Authorization = \"{auth}\" }}\n"
+            );
+            ProbeFile::parse(&text, Path::new("p.toml")).unwrap()
+        };
+        let old = file("https://hooks.example.net/T1/token-a", "Bearer a");
+        assert!(old == file("https://hooks.example.net/T1/token-a", "Bearer a"));
+        for changed in [
+            file("https://hooks.example.net/T1/token-b", "Bearer a"),
+            file("https://hooks.example.net/T1/token-a", "Bearer b"),
+        ] {
+            assert_eq!(format!("{old:?}"), format!("{changed:?}"), "Debug redacts the difference");
+            assert!(old != changed, "but the files differ");
+        }
     }
 }

@@ -103,7 +103,8 @@ pub struct RunRecord<'a> {
     pub outcome: &'a str,
     /// The diagnosis code.
     pub code: &'a str,
-    pub report: &'a serde_json::Value,
+    /// The report as JSON text.
+    pub report: &'a str,
     pub late_mails: u32,
 }
 
@@ -205,7 +206,7 @@ impl Store {
         let tx = self.conn.transaction().map_err(err)?;
         tx.execute(
             "INSERT INTO runs (probe, at, outcome, code, report) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![probe, at, outcome, code, report.to_string()],
+            params![probe, at, outcome, code, report],
         )
         .map_err(err)?;
         let success = if matches!(outcome, "ok" | "warning") { Some(at) } else { None };
@@ -269,7 +270,7 @@ impl Store {
             .prepare("SELECT channel FROM deliveries WHERE dedup_key = ?1 AND alert = ?2")
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(params![action.dedup_key, alert_name(action.kind)], |r| r.get::<_, String>(0))
+            .query_map(params![action.dedup_key, action.kind.name()], |r| r.get::<_, String>(0))
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
@@ -279,7 +280,7 @@ impl Store {
         self.conn
             .execute(
                 "INSERT OR IGNORE INTO deliveries (dedup_key, alert, channel, at) VALUES (?1, ?2, ?3, ?4)",
-                params![action.dedup_key, alert_name(action.kind), channel, at],
+                params![action.dedup_key, action.kind.name(), channel, at],
             )
             .map(|_| ())
             .map_err(|e| self.err(e))
@@ -380,16 +381,6 @@ impl Store {
 }
 
 /// The alert's name in `deliveries`: its serde name (`trigger`, `probe_blind_resolve`, …).
-fn alert_name(kind: AlertKind) -> &'static str {
-    match kind {
-        AlertKind::Trigger => "trigger",
-        AlertKind::Reminder => "reminder",
-        AlertKind::Resolve => "resolve",
-        AlertKind::ProbeBlind => "probe_blind",
-        AlertKind::ProbeBlindResolve => "probe_blind_resolve",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -410,7 +401,7 @@ mod tests {
             let mut store = Store::open(path).unwrap();
             let now = at(60 * i as i64);
             let (next, actions) = step(store.load("p").unwrap(), "p", *outcome, now, &t);
-            let report = serde_json::json!({"outcome": outcome});
+            let report = serde_json::json!({"outcome": outcome}).to_string();
             let run = RunRecord { probe: "p", at: now, outcome: "x", code: "c", report: &report, late_mails: 1 };
             store.record_run(&run, &next).unwrap();
             if deliver {
