@@ -11,7 +11,7 @@
 //! of its own window. So the calls made grow with accounts × Regions, not with probes (DESIGN.md §10), and
 //! a monitor of many probes stays far below the `GetMetricData` quota of 50 TPS per Region (aws.md §2.2).
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy, StatusCode};
@@ -68,10 +68,11 @@ struct Request {
 }
 
 /// The batching reader of one account and Region (see the module docs). Its batch task starts on the
-/// first read and ends when the reader is dropped.
+/// first read, starts again if it is gone (its runtime ended while these clients live on in another), and
+/// ends when the reader is dropped.
 pub struct SendReader {
     cloudwatch: aws_sdk_cloudwatch::Client,
-    queue: OnceLock<mpsc::UnboundedSender<Request>>,
+    queue: Mutex<Option<mpsc::UnboundedSender<Request>>>,
     /// Reads asked for and `GetMetricData` calls made (pages not counted separately).
     stats: CloudWatchMetrics,
 }
@@ -84,7 +85,7 @@ impl std::fmt::Debug for SendReader {
 
 impl SendReader {
     pub fn new(cloudwatch: aws_sdk_cloudwatch::Client, stats: CloudWatchMetrics) -> SendReader {
-        SendReader { cloudwatch, queue: OnceLock::new(), stats }
+        SendReader { cloudwatch, queue: Mutex::new(None), stats }
     }
 
     /// Σ Sum of `metric` over every bucket from `floor_minute(start)` up to the time of the read. The read
@@ -96,23 +97,32 @@ impl SendReader {
         max_wait: Duration,
     ) -> Result<f64, AwsFailure> {
         self.stats.reads.inc();
-        let queue = self.queue.get_or_init(|| {
-            let (tx, rx) = mpsc::unbounded_channel();
-            tokio::spawn(batch_loop(self.cloudwatch.clone(), rx, self.stats.clone()));
-            tx
-        });
-        let (reply, answer) = oneshot::channel();
-        let request = Request { metric: metric.clone(), start, max_wait: max_wait.min(GATHER), reply };
-        if queue.send(request).is_ok()
-            && let Ok(result) = answer.await
-        {
-            return result;
+        // A batch task that is gone drops the request (send fails) or its reply (answer fails); the second
+        // attempt goes to a task started afresh.
+        for _ in 0..2 {
+            let (reply, answer) = oneshot::channel();
+            let request = Request { metric: metric.clone(), start, max_wait: max_wait.min(GATHER), reply };
+            if self.queue().send(request).is_ok()
+                && let Ok(result) = answer.await
+            {
+                return result;
+            }
         }
-        // The batch task is gone (its runtime ended while these clients live on in another): read alone.
-        let mut batch = Batch::default();
-        batch.add(metric);
-        let buckets = read(&self.cloudwatch, &batch.metrics, floor_minute(start), &self.stats).await?;
-        Ok(window_sum(buckets.first().map(Vec::as_slice).unwrap_or_default(), start))
+        Err(AwsFailure::Unreachable { operation: "GetMetricData", detail: "the batching reader stopped".into() })
+    }
+
+    /// The live batch task's queue, starting the task when there is none.
+    fn queue(&self) -> mpsc::UnboundedSender<Request> {
+        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        match &*queue {
+            Some(tx) if !tx.is_closed() => tx.clone(),
+            _ => {
+                let (tx, rx) = mpsc::unbounded_channel();
+                tokio::spawn(batch_loop(self.cloudwatch.clone(), rx, self.stats.clone()));
+                *queue = Some(tx.clone());
+                tx
+            }
+        }
     }
 }
 

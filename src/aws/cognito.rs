@@ -41,12 +41,12 @@ impl Pool {
 
     /// Region of the SES identity: the SourceArn's region field (`arn:aws:ses:<region>:<acct>:identity/x`).
     pub fn ses_region(&self) -> Option<&str> {
-        self.source_arn.as_deref().and_then(|arn| arn.split(':').nth(3)).filter(|r| !r.is_empty())
+        self.source_arn.as_deref().and_then(ses_arn_parts).map(|(region, _, _)| region)
     }
 
     /// The SES identity name from SourceArn (aws.md §3.1: "Take the identity name from SourceArn").
     pub fn ses_identity(&self) -> Option<&str> {
-        self.source_arn.as_deref().and_then(|arn| arn.split_once(":identity/")).map(|(_, id)| id)
+        self.source_arn.as_deref().and_then(ses_arn_parts).map(|(_, _, name)| name)
     }
 
     /// Address the mail comes from: the address inside `From`, or Cognito's default sender
@@ -57,6 +57,17 @@ impl Pool {
             None => "no-reply@verificationemail.com".to_string(),
         }
     }
+}
+
+/// Region, account and identity name of an SES identity ARN `arn:<partition>:ses:<region>:<account>:identity/<name>`;
+/// `None` for anything else.
+pub fn ses_arn_parts(arn: &str) -> Option<(&str, &str, &str)> {
+    let mut parts = arn.splitn(6, ':');
+    let (arn_, _partition, service, region, account, resource) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let name = resource.strip_prefix("identity/")?;
+    (arn_ == "arn" && service == "ses" && !region.is_empty() && !account.is_empty() && !name.is_empty())
+        .then_some((region, account, name))
 }
 
 /// The bare address of a `Name <addr>` or `addr` header value, lower-cased.

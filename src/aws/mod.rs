@@ -27,7 +27,7 @@ pub struct Clients {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub sesv2: aws_sdk_sesv2::Client,
     /// Batched `Send` metric reads of this account and Region, shared by every probe using these clients.
-    pub send_reader: Arc<cloudwatch::SendReader>,
+    send_reader: Arc<cloudwatch::SendReader>,
     /// Clients for other Regions (an SES identity in another Region than the pool, aws.md §1.5), built once
     /// so their connections and batching reader are shared too.
     regional: Arc<Mutex<HashMap<String, Clients>>>,
@@ -66,11 +66,22 @@ impl Clients {
     pub fn from_sdk_config(base: SdkConfig) -> Clients {
         let trigger_conf =
             aws_sdk_cognitoidentityprovider::config::Builder::from(&base).retry_config(RetryConfig::disabled()).build();
+        let cognito = aws_sdk_cognitoidentityprovider::Client::new(&base);
+        let cognito_trigger = aws_sdk_cognitoidentityprovider::Client::from_conf(trigger_conf);
+        Self::assemble(base, cognito, cognito_trigger, CloudWatchMetrics::default())
+    }
+
+    /// SES and CloudWatch clients over `base`, with the given Cognito clients.
+    fn assemble(
+        base: SdkConfig,
+        cognito: aws_sdk_cognitoidentityprovider::Client,
+        cognito_trigger: aws_sdk_cognitoidentityprovider::Client,
+        cloudwatch_metrics: CloudWatchMetrics,
+    ) -> Clients {
         let cloudwatch = aws_sdk_cloudwatch::Client::new(&base);
-        let cloudwatch_metrics = CloudWatchMetrics::default();
         Clients {
-            cognito: aws_sdk_cognitoidentityprovider::Client::new(&base),
-            cognito_trigger: aws_sdk_cognitoidentityprovider::Client::from_conf(trigger_conf),
+            cognito,
+            cognito_trigger,
             send_reader: Arc::new(cloudwatch::SendReader::new(cloudwatch.clone(), cloudwatch_metrics.clone())),
             cloudwatch,
             sesv2: aws_sdk_sesv2::Client::new(&base),
@@ -99,11 +110,9 @@ impl Clients {
             .entry(region.to_string())
             .or_insert_with(|| {
                 let base = self.base.clone().into_builder().region(Region::new(region.to_string())).build();
-                let mut clients = Self::from_sdk_config(base).with_cloudwatch_metrics(self.cloudwatch_metrics.clone());
                 // Cognito stays in the pool's Region.
-                clients.cognito = self.cognito.clone();
-                clients.cognito_trigger = self.cognito_trigger.clone();
-                clients
+                let (cognito, trigger) = (self.cognito.clone(), self.cognito_trigger.clone());
+                Self::assemble(base, cognito, trigger, self.cloudwatch_metrics.clone())
             })
             .clone()
     }

@@ -115,16 +115,6 @@ fn is_addr_spec(address: &str) -> bool {
         && domain.contains('.')
 }
 
-/// The parts of an SES identity ARN `arn:aws:ses:<region>:<account>:identity/<name>`.
-fn arn_parts(arn: &str) -> Option<(&str, &str, &str)> {
-    let mut parts = arn.splitn(6, ':');
-    let (arn_, _partition, service, region, account, resource) =
-        (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    let name = resource.strip_prefix("identity/")?;
-    (arn_ == "arn" && service == "ses" && !region.is_empty() && !account.is_empty() && !name.is_empty())
-        .then_some((region, account, name))
-}
-
 /// Terraform for a pool that sends through its SES identity (the runbook's "Adding a new Cognito pool").
 fn developer_fix(from: &str) -> String {
     format!(
@@ -197,7 +187,7 @@ fn source_arn(pool: &Pool, pool_region: &str) -> Option<Finding> {
         }
         return None;
     };
-    let Some((region, account, name)) = arn_parts(arn) else {
+    let Some((region, account, name)) = crate::aws::cognito::ses_arn_parts(arn) else {
         return Some(
             Finding::new(
                 "pool.source_arn",

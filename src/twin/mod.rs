@@ -181,21 +181,9 @@ impl Twin {
         self.0.clock.now()
     }
 
-    /// The scenario the twin started from.
-    pub fn scenario(&self) -> &Scenario {
-        &self.0.original
-    }
-
     /// The active faults.
     pub fn faults(&self) -> Faults {
         self.0.lock().scenario.faults.clone()
-    }
-
-    /// Replaces the active faults.
-    pub fn set_faults(&self, faults: Faults) -> Result<(), TwinError> {
-        faults.validate()?;
-        self.0.lock().scenario.faults = faults;
-        Ok(())
     }
 
     /// Merges a JSON object of fault fields into the active faults (the control endpoint's body).
@@ -268,9 +256,7 @@ impl Twin {
             .map(|p| {
                 json!({
                     "id": p.id.as_str(),
-                    "users": p.users.iter().map(|u| json!({
-                        "username": u.username, "email": u.email, "status": u.status.as_str(), "enabled": u.enabled,
-                    })).collect::<Vec<_>>(),
+                    "users": p.users.iter().map(user_json).collect::<Vec<_>>(),
                 })
             })
             .collect();
@@ -305,9 +291,7 @@ impl Twin {
                         "id": c.id, "name": c.name, "has_secret": c.secret.is_some(),
                         "prevent_user_existence_errors": c.prevent_user_existence_errors.as_str(),
                     })).collect::<Vec<_>>(),
-                    "users": p.users.iter().map(|u| json!({
-                        "username": u.username, "email": u.email, "status": u.status.as_str(), "enabled": u.enabled,
-                    })).collect::<Vec<_>>(),
+                    "users": p.users.iter().map(user_json).collect::<Vec<_>>(),
                 })
             })
             .collect();
@@ -326,6 +310,11 @@ impl Twin {
             "ses_identities": identities,
         })
     }
+}
+
+/// A user as `/_twin/state` and the sandbox summary show it (never a password or code).
+fn user_json(u: &scenario::User) -> Value {
+    json!({"username": u.username, "email": u.email, "status": u.status.as_str(), "enabled": u.enabled})
 }
 
 /// Serves the twin on `listener` until `shutdown` completes. Delayed deliveries still queued at
@@ -358,10 +347,6 @@ impl TwinHandle {
     /// `http://127.0.0.1:PORT`, for the SDK's `endpoint_url`.
     pub fn endpoint_url(&self) -> String {
         format!("http://{}", self.addr)
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
     }
 
     pub fn maildir(&self) -> &Path {

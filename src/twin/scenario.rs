@@ -614,9 +614,7 @@ impl Scenario {
 
 /// The identity name inside an SES identity ARN (research/aws.md §3.1: take it from SourceArn).
 pub fn identity_name_from_arn(arn: &str) -> Option<&str> {
-    let rest = arn.strip_prefix("arn:aws:ses:")?;
-    let (_, name) = rest.split_once(":identity/")?;
-    (!name.is_empty()).then_some(name)
+    crate::aws::cognito::ses_arn_parts(arn).map(|(_, _, name)| name)
 }
 
 /// Line and column (1-based) of byte `offset`, and the dotted field written on that line, if any

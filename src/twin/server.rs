@@ -129,12 +129,10 @@ async fn handle(State(twin): State<Twin>, request: Request) -> Response {
                 Ok(v) => v,
                 Err(err) => return error_response(p, &err),
             };
-            let (now, lag) = (
-                twin.0.clock.now(),
-                chrono::Duration::seconds(twin.faults().metric_lag_seconds.min(i64::MAX as u64) as i64),
-            );
-            count(&twin, &op);
-            let state = twin.0.lock();
+            let now = twin.0.clock.now();
+            let mut state = twin.0.lock();
+            *state.calls.entry(op.clone()).or_default() += 1;
+            let lag = chrono::Duration::seconds(state.scenario.faults.metric_lag_seconds.min(i64::MAX as u64) as i64);
             let result = match op.as_str() {
                 "GetMetricData" => cloudwatch::get_metric_data(&state.metrics, &input, now, lag),
                 "GetMetricStatistics" => cloudwatch::get_metric_statistics(&state.metrics, &input, now, lag),

@@ -47,14 +47,14 @@ pub fn pool_identity<'s>(scenario: &'s Scenario, pool: &Pool) -> Option<&'s Iden
     scenario.identity(identity_name_from_arn(arn)?)
 }
 
-/// The Region inside an ARN (`arn:aws:ses:<region>:…`).
+/// The Region inside an SES identity ARN (`arn:aws:ses:<region>:…`).
 fn arn_region(arn: &str) -> Option<&str> {
-    arn.split(':').nth(3).filter(|r| !r.is_empty())
+    crate::aws::cognito::ses_arn_parts(arn).map(|(region, _, _)| region)
 }
 
 /// Whether the identity's policies let Cognito send for `pool`, honouring the missing-policy fault.
-pub fn policy_decision(scenario: &Scenario, identity: &Identity, pool: &Pool, policy_missing: bool) -> PolicyDecision {
-    if policy_missing {
+fn policy_decision(scenario: &Scenario, identity: &Identity, pool: &Pool) -> PolicyDecision {
+    if scenario.faults.identity_policy_missing {
         return PolicyDecision::NotAllowed;
     }
     let identity_arn = scenario.identity_arn(identity);
@@ -76,7 +76,7 @@ pub fn route(scenario: &Scenario, pool: &Pool, recipient: &str, require_policy: 
     if identity.verification_status != VerificationStatus::Success {
         return Err(Refusal::IdentityNotVerified);
     }
-    match policy_decision(scenario, identity, pool, scenario.faults.identity_policy_missing) {
+    match policy_decision(scenario, identity, pool) {
         PolicyDecision::Denied { .. } => return Err(Refusal::PolicyDenies),
         PolicyDecision::NotAllowed if require_policy => return Err(Refusal::NoIdentityPolicy),
         _ => {}
