@@ -15,7 +15,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 # Dovecot's package starts a system instance where it can; the tests run their own on random ports.
 # moto serves the conformance tests (tests/it/moto_conformance.rs); pinned to the version they were written against.
-if ! command -v moto_server >/dev/null 2>&1; then
+if ! command -v moto_server >/dev/null 2>&1 \
+    || ! python3 -c 'import moto, sys; sys.exit(moto.__version__ != "5.2.1")' 2>/dev/null; then
     echo "tests: installing moto 5.2.1 (pip)"
     python3 -m pip install -q "moto[cognitoidp]==5.2.1" flask flask-cors
     # pyenv's Pythons reach PATH through shims, made for new console scripts only on rehash.
@@ -42,4 +43,7 @@ if [ ! -x "$CHECKOV_VENV/bin/checkov" ]; then
 fi
 export CHECKOV="$CHECKOV_VENV/bin/checkov"
 
+# The benches share tests/it/util with the tests: compile them (test profile, not run) so a change there
+# cannot break them unnoticed.
+cargo test --locked --benches --no-run 2>&1
 cargo test --locked --no-fail-fast 2>&1

@@ -35,7 +35,9 @@ async fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
 fn probe_mail(maildir: &Path) -> usize {
     ["new", "cur", ".Junk/new", ".Junk/cur"]
         .iter()
-        .filter_map(|d| std::fs::read_dir(maildir.join(d)).ok())
+        .map(|d| {
+            std::fs::read_dir(maildir.join(d)).unwrap_or_else(|e| panic!("read {d} of {}: {e}", maildir.display()))
+        })
         .map(|rd| rd.count())
         .sum()
 }

@@ -62,6 +62,7 @@ enum Backend {
 }
 
 /// One backend, seeded, with the probe's clients pointed at it and the ids the seed produced.
+#[derive(Clone)]
 struct Fixture {
     clients: Clients,
     pool_id: String,
@@ -683,28 +684,12 @@ impl Server {
         match self {
             Server::Twin { handle, fixture, .. } => {
                 handle.control().reset();
-                fixture.clone_ids()
+                fixture.clone()
             }
             Server::Moto { moto, clients } => {
                 moto.reset();
                 seed_moto(clients).await
             }
-        }
-    }
-}
-
-impl Fixture {
-    fn clone_ids(&self) -> Fixture {
-        Fixture {
-            clients: self.clients.clone(),
-            pool_id: self.pool_id.clone(),
-            pool_arn: self.pool_arn.clone(),
-            account: self.account.clone(),
-            identity_arn: self.identity_arn.clone(),
-            web_client: self.web_client.clone(),
-            backend_client: self.backend_client.clone(),
-            backend_secret: self.backend_secret.clone(),
-            seeded_policy: self.seeded_policy.clone(),
         }
     }
 }

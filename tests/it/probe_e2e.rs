@@ -39,7 +39,6 @@ impl Rig {
             .load()
             .await;
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("imap-password"), format!("{}\n", dovecot.password)).unwrap();
         Rig { dovecot, twin, clients: Clients::from_sdk_config(sdk), dir }
     }
 
@@ -62,7 +61,7 @@ poll_interval = "200ms"
 settle = "1s"
 "#,
             endpoint = self.twin.endpoint_url(),
-            imap_section = self.dovecot.imap_toml(self.dovecot.port, &self.dir.path().join("imap-password")),
+            imap_section = self.dovecot.imap_toml(self.dovecot.port, &self.dovecot.password_file),
             timeout = if section(extra, "top").contains("timeout") { "" } else { "timeout = \"3s\"\n" },
             extra_top = section(extra, "top"),
             extra_imap = section(extra, "imap"),
@@ -84,7 +83,9 @@ settle = "1s"
         let root = &self.dovecot.maildir;
         [root.join("new"), root.join("cur"), root.join(".Junk/new"), root.join(".Junk/cur")]
             .iter()
-            .flat_map(|d| std::fs::read_dir(d).into_iter().flatten().flatten().map(|e| e.path()))
+            .flat_map(|d| {
+                std::fs::read_dir(d).unwrap_or_else(|e| panic!("read {}: {e}", d.display())).flatten().map(|e| e.path())
+            })
             .collect()
     }
 }

@@ -102,15 +102,17 @@ async fn canaries_never_appear_in_any_output_or_log() {
         outputs.push((format!("fcp {format}"), all));
     }
     // ForgotPassword with the secret (SecretHash), then failures that put error texts in the output.
-    let cases: [(&str, &std::path::Path, &str, &str); 3] = [
-        ("forgot-password", &confirmed, dovecot.password.as_str(), BACKEND_SECRET),
-        ("wrong client secret", &confirmed, dovecot.password.as_str(), "canary-wrong-client-secret-x9"),
-        ("wrong imap password", &fcp, "canary-wrong-imap-password-q7", BACKEND_SECRET),
+    // (case, probe file, IMAP password, client secret, exit code: 0 delivered, 3 UNKNOWN — trigger rejected,
+    // mailbox login refused)
+    let cases: [(&str, &std::path::Path, &str, &str, i32); 3] = [
+        ("forgot-password", &confirmed, dovecot.password.as_str(), BACKEND_SECRET, 0),
+        ("wrong client secret", &confirmed, dovecot.password.as_str(), "canary-wrong-client-secret-x9", 3),
+        ("wrong imap password", &fcp, "canary-wrong-imap-password-q7", BACKEND_SECRET, 3),
     ];
-    for (name, config, pw, secret) in cases {
+    for (name, config, pw, secret, expected) in cases {
         let (config, pw, secret) = (config.to_path_buf(), pw.to_string(), secret.to_string());
         let (code, all) = tokio::task::spawn_blocking(move || run(&config, "json", &pw, &secret)).await.unwrap();
-        assert!(code.is_some(), "{name}");
+        assert_eq!(code, Some(expected), "{name}:\n{all}");
         outputs.push((name.to_string(), all));
     }
     let mut canaries = vec![

@@ -13,10 +13,9 @@ use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
-/// The moto version `tests/run-all.sh` installs and these tests were written against.
-pub const MOTO_VERSION: &str = "5.2.1";
+/// These tests were written against moto 5.2.1, the version `tests/run-all.sh` installs.
 pub const INSTALL_HINT: &str = "install moto: `pip install \"moto[cognitoidp]==5.2.1\" flask flask-cors` \
-                                (`bash tests/run-all.sh` does it when moto_server is missing)";
+                                (`bash tests/run-all.sh` does it when moto_server is missing or another version)";
 /// research/aws.md §4.1: "Account: 123456789012 (any access key works)".
 pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
