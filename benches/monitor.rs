@@ -10,10 +10,12 @@
 //! from the monitor's `/metrics` histogram the way Prometheus' `histogram_quantile` does (linear within a
 //! bucket), as an operator would see them.
 
+#[path = "../tests/it/util/mod.rs"]
+mod util;
+
 use std::collections::BTreeMap;
-use std::io::BufRead;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use cognito_delivery_probe::monitor::store::Store;
@@ -119,28 +121,8 @@ async fn main() {
         probe_file(&probe_dir, i, &twin.endpoint_url(), &maildir);
     }
     let state = dir.path().join("state.sqlite");
-    let mut monitor = Command::new(env!("CARGO_BIN_EXE_probe"))
-        .args(["monitor", "--listen", "127.0.0.1:0", "--probes"])
-        .arg(&probe_dir)
-        .arg("--state")
-        .arg(&state)
-        .env("AWS_ACCESS_KEY_ID", "AKIDTWIN")
-        .env("AWS_SECRET_ACCESS_KEY", "twin-secret")
-        .env_remove("AWS_PROFILE")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start `probe monitor`");
+    let (mut monitor, base) = util::monitor::start(util::monitor::command(&probe_dir, &state).stderr(Stdio::null()));
     let pid = monitor.id();
-    let mut line = String::new();
-    let mut stdout = std::io::BufReader::new(monitor.stdout.take().expect("stdout"));
-    stdout.read_line(&mut line).expect("the monitor's first line");
-    let base = line.trim().strip_prefix("listening on ").and_then(|u| u.strip_suffix("/metrics")).map(str::to_string);
-    let Some(base) = base else {
-        let _ = monitor.kill();
-        panic!("unexpected first line from `probe monitor`: {line:?}");
-    };
     let rss_before = proc_status(pid, "VmRSS:").unwrap_or(0);
     let cpu_before = cpu_seconds(pid);
     let started = Instant::now();

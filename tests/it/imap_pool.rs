@@ -321,7 +321,6 @@ async fn idle_sessions_past_their_age_are_logged_out() {
 /// the other on one connection, and `/metrics` says so.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_monitor_binary_shares_one_connection_between_two_probe_files() {
-    use std::io::BufRead as _;
     let rig = Rig::start(&Options::default()).await;
     let probes = rig.dir.path().join("probes");
     std::fs::create_dir(&probes).unwrap();
@@ -329,26 +328,13 @@ async fn the_monitor_binary_shares_one_connection_between_two_probe_files() {
         std::fs::write(probes.join(format!("{name}.toml")), rig.probe_text(pool, user, "10s", "max_connections = 1"))
             .unwrap();
     }
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_probe"))
-        .args(["monitor", "--listen", "127.0.0.1:0", "--probes"])
-        .arg(&probes)
-        .arg("--state")
-        .arg(rig.dir.path().join("state.sqlite"))
-        .env("AWS_ACCESS_KEY_ID", "AKIDTWIN")
-        .env("AWS_SECRET_ACCESS_KEY", "twin-secret")
-        .env_remove("AWS_PROFILE")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start the probe binary");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("listening on ").and_then(|u| u.strip_suffix("/metrics")).unwrap().to_string();
+    let (mut child, url) = crate::util::monitor::start(
+        crate::util::monitor::command(&probes, &rig.dir.path().join("state.sqlite"))
+            .stderr(std::process::Stdio::null()),
+    );
     let mailbox = format!("mailbox=\"{}\"", rig.label());
     let value = |text: &str, name: &str, labels: &str| -> f64 {
-        let prefix = format!("{name}{{{labels}}} ");
-        text.lines().find_map(|l| l.strip_prefix(&prefix)).map(|v| v.trim().parse().unwrap()).unwrap_or(0.0)
+        crate::util::monitor::metric(text, &format!("{name}{{{labels}}}")).unwrap_or(0.0)
     };
     let start = std::time::Instant::now();
     let text = loop {

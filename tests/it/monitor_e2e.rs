@@ -6,7 +6,7 @@
 //! restart is the point.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,7 @@ use sha2::Sha256;
 
 use crate::twin_harness::http;
 use crate::util::dovecot::Dovecot;
+use crate::util::monitor::{self, metric};
 use crate::util::moto::Moto;
 use crate::util::recorder::{Received, Recorder};
 
@@ -289,11 +290,6 @@ fn assert_signed(r: &Received) {
     assert_eq!(r.headers["x-probe-signature"], format!("sha256={hex}").as_str(), "HMAC of the body");
 }
 
-/// `name{labels} value` lines of a Prometheus text page, as a lookup.
-fn metric(text: &str, series: &str) -> Option<f64> {
-    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
-}
-
 /// Serves `/metrics` of `exposition` on 127.0.0.1:0; returns the base URL.
 async fn serve_metrics(exposition: Arc<Exposition>, stop: tokio_util::sync::CancellationToken) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -541,27 +537,8 @@ async fn unknown_runs_raise_probe_blind_not_a_page_and_do_not_reset_the_failure_
 /// Starts `probe monitor` on `dir/probes` and `dir/state.sqlite` with moto-compatible credentials in its
 /// environment; returns it with the base URL it printed. Its log goes to `dir/monitor-<n>.log`.
 fn spawn_monitor(dir: &Path, n: u32) -> (Child, String) {
-    use std::io::BufRead;
     let log = std::fs::File::create(dir.join(format!("monitor-{n}.log"))).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_probe"))
-        .args(["monitor", "--listen", "127.0.0.1:0", "--probes"])
-        .arg(dir.join("probes"))
-        .arg("--state")
-        .arg(dir.join("state.sqlite"))
-        .env("AWS_ACCESS_KEY_ID", "AKIDTWIN")
-        .env("AWS_SECRET_ACCESS_KEY", "twin-secret")
-        .env("RUST_LOG", "info")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .expect("start the probe binary");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("listening on ").and_then(|u| u.strip_suffix("/metrics")).unwrap();
-    (child, url.to_string())
+    monitor::start(monitor::command(&dir.join("probes"), &dir.join("state.sqlite")).env("RUST_LOG", "info").stderr(log))
 }
 
 /// Prints the monitor logs of `dir` when the test fails.

@@ -14,6 +14,7 @@ use cognito_delivery_probe::twin::scenario::Scenario;
 use serde_json::{Value, json};
 
 use crate::util::dovecot::Dovecot;
+use crate::util::monitor::{self, metric};
 
 fn alerts(path: &Path) -> Vec<(String, String)> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
@@ -132,12 +133,9 @@ command = ["tee", "-a", {recorded}]
     );
     assert_eq!(probe_mail(&maildir), 0, "no probe mail left behind");
     // The SES checkpoint read the Send metric through the batching reader; the twin served every call.
-    let counter = |name: &str| -> u64 {
-        let line = metrics.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{name} in:\n{metrics}"));
-        line.rsplit(' ').next().unwrap().parse().unwrap()
-    };
+    let counter = |name: &str| metric(&metrics, name).unwrap_or_else(|| panic!("{name} in:\n{metrics}")) as u64;
     let (reads, calls) =
-        (counter("cognito_probe_cloudwatch_reads_total "), counter("cognito_probe_cloudwatch_calls_total "));
+        (counter("cognito_probe_cloudwatch_reads_total"), counter("cognito_probe_cloudwatch_calls_total"));
     assert!(reads >= 1 && (1..=reads).contains(&calls), "at least the baseline read: {reads} reads, {calls} calls");
     assert!(twin.control().calls("GetMetricData") >= calls, "the twin served them");
     twin.shutdown().await;
@@ -202,26 +200,9 @@ async fn sigkill_while_the_resolve_is_being_sent_then_restart_sends_it() {
     twin.shutdown().await;
 }
 
-/// Starts the monitor with stdout piped and returns it with the base URL it printed.
+/// Starts the monitor on `dir/probes` and `dir/state.sqlite`; returns it with the base URL it printed.
 fn spawn_with_url(dir: &Path) -> (Child, String) {
-    use std::io::BufRead;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_probe"))
-        .args(["monitor", "--listen", "127.0.0.1:0", "--probes"])
-        .arg(dir.join("probes"))
-        .arg("--state")
-        .arg(dir.join("state.sqlite"))
-        .env("AWS_ACCESS_KEY_ID", "AKIDTWIN")
-        .env("AWS_SECRET_ACCESS_KEY", "twin-secret")
-        .env_remove("AWS_PROFILE")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the probe binary");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("listening on ").and_then(|u| u.strip_suffix("/metrics")).unwrap().to_string();
-    (child, url)
+    monitor::start(monitor::command(&dir.join("probes"), &dir.join("state.sqlite")).stderr(Stdio::null()))
 }
 
 fn healthy_probe(endpoint: &str, maildir: &Path, user: &str) -> String {
@@ -348,21 +329,12 @@ async fn an_alert_defaults_file_pages_for_probe_files_without_their_own_channels
     )
     .unwrap();
 
-    let mut monitor = Command::new(env!("CARGO_BIN_EXE_probe"))
-        .args(["monitor", "--listen", "127.0.0.1:0", "--probes"])
-        .arg(&probes)
-        .arg("--state")
-        .arg(dir.path().join("state.sqlite"))
-        .arg("--alerts")
-        .arg(&alerts_file)
-        .env("AWS_ACCESS_KEY_ID", "AKIDTWIN")
-        .env("AWS_SECRET_ACCESS_KEY", "twin-secret")
-        .env_remove("AWS_PROFILE")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let (mut monitor, _) = monitor::start(
+        monitor::command(&probes, &dir.path().join("state.sqlite"))
+            .arg("--alerts")
+            .arg(&alerts_file)
+            .stderr(Stdio::null()),
+    );
     wait_for("a page on each channel", Duration::from_secs(30), || {
         !alerts(&global).is_empty() && !alerts(&own).is_empty()
     })

@@ -1,0 +1,47 @@
+//! The real `probe monitor` process: started on a probe directory and a state file with the twin's test
+//! credentials, its base URL read from the `listening on …` line it prints, and one series read from the
+//! `/metrics` text it serves.
+
+use std::io::BufRead;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// `probe monitor --listen 127.0.0.1:0 --probes PROBES --state STATE`, with test credentials that the twin
+/// and moto accept and no profile or session token from the environment. Callers add arguments, env and
+/// stderr before [`start`].
+pub fn command(probes: &Path, state: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_probe"));
+    cmd.args(["monitor", "--listen", "127.0.0.1:0", "--probes"])
+        .arg(probes)
+        .arg("--state")
+        .arg(state)
+        .env("AWS_ACCESS_KEY_ID", "AKIDTWIN")
+        .env("AWS_SECRET_ACCESS_KEY", "twin-secret")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped());
+    cmd
+}
+
+/// Starts `cmd` and returns the process with the base URL (`http://127.0.0.1:PORT`) it printed; lines
+/// before it (a wrapper's banner) are skipped.
+pub fn start(cmd: &mut Command) -> (Child, String) {
+    let mut child = cmd.spawn().expect("start the probe binary");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout is piped"));
+    let mut line = String::new();
+    while !line.starts_with("listening on ") {
+        line.clear();
+        if stdout.read_line(&mut line).unwrap_or(0) == 0 {
+            let _ = child.kill();
+            panic!("`probe monitor` ended before printing its address: {:?}", child.wait());
+        }
+    }
+    let url = line.trim().strip_prefix("listening on ").and_then(|u| u.strip_suffix("/metrics"));
+    (child, url.unwrap_or_else(|| panic!("unexpected address line {line:?}")).to_string())
+}
+
+/// The value of one `series` (name with its labels, exactly as printed) in a `/metrics` text.
+pub fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+}
