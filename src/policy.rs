@@ -123,7 +123,7 @@ fn principal_matches(principal: Option<&Value>, sender: &CognitoSender<'_>) -> b
 }
 
 /// research/aws.md §3.3: `ses:SendEmail`/`ses:SendRawEmail`, prefix in any case, wildcards allowed.
-fn action_covers_send(action: &str) -> bool {
+pub(crate) fn action_covers_send(action: &str) -> bool {
     ["ses:sendemail", "ses:sendrawemail"].iter().any(|wanted| glob(&action.to_ascii_lowercase(), wanted))
 }
 
@@ -160,7 +160,7 @@ fn conditions_hold(condition: Option<&Value>, sender: &CognitoSender<'_>) -> boo
 }
 
 /// A policy value that may be a string or an array of strings.
-fn strings(value: Option<&Value>) -> Vec<String> {
+pub(crate) fn strings(value: Option<&Value>) -> Vec<String> {
     match value {
         Some(Value::String(s)) => vec![s.clone()],
         Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).map(str::to_string).collect(),
@@ -331,6 +331,10 @@ mod tests {
             ("a?c", "ac", false),
             ("abc", "abd", false),
             ("*b*", "abc", true),
+            ("ses:send?mail", "ses:sendemail", true),
+            ("ses:send?", "ses:sendemail", false),
+            ("*@thephenom.app", "noreply@thephenom.app", true),
+            ("noreply", "noreply@thephenom.app", false),
         ];
         for (p, t, want) in cases {
             assert_eq!(glob(p, t), want, "{p} vs {t}");
