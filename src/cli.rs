@@ -29,7 +29,7 @@ pub struct RunArgs {
     /// Run the probe file whose pool_id is this user pool id.
     #[arg(long, value_name = "POOL_ID")]
     pub pool: Option<String>,
-    /// Run the probe file with this name (file name without .toml, or its `name`).
+    /// Run the probe file with this name (its file name without .toml, or its `name`).
     #[arg(long, value_name = "NAME")]
     pub probe: Option<String>,
     /// Run this probe file.
@@ -119,6 +119,10 @@ pub struct ValidateArgs {
     /// Also check this alert defaults file and show each probe's paging with it applied.
     #[arg(long, value_name = "FILE")]
     pub alerts: Option<PathBuf>,
+    /// Check the files only, not whether the secrets they name can be read on this host (CI, or a
+    /// machine that is not the one the probe runs on).
+    #[arg(long)]
+    pub skip_secrets: bool,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::aws::Clients;
 use crate::config::ProbeFile;
+use crate::diagnosis::Code;
 use crate::report::Report;
 use crate::twin::Twin;
 use crate::twin::scenario::Scenario;
@@ -23,7 +24,7 @@ pub struct Case {
     /// Faults as the twin's control endpoint takes them (JSON object).
     pub faults: &'static str,
     pub outcome: Outcome,
-    pub code: &'static str,
+    pub code: Code,
 }
 
 const PROD: &str = "us-east-1_knEL7cqS3";
@@ -38,7 +39,7 @@ pub const CASES: &[Case] = &[
         client_id: None,
         faults: "{}",
         outcome: Outcome::Ok,
-        code: "delivered",
+        code: Code::Delivered,
     },
     Case {
         name: "healthy-forgot-password",
@@ -48,7 +49,7 @@ pub const CASES: &[Case] = &[
         client_id: Some("ujzde8gxd6ncf10epf91dhodzd"),
         faults: "{}",
         outcome: Outcome::Ok,
-        code: "delivered",
+        code: Code::Delivered,
     },
     Case {
         name: "two-piece-gotcha",
@@ -58,7 +59,7 @@ pub const CASES: &[Case] = &[
         client_id: None,
         faults: r#"{"identity_policy_missing": true}"#,
         outcome: Outcome::Critical,
-        code: "two_piece_gotcha",
+        code: Code::TwoPieceGotcha,
     },
     Case {
         name: "cognito-default",
@@ -68,7 +69,7 @@ pub const CASES: &[Case] = &[
         client_id: None,
         faults: "{}",
         outcome: Outcome::Warning,
-        code: "cognito_default",
+        code: Code::CognitoDefault,
     },
     Case {
         name: "junk",
@@ -78,7 +79,7 @@ pub const CASES: &[Case] = &[
         client_id: None,
         faults: r#"{"junk": true}"#,
         outcome: Outcome::Warning,
-        code: "delivered_junk",
+        code: Code::DeliveredJunk,
     },
     Case {
         name: "dkim-unaligned",
@@ -88,7 +89,7 @@ pub const CASES: &[Case] = &[
         client_id: None,
         faults: r#"{"dkim": "unaligned"}"#,
         outcome: Outcome::Critical,
-        code: "auth_failed",
+        code: Code::AuthFailed,
     },
     Case {
         name: "recipient-drop",
@@ -98,7 +99,7 @@ pub const CASES: &[Case] = &[
         client_id: None,
         faults: r#"{"recipient_drop": "silent"}"#,
         outcome: Outcome::Critical,
-        code: "recipient_side",
+        code: Code::RecipientSide,
     },
     Case {
         name: "throttled",
@@ -108,7 +109,7 @@ pub const CASES: &[Case] = &[
         client_id: None,
         faults: r#"{"throttle": true, "throttle_operations": ["AdminCreateUser"]}"#,
         outcome: Outcome::Unknown,
-        code: "throttled",
+        code: Code::Throttled,
     },
     Case {
         name: "user-disabled",
@@ -118,7 +119,7 @@ pub const CASES: &[Case] = &[
         client_id: None,
         faults: "{}",
         outcome: Outcome::Unknown,
-        code: "user_state",
+        code: Code::UserState,
     },
 ];
 
@@ -128,7 +129,7 @@ pub struct CaseResult {
     pub scenario: &'static str,
     pub about: &'static str,
     pub expected_outcome: Outcome,
-    pub expected_code: &'static str,
+    pub expected_code: Code,
     pub matched: bool,
     pub report: Report,
 }

@@ -1,238 +1,429 @@
 //! The catalogue of diagnoses: every verdict the probe can reach, as one table. Each row fixes the
-//! outcome and the phase, says what it means in the runbook's terms, how to fix it, and which runbook line
-//! or AWS fact it rests on. Runtime code only adds the specifics (evidence) to a row.
+//! outcome, says what it means in the runbook's terms, how to fix it, and which runbook line or AWS fact it
+//! rests on. Runtime code only adds the specifics: a [`Cause`] (the row plus this run's detail and
+//! evidence) becomes a [`Diagnosis`] once it is placed in the phase that raised it.
+//!
+//! The table is an exhaustive `match` on [`Code`], so a code without a row does not compile.
 
 use serde::Serialize;
 
+use crate::aws::cognito::Pool;
+use crate::aws::policy::Subject;
+use crate::fix::{self, PolicyFix};
 use crate::verdict::{Outcome, Phase};
 
+/// Every diagnosis the probe can reach. Serialised as its snake_case name in JSON (`diagnosis.code`),
+/// metric labels and alerts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Code {
+    Delivered,
+    DeliveredJunk,
+    DeliveredSlow,
+    CognitoDefault,
+    SpfUnaligned,
+    AuthFailed,
+    AuthUnverifiable,
+    TwoPieceGotcha,
+    RecipientSide,
+    NotDelivered,
+    CognitoCannotSend,
+    SmsDelivery,
+    UserState,
+    UserNotFound,
+    EmailUnverified,
+    TriggerRejected,
+    Throttled,
+    AwsUnreachable,
+    AwsError,
+    MailboxUnavailable,
+    MailboxLost,
+    ConfigInvalid,
+}
+
+/// How a row's fix is written: fixed text, or Terraform built from the pool's own values when known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fix {
+    /// Nothing to do (OK).
+    None,
+    Text(&'static str),
+    /// The identity policy for the Cognito principal ([`fix::identity_policy`]).
+    IdentityPolicy,
+    /// Sending through the SES identity ([`fix::developer_sending`]).
+    DeveloperSending,
+}
+
+impl Fix {
+    /// The fix text; with the pool read from AWS, Terraform fixes carry its own values.
+    pub fn render(self, pool: Option<(&Pool, &str)>) -> String {
+        match self {
+            Fix::None => String::new(),
+            Fix::Text(text) => text.to_string(),
+            Fix::IdentityPolicy => {
+                let subject = pool.and_then(|(p, region)| Subject::of_pool(p, region));
+                fix::identity_policy(&subject.as_ref().map(PolicyFix::for_subject).unwrap_or_else(PolicyFix::generic))
+            }
+            Fix::DeveloperSending => fix::developer_sending(
+                pool.and_then(|(p, _)| p.from.as_deref()),
+                pool.and_then(|(p, _)| p.source_arn.as_deref()),
+            ),
+        }
+    }
+}
+
 /// One row of the catalogue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry {
-    /// Stable identifier, used in JSON (`diagnosis.code`), metrics and alerts.
-    pub code: &'static str,
     pub outcome: Outcome,
-    pub phase: Phase,
     /// One line, in the runbook's terms.
     pub title: &'static str,
     /// What to do. Configuration fixes are Terraform: all AWS changes go through it (runbook, "Related").
-    pub fix: &'static str,
+    pub fix: Fix,
     /// The runbook section (seeds/) or research fact (research/aws.md §…) the row rests on.
     pub source: &'static str,
 }
 
-const POLICY_FIX: &str = r#"Attach an SES identity policy that lets Cognito send (declare it once, in one Terraform state):
-  resource "aws_ses_identity_policy" "cognito_noreply" {
-    identity = data.aws_ses_email_identity.noreply.arn
-    name     = "AllowCognitoUserPoolsToSend"
-    policy = jsonencode({
-      Version = "2012-10-17"
-      Statement = [{
-        Effect    = "Allow"
-        Principal = { Service = ["email.cognito-idp.amazonaws.com", "cognito-idp.amazonaws.com"] }
-        Action    = ["ses:SendEmail", "ses:SendRawEmail"]
-        Resource  = data.aws_ses_email_identity.noreply.arn
-        Condition = {
-          StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id }
-          ArnLike      = { "aws:SourceArn" = aws_cognito_user_pool.main.arn }
+impl Code {
+    pub const ALL: [Code; 22] = [
+        Code::Delivered,
+        Code::DeliveredJunk,
+        Code::DeliveredSlow,
+        Code::CognitoDefault,
+        Code::SpfUnaligned,
+        Code::AuthFailed,
+        Code::AuthUnverifiable,
+        Code::TwoPieceGotcha,
+        Code::RecipientSide,
+        Code::NotDelivered,
+        Code::CognitoCannotSend,
+        Code::SmsDelivery,
+        Code::UserState,
+        Code::UserNotFound,
+        Code::EmailUnverified,
+        Code::TriggerRejected,
+        Code::Throttled,
+        Code::AwsUnreachable,
+        Code::AwsError,
+        Code::MailboxUnavailable,
+        Code::MailboxLost,
+        Code::ConfigInvalid,
+    ];
+
+    /// The snake_case name, as serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Delivered => "delivered",
+            Code::DeliveredJunk => "delivered_junk",
+            Code::DeliveredSlow => "delivered_slow",
+            Code::CognitoDefault => "cognito_default",
+            Code::SpfUnaligned => "spf_unaligned",
+            Code::AuthFailed => "auth_failed",
+            Code::AuthUnverifiable => "auth_unverifiable",
+            Code::TwoPieceGotcha => "two_piece_gotcha",
+            Code::RecipientSide => "recipient_side",
+            Code::NotDelivered => "not_delivered",
+            Code::CognitoCannotSend => "cognito_cannot_send",
+            Code::SmsDelivery => "sms_delivery",
+            Code::UserState => "user_state",
+            Code::UserNotFound => "user_not_found",
+            Code::EmailUnverified => "email_unverified",
+            Code::TriggerRejected => "trigger_rejected",
+            Code::Throttled => "throttled",
+            Code::AwsUnreachable => "aws_unreachable",
+            Code::AwsError => "aws_error",
+            Code::MailboxUnavailable => "mailbox_unavailable",
+            Code::MailboxLost => "mailbox_lost",
+            Code::ConfigInvalid => "config_invalid",
         }
-      }]
-    })
-  }"#;
+    }
 
-const DEVELOPER_FIX: &str = r#"Send through your SES identity (Terraform):
-  email_configuration {
-    email_sending_account  = "DEVELOPER"
-    source_arn             = data.aws_ses_email_identity.noreply.arn
-    from_email_address     = "Phenom <noreply@thephenom.app>"
-    reply_to_email_address = "noreply@thephenom.app"
-  }
-and make sure the SES identity policy for the Cognito principal exists (the two-piece gotcha)."#;
-
-/// The catalogue. Order does not matter; codes are unique (a test checks).
-pub const CATALOGUE: &[Entry] = &[
-    Entry {
-        code: "delivered",
-        outcome: Outcome::Ok,
-        phase: Phase::Authenticate,
-        title: "mail delivered to the inbox, authenticated and on time",
-        fix: "",
-        source: "DESIGN.md §1",
-    },
-    Entry {
-        code: "delivered_junk",
-        outcome: Outcome::Warning,
-        phase: Phase::Inbox,
-        title: "mail delivered, but into the Junk folder — a recipient-side classification problem",
-        fix: "Check the recipient's Spam/Bulk folder rules and the From-domain alignment (DKIM d= = From domain, DMARC published); Yahoo and Outlook are aggressive on first-time senders.",
-        source: "runbook: \"If the Send metric increments but the recipient doesn't see the email, it's a recipient-side classification problem (Yahoo + Outlook are aggressive on first-time senders)\"",
-    },
-    Entry {
-        code: "delivered_slow",
-        outcome: Outcome::Warning,
-        phase: Phase::Inbox,
-        title: "mail delivered, slower than the expected maximum",
-        fix: "Look at the latency breakdown: a slow SES hand-off points at SES (sending quota, account health), a slow receiver hop at the recipient's greylisting or filtering.",
-        source: "DESIGN.md §4 (latency from the headers)",
-    },
-    Entry {
-        code: "cognito_default",
-        outcome: Outcome::Warning,
-        phase: Phase::Trigger,
-        title: "the pool sends with COGNITO_DEFAULT: 50 mails a day, generic sender, often foldered as spam",
-        fix: DEVELOPER_FIX,
-        source: "runbook: \"Why SES instead of the Cognito default\"; research/aws.md §1.6 (daily email quota)",
-    },
-    Entry {
-        code: "spf_unaligned",
-        outcome: Outcome::Warning,
-        phase: Phase::Authenticate,
-        title: "SPF passes but does not align with the From domain",
-        fix: "SES's default MAIL FROM (amazonses.com) never aligns; set a custom MAIL FROM subdomain (aws_ses_domain_mail_from) with its MX and SPF records, or drop expect.spf_aligned — DMARC passes through the aligned DKIM signature.",
-        source: "research/authres-realworld.md §0 (SES MAIL FROM forms)",
-    },
-    Entry {
-        code: "auth_failed",
-        outcome: Outcome::Critical,
-        phase: Phase::Authenticate,
-        title: "mail delivered, but its authentication failed the expectations",
-        fix: "Check the SES identity's DKIM status (CNAMEs published, DkimAttributes.Status = SUCCESS), the domain's SPF (include:amazonses.com or the custom MAIL FROM) and DMARC records.",
-        source: "runbook: \"noreply@… is DKIM-signed against the same domain that publishes SPF (include:amazonses.com) and DMARC\"; DESIGN.md §5",
-    },
-    Entry {
-        code: "auth_unverifiable",
-        outcome: Outcome::Warning,
-        phase: Phase::Authenticate,
-        title: "mail delivered, but no trusted Authentication-Results header to judge it by",
-        fix: "Set imap.trusted_authserv_ids to the receiver's authserv-id (e.g. mx.google.com); Outlook writes none — judge from another mailbox.",
-        source: "DESIGN.md §5 (trust only the receiver's own headers)",
-    },
-    Entry {
-        code: "two_piece_gotcha",
-        outcome: Outcome::Critical,
-        phase: Phase::Ses,
-        title: "Cognito accepted the request but SES sent nothing: the identity likely has no policy for the Cognito principal — the two-piece gotcha",
-        fix: POLICY_FIX,
-        source: "runbook: \"The two-piece gotcha … Without that policy, Cognito returns success at the API but SES silently denies\"; research/aws.md §3.3",
-    },
-    Entry {
-        code: "recipient_side",
-        outcome: Outcome::Critical,
-        phase: Phase::Inbox,
-        title: "SES sent the mail but it never reached the watched folders: a recipient-side problem",
-        fix: "Check the recipient's Spam/Bulk/Promotions folders and filters, its bounce/suppression state in SES, and the From-domain alignment.",
-        source: "runbook: \"If the Send metric increments but the recipient doesn't see the email, it's a recipient-side classification problem\"",
-    },
-    Entry {
-        code: "not_delivered",
-        outcome: Outcome::Critical,
-        phase: Phase::Inbox,
-        title: "the mail did not arrive in time, and SES's Send metric cannot say which side dropped it",
-        fix: "With COGNITO_DEFAULT the account's metrics never show the mail; otherwise enable [cloudwatch] for the probe. Check the recipient's folders and the SES identity policy.",
-        source: "research/aws.md §2.4 (COGNITO_DEFAULT mail is not in your AWS/SES metrics)",
-    },
-    Entry {
-        code: "cognito_cannot_send",
-        outcome: Outcome::Critical,
-        phase: Phase::Trigger,
-        title: "Cognito refused to send the message",
-        fix: "InvalidEmailRoleAccessPolicyException: Cognito isn't allowed to use the email identity — fix the identity policy (the two-piece gotcha). CodeDeliveryFailureException: the code could not be delivered — check the SES identity and account state.",
-        source: "research/aws.md §1.1 (ForgotPassword error list)",
-    },
-    Entry {
-        code: "sms_delivery",
-        outcome: Outcome::Unknown,
-        phase: Phase::Trigger,
-        title: "Cognito delivered by SMS, not email",
-        fix: "Set the pool's AccountRecoverySetting to verified_email first, or give the test user no phone_number.",
-        source: "research/aws.md §1.2 (which channel is used)",
-    },
-    Entry {
-        code: "user_state",
-        outcome: Outcome::Unknown,
-        phase: Phase::Resolve,
-        title: "the test user's state lets Cognito send no mail",
-        fix: "Put the test user back in a mail-sending state: resend the invite (admin-create-user --message-action RESEND keeps it in FORCE_CHANGE_PASSWORD, the preferred probe state) or admin-set-user-password --permanent (CONFIRMED); enable it if disabled. Manage it in Terraform (aws_cognito_user).",
-        source: "runbook: \"User-state caveat — Cognito won't email a FORCE_CHANGE_PASSWORD account\"; research/aws.md §1.1",
-    },
-    Entry {
-        code: "user_not_found",
-        outcome: Outcome::Unknown,
-        phase: Phase::Resolve,
-        title: "the test user does not exist in the pool",
-        fix: "Create it (aws_cognito_user in Terraform) or fix `username` in the probe file.",
-        source: "research/aws.md §1.1 (UserNotFoundException \"User does not exist.\")",
-    },
-    Entry {
-        code: "email_unverified",
-        outcome: Outcome::Unknown,
-        phase: Phase::Resolve,
-        title: "the test user has no (verified) email address for this trigger",
-        fix: "Give the user an email attribute with email_verified = true (aws_cognito_user attributes).",
-        source: "research/aws.md §1.1 (InvalidParameterException \"no registered/verified email\")",
-    },
-    Entry {
-        code: "trigger_rejected",
-        outcome: Outcome::Unknown,
-        phase: Phase::Trigger,
-        title: "Cognito rejected the trigger call for this user",
-        fix: "Use trigger = \"auto\" so the call follows the user's status (FORCE_CHANGE_PASSWORD → RESEND; CONFIRMED → ForgotPassword).",
-        source: "runbook: \"ForgotPassword is rejected on that status\"; research/aws.md §1.1",
-    },
-    Entry {
-        code: "throttled",
-        outcome: Outcome::Unknown,
-        phase: Phase::Trigger,
-        title: "AWS throttled the trigger call; no mail was sent",
-        fix: "Run ForgotPassword/AdminResetUserPassword probes at most every 15 minutes per user (5–20 attempts per hour), or keep the test user in FORCE_CHANGE_PASSWORD and trigger with RESEND, which has no per-user limit.",
-        source: "research/aws.md §1.6 (per-user attempt limits), §1.8 (retries amplify quota use)",
-    },
-    Entry {
-        code: "aws_unreachable",
-        outcome: Outcome::Unknown,
-        phase: Phase::Resolve,
-        title: "AWS could not be reached (network, endpoint or credentials)",
-        fix: "Check the credential chain (AWS_PROFILE, role, SSO login) and the network path to the Cognito endpoint.",
-        source: "DESIGN.md §6 (an outage of the probe's own tools must never page as a delivery failure)",
-    },
-    Entry {
-        code: "aws_error",
-        outcome: Outcome::Unknown,
-        phase: Phase::Resolve,
-        title: "an AWS read failed",
-        fix: "See the error: AccessDenied means the probe's role lacks a read permission (see terraform-example's probe policy).",
-        source: "research/aws.md §3.2 (IAM actions the probe needs)",
-    },
-    Entry {
-        code: "mailbox_unavailable",
-        outcome: Outcome::Unknown,
-        phase: Phase::Inbox,
-        title: "the probe's mailbox could not be read; no mail was sent",
-        fix: "Check the [imap] settings, the password/token source, and the server's certificate (imap.ca_file for a private CA).",
-        source: "DESIGN.md §6 (IMAP down is UNKNOWN, never CRITICAL)",
-    },
-    Entry {
-        code: "config_invalid",
-        outcome: Outcome::Unknown,
-        phase: Phase::Config,
-        title: "the probe's configuration is not usable",
-        fix: "Fix the probe file; `probe validate` checks every file.",
-        source: "DESIGN.md §6",
-    },
-];
-
-/// Looks a row up by code. Codes are constants in this crate, so a miss is a bug caught by the tests.
-pub fn entry(code: &str) -> &'static Entry {
-    CATALOGUE
-        .iter()
-        .find(|e| e.code == code)
-        .unwrap_or_else(|| panic!("diagnosis code {code:?} is not in the catalogue"))
+    /// The code's row of the catalogue.
+    pub fn entry(self) -> Entry {
+        use Outcome::{Critical, Ok, Unknown, Warning};
+        let row = |outcome, title, fix, source| Entry { outcome, title, fix, source };
+        match self {
+            Code::Delivered => row(Ok, "mail delivered to the inbox, authenticated and on time", Fix::None, "DESIGN.md §1"),
+            Code::DeliveredJunk => row(
+                Warning,
+                "mail delivered, but into the Junk folder — a recipient-side classification problem",
+                Fix::Text(
+                    "Check the recipient's Spam/Bulk folder rules and the From-domain alignment (DKIM d= = From \
+                     domain, DMARC published); Yahoo and Outlook are aggressive on first-time senders.",
+                ),
+                "runbook: \"If the Send metric increments but the recipient doesn't see the email, it's a \
+                 recipient-side classification problem (Yahoo + Outlook are aggressive on first-time senders)\"",
+            ),
+            Code::DeliveredSlow => row(
+                Warning,
+                "mail delivered, slower than the expected maximum",
+                Fix::Text(
+                    "Look at the latency breakdown: a slow SES hand-off points at SES (sending quota, account \
+                     health), a slow receiver hop at the recipient's greylisting or filtering.",
+                ),
+                "DESIGN.md §4 (latency from the headers)",
+            ),
+            Code::CognitoDefault => row(
+                Warning,
+                "the pool sends with COGNITO_DEFAULT: 50 mails a day, generic sender, often foldered as spam",
+                Fix::DeveloperSending,
+                "runbook: \"Why SES instead of the Cognito default\"; research/aws.md §1.6 (daily email quota)",
+            ),
+            Code::SpfUnaligned => row(
+                Warning,
+                "SPF passes but does not align with the From domain",
+                Fix::Text(
+                    "SES's default MAIL FROM (amazonses.com) never aligns; set a custom MAIL FROM subdomain \
+                     (aws_ses_domain_mail_from) with its MX and SPF records, or drop expect.spf_aligned — DMARC \
+                     passes through the aligned DKIM signature.",
+                ),
+                "research/authres-realworld.md §0 (SES MAIL FROM forms)",
+            ),
+            Code::AuthFailed => row(
+                Critical,
+                "mail delivered, but its authentication failed the expectations",
+                Fix::Text(
+                    "Check the SES identity's DKIM status (CNAMEs published, DkimAttributes.Status = SUCCESS), the \
+                     domain's SPF (include:amazonses.com or the custom MAIL FROM) and DMARC records.",
+                ),
+                "runbook: \"noreply@… is DKIM-signed against the same domain that publishes SPF \
+                 (include:amazonses.com) and DMARC\"; DESIGN.md §5",
+            ),
+            Code::AuthUnverifiable => row(
+                Warning,
+                "mail delivered, but no trusted Authentication-Results header to judge it by",
+                Fix::Text(
+                    "Set imap.trusted_authserv_ids to the receiver's authserv-id (e.g. mx.google.com); Outlook \
+                     writes none — judge from another mailbox.",
+                ),
+                "DESIGN.md §5 (trust only the receiver's own headers)",
+            ),
+            Code::TwoPieceGotcha => row(
+                Critical,
+                "Cognito accepted the request but SES sent nothing: the identity likely has no policy for the \
+                 Cognito principal — the two-piece gotcha",
+                Fix::IdentityPolicy,
+                "runbook: \"The two-piece gotcha … Without that policy, Cognito returns success at the API but SES \
+                 silently denies\"; research/aws.md §3.3",
+            ),
+            Code::RecipientSide => row(
+                Critical,
+                "SES sent the mail but it never reached the watched folders: a recipient-side problem",
+                Fix::Text(
+                    "Check the recipient's Spam/Bulk/Promotions folders and filters, its bounce/suppression state \
+                     in SES, and the From-domain alignment.",
+                ),
+                "runbook: \"If the Send metric increments but the recipient doesn't see the email, it's a \
+                 recipient-side classification problem\"",
+            ),
+            Code::NotDelivered => row(
+                Critical,
+                "the mail did not arrive in time, and SES's Send metric cannot say which side dropped it",
+                Fix::Text(
+                    "With COGNITO_DEFAULT the account's metrics never show the mail; otherwise enable [cloudwatch] \
+                     for the probe. Check the recipient's folders and the SES identity policy.",
+                ),
+                "research/aws.md §2.4 (COGNITO_DEFAULT mail is not in your AWS/SES metrics)",
+            ),
+            Code::CognitoCannotSend => row(
+                Critical,
+                "Cognito refused to send the message",
+                Fix::Text(
+                    "InvalidEmailRoleAccessPolicyException: Cognito isn't allowed to use the email identity — fix \
+                     the identity policy (the two-piece gotcha). CodeDeliveryFailureException: the code could not \
+                     be delivered — check the SES identity and account state.",
+                ),
+                "research/aws.md §1.1 (ForgotPassword error list)",
+            ),
+            Code::SmsDelivery => row(
+                Unknown,
+                "Cognito delivered by SMS, not email",
+                Fix::Text(
+                    "Set the pool's AccountRecoverySetting to verified_email first, or give the test user no \
+                     phone_number.",
+                ),
+                "research/aws.md §1.2 (which channel is used)",
+            ),
+            Code::UserState => row(
+                Unknown,
+                "the test user's state lets Cognito send no mail",
+                Fix::Text(
+                    "Put the test user back in a mail-sending state: resend the invite (admin-create-user \
+                     --message-action RESEND keeps it in FORCE_CHANGE_PASSWORD, the preferred probe state) or \
+                     admin-set-user-password --permanent (CONFIRMED); enable it if disabled. Manage it in \
+                     Terraform (aws_cognito_user).",
+                ),
+                "runbook: \"User-state caveat — Cognito won't email a FORCE_CHANGE_PASSWORD account\"; \
+                 research/aws.md §1.1",
+            ),
+            Code::UserNotFound => row(
+                Unknown,
+                "the test user does not exist in the pool",
+                Fix::Text("Create it (aws_cognito_user in Terraform) or fix `username` in the probe file."),
+                "research/aws.md §1.1 (UserNotFoundException \"User does not exist.\")",
+            ),
+            Code::EmailUnverified => row(
+                Unknown,
+                "the test user has no (verified) email address for this trigger",
+                Fix::Text("Give the user an email attribute with email_verified = true (aws_cognito_user attributes)."),
+                "research/aws.md §1.1 (InvalidParameterException \"no registered/verified email\")",
+            ),
+            Code::TriggerRejected => row(
+                Unknown,
+                "Cognito rejected the trigger call for this user",
+                Fix::Text(
+                    "Use trigger = \"auto\" so the call follows the user's status (FORCE_CHANGE_PASSWORD → RESEND; \
+                     CONFIRMED → ForgotPassword).",
+                ),
+                "runbook: \"ForgotPassword is rejected on that status\"; research/aws.md §1.1",
+            ),
+            Code::Throttled => row(
+                Unknown,
+                "AWS throttled a call of the probe; no mail was sent",
+                Fix::Text(
+                    "Run ForgotPassword/AdminResetUserPassword probes at most every 15 minutes per user (5–20 \
+                     attempts per hour), or keep the test user in FORCE_CHANGE_PASSWORD and trigger with RESEND, \
+                     which has no per-user limit.",
+                ),
+                "research/aws.md §1.6 (per-user attempt limits), §1.8 (retries amplify quota use)",
+            ),
+            Code::AwsUnreachable => row(
+                Unknown,
+                "AWS could not be reached (network, endpoint or credentials)",
+                Fix::Text(
+                    "Check the credential chain (AWS_PROFILE, role, SSO login) and the network path to the Cognito \
+                     endpoint.",
+                ),
+                "DESIGN.md §6 (an outage of the probe's own tools must never page as a delivery failure)",
+            ),
+            Code::AwsError => row(
+                Unknown,
+                "an AWS read failed",
+                Fix::Text(
+                    "See the error: AccessDenied means the probe's role lacks a read permission (see \
+                     terraform-example's probe policy).",
+                ),
+                "research/aws.md §3.2 (IAM actions the probe needs)",
+            ),
+            Code::MailboxUnavailable => row(
+                Unknown,
+                "the probe's mailbox could not be read; no mail was sent",
+                Fix::Text(
+                    "Check the [imap] settings, the password/token source, and the server's certificate \
+                     (imap.ca_file for a private CA).",
+                ),
+                "DESIGN.md §6 (IMAP down is UNKNOWN, never CRITICAL); §1 (mailbox before trigger)",
+            ),
+            Code::MailboxLost => row(
+                Unknown,
+                "the probe's mailbox could not be read after the trigger: a mail was sent and may have arrived",
+                Fix::Text(
+                    "Check the mail server (connection, login, folders); the mail of this run is swept as late by a \
+                     later run if it arrived.",
+                ),
+                "DESIGN.md §6 (IMAP down is UNKNOWN, never CRITICAL)",
+            ),
+            Code::ConfigInvalid => row(
+                Unknown,
+                "the probe's configuration is not usable",
+                Fix::Text("Fix the probe file; `probe validate` checks every file."),
+                "DESIGN.md §6",
+            ),
+        }
+    }
 }
 
-/// A diagnosis as reported: the catalogue row plus this run's specifics.
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// Lets tests and callers compare a code with its name (`report.diagnosis.code == "delivered"`).
+impl PartialEq<&str> for Code {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// A diagnosis raised but not yet placed in a phase: the catalogue row plus this run's specifics. Phases
+/// return it as their error; the run places it in the phase that raised it ([`Cause::at`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cause {
+    pub code: Code,
+    outcome: Outcome,
+    detail: Option<String>,
+    evidence: Vec<String>,
+}
+
+impl Cause {
+    pub fn new(code: Code) -> Cause {
+        Cause { code, outcome: code.entry().outcome, detail: None, evidence: Vec::new() }
+    }
+
+    /// This run's specifics, appended to the row's title (`title: detail`).
+    pub fn detail(mut self, detail: impl Into<String>) -> Cause {
+        self.detail = Some(detail.into()).filter(|d: &String| !d.is_empty());
+        self
+    }
+
+    /// One observed fact, with its time or value.
+    pub fn evidence(mut self, line: impl Into<String>) -> Cause {
+        self.evidence.push(line.into());
+        self
+    }
+
+    pub fn evidence_all(mut self, lines: impl IntoIterator<Item = String>) -> Cause {
+        self.evidence.extend(lines);
+        self
+    }
+
+    /// The same cause judged CRITICAL (the probe file asked for it, e.g. Junk delivery).
+    pub fn escalated(mut self) -> Cause {
+        self.outcome = Outcome::Critical;
+        self
+    }
+
+    /// The same cause judged WARNING (an authentication finding that is not a failure).
+    pub fn downgraded(mut self) -> Cause {
+        self.outcome = Outcome::Warning;
+        self
+    }
+
+    pub fn outcome(&self) -> Outcome {
+        self.outcome
+    }
+
+    /// The one-line summary: the row's title with this run's detail.
+    pub fn summary(&self) -> String {
+        let title = self.code.entry().title;
+        match &self.detail {
+            Some(d) => format!("{title}: {d}"),
+            None => title.to_string(),
+        }
+    }
+
+    /// The diagnosis as raised in `phase`.
+    pub fn at(self, phase: Phase) -> Diagnosis {
+        let entry = self.code.entry();
+        Diagnosis {
+            code: self.code,
+            phase,
+            outcome: self.outcome,
+            summary: self.summary(),
+            evidence: self.evidence,
+            fix: entry.fix.render(None),
+            source: entry.source,
+        }
+    }
+}
+
+/// A diagnosis as reported: the catalogue row, the phase it was raised in, and this run's specifics.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnosis {
-    pub code: &'static str,
+    pub code: Code,
+    /// The phase that raised it (the report's `phase`).
+    #[serde(skip)]
+    pub phase: Phase,
     /// The row's outcome, unless the probe file raises it (`expect.junk = "critical"`) or a finding is only
     /// a warning.
     #[serde(skip)]
@@ -241,38 +432,20 @@ pub struct Diagnosis {
     pub summary: String,
     /// What was observed, in order, each line a fact with its time or value.
     pub evidence: Vec<String>,
-    pub fix: &'static str,
+    pub fix: String,
     pub source: &'static str,
 }
 
 impl Diagnosis {
-    pub fn new(code: &'static str, detail: Option<String>, evidence: Vec<String>) -> Diagnosis {
-        let e = entry(code);
-        let summary = match detail {
-            Some(d) if !d.is_empty() => format!("{}: {d}", e.title),
-            _ => e.title.to_string(),
-        };
-        Diagnosis { code: e.code, outcome: e.outcome, summary, evidence, fix: e.fix, source: e.source }
-    }
-
     pub fn outcome(&self) -> Outcome {
         self.outcome
     }
 
-    /// The same diagnosis judged CRITICAL (the probe file asked for it, e.g. Junk delivery).
-    pub fn escalated(mut self) -> Diagnosis {
-        self.outcome = Outcome::Critical;
+    /// Writes the fix with the pool's own values (its identity ARN, pool ARN, account, From) once the pool
+    /// is known, so the one-shot prints the same pool-specific Terraform as `probe doctor`.
+    pub fn tailored(mut self, pool: &Pool, pool_region: &str) -> Diagnosis {
+        self.fix = self.code.entry().fix.render(Some((pool, pool_region)));
         self
-    }
-
-    /// The same diagnosis judged WARNING (an authentication finding that is not a failure).
-    pub fn downgraded(mut self) -> Diagnosis {
-        self.outcome = Outcome::Warning;
-        self
-    }
-
-    pub fn phase(&self) -> Phase {
-        entry(self.code).phase
     }
 }
 
@@ -281,29 +454,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_are_unique_and_rows_are_complete() {
-        let mut seen = std::collections::HashSet::new();
-        for e in CATALOGUE {
-            assert!(seen.insert(e.code), "duplicate code {}", e.code);
-            assert!(!e.title.is_empty() && !e.source.is_empty(), "{}", e.code);
-            assert_eq!(e.fix.is_empty(), e.outcome == Outcome::Ok, "{}: only OK has no fix", e.code);
+    fn rows_are_complete_and_names_match_serde() {
+        for code in Code::ALL {
+            let e = code.entry();
+            assert!(!e.title.is_empty() && !e.source.is_empty(), "{code}");
+            assert_eq!(e.fix == Fix::None, e.outcome == Outcome::Ok, "{code}: only OK has no fix");
+            assert_eq!(serde_json::to_string(&code).unwrap(), format!("\"{}\"", code.as_str()));
         }
+        let names: std::collections::BTreeSet<_> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(names.len(), Code::ALL.len(), "names are unique");
     }
 
     #[test]
     fn probe_side_trouble_is_never_critical() {
-        for code in
-            ["aws_unreachable", "aws_error", "mailbox_unavailable", "throttled", "config_invalid", "user_not_found"]
-        {
-            assert_eq!(entry(code).outcome, Outcome::Unknown, "{code}");
+        use Code::*;
+        for code in [AwsUnreachable, AwsError, MailboxUnavailable, MailboxLost, Throttled, ConfigInvalid, UserNotFound] {
+            assert_eq!(code.entry().outcome, Outcome::Unknown, "{code}");
         }
     }
 
     #[test]
-    fn the_two_piece_gotcha_names_the_policy_fix() {
-        let d = Diagnosis::new("two_piece_gotcha", None, vec![]);
-        assert_eq!((d.outcome(), d.phase()), (Outcome::Critical, Phase::Ses));
+    fn a_cause_is_placed_in_the_phase_that_raised_it() {
+        let d = Cause::new(Code::Throttled).detail("LimitExceededException on AdminGetUser").at(Phase::Resolve);
+        assert_eq!((d.phase, d.outcome()), (Phase::Resolve, Outcome::Unknown));
+        assert_eq!(d.summary, "AWS throttled a call of the probe; no mail was sent: LimitExceededException on AdminGetUser");
+    }
+
+    #[test]
+    fn the_two_piece_gotcha_fix_is_generic_until_the_pool_is_known() {
+        let d = Cause::new(Code::TwoPieceGotcha).at(Phase::Ses);
         assert!(d.fix.contains("aws_ses_identity_policy") && d.fix.contains("email.cognito-idp.amazonaws.com"));
-        assert!(d.summary.contains("two-piece gotcha"));
+        assert!(d.fix.contains("identity = data.aws_ses_email_identity.noreply.arn"), "{}", d.fix);
+        let pool = Pool {
+            id: "us-east-1_abc".into(),
+            arn: Some("arn:aws:cognito-idp:us-east-1:111122223333:userpool/us-east-1_abc".into()),
+            sending_account: crate::aws::cognito::SendingAccount::Developer,
+            source_arn: Some("arn:aws:ses:us-east-1:111122223333:identity/mail.example.org".into()),
+            from: Some("Team <hi@mail.example.org>".into()),
+            reply_to: None,
+            configuration_set: None,
+        };
+        let d = d.tailored(&pool, "us-east-1");
+        assert!(d.fix.contains(r#"identity = "arn:aws:ses:us-east-1:111122223333:identity/mail.example.org""#));
+        assert!(d.fix.contains(r#""aws:SourceAccount" = "111122223333""#), "{}", d.fix);
     }
 }

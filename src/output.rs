@@ -1,22 +1,30 @@
 //! Rendering a [`Report`]: human text (with live phase lines on a terminal), one JSON document, or one
 //! Nagios/Monitoring Plugins status line with perfdata. The report is the single source; these only
-//! format it.
+//! format it. [`print`] is how every command writes to standard output.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 
+use crate::duration::{number, seconds};
 use crate::probe::PhaseLine;
 use crate::report::Report;
 use crate::verdict::Phase;
 
+/// Writes `text` to standard output. A reader that went away (`probe validate | head`) ends the output
+/// quietly; `print!` would panic on the broken pipe.
+pub fn print(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// [`print`] with a newline.
+pub fn println(text: &str) {
+    print(&format!("{text}\n"));
+}
+
 /// The live view's line for one finished phase (printed to stderr on a terminal).
 pub fn phase_line(line: &PhaseLine) -> String {
-    let mark = match line.status {
-        "ok" => "ok  ",
-        "warn" => "warn",
-        "skip" => "skip",
-        _ => "FAIL",
-    };
-    format!("  {mark} {:<12} {:>7.2}s  {}", line.phase.name(), line.seconds, line.detail)
+    format!("  {} {:<12} {:>7}s  {}", line.mark.label(), line.phase.name(), seconds(line.seconds, 2), line.detail)
 }
 
 /// Multi-line human report.
@@ -43,7 +51,7 @@ pub fn text(report: &Report) -> String {
     }
     if let Some(mail) = &report.mail {
         let l = &mail.latency;
-        let s = |v: Option<f64>| v.map(|v| format!("{v:.2}s")).unwrap_or_else(|| "?".into());
+        let s = |v: Option<f64>| v.map(|v| format!("{}s", seconds(v, 2))).unwrap_or_else(|| "?".into());
         let _ = writeln!(
             out,
             "  latency: trigger→SES {} · SES→receiver {} · receiver→visible {} · visible→detected {} (total {}){}",
@@ -59,7 +67,7 @@ pub fn text(report: &Report) -> String {
         let _ = writeln!(out, "  late mails of earlier runs found and swept: {}", report.late_mails);
     }
     let timings: Vec<String> =
-        report.timings.iter().filter_map(|(p, t)| t.map(|t| format!("{} {t:.2}s", p.name()))).collect();
+        report.timings.iter().filter_map(|(p, t)| t.map(|t| format!("{} {}s", p.name(), seconds(t, 2)))).collect();
     let _ = writeln!(out, "  timings: {}", timings.join(" · "));
     out
 }
@@ -70,26 +78,50 @@ pub fn json(report: &Report) -> String {
     serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
 
-/// `COGNITO-DELIVERY <STATE> - <probe>: <summary> | perfdata` (Monitoring Plugins guidelines).
+/// The phases whose durations the nagios line reports, always in this order.
+const PERF_PHASES: [Phase; 6] =
+    [Phase::Resolve, Phase::Trigger, Phase::Ses, Phase::Inbox, Phase::Authenticate, Phase::Cleanup];
+
+/// `COGNITO-DELIVERY <STATE> - <probe>: [phase] <summary> | perfdata` (Monitoring Plugins guidelines). The
+/// perfdata labels are the same on every run, whatever the outcome — graphing tools key series by label —
+/// and a value that was not measured is `U` ("could not be determined").
 pub fn nagios(report: &Report) -> String {
-    let mut perf = Vec::new();
-    if let Some(total) = report.mail.as_ref().and_then(|m| m.latency.total_seconds) {
-        perf.push(format!("delivery={total:.3}s;;;0"));
-    }
-    for phase in Phase::ALL {
-        if let Some(Some(t)) = report.timings.get(&phase) {
-            perf.push(format!("{}={t:.3}s;;;0", phase.name()));
-        }
+    let value = |v: Option<f64>| v.map(|v| format!("{}s", number(v, 3))).unwrap_or_else(|| "U".into());
+    let mut perf = vec![format!("delivery={};;;0", value(report.mail.as_ref().and_then(|m| m.latency.total_seconds)))];
+    for phase in PERF_PHASES {
+        perf.push(format!("{}={};;;0", phase.name(), value(report.timings.get(&phase).copied().flatten())));
     }
     perf.push(format!("late_mails={};;;0", report.late_mails));
     // The summary must stay on one line and must not contain the perfdata separator.
     let summary = report.diagnosis.summary.replace(['\n', '\r'], " ").replace('|', "/");
-    format!(
-        "COGNITO-DELIVERY {} - {}: [{}] {} | {}",
-        report.outcome,
-        report.probe,
-        report.phase,
-        summary,
-        perf.join(" ")
-    )
+    let probe = if report.probe.is_empty() { "config" } else { report.probe.as_str() };
+    format!("COGNITO-DELIVERY {} - {probe}: [{}] {summary} | {}", report.outcome, report.phase, perf.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(line: &str) -> Vec<String> {
+        let perf = line.split_once(" | ").map(|(_, p)| p).unwrap_or_default();
+        perf.split(' ').map(|p| p.split('=').next().unwrap_or_default().to_string()).collect()
+    }
+
+    #[test]
+    fn nagios_perfdata_labels_do_not_change_with_the_outcome() {
+        let unknown = Report::unusable_config("", "probes/x.toml:3: pool_id: bad");
+        let mut timed = Report::new("p", "us-east-1_a", "u");
+        timed.timings.insert(Phase::Resolve, Some(0.2));
+        let (a, b) = (nagios(&unknown), nagios(&timed));
+        assert_eq!(labels(&a), labels(&b));
+        assert_eq!(labels(&a), ["delivery", "resolve", "trigger", "ses", "inbox", "authenticate", "cleanup", "late_mails"]);
+        assert!(a.contains("delivery=U;;;0") && b.contains("resolve=0.200s;;;0"), "{a}\n{b}");
+        assert!(a.starts_with("COGNITO-DELIVERY UNKNOWN - config: [config] "), "{a}");
+    }
+
+    #[test]
+    fn negative_zero_never_shows() {
+        let line = PhaseLine { phase: Phase::Ses, mark: crate::verdict::Mark::Ok, seconds: -0.0, detail: String::new() };
+        assert!(!phase_line(&line).contains("-0"), "{}", phase_line(&line));
+    }
 }

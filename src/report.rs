@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::aws::cognito::{Pool, Trigger, User};
-use crate::diagnosis::Diagnosis;
+use crate::aws::cognito::{Pool, SendingAccount, User};
+use crate::aws::trigger::Trigger;
+use crate::diagnosis::{Cause, Code, Diagnosis};
 use crate::verdict::{Outcome, Phase};
 
 /// JSON schema version of [`Report`]; bumped on incompatible changes.
@@ -41,9 +42,55 @@ pub struct Report {
     pub late_mails: u32,
 }
 
+impl Report {
+    /// The report of a run that has not reached a verdict yet: UNKNOWN `config_invalid`, "did not finish".
+    pub fn new(probe: &str, pool_id: &str, username: &str) -> Report {
+        let now = Utc::now();
+        Report {
+            schema: SCHEMA_VERSION,
+            probe: probe.to_string(),
+            pool_id: pool_id.to_string(),
+            username: username.to_string(),
+            outcome: Outcome::Unknown,
+            phase: Phase::Config,
+            diagnosis: Cause::new(Code::ConfigInvalid).detail("the run did not finish").at(Phase::Config),
+            notes: Vec::new(),
+            started_at: now,
+            finished_at: now,
+            timings: empty_timings(),
+            user: None,
+            pool: None,
+            trigger: None,
+            ses: SesEvidence::default(),
+            mail: None,
+            auth: None,
+            late_mails: 0,
+        }
+    }
+
+    /// The report of a probe that could not even be configured (exit 3): the same schema as any run, so
+    /// `--format json` consumers read one shape whatever happened.
+    pub fn unusable_config(probe: &str, message: &str) -> Report {
+        let mut report = Report::new(probe, "", "");
+        report.diagnosis = Cause::new(Code::ConfigInvalid).detail(message).at(Phase::Config);
+        report
+    }
+
+    /// Records the verdict and the phases' timings, and stamps the finish time.
+    pub fn conclude(&mut self, verdict: Diagnosis, timings: BTreeMap<Phase, f64>) {
+        self.outcome = verdict.outcome();
+        self.phase = verdict.phase;
+        self.diagnosis = verdict;
+        for (phase, seconds) in timings {
+            self.timings.insert(phase, Some(seconds));
+        }
+        self.finished_at = Utc::now();
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct PoolSummary {
-    pub sending_account: String,
+    pub sending_account: SendingAccount,
     pub source_arn: Option<String>,
     pub from: Option<String>,
     pub configuration_set: Option<String>,
@@ -63,16 +110,48 @@ impl From<&Pool> for PoolSummary {
 #[derive(Debug, Clone, Serialize)]
 pub struct TriggerRecord {
     pub call: Trigger,
-    /// When Cognito accepted the call (local clock).
+    /// When the call was made (local clock, taken before the call: Cognito may hand the mail to SES
+    /// before it answers).
     pub at: DateTime<Utc>,
+    /// How long the inbox waited for the mail: probe mail arriving later is late.
+    pub wait_until: DateTime<Utc>,
     pub delivery_medium: Option<String>,
+}
+
+/// Whether the SES checkpoint could look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SesStatus {
+    /// Read from the trigger on.
+    Checked,
+    /// Not applicable: COGNITO_DEFAULT (its mail is not in the account's metrics, aws.md §2.4) or
+    /// `[cloudwatch] enabled = false`.
+    #[default]
+    Skipped,
+    /// The metric could not be read.
+    Unavailable,
+}
+
+impl SesStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            SesStatus::Checked => "checked",
+            SesStatus::Skipped => "skipped",
+            SesStatus::Unavailable => "unavailable",
+        }
+    }
+}
+
+impl PartialEq<&str> for SesStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.name() == *other
+    }
 }
 
 /// What the CloudWatch `AWS/SES Send` checkpoint saw (DESIGN.md §3). Evidence, not proof.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SesEvidence {
-    /// `checked`, `skipped` (COGNITO_DEFAULT or disabled) or `unavailable` (the metric could not be read).
-    pub status: &'static str,
+    pub status: SesStatus,
     pub metric: Option<String>,
     pub baseline: Option<f64>,
     pub latest: Option<f64>,

@@ -96,9 +96,39 @@ pub enum SecretError {
     CommandEmpty,
     #[error("secret command {program:?} printed nothing (or not UTF-8)")]
     CommandOutput { program: String },
+    #[error("secret command {program:?} is not an executable program here (hint: give its absolute path)")]
+    CommandMissing { program: String },
 }
 
 impl SecretSource {
+    /// Checks that the secret can be read here — the variable is set, the file is a readable non-empty
+    /// file, the command's program exists and is executable — without reading or running anything that
+    /// shows the value. A command is not run: it may have effects or take time.
+    pub fn check(&self) -> Result<(), SecretError> {
+        match self {
+            SecretSource::Env(name) => match std::env::var_os(name) {
+                Some(v) if !v.is_empty() => Ok(()),
+                _ => Err(SecretError::EnvMissing { name: name.clone() }),
+            },
+            SecretSource::File(path) => {
+                let meta = std::fs::metadata(path).map_err(|source| SecretError::File { path: path.clone(), source })?;
+                std::fs::File::open(path).map_err(|source| SecretError::File { path: path.clone(), source })?;
+                if meta.len() == 0 {
+                    return Err(SecretError::FileEmpty { path: path.clone() });
+                }
+                Ok(())
+            }
+            SecretSource::Command(argv) => {
+                let program = argv.first().ok_or(SecretError::CommandEmpty)?;
+                if executable(program) {
+                    Ok(())
+                } else {
+                    Err(SecretError::CommandMissing { program: program.clone() })
+                }
+            }
+        }
+    }
+
     /// Reads the secret now. Files are read relative to the current directory unless absolute.
     pub async fn read(&self) -> Result<Secret, SecretError> {
         match self {
@@ -140,6 +170,19 @@ impl SecretSource {
     }
 }
 
+/// Whether `program` names an executable file: a path as given, a bare name along `PATH` (as the
+/// command would be found when run).
+pub fn executable(program: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    let is_exec = |p: &std::path::Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        return is_exec(std::path::Path::new(program));
+    }
+    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| is_exec(&dir.join(program))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +209,25 @@ mod tests {
         ];
         for (source, expected) in cases {
             assert_eq!(source.read().await.unwrap().expose(), expected, "{source:?}");
+        }
+    }
+
+    #[test]
+    fn check_finds_what_cannot_be_read_without_reading_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "").unwrap();
+        let cases = [
+            (SecretSource::Env("PROBE_TEST_SECRET_SURELY_UNSET".into()), false),
+            (SecretSource::Env("PATH".into()), true),
+            (SecretSource::File(dir.path().join("missing")), false),
+            (SecretSource::File(empty), false),
+            (SecretSource::Command(vec!["printf".into(), "x".into()]), true),
+            (SecretSource::Command(vec!["/nonexistent/token-helper".into()]), false),
+            (SecretSource::Command(vec!["surely-not-a-program-here".into()]), false),
+        ];
+        for (source, ok) in cases {
+            assert_eq!(source.check().is_ok(), ok, "{source:?}: {:?}", source.check());
         }
     }
 

@@ -1,11 +1,14 @@
-//! Outcomes and phases: the vocabulary every output shares (text, JSON, nagios, metrics, alerts).
+//! Outcomes, phases and phase marks: the vocabulary every output shares (text, JSON, nagios, metrics,
+//! alerts).
 //!
 //! Outcomes follow the Monitoring Plugins convention, which is also the process exit code
-//! (DESIGN.md §6): 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+//! (DESIGN.md §6): 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. Whenever several judgements add up to one — the
+//! findings of `probe doctor`, the candidate diagnoses of a delivered mail, the rules of `lint-terraform`,
+//! the methods of an Authentication-Results evaluation — [`Outcome::worst`] decides.
 
 use serde::{Deserialize, Serialize};
 
-/// The result of a probe run or a check, ordered by severity for everything but `Unknown`.
+/// The result of a probe run or a check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
@@ -20,6 +23,8 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    pub const ALL: [Outcome; 4] = [Outcome::Ok, Outcome::Warning, Outcome::Critical, Outcome::Unknown];
+
     /// The process exit code of the Monitoring Plugins convention; the one place it is decided.
     pub fn exit_code(self) -> u8 {
         match self {
@@ -39,11 +44,38 @@ impl Outcome {
             Outcome::Unknown => "UNKNOWN",
         }
     }
+
+    /// Lower-case name used in JSON, metric labels and alert bodies.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Warning => "warning",
+            Outcome::Critical => "critical",
+            Outcome::Unknown => "unknown",
+        }
+    }
+
+    /// How much an outcome weighs when several add up to one: CRITICAL, then UNKNOWN, then WARNING, then
+    /// OK. A failure found is real whatever else could not be checked, and "OK" is a claim a judge that
+    /// could not check everything cannot make — so UNKNOWN outweighs WARNING.
+    pub fn severity(self) -> u8 {
+        match self {
+            Outcome::Ok => 0,
+            Outcome::Warning => 1,
+            Outcome::Unknown => 2,
+            Outcome::Critical => 3,
+        }
+    }
+
+    /// The most severe of `outcomes` ([`Outcome::severity`]); OK when there are none.
+    pub fn worst(outcomes: impl IntoIterator<Item = Outcome>) -> Outcome {
+        outcomes.into_iter().max_by_key(|o| o.severity()).unwrap_or(Outcome::Ok)
+    }
 }
 
 impl std::fmt::Display for Outcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.label())
+        f.pad(self.label())
     }
 }
 
@@ -79,7 +111,40 @@ impl Phase {
 
 impl std::fmt::Display for Phase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
+        f.pad(self.name())
+    }
+}
+
+/// How one phase came out, as the live view and the debug log show it. Not an outcome: a phase that
+/// found no mail is marked `Fail` while the verdict still depends on what the SES checkpoint saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mark {
+    Ok,
+    Warn,
+    Fail,
+    /// Did not apply to this run (e.g. the SES checkpoint of a COGNITO_DEFAULT pool).
+    Skip,
+}
+
+impl Mark {
+    /// The four-column mark of the live view.
+    pub fn label(self) -> &'static str {
+        match self {
+            Mark::Ok => "ok  ",
+            Mark::Warn => "warn",
+            Mark::Fail => "FAIL",
+            Mark::Skip => "skip",
+        }
+    }
+
+    /// The mark of a phase whose judgement had this outcome.
+    pub fn of(outcome: Outcome) -> Mark {
+        match outcome {
+            Outcome::Ok => Mark::Ok,
+            Outcome::Warning => Mark::Warn,
+            Outcome::Critical | Outcome::Unknown => Mark::Fail,
+        }
     }
 }
 
@@ -96,10 +161,28 @@ mod tests {
     }
 
     #[test]
-    fn phase_names_match_serde_names() {
+    fn worst_outcome_case_table() {
+        use Outcome::*;
+        let cases: &[(&[Outcome], Outcome)] = &[
+            (&[], Ok),
+            (&[Ok, Ok], Ok),
+            (&[Ok, Warning], Warning),
+            (&[Warning, Unknown], Unknown),
+            (&[Unknown, Critical, Warning], Critical),
+            (&[Critical, Unknown], Critical),
+        ];
+        for (outcomes, expected) in cases {
+            assert_eq!(Outcome::worst(outcomes.iter().copied()), *expected, "{outcomes:?}");
+        }
+    }
+
+    #[test]
+    fn names_match_serde_names() {
         for phase in Phase::ALL {
-            let json = serde_json::to_string(&phase).unwrap();
-            assert_eq!(json, format!("\"{}\"", phase.name()));
+            assert_eq!(serde_json::to_string(&phase).unwrap(), format!("\"{}\"", phase.name()));
+        }
+        for outcome in Outcome::ALL {
+            assert_eq!(serde_json::to_string(&outcome).unwrap(), format!("\"{}\"", outcome.name()));
         }
     }
 }

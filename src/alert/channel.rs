@@ -12,7 +12,7 @@ use rand::Rng as _;
 use serde::Deserialize;
 
 use super::{Alert, exec, pagerduty, sns, webhook};
-use crate::config::de_duration;
+use crate::duration;
 use crate::secret::{SecretError, SecretSource};
 
 /// One paging channel as configured, tagged by `type`. Secrets are named by their source, never inline.
@@ -23,7 +23,7 @@ pub enum ChannelConfig {
     /// Run a program (argv, no shell) with the alert as JSON on stdin and in `PROBE_*` environment variables.
     Exec {
         command: Vec<String>,
-        #[serde(default = "default_exec_timeout", deserialize_with = "de_duration")]
+        #[serde(default = "default_exec_timeout", deserialize_with = "duration::de")]
         timeout: Duration,
     },
     /// POST the alert as JSON; with `secret`, sign the body (HMAC-SHA256) in `X-Probe-Signature`.
@@ -33,7 +33,7 @@ pub enum ChannelConfig {
         secret: Option<SecretSource>,
         #[serde(default)]
         headers: BTreeMap<String, String>,
-        #[serde(default = "default_http_timeout", deserialize_with = "de_duration")]
+        #[serde(default = "default_http_timeout", deserialize_with = "duration::de")]
         timeout: Duration,
     },
     /// PagerDuty Events API v2: trigger and resolve with the incident's dedup key.
@@ -41,7 +41,7 @@ pub enum ChannelConfig {
         routing_key: SecretSource,
         #[serde(default = "default_pagerduty_url")]
         url: String,
-        #[serde(default = "default_http_timeout", deserialize_with = "de_duration")]
+        #[serde(default = "default_http_timeout", deserialize_with = "duration::de")]
         timeout: Duration,
     },
     /// Amazon SNS `Publish` to a topic; credentials from the standard AWS chain.
@@ -105,6 +105,15 @@ fn default_pagerduty_url() -> String {
 }
 
 impl ChannelConfig {
+    /// The secret the channel reads when it sends (a webhook's signing secret, a PagerDuty routing key).
+    pub fn secret(&self) -> Option<&SecretSource> {
+        match self {
+            ChannelConfig::Webhook { secret, .. } => secret.as_ref(),
+            ChannelConfig::Pagerduty { routing_key, .. } => Some(routing_key),
+            ChannelConfig::Exec { .. } | ChannelConfig::Sns { .. } => None,
+        }
+    }
+
     /// The channel type as written in `type = …`; used in logs, errors and metric labels.
     pub fn kind(&self) -> &'static str {
         match self {

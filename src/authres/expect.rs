@@ -66,6 +66,15 @@ pub enum FindingOutcome {
 }
 
 impl FindingOutcome {
+    /// The outcome a finding alone would give.
+    pub fn outcome(self) -> Outcome {
+        match self {
+            FindingOutcome::Pass => Outcome::Ok,
+            FindingOutcome::Warn => Outcome::Warning,
+            FindingOutcome::Fail => Outcome::Critical,
+        }
+    }
+
     /// Upper-case label for text output.
     pub fn label(self) -> &'static str {
         match self {
@@ -76,28 +85,62 @@ impl FindingOutcome {
     }
 }
 
+/// What a finding is about: an authentication method, or one of the checks around them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    Dkim,
+    Spf,
+    Dmarc,
+    /// The real MAIL FROM domain against the configured custom MAIL FROM.
+    MailFrom,
+    /// The From header (one From domain to align with).
+    From,
+    /// Which Authentication-Results fields were trusted.
+    Trust,
+}
+
+impl Method {
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Dkim => "dkim",
+            Method::Spf => "spf",
+            Method::Dmarc => "dmarc",
+            Method::MailFrom => "mail-from",
+            Method::From => "from",
+            Method::Trust => "trust",
+        }
+    }
+}
+
+/// Lets callers compare a method with its name (`finding.method == "dkim"`).
+impl PartialEq<&str> for Method {
+    fn eq(&self, other: &&str) -> bool {
+        self.name() == *other
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// One judged check with its one-line explanation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    /// `dkim`, `spf`, `dmarc`, `mail-from`, `from` or `trust`.
-    pub method: &'static str,
+    pub method: Method,
     pub outcome: FindingOutcome,
     pub explanation: String,
 }
 
-fn finding(method: &'static str, outcome: FindingOutcome, explanation: String) -> Finding {
+fn finding(method: Method, outcome: FindingOutcome, explanation: String) -> Finding {
     Finding { method, outcome, explanation }
 }
 
 /// The worst finding decides: any fail is CRITICAL, any warn WARNING, else OK (DESIGN.md §6).
 pub fn outcome_of(findings: &[Finding]) -> Outcome {
-    if findings.iter().any(|f| f.outcome == FindingOutcome::Fail) {
-        Outcome::Critical
-    } else if findings.iter().any(|f| f.outcome == FindingOutcome::Warn) {
-        Outcome::Warning
-    } else {
-        Outcome::Ok
-    }
+    Outcome::worst(findings.iter().map(|f| f.outcome.outcome()))
 }
 
 /// Inputs of the judgement, all computed from the trusted block.
@@ -143,18 +186,18 @@ fn dkim_finding(o: &Observed<'_>, e: &Expectations) -> Finding {
             format!("no DKIM signature passed: {}", all())
         };
         return match e.dkim {
-            Requirement::Pass => finding("dkim", Fail, what),
-            Requirement::Any => finding("dkim", Pass, format!("{what} (not required)")),
+            Requirement::Pass => finding(Method::Dkim, Fail, what),
+            Requirement::Any => finding(Method::Dkim, Pass, format!("{what} (not required)")),
         };
     }
     if let Some(want) = e.dkim_domain.as_deref().map(|d| d.trim_end_matches('.').to_ascii_lowercase())
         && !passes.iter().any(|d| d.domain.as_deref() == Some(want.as_str()))
     {
-        return finding("dkim", Fail, format!("no passing signature with the expected d={want}; reported: {}", all()));
+        return finding(Method::Dkim, Fail, format!("no passing signature with the expected d={want}; reported: {}", all()));
     }
     if let Some(good) = passes.iter().find(|d| d.aligned) {
         return finding(
-            "dkim",
+            Method::Dkim,
             Pass,
             format!("{} passed and aligns with {from} ({mode})", describe_dkim(good).trim_end_matches(" pass")),
         );
@@ -162,7 +205,7 @@ fn dkim_finding(o: &Observed<'_>, e: &Expectations) -> Finding {
     let dmarc_pass = o.dmarc.is_some_and(|d| d.result == "pass");
     if passes.iter().any(|d| d.domain.is_none()) && dmarc_pass {
         return finding(
-            "dkim",
+            Method::Dkim,
             Pass,
             "DKIM passed; the receiver did not name the signing domain, alignment taken from its dmarc=pass"
                 .to_string(),
@@ -180,9 +223,9 @@ fn dkim_finding(o: &Observed<'_>, e: &Expectations) -> Finding {
         why.push_str("; it would align in relaxed mode (adkim=s needs the exact From domain)");
     }
     if e.dkim_aligned {
-        finding("dkim", Fail, why)
+        finding(Method::Dkim, Fail, why)
     } else {
-        finding("dkim", Pass, format!("{why} (alignment not required)"))
+        finding(Method::Dkim, Pass, format!("{why} (alignment not required)"))
     }
 }
 
@@ -192,8 +235,8 @@ fn spf_finding(o: &Observed<'_>, e: &Expectations) -> Finding {
     let from = o.from.unwrap_or("(unknown From domain)");
     let Some(spf) = o.spf else {
         return match e.spf {
-            Requirement::Pass => finding("spf", Fail, "the receiver reported no SPF result".to_string()),
-            Requirement::Any => finding("spf", Pass, "no SPF result (not required)".to_string()),
+            Requirement::Pass => finding(Method::Spf, Fail, "the receiver reported no SPF result".to_string()),
+            Requirement::Any => finding(Method::Spf, Pass, "no SPF result (not required)".to_string()),
         };
     };
     let domain = spf.domain.as_deref().unwrap_or("(no domain named)");
@@ -201,13 +244,13 @@ fn spf_finding(o: &Observed<'_>, e: &Expectations) -> Finding {
         let what = format!("spf={} for {} {domain}", spf.result, spf.identity);
         return match e.spf {
             Requirement::Pass => {
-                finding("spf", Fail, format!("{what}: the sending IP is not authorised by that domain's SPF record"))
+                finding(Method::Spf, Fail, format!("{what}: the sending IP is not authorised by that domain's SPF record"))
             }
-            Requirement::Any => finding("spf", Pass, format!("{what} (not required)")),
+            Requirement::Any => finding(Method::Spf, Pass, format!("{what} (not required)")),
         };
     }
     if spf.aligned {
-        return finding("spf", Pass, format!("passed for {domain} and aligns with {from} ({mode})"));
+        return finding(Method::Spf, Pass, format!("passed for {domain} and aligns with {from} ({mode})"));
     }
     let why =
         format!("passed for {domain} but does not align: {}", spf.not_aligned_reason.as_deref().unwrap_or("unknown"));
@@ -215,9 +258,9 @@ fn spf_finding(o: &Observed<'_>, e: &Expectations) -> Finding {
     // and DMARC passes through the aligned DKIM signature — so unaligned SPF passes (with the reason) unless
     // the probe file asks for alignment; then it is a degradation (WARNING), not a delivery failure.
     if e.spf_aligned {
-        finding("spf", Warn, why)
+        finding(Method::Spf, Warn, why)
     } else {
-        finding("spf", Pass, format!("{why} (alignment not required; DMARC can pass through DKIM)"))
+        finding(Method::Spf, Pass, format!("{why} (alignment not required; DMARC can pass through DKIM)"))
     }
 }
 
@@ -226,18 +269,18 @@ fn mail_from_finding(o: &Observed<'_>, e: &Expectations) -> Option<Finding> {
     let got = o.mail_from_domain;
     let f = match got {
         Some(g) if g == want => {
-            finding("mail-from", FindingOutcome::Pass, format!("MAIL FROM domain is {g} as configured"))
+            finding(Method::MailFrom, FindingOutcome::Pass, format!("MAIL FROM domain is {g} as configured"))
         }
         Some(g) if organizational_domain(g) == "amazonses.com" => finding(
-            "mail-from",
+            Method::MailFrom,
             FindingOutcome::Warn,
             format!(
                 "SES sent with its default MAIL FROM {g} instead of {want}: the custom MAIL FROM domain's MX check \
                  probably failed and BehaviorOnMXFailure=UseDefaultValue fell back silently"
             ),
         ),
-        Some(g) => finding("mail-from", FindingOutcome::Warn, format!("MAIL FROM domain was {g}, expected {want}")),
-        None => finding("mail-from", FindingOutcome::Warn, format!("the MAIL FROM domain is unknown, expected {want}")),
+        Some(g) => finding(Method::MailFrom, FindingOutcome::Warn, format!("MAIL FROM domain was {g}, expected {want}")),
+        None => finding(Method::MailFrom, FindingOutcome::Warn, format!("the MAIL FROM domain is unknown, expected {want}")),
     };
     Some(f)
 }
@@ -247,8 +290,8 @@ fn dmarc_finding(o: &Observed<'_>, e: &Expectations) -> Finding {
     let Some(d) = o.dmarc else {
         let what = "the receiver wrote no dmarc result (does the From domain publish a DMARC record?)".to_string();
         return match e.dmarc {
-            Requirement::Pass => finding("dmarc", Fail, what),
-            Requirement::Any => finding("dmarc", Pass, format!("{what} (not required)")),
+            Requirement::Pass => finding(Method::Dmarc, Fail, what),
+            Requirement::Any => finding(Method::Dmarc, Pass, format!("{what} (not required)")),
         };
     };
     let mut what = match (&d.policy, &d.disposition) {
@@ -258,7 +301,7 @@ fn dmarc_finding(o: &Observed<'_>, e: &Expectations) -> Finding {
         (None, None) => format!("dmarc={}", d.result),
     };
     if d.result == "pass" {
-        return finding("dmarc", Pass, what);
+        return finding(Method::Dmarc, Pass, what);
     }
     if d.result == "bestguesspass" {
         what.push_str(": the From domain publishes no DMARC record (Microsoft guessed)");
@@ -268,8 +311,8 @@ fn dmarc_finding(o: &Observed<'_>, e: &Expectations) -> Finding {
         what.push_str(": no passing DKIM signature or SPF identity aligns with the From domain");
     }
     match e.dmarc {
-        Requirement::Pass => finding("dmarc", Fail, what),
-        Requirement::Any => finding("dmarc", Pass, format!("{what} (not required)")),
+        Requirement::Pass => finding(Method::Dmarc, Fail, what),
+        Requirement::Any => finding(Method::Dmarc, Pass, format!("{what} (not required)")),
     }
 }
 
@@ -285,12 +328,12 @@ fn dmarc_cross_check(o: &Observed<'_>, e: &Expectations) -> Option<Finding> {
     let unnamed_dkim_pass = o.dkim.iter().any(|k| k.result == "pass" && k.domain.is_none());
     match (d.result.as_str(), ours) {
         ("pass", false) if !unnamed_dkim_pass => Some(finding(
-            "dmarc",
+            Method::Dmarc,
             FindingOutcome::Warn,
             "the receiver says dmarc=pass but no passing identifier we can see aligns with the From domain".to_string(),
         )),
         ("fail", true) => Some(finding(
-            "dmarc",
+            Method::Dmarc,
             FindingOutcome::Warn,
             "the receiver says dmarc=fail although an aligned identifier passed (does the domain publish adkim=s/aspf=s?)"
                 .to_string(),
@@ -305,7 +348,7 @@ mod tests {
 
     #[test]
     fn worst_finding_decides() {
-        let f = |o| finding("x", o, String::new());
+        let f = |o| finding(Method::Dkim, o, String::new());
         use FindingOutcome::*;
         let cases = [
             ("all pass", vec![f(Pass), f(Pass)], Outcome::Ok),

@@ -20,7 +20,7 @@ pub mod report;
 pub mod trust;
 
 pub use align::AlignmentMode;
-pub use expect::{Expectations, Finding, FindingOutcome, Requirement};
+pub use expect::{Expectations, Finding, FindingOutcome, Method, Requirement};
 pub use message::{DkimSignature, HeaderField};
 pub use parse::{AuthResults, MAX_VALUE_LEN, ParseError, Property, ResInfo, parse, parse_arc, parse_resinfo};
 pub use report::{DkimReport, DmarcReport, Evaluation, IgnoredSummary, SpfReport};
@@ -62,7 +62,7 @@ pub fn evaluate_fields(
     let mut findings = Vec::new();
     let verdict = if selection.trusted.is_empty() {
         findings.push(Finding {
-            method: "trust",
+            method: Method::Trust,
             outcome: FindingOutcome::Fail,
             explanation: no_trusted_explanation(&selection, policy),
         });
@@ -70,7 +70,7 @@ pub fn evaluate_fields(
     } else {
         if let Err(why) = &from {
             findings.push(Finding {
-                method: "from",
+                method: Method::From,
                 outcome: FindingOutcome::Fail,
                 explanation: format!("no single From domain to align with: {why}"),
             });
@@ -121,7 +121,7 @@ fn topmost_trust_finding(fields: &[HeaderField], selection: &trust::Selection) -
         .filter_map(|f| received_by(&f.value))
         .any(|host| align::organizational_domain(&host) == org);
     (!named).then(|| Finding {
-        method: "trust",
+        method: Method::Trust,
         outcome: FindingOutcome::Warn,
         explanation: format!(
             "no receiver configured: trusted the topmost authserv-id {id}, but no Received line above it names a host \

@@ -84,7 +84,7 @@ impl Evaluation {
             .map(|f| format!("{}: {}", f.method, f.explanation))
             .collect();
         let summary = if problems.is_empty() {
-            let methods: Vec<&str> = self.findings.iter().map(|f| f.method).collect();
+            let methods: Vec<&str> = self.findings.iter().map(|f| f.method.name()).collect();
             format!("{} pass", methods.join(", "))
         } else {
             problems.join("; ")

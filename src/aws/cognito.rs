@@ -6,18 +6,132 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde::Serialize;
 
-use super::{AwsFailure, Clients};
+use super::trigger::Trigger;
+use super::{AwsFailure, Clients, arn};
 use crate::secret::Secret;
 
 /// The test user as AdminGetUser reports it (aws.md §1.1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct User {
     pub username: String,
-    /// `UserStatus` as AWS spells it (`FORCE_CHANGE_PASSWORD`, `CONFIRMED`, …).
-    pub status: String,
+    pub status: UserStatus,
     pub enabled: bool,
     pub email: Option<String>,
     pub email_verified: bool,
+}
+
+/// `UserStatus` of AdminGetUser (research/aws.md §1.1). `Other` keeps a status this version does not know
+/// (AWS adds them), spelled as AWS spells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserStatus {
+    ForceChangePassword,
+    Confirmed,
+    ResetRequired,
+    Unconfirmed,
+    ExternalProvider,
+    Archived,
+    Compromised,
+    /// AWS's own `UNKNOWN`, and an absent status.
+    Unknown,
+    Other(String),
+}
+
+impl UserStatus {
+    /// From AWS's spelling (`FORCE_CHANGE_PASSWORD`, …).
+    pub fn from_aws(s: &str) -> UserStatus {
+        match s {
+            "FORCE_CHANGE_PASSWORD" => UserStatus::ForceChangePassword,
+            "CONFIRMED" => UserStatus::Confirmed,
+            "RESET_REQUIRED" => UserStatus::ResetRequired,
+            "UNCONFIRMED" => UserStatus::Unconfirmed,
+            "EXTERNAL_PROVIDER" => UserStatus::ExternalProvider,
+            "ARCHIVED" => UserStatus::Archived,
+            "COMPROMISED" => UserStatus::Compromised,
+            "UNKNOWN" | "" => UserStatus::Unknown,
+            other => UserStatus::Other(other.to_string()),
+        }
+    }
+
+    /// As AWS spells it.
+    pub fn as_aws(&self) -> &str {
+        match self {
+            UserStatus::ForceChangePassword => "FORCE_CHANGE_PASSWORD",
+            UserStatus::Confirmed => "CONFIRMED",
+            UserStatus::ResetRequired => "RESET_REQUIRED",
+            UserStatus::Unconfirmed => "UNCONFIRMED",
+            UserStatus::ExternalProvider => "EXTERNAL_PROVIDER",
+            UserStatus::Archived => "ARCHIVED",
+            UserStatus::Compromised => "COMPROMISED",
+            UserStatus::Unknown => "UNKNOWN",
+            UserStatus::Other(s) => s,
+        }
+    }
+}
+
+impl std::fmt::Display for UserStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_aws())
+    }
+}
+
+/// Lets callers compare a status with AWS's spelling (`user.status == "CONFIRMED"`).
+impl PartialEq<&str> for UserStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_aws() == *other
+    }
+}
+
+impl Serialize for UserStatus {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_aws())
+    }
+}
+
+/// `EmailSendingAccount` of the pool's `EmailConfiguration` (research/aws.md §1.5). An absent
+/// configuration is the default, COGNITO_DEFAULT (§4.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendingAccount {
+    /// Cognito's own mailer: 50 mails a day, generic sender, invisible in the account's SES metrics.
+    CognitoDefault,
+    /// The pool sends through the customer's SES identity (`SourceArn`).
+    Developer,
+    Other(String),
+}
+
+impl SendingAccount {
+    pub fn from_aws(s: &str) -> SendingAccount {
+        match s {
+            "COGNITO_DEFAULT" => SendingAccount::CognitoDefault,
+            "DEVELOPER" => SendingAccount::Developer,
+            other => SendingAccount::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_aws(&self) -> &str {
+        match self {
+            SendingAccount::CognitoDefault => "COGNITO_DEFAULT",
+            SendingAccount::Developer => "DEVELOPER",
+            SendingAccount::Other(s) => s,
+        }
+    }
+}
+
+impl std::fmt::Display for SendingAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_aws())
+    }
+}
+
+impl PartialEq<&str> for SendingAccount {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_aws() == *other
+    }
+}
+
+impl Serialize for SendingAccount {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_aws())
+    }
 }
 
 /// The pool's email configuration (DescribeUserPool `EmailConfiguration`, aws.md §1.5).
@@ -25,10 +139,9 @@ pub struct User {
 pub struct Pool {
     pub id: String,
     pub arn: Option<String>,
-    /// `COGNITO_DEFAULT` or `DEVELOPER`.
-    pub sending_account: String,
+    pub sending_account: SendingAccount,
     pub source_arn: Option<String>,
-    /// The From header as stored (`Phenom <noreply@thephenom.app>` or a bare address).
+    /// The From header as stored (`Example <noreply@example.com>` or a bare address).
     pub from: Option<String>,
     pub reply_to: Option<String>,
     pub configuration_set: Option<String>,
@@ -36,17 +149,27 @@ pub struct Pool {
 
 impl Pool {
     pub fn is_developer(&self) -> bool {
-        self.sending_account == "DEVELOPER"
+        self.sending_account == SendingAccount::Developer
     }
 
-    /// Region of the SES identity: the SourceArn's region field (`arn:aws:ses:<region>:<acct>:identity/x`).
+    /// The SES identity of SourceArn, when it is one.
+    pub fn ses_identity_arn(&self) -> Option<arn::SesIdentity<'_>> {
+        self.source_arn.as_deref().and_then(arn::ses_identity)
+    }
+
+    /// Region of the SES identity: the SourceArn's region field.
     pub fn ses_region(&self) -> Option<&str> {
-        self.source_arn.as_deref().and_then(ses_arn_parts).map(|(region, _, _)| region)
+        self.ses_identity_arn().map(|a| a.region)
     }
 
     /// The SES identity name from SourceArn (aws.md §3.1: "Take the identity name from SourceArn").
     pub fn ses_identity(&self) -> Option<&str> {
-        self.source_arn.as_deref().and_then(ses_arn_parts).map(|(_, _, name)| name)
+        self.ses_identity_arn().map(|a| a.name)
+    }
+
+    /// The account that owns the pool: the account field of the pool ARN, else of the SourceArn.
+    pub fn account(&self) -> Option<&str> {
+        [self.arn.as_deref(), self.source_arn.as_deref()].into_iter().flatten().find_map(arn::account)
     }
 
     /// Address the mail comes from: the address inside `From`, or Cognito's default sender
@@ -57,17 +180,6 @@ impl Pool {
             None => "no-reply@verificationemail.com".to_string(),
         }
     }
-}
-
-/// Region, account and identity name of an SES identity ARN `arn:<partition>:ses:<region>:<account>:identity/<name>`;
-/// `None` for anything else.
-pub fn ses_arn_parts(arn: &str) -> Option<(&str, &str, &str)> {
-    let mut parts = arn.splitn(6, ':');
-    let (arn_, _partition, service, region, account, resource) =
-        (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    let name = resource.strip_prefix("identity/")?;
-    (arn_ == "arn" && service == "ses" && !region.is_empty() && !account.is_empty() && !name.is_empty())
-        .then_some((region, account, name))
 }
 
 /// The bare address of a `Name <addr>` or `addr` header value, lower-cased.
@@ -106,50 +218,6 @@ impl AppClient {
 
 fn serialize_is_some<S: serde::Serializer>(value: &Option<Secret>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_bool(value.is_some())
-}
-
-/// Which Cognito call made the mail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Trigger {
-    /// AdminCreateUser MessageAction=RESEND, DesiredDeliveryMediums=[EMAIL] (aws.md §1.4).
-    Resend,
-    /// ForgotPassword (aws.md §1.2).
-    ForgotPassword,
-    /// AdminResetUserPassword (aws.md §1.3).
-    AdminResetUserPassword,
-    /// ResendConfirmationCode (aws.md §1.1, UNCONFIRMED).
-    ResendConfirmationCode,
-}
-
-impl Trigger {
-    /// The AWS operation name, as it appears in CloudTrail and error messages.
-    pub fn operation(self) -> &'static str {
-        match self {
-            Trigger::Resend => "AdminCreateUser",
-            Trigger::ForgotPassword => "ForgotPassword",
-            Trigger::AdminResetUserPassword => "AdminResetUserPassword",
-            Trigger::ResendConfirmationCode => "ResendConfirmationCode",
-        }
-    }
-
-    /// Documented per-user hourly attempt limit, when there is one (aws.md §1.6): ForgotPassword and
-    /// AdminResetUserPassword 5–20 (the low end counts), ResendConfirmationCode 5, RESEND none.
-    pub fn hourly_limit(self) -> Option<u32> {
-        match self {
-            Trigger::Resend => None,
-            Trigger::ForgotPassword | Trigger::AdminResetUserPassword | Trigger::ResendConfirmationCode => Some(5),
-        }
-    }
-}
-
-impl std::fmt::Display for Trigger {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Trigger::Resend => f.write_str("AdminCreateUser RESEND"),
-            other => f.write_str(other.operation()),
-        }
-    }
 }
 
 /// Where Cognito says it sent the message (masked destination; never parsed).
@@ -197,7 +265,7 @@ impl Clients {
         let attrs = out.user_attributes();
         Ok(User {
             username: out.username().to_string(),
-            status: out.user_status().map(|s| s.as_str().to_string()).unwrap_or_else(|| "UNKNOWN".into()),
+            status: UserStatus::from_aws(out.user_status().map(|s| s.as_str()).unwrap_or("UNKNOWN")),
             enabled: out.enabled(),
             email: attribute(attrs, "email").map(str::to_string),
             email_verified: attribute(attrs, "email_verified") == Some("true"),
@@ -219,10 +287,9 @@ impl Clients {
             id: pool.and_then(|p| p.id()).unwrap_or(pool_id).to_string(),
             arn: pool.and_then(|p| p.arn()).map(str::to_string),
             // An absent EmailConfiguration means the default, COGNITO_DEFAULT (aws.md §4.2, §1.5).
-            sending_account: email
-                .and_then(|e| e.email_sending_account())
-                .map(|a| a.as_str().to_string())
-                .unwrap_or_else(|| "COGNITO_DEFAULT".into()),
+            sending_account: SendingAccount::from_aws(
+                email.and_then(|e| e.email_sending_account()).map(|a| a.as_str()).unwrap_or("COGNITO_DEFAULT"),
+            ),
             source_arn: email.and_then(|e| e.source_arn()).map(str::to_string),
             from: email.and_then(|e| e.from()).map(str::to_string),
             reply_to: email.and_then(|e| e.reply_to_email_address()).map(str::to_string),
@@ -332,16 +399,17 @@ mod tests {
         let pool = Pool {
             id: "us-east-1_knEL7cqS3".into(),
             arn: None,
-            sending_account: "DEVELOPER".into(),
-            source_arn: Some("arn:aws:ses:eu-west-1:657033058608:identity/noreply@thephenom.app".into()),
-            from: Some("Phenom <NoReply@thephenom.app>".into()),
+            sending_account: SendingAccount::Developer,
+            source_arn: Some("arn:aws:ses:eu-west-1:657033058608:identity/noreply@example.com".into()),
+            from: Some("Example <NoReply@example.com>".into()),
             reply_to: None,
             configuration_set: None,
         };
         assert_eq!(pool.ses_region(), Some("eu-west-1"));
-        assert_eq!(pool.ses_identity(), Some("noreply@thephenom.app"));
-        assert_eq!(pool.sender_address(), "noreply@thephenom.app");
-        let default = Pool { from: None, sending_account: "COGNITO_DEFAULT".into(), source_arn: None, ..pool };
+        assert_eq!(pool.ses_identity(), Some("noreply@example.com"));
+        assert_eq!(pool.sender_address(), "noreply@example.com");
+        assert_eq!(pool.account(), Some("657033058608"));
+        let default = Pool { from: None, sending_account: SendingAccount::CognitoDefault, source_arn: None, ..pool };
         assert_eq!(default.sender_address(), "no-reply@verificationemail.com");
         assert_eq!(default.ses_region(), None);
     }

@@ -3,10 +3,15 @@
 //! write it makes is asking Cognito to send a message.
 //!
 //! Errors are classified once here ([`AwsFailure`]) so every caller maps them to verdicts the same way.
+//! The AWS rules the probe applies live beside the calls, one home each: [`trigger`] (which call makes the
+//! mail, and how often), [`policy`] (does an identity policy let Cognito send), [`arn`] (the ARNs read).
 
+pub mod arn;
 pub mod cloudwatch;
 pub mod cognito;
+pub mod policy;
 pub mod ses;
+pub mod trigger;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -15,8 +20,25 @@ use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_cognitoidentityprovider::error::{ProvideErrorMetadata, SdkError};
 
-use crate::config::AwsSettings;
+use serde::Deserialize;
+
 use crate::metrics::CloudWatchMetrics;
+
+/// The `[aws]` section of a probe file: how the SDK clients are built. Credentials come from the standard
+/// chain (env, profile, SSO, web identity, instance role).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsSettings {
+    /// Named profile of the shared config files.
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// Role to assume on top of the chain's credentials.
+    #[serde(default)]
+    pub role_arn: Option<String>,
+    /// A non-AWS endpoint (the twin, an emulator) for every service.
+    #[serde(default)]
+    pub endpoint_url: Option<String>,
+}
 
 /// The SDK clients of one probe. `cognito_trigger` has retries disabled: a retried timeout can send a second
 /// mail, and a retried `LimitExceededException` burns the hourly budget (aws.md §1.8).

@@ -64,6 +64,6 @@ pub async fn run(args: CheckHeadersArgs) -> u8 {
         ..Expectations::default()
     };
     let eval = authres::evaluate_message(&raw, &policy, &expect);
-    print!("{}", render(&eval, args.format));
+    crate::output::print(&render(&eval, args.format));
     eval.outcome().exit_code()
 }

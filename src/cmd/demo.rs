@@ -10,13 +10,13 @@ use crate::verdict::Outcome;
 pub async fn run(args: DemoArgs) -> u8 {
     if args.list {
         for case in demo::CASES {
-            println!("{:<24} {:<8} {:<18} {}", case.name, case.outcome.label(), case.code, case.about);
+            crate::output::println(&format!("{:<24} {:<8} {:<18} {}", case.name, case.outcome.label(), case.code, case.about));
         }
         return 0;
     }
     let text = args.format != Format::Json;
     if text {
-        println!("probe demo: AWS twin in-process, real SDK clients over HTTP, mail in a temporary Maildir\n");
+        crate::output::println("probe demo: AWS twin in-process, real SDK clients over HTTP, mail in a temporary Maildir\n");
     }
     let verbose = args.verbose;
     let print = |r: &CaseResult| {
@@ -24,24 +24,24 @@ pub async fn run(args: DemoArgs) -> u8 {
             return;
         }
         let mark = if r.matched { "pass" } else { "MISMATCH" };
-        println!(
+        crate::output::println(&format!(
             "{mark:<8} {:<24} {:<8} phase {:<12} {}",
             r.scenario,
             r.report.outcome.label(),
             r.report.phase.name(),
             r.report.diagnosis.code
-        );
-        println!("         {}", r.about);
-        println!("         → {}", r.report.diagnosis.summary);
+        ));
+        crate::output::println(&format!("         {}", r.about));
+        crate::output::println(&format!("         → {}", r.report.diagnosis.summary));
         if !r.matched {
-            println!("         expected {} {}", r.expected_outcome.label(), r.expected_code);
+            crate::output::println(&format!("         expected {} {}", r.expected_outcome.label(), r.expected_code));
         }
         if verbose || !r.matched {
             for line in output::text(&r.report).lines() {
-                println!("         | {line}");
+                crate::output::println(&format!("         | {line}"));
             }
         }
-        println!();
+        crate::output::println("");
     };
     let results = match demo::run(args.scenario.as_deref(), print).await {
         Ok(r) => r,
@@ -52,9 +52,9 @@ pub async fn run(args: DemoArgs) -> u8 {
     };
     let matched = results.iter().filter(|r| r.matched).count();
     if text {
-        println!("{matched} of {} scenarios got their expected verdict", results.len());
+        crate::output::println(&format!("{matched} of {} scenarios got their expected verdict", results.len()));
     } else {
-        println!("{}", serde_json::to_string_pretty(&results).unwrap_or_default());
+        crate::output::println(&serde_json::to_string_pretty(&results).unwrap_or_default());
     }
     if matched == results.len() { 0 } else { Outcome::Critical.exit_code() }
 }

@@ -3,8 +3,10 @@
 //! worst finding's (FAIL → 2, WARN → 1, all OK → 0, could not check → 3).
 
 use crate::aws::Clients;
-use crate::cli::{DoctorArgs, Format, PolicyMissingArg, RunArgs};
+use crate::cli::{DoctorArgs, Format, PolicyMissingArg};
+use crate::config::lookup::{self, Selector};
 use crate::config::{self, ProbeFile};
+use crate::output;
 use crate::doctor::{self, DoctorReport, Finding, Options, PolicyMissing, Status, render};
 
 pub async fn run(args: DoctorArgs) -> u8 {
@@ -29,9 +31,9 @@ pub async fn run(args: DoctorArgs) -> u8 {
     });
     reports.extend(futures::future::join_all(runs).await);
     match args.format {
-        Format::Text => print!("{}", render::text(&reports)),
-        Format::Json => println!("{}", render::json(&reports)),
-        Format::Nagios => println!("{}", render::nagios(&reports)),
+        Format::Text => output::print(&render::text(&reports)),
+        Format::Json => output::println(&render::json(&reports)),
+        Format::Nagios => output::println(&render::nagios(&reports)),
     }
     doctor::overall(&reports).exit_code()
 }
@@ -50,14 +52,13 @@ fn probe_files(args: &DoctorArgs) -> Vec<Result<ProbeFile, DoctorReport>> {
         )
     };
     if args.config.is_some() || args.pool.is_some() || args.probe.is_some() {
-        let run_args = RunArgs {
-            pool: args.pool.clone(),
-            probe: args.probe.clone(),
-            config: args.config.clone(),
-            probes: args.probes.clone(),
-            ..RunArgs::default()
+        let selector = Selector {
+            config: args.config.as_deref(),
+            pool: args.pool.as_deref(),
+            probe: args.probe.as_deref(),
+            dir: &args.probes,
         };
-        return vec![super::probe::locate(&run_args).map_err(|e| broken("config", e.to_string()))];
+        return vec![lookup::locate(&selector).map_err(|e| broken("config", e.to_string()))];
     }
     match config::load_dir(&args.probes) {
         Ok(files) if files.is_empty() => {

@@ -11,17 +11,17 @@ pub async fn run(args: LintTerraformArgs) -> u8 {
         Ok(report) => report,
         Err(err) => {
             match args.format {
-                Format::Nagios => println!("LINT-TERRAFORM UNKNOWN - {}", err.to_string().replace('|', "/")),
-                Format::Json => println!("{}", serde_json::json!({ "outcome": "unknown", "error": err.to_string() })),
+                Format::Nagios => crate::output::println(&format!("LINT-TERRAFORM UNKNOWN - {}", err.to_string().replace('|', "/"))),
+                Format::Json => crate::output::println(&serde_json::json!({ "outcome": "unknown", "error": err.to_string() }).to_string()),
                 Format::Text => eprintln!("probe lint-terraform: {err}"),
             }
             return Outcome::Unknown.exit_code();
         }
     };
     match args.format {
-        Format::Text => print!("{}", report.to_text()),
-        Format::Json => println!("{}", report.to_json()),
-        Format::Nagios => println!("{}", report.to_nagios()),
+        Format::Text => crate::output::print(&report.to_text()),
+        Format::Json => crate::output::println(&report.to_json()),
+        Format::Nagios => crate::output::println(&report.to_nagios()),
     }
     report.outcome.exit_code()
 }

@@ -28,7 +28,7 @@ pub async fn run(args: MonitorArgs) -> u8 {
     };
     if let Ok(addr) = listener.local_addr() {
         // Printed on stdout so supervisors and tests learn a port chosen with :0.
-        println!("listening on {}", crate::metrics::describe(addr));
+        crate::output::println(&format!("listening on {}", crate::metrics::describe(addr)));
     }
     let exposition = Arc::new(Exposition::default());
     let runner = Arc::new(SdkRunner::with_metrics(&exposition.metrics));

@@ -2,28 +2,28 @@
 //! Nagios line; the exit code is the outcome's.
 
 use std::io::IsTerminal;
-use std::path::Path;
 
 use crate::aws::Clients;
 use crate::cli::{Format, RunArgs};
-use crate::config::{self, Cleanup, ConfigError, ProbeFile};
+use crate::config::lookup::{self, Selector};
+use crate::config::{Cleanup, ConfigError, ProbeFile};
+use crate::inbox::pool::ImapPool;
+use crate::monitor::store::Store;
 use crate::output;
-use crate::probe::PhaseLine;
-use crate::verdict::Outcome;
+use crate::probe::{PhaseLine, RunContext};
+use crate::report::Report;
 
 pub async fn run(args: RunArgs) -> u8 {
-    let probe = match locate(&args) {
+    let probe = match configure(&args) {
         Ok(p) => p,
         Err(e) => return config_failure(&args, &e.to_string()),
     };
-    let mut probe = apply_overrides(probe, &args);
-    // A bad alert defaults file stops the run before anything is sent, like a bad probe file.
-    if let Some(path) = &args.alerts {
-        match crate::monitor::config::load_defaults(path) {
-            Ok(defaults) => probe.apply_alert_defaults(&defaults),
-            Err(e) => return config_failure(&args, &e.to_string()),
-        }
-    }
+    // `--state`: the previous run's deadline starts the late-mail window of `cleanup = keep`.
+    let store = args.state.as_deref().map(Store::open);
+    let previous_wait_until = match &store {
+        Some(Ok(s)) => s.last_wait_until(&probe.name).ok().flatten(),
+        _ => None,
+    };
     let clients = Clients::new(&probe.aws, &probe.region()).await;
     let live = args.format == Format::Text && std::io::stderr().is_terminal();
     let progress = move |line: &PhaseLine| {
@@ -31,23 +31,45 @@ pub async fn run(args: RunArgs) -> u8 {
             eprintln!("{}", output::phase_line(line));
         }
     };
-    let report = crate::probe::run(&probe, &clients, &progress).await;
-    match args.format {
-        Format::Text => print!("{}", output::text(&report)),
-        Format::Json => println!("{}", output::json(&report)),
-        Format::Nagios => println!("{}", output::nagios(&report)),
-    }
-    if let Some(path) = &args.state {
-        record_state(path, &probe, &report).await;
+    let imap = ImapPool::one_shot();
+    let ctx = RunContext { clients: &clients, imap: &imap, previous_wait_until };
+    let report = crate::probe::run_with(&probe, &ctx, &progress).await;
+    emit(&report, args.format);
+    if let Some(store) = store {
+        record_state(store, &probe, &report).await;
     }
     report.outcome.exit_code()
 }
 
+/// The probe file with the command line's overrides and the alert defaults applied.
+fn configure(args: &RunArgs) -> Result<ProbeFile, ConfigError> {
+    let selector = Selector {
+        config: args.config.as_deref(),
+        pool: args.pool.as_deref(),
+        probe: args.probe.as_deref(),
+        dir: &args.probes,
+    };
+    let mut probe = apply_overrides(lookup::locate(&selector)?, args);
+    // A bad alert defaults file stops the run before anything is sent, like a bad probe file.
+    if let Some(path) = &args.alerts {
+        probe.apply_alert_defaults(&crate::config::alert::load_defaults(path)?);
+    }
+    Ok(probe)
+}
+
+fn emit(report: &Report, format: Format) {
+    match format {
+        Format::Text => output::print(&output::text(report)),
+        Format::Json => output::println(&output::json(report)),
+        Format::Nagios => output::println(&output::nagios(report)),
+    }
+}
+
 /// `--state FILE`: the monitor's store and state machine for one-shot runs (cron, systemd timers).
 /// A state failure is reported on stderr; the exit code stays the probe's outcome.
-async fn record_state(path: &Path, probe: &ProbeFile, report: &crate::report::Report) {
-    use crate::monitor::{Context, DEFAULT_RETENTION, handle_report, notify::Channels, store::Store};
-    let store = match Store::open(path) {
+async fn record_state(store: Result<Store, crate::monitor::store::StoreError>, probe: &ProbeFile, report: &Report) {
+    use crate::monitor::{Context, DEFAULT_RETENTION, handle_report, notify::Channels};
+    let store = match store {
         Ok(s) => s,
         Err(e) => {
             eprintln!("probe: {e}");
@@ -66,49 +88,16 @@ async fn record_state(path: &Path, probe: &ProbeFile, report: &crate::report::Re
     }
 }
 
-/// A probe that cannot even be configured is UNKNOWN (exit 3), in the requested format.
+/// A probe that cannot even be configured is UNKNOWN (exit 3), in the requested format: JSON is a
+/// schema-1 report like any run's, the nagios line carries the same perfdata labels.
 fn config_failure(args: &RunArgs, message: &str) -> u8 {
+    let name = args.probe.as_deref().or(args.pool.as_deref()).unwrap_or_default();
+    let report = Report::unusable_config(name, message);
     match args.format {
-        Format::Nagios => println!("COGNITO-DELIVERY UNKNOWN - config: {}", message.replace(['\n', '|'], " ")),
-        Format::Json => println!(
-            "{}",
-            serde_json::json!({"outcome": "unknown", "phase": "config", "diagnosis": {"code": "config_invalid", "summary": message}})
-        ),
         Format::Text => eprintln!("probe: {message}"),
+        format => emit(&report, format),
     }
-    Outcome::Unknown.exit_code()
-}
-
-/// Finds the probe file: `--config FILE`, else `--probe NAME` or `--pool ID` among the files in `--probes`.
-pub fn locate(args: &RunArgs) -> Result<ProbeFile, ConfigError> {
-    if let Some(path) = &args.config {
-        return ProbeFile::load(path);
-    }
-    if args.pool.is_none() && args.probe.is_none() {
-        return Err(ConfigError::NothingToRun);
-    }
-    find_in_dir(&args.probes, args.pool.as_deref(), args.probe.as_deref())
-}
-
-fn find_in_dir(dir: &Path, pool: Option<&str>, name: Option<&str>) -> Result<ProbeFile, ConfigError> {
-    let mut first_error = None;
-    for loaded in config::load_dir(dir)? {
-        match loaded {
-            Ok(p) if pool.is_some_and(|id| p.pool_id == id) || name.is_some_and(|n| p.name == n) => return Ok(p),
-            Ok(_) => {}
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
-        }
-    }
-    // A broken file might be the one asked for: say so rather than "not found".
-    if let Some(e) = first_error {
-        return Err(e);
-    }
-    match (pool, name) {
-        (Some(id), _) => Err(ConfigError::NoSuchPool { dir: dir.to_path_buf(), pool_id: id.to_string() }),
-        (_, n) => Err(ConfigError::NoSuchProbe { dir: dir.to_path_buf(), name: n.unwrap_or_default().to_string() }),
-    }
+    report.outcome.exit_code()
 }
 
 fn apply_overrides(mut probe: ProbeFile, args: &RunArgs) -> ProbeFile {
@@ -125,12 +114,7 @@ fn apply_overrides(mut probe: ProbeFile, args: &RunArgs) -> ProbeFile {
         probe.aws.endpoint_url = Some(url.clone());
     }
     if args.no_cleanup {
-        if let Some(imap) = probe.imap.as_mut() {
-            imap.cleanup = Cleanup::Keep;
-        }
-        if let Some(m) = probe.maildir.as_mut() {
-            m.cleanup = Cleanup::Keep;
-        }
+        *probe.mailbox.cleanup_mut() = Cleanup::Keep;
     }
     probe
 }

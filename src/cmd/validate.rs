@@ -1,15 +1,19 @@
 //! `probe validate [PATH]`: checks probe files and prints, per file, what the probe will do — or every
-//! error with file:line. Exit 0 when all are valid, 3 otherwise.
+//! error with file:line. A file is valid when it parses, passes every rule, and every secret it names can
+//! be read here (variable set, file readable, command found; no value is read out or shown). Exit 0 when
+//! all are valid, 3 otherwise.
 
 use crate::cli::ValidateArgs;
-use crate::config::{self, ProbeFile};
+use crate::config::{self, ConfigError, ProbeFile, syntax};
+use crate::duration;
+use crate::output;
 use crate::verdict::Outcome;
 
 pub async fn run(args: ValidateArgs) -> u8 {
-    let defaults = match args.alerts.as_deref().map(crate::monitor::config::load_defaults).transpose() {
+    let defaults = match args.alerts.as_deref().map(config::alert::load_defaults).transpose() {
         Ok(d) => d,
         Err(e) => {
-            println!("BAD {e}");
+            output::println(&format!("BAD {e}"));
             return Outcome::Unknown.exit_code();
         }
     };
@@ -30,40 +34,49 @@ pub async fn run(args: ValidateArgs) -> u8 {
     }
     let mut bad = 0;
     for result in results {
-        match result {
-            Ok(mut p) => {
-                if let Some(d) = &defaults {
-                    p.apply_alert_defaults(d);
-                }
-                let mailbox = match (&p.imap, &p.maildir) {
-                    (Some(i), _) => format!("imap {}:{} as {}", i.host, i.port, i.username),
-                    (_, Some(m)) => format!("maildir {}", m.path.display()),
-                    _ => "-".into(),
-                };
-                let channels: Vec<&str> = p.alert.channels.iter().map(|c| c.kind()).collect();
-                let paging = if channels.is_empty() {
-                    "pages nobody".to_string()
-                } else {
-                    format!("pages {} after {} failures", channels.join("+"), p.alert.failure_threshold)
-                };
-                println!(
-                    "ok  {} ({}): pool {} in {}, user {}, trigger {:?}, every {}, timeout {}, {}, {paging}",
-                    p.name,
-                    p.source.as_deref().map(|s| s.display().to_string()).unwrap_or_default(),
-                    p.pool_id,
-                    p.region(),
-                    p.username,
-                    p.trigger,
-                    humantime::format_duration(p.interval),
-                    humantime::format_duration(p.timeout),
-                    mailbox
-                );
+        let checked = result.and_then(|mut p| {
+            if let Some(d) = &defaults {
+                p.apply_alert_defaults(d);
             }
+            if args.skip_secrets { Ok(p) } else { secrets_readable(&p).map(|()| p) }
+        });
+        match checked {
+            Ok(p) => output::println(&describe(&p)),
             Err(e) => {
                 bad += 1;
-                println!("BAD {e}");
+                output::println(&format!("BAD {e}"));
             }
         }
     }
     if bad == 0 { Outcome::Ok.exit_code() } else { Outcome::Unknown.exit_code() }
+}
+
+/// The first secret of `p` that cannot be read here, as a `file:line: key:` error.
+fn secrets_readable(p: &ProbeFile) -> Result<(), ConfigError> {
+    let Some((key, err)) = p.check_secrets().into_iter().next() else { return Ok(()) };
+    let path = p.source.clone().unwrap_or_default();
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    Err(syntax::invalid(&text, &path, key, format!("secret cannot be read here: {err}")))
+}
+
+/// `ok  name (file): pool … in …, user …, trigger …, every …, timeout …, mailbox, paging`.
+fn describe(p: &ProbeFile) -> String {
+    let channels: Vec<&str> = p.alert.channels.iter().map(|c| c.kind()).collect();
+    let paging = if channels.is_empty() {
+        "pages nobody".to_string()
+    } else {
+        format!("pages {} after {} failures", channels.join("+"), p.alert.failure_threshold)
+    };
+    format!(
+        "ok  {} ({}): pool {} in {}, user {}, trigger {}, every {}, timeout {}, {}, {paging}",
+        p.name,
+        p.shown(),
+        p.pool_id,
+        p.region(),
+        p.username,
+        p.trigger.name(),
+        duration::show(p.interval),
+        duration::show(p.timeout),
+        p.mailbox.describe()
+    )
 }

@@ -4,7 +4,7 @@
 //! verify, a rejected login or a missing folder is a finding (FAIL): the probe would fail the same way.
 
 use super::{Finding, Status};
-use crate::config::{ImapSettings, ProbeFile};
+use crate::config::{ImapSettings, Mailbox, ProbeFile};
 use crate::inbox::InboxError;
 use crate::inbox::imap::ImapInbox;
 
@@ -12,27 +12,26 @@ const SOURCE: &str = "DESIGN.md §4 (the inbox)";
 
 /// Checks the probe's mailbox: IMAP, or a local Maildir.
 pub async fn run(probe: &ProbeFile) -> Vec<Finding> {
-    if let Some(settings) = &probe.imap {
-        return match ImapInbox::connect(settings).await {
+    match &probe.mailbox {
+        Mailbox::Imap(settings) => match ImapInbox::connect(settings).await {
             Ok(inbox) => {
                 let findings = connected(settings, inbox.folders(), inbox.uses_idle());
                 inbox.logout().await;
                 findings
             }
             Err(err) => failed(settings, &err),
-        };
+        },
+        Mailbox::Maildir(m) => {
+            let ok = m.path.join("new").is_dir() && m.path.join("cur").is_dir();
+            let status = if ok { Status::Ok } else { Status::Fail };
+            let summary = if ok {
+                format!("Maildir {} is readable", m.path.display())
+            } else {
+                format!("Maildir {} has no new/ and cur/ directories", m.path.display())
+            };
+            vec![Finding::new("inbox.maildir", status, summary, SOURCE)]
+        }
     }
-    if let Some(m) = &probe.maildir {
-        let ok = m.path.join("new").is_dir() && m.path.join("cur").is_dir();
-        let status = if ok { Status::Ok } else { Status::Fail };
-        let summary = if ok {
-            format!("Maildir {} is readable", m.path.display())
-        } else {
-            format!("Maildir {} has no new/ and cur/ directories", m.path.display())
-        };
-        return vec![Finding::new("inbox.maildir", status, summary, SOURCE)];
-    }
-    vec![]
 }
 
 fn endpoint(settings: &ImapSettings) -> String {

@@ -21,7 +21,6 @@ pub mod user;
 
 use serde::Serialize;
 
-use crate::aws::cognito::Pool;
 use crate::aws::{AwsFailure, Clients};
 use crate::config::ProbeFile;
 use crate::verdict::Outcome;
@@ -42,6 +41,16 @@ pub enum Status {
 }
 
 impl Status {
+    /// The outcome a finding alone would give; a skipped check counts as nothing wrong.
+    pub fn outcome(self) -> Outcome {
+        match self {
+            Status::Skip | Status::Ok => Outcome::Ok,
+            Status::Warn => Outcome::Warning,
+            Status::Fail => Outcome::Critical,
+            Status::Unknown => Outcome::Unknown,
+        }
+    }
+
     /// Lower-case label used in text output and JSON.
     pub fn label(self) -> &'static str {
         match self {
@@ -159,36 +168,17 @@ impl DoctorReport {
     }
 }
 
-/// The worst finding decides: any FAIL → CRITICAL; else any UNKNOWN → UNKNOWN (the doctor could not check
-/// everything, so "OK" would be a claim it cannot make); else any WARN → WARNING; else OK. A FAIL wins over
-/// UNKNOWN because a configuration failure found is real whatever else could not be read.
+/// The worst finding decides ([`Outcome::worst`]): any FAIL → CRITICAL; else any UNKNOWN → UNKNOWN (the
+/// doctor could not check everything, so "OK" would be a claim it cannot make); else any WARN → WARNING;
+/// else OK.
 pub fn outcome_of(findings: &[Finding]) -> Outcome {
-    let has = |s: Status| findings.iter().any(|f| f.status == s);
-    if has(Status::Fail) {
-        Outcome::Critical
-    } else if has(Status::Unknown) {
-        Outcome::Unknown
-    } else if has(Status::Warn) {
-        Outcome::Warning
-    } else {
-        Outcome::Ok
-    }
+    Outcome::worst(findings.iter().map(|f| f.status.outcome()))
 }
 
 /// The outcome of several reports (every probe file): the same rule over all their findings.
 pub fn overall(reports: &[DoctorReport]) -> Outcome {
     let all: Vec<Finding> = reports.iter().flat_map(|r| r.findings.iter().cloned()).collect();
     outcome_of(&all)
-}
-
-/// The account that owns the pool: the account field of the pool ARN, else of the SourceArn.
-fn pool_account(pool: &Pool) -> Option<String> {
-    [pool.arn.as_deref(), pool.source_arn.as_deref()]
-        .into_iter()
-        .flatten()
-        .filter_map(|arn| arn.split(':').nth(4))
-        .find(|a| !a.is_empty())
-        .map(str::to_string)
 }
 
 /// Runs every check for one probe file. Independent reads run concurrently: the pool → SES chain, the
@@ -227,14 +217,9 @@ pub async fn run(probe: &ProbeFile, clients: &Clients, options: &Options) -> Doc
         let (identity_read, account_read) = tokio::join!(identity_read, ses.get_account());
         if let (Some(name), Some((identity, policies))) = (&identity_name, identity_read) {
             findings.extend(identity::check(name, &identity, &probe.expect));
-            let sender = policy::Sender::of(&pool, &pool_region, pool_account(&pool).as_deref());
-            findings.push(policy::check(
-                &pool,
-                sender.as_ref(),
-                identity.as_ref().ok(),
-                &policies,
-                options.policy_missing,
-            ));
+            let subject = crate::aws::policy::Subject::of_pool(&pool, &pool_region);
+            let identity = identity.as_ref().ok();
+            findings.push(policy::check(&pool, subject.as_ref(), identity, &policies, options.policy_missing));
         } else {
             findings.push(policy::not_needed(&pool));
         }

@@ -1,5 +1,6 @@
 //! The identity-policy check: do the SES identity's sending-authorization policies let Cognito send for
-//! THIS pool? The rule is research/aws.md §3.3 as [`crate::policy::evaluate`] implements it (principal
+//! THIS pool? The rule is research/aws.md §3.3 as [`crate::aws::policy::evaluate`] implements it in its live
+//! mode (principal
 //! variants, actions, resource, `aws:SourceAccount`/`aws:SourceArn` conditions, a Deny that cancels).
 //!
 //! A missing policy is the runbook's two-piece gotcha. How bad it is depends on the mode (research/aws.md
@@ -13,70 +14,16 @@ use super::{Finding, PolicyMissing, Status, is_own_trouble};
 use crate::aws::AwsFailure;
 use crate::aws::cognito::Pool;
 use crate::aws::ses::EmailIdentity;
-use crate::policy::{CognitoSender, PolicyDecision, evaluate};
+use crate::aws::policy::{PolicyDecision, Subject, evaluate};
+use crate::fix::{self, PolicyFix};
 
 const SOURCE: &str =
     "runbook: \"The two-piece gotcha\"; research/aws.md §3.3 (checker rule), §0.2 (service-linked role)";
 
-/// Owned values of [`CognitoSender`] for one pool.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sender {
-    pub identity_arn: String,
-    pub pool_arn: String,
-    pub account_id: String,
-    pub pool_region: String,
-}
-
-impl Sender {
-    /// The sender for `pool`; `None` without a SourceArn. The pool ARN falls back to one built from the
-    /// pool id when DescribeUserPool did not return it.
-    pub fn of(pool: &Pool, pool_region: &str, account: Option<&str>) -> Option<Sender> {
-        let identity_arn = pool.source_arn.clone()?;
-        let account_id = account.unwrap_or_default().to_string();
-        let pool_arn = pool
-            .arn
-            .clone()
-            .unwrap_or_else(|| format!("arn:aws:cognito-idp:{pool_region}:{account_id}:userpool/{}", pool.id));
-        Some(Sender { identity_arn, pool_arn, account_id, pool_region: pool_region.to_string() })
-    }
-
-    fn borrow(&self) -> CognitoSender<'_> {
-        CognitoSender {
-            identity_arn: &self.identity_arn,
-            pool_arn: &self.pool_arn,
-            account_id: &self.account_id,
-            pool_region: &self.pool_region,
-        }
-    }
-}
-
-/// The Terraform fix: one `aws_ses_identity_policy`, declared once (runbook: "DO NOT redeclare elsewhere or
-/// the two TF states will fight"), with the principal variants and the confused-deputy conditions of §3.3.
-pub fn terraform_fix(sender: &Sender) -> String {
-    format!(
-        r#"Attach an SES identity policy that lets Cognito send (declare it once, in one Terraform state):
-  resource "aws_ses_identity_policy" "cognito_noreply" {{
-    identity = "{identity}"
-    name     = "AllowCognitoUserPoolsToSend"
-    policy = jsonencode({{
-      Version = "2012-10-17"
-      Statement = [{{
-        Sid       = "AllowCognitoUserPoolsToSend"
-        Effect    = "Allow"
-        Principal = {{ Service = ["email.cognito-idp.amazonaws.com", "cognito-idp.amazonaws.com"] }}
-        Action    = ["ses:SendEmail", "ses:SendRawEmail"]
-        Resource  = "{identity}"
-        Condition = {{
-          StringEquals = {{ "aws:SourceAccount" = "{account}" }}
-          ArnLike      = {{ "aws:SourceArn" = "{pool}" }}
-        }}
-      }}]
-    }})
-  }}"#,
-        identity = sender.identity_arn,
-        account = sender.account_id,
-        pool = sender.pool_arn,
-    )
+/// The pool-specific Terraform fix: the identity policy written with this pool's identity ARN, ARN and
+/// account ([`crate::fix::identity_policy`]).
+pub fn terraform_fix(subject: &Subject) -> String {
+    fix::identity_policy(&PolicyFix::for_subject(subject))
 }
 
 /// The finding for a pool without SourceArn: Cognito's own mailer needs no identity policy.
@@ -93,12 +40,12 @@ pub fn not_needed(pool: &Pool) -> Finding {
 /// failed, the policies GetEmailIdentity returned are used instead, when there are any.
 pub fn check(
     pool: &Pool,
-    sender: Option<&Sender>,
+    subject: Option<&Subject>,
     identity: Option<&EmailIdentity>,
     policies: &Result<BTreeMap<String, String>, AwsFailure>,
     missing: PolicyMissing,
 ) -> Finding {
-    let Some(sender) = sender else {
+    let Some(subject) = subject else {
         return not_needed(pool);
     };
     let docs = match (policies, identity) {
@@ -115,17 +62,22 @@ pub fn check(
             )
             .fix(
                 "Verify the identity first (see ses.identity); then attach the policy:\n".to_string()
-                    + &terraform_fix(sender),
+                    + &terraform_fix(subject),
             );
         }
     };
-    let evaluation = evaluate(docs.iter().map(|(k, v)| (k.as_str(), v.as_str())), &sender.borrow());
+    let evaluation = evaluate(docs.iter().map(|(k, v)| (k.as_str(), v.as_str())), subject);
     let mut evidence = vec![
         format!(
             "policies on the identity: {}",
             if docs.is_empty() { "none".to_string() } else { docs.keys().cloned().collect::<Vec<_>>().join(", ") }
         ),
-        format!("pool {} (account {}), identity {}", sender.pool_arn, sender.account_id, sender.identity_arn),
+        format!(
+            "pool {} (account {}), identity {}",
+            subject.pool_arn.as_deref().unwrap_or("?"),
+            subject.account_id.as_deref().unwrap_or("?"),
+            subject.identity
+        ),
     ];
     evidence.extend(evaluation.malformed.iter().map(|e| format!("ignored: {e}")));
     let named = |policy: &str, statement: &Option<String>| match statement {
@@ -152,13 +104,13 @@ pub fn check(
             "Remove or narrow the Deny statement {} in Terraform so it no longer covers the Cognito principal and ses:SendEmail/ses:SendRawEmail.",
             named(policy, statement)
         )),
-        PolicyDecision::NotAllowed => not_allowed(pool, sender, missing),
+        PolicyDecision::NotAllowed => not_allowed(pool, subject, missing),
     };
     finding.evidence.extend(evidence);
     finding
 }
 
-fn not_allowed(pool: &Pool, sender: &Sender, missing: PolicyMissing) -> Finding {
+fn not_allowed(pool: &Pool, subject: &Subject, missing: PolicyMissing) -> Finding {
     let both = "The runbook: without it \"Cognito returns success at the API but SES silently denies\"; AWS documents \
                 the service-linked role AWSServiceRoleForAmazonCognitoIdpEmailService as sufficient for DEVELOPER pools";
     let (status, summary) = if !pool.is_developer() {
@@ -185,23 +137,23 @@ fn not_allowed(pool: &Pool, sender: &Sender, missing: PolicyMissing) -> Finding 
             ),
         )
     };
-    Finding::new("ses.policy", status, summary, SOURCE).fix(terraform_fix(sender))
+    Finding::new("ses.policy", status, summary, SOURCE).fix(terraform_fix(subject))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const IDENTITY: &str = "arn:aws:ses:us-east-1:657033058608:identity/noreply@thephenom.app";
+    const IDENTITY: &str = "arn:aws:ses:us-east-1:657033058608:identity/noreply@example.com";
     const POOL_ARN: &str = "arn:aws:cognito-idp:us-east-1:657033058608:userpool/us-east-1_knEL7cqS3";
 
     fn pool(account: &str) -> Pool {
         Pool {
             id: "us-east-1_knEL7cqS3".into(),
             arn: Some(POOL_ARN.into()),
-            sending_account: account.into(),
+            sending_account: crate::aws::cognito::SendingAccount::from_aws(account),
             source_arn: Some(IDENTITY.into()),
-            from: Some("Phenom <noreply@thephenom.app>".into()),
+            from: Some("Example <noreply@example.com>".into()),
             reply_to: None,
             configuration_set: None,
         }
@@ -233,10 +185,10 @@ mod tests {
         ];
         for (name, mode, docs, missing, expected) in cases {
             let p = pool(mode);
-            let sender = Sender::of(&p, "us-east-1", Some("657033058608")).unwrap();
+            let subject = Subject::of_pool(&p, "us-east-1").unwrap();
             let map: BTreeMap<String, String> =
                 docs.iter().enumerate().map(|(i, d)| (format!("P{i}"), d.to_string())).collect();
-            let f = check(&p, Some(&sender), None, &Result::Ok(map), missing);
+            let f = check(&p, Some(&subject), None, &Result::Ok(map), missing);
             assert_eq!(f.status, expected, "{name}: {f:#?}");
         }
     }
@@ -244,8 +196,8 @@ mod tests {
     #[test]
     fn missing_policy_names_the_gotcha_both_readings_and_the_terraform_fix() {
         let p = pool("DEVELOPER");
-        let sender = Sender::of(&p, "us-east-1", Some("657033058608")).unwrap();
-        let f = check(&p, Some(&sender), None, &Ok(BTreeMap::new()), PolicyMissing::Fail);
+        let subject = Subject::of_pool(&p, "us-east-1").unwrap();
+        let f = check(&p, Some(&subject), None, &Ok(BTreeMap::new()), PolicyMissing::Fail);
         assert!(f.summary.contains("two-piece gotcha"), "{}", f.summary);
         assert!(f.summary.contains("silently denies") && f.summary.contains("service-linked role"), "{}", f.summary);
         assert!(f.fix.contains("resource \"aws_ses_identity_policy\""), "{}", f.fix);

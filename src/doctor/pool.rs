@@ -4,7 +4,9 @@
 //! needs no quoting (the runbook's perpetual Terraform diff). Pure functions of what AWS reported.
 
 use super::{Finding, Status};
+use crate::aws::arn;
 use crate::aws::cognito::Pool;
+use crate::fix;
 
 /// Regions Cognito may use for SES besides the pool's own (research/aws.md §1.5: "US East (N. Virginia),
 /// US West (Oregon) and Europe (Ireland) are the alternates").
@@ -115,25 +117,6 @@ fn is_addr_spec(address: &str) -> bool {
         && domain.contains('.')
 }
 
-/// Terraform for a pool that sends through its SES identity (the runbook's "Adding a new Cognito pool").
-fn developer_fix(from: &str) -> String {
-    format!(
-        r#"Send through your SES identity (Terraform, aws_cognito_user_pool):
-  email_configuration {{
-    email_sending_account  = "DEVELOPER"
-    source_arn             = data.aws_ses_email_identity.noreply.arn
-    from_email_address     = {from}
-  }}
-and attach the SES identity policy for the Cognito principal (aws_ses_identity_policy) — the two-piece gotcha."#,
-        from = hcl_string(from)
-    )
-}
-
-/// A Terraform string literal.
-pub fn hcl_string(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
 /// Every pool-level check: sending account, SourceArn, From.
 pub fn check(pool: &Pool, production: bool, pool_region: &str) -> Vec<Finding> {
     let mut out = vec![sending_account(pool, production)];
@@ -168,7 +151,7 @@ fn sending_account(pool: &Pool, production: bool) -> Finding {
         SOURCE,
     )
     .evidence(evidence)
-    .fix(developer_fix(pool.from.as_deref().unwrap_or("Phenom <noreply@thephenom.app>")))
+    .fix(fix::developer_sending(pool.from.as_deref(), pool.source_arn.as_deref()))
 }
 
 fn source_arn(pool: &Pool, pool_region: &str) -> Option<Finding> {
@@ -187,7 +170,7 @@ fn source_arn(pool: &Pool, pool_region: &str) -> Option<Finding> {
         }
         return None;
     };
-    let Some((region, account, name)) = crate::aws::cognito::ses_arn_parts(arn) else {
+    let Some(arn::SesIdentity { region, account, name }) = arn::ses_identity(arn) else {
         return Some(
             Finding::new(
                 "pool.source_arn",
@@ -198,7 +181,7 @@ fn source_arn(pool: &Pool, pool_region: &str) -> Option<Finding> {
             .fix("Set email_configuration.source_arn = data.aws_ses_email_identity.noreply.arn (Terraform)."),
         );
     };
-    let pool_account = pool.arn.as_deref().and_then(|a| a.split(':').nth(4)).filter(|a| !a.is_empty());
+    let pool_account = pool.arn.as_deref().and_then(arn::account);
     let mut finding =
         Finding::new("pool.source_arn", Status::Ok, format!("SourceArn names SES identity {name} in {region}"), SOURCE)
             .evidence(format!("SourceArn = {arn}"))
@@ -273,7 +256,7 @@ fn from(pool: &Pool) -> Vec<Finding> {
         .evidence(format!("SourceArn identity = {name}"))
         .fix(format!(
             "Make from_email_address use the identity: {} (Terraform), or point source_arn at an identity for {}.",
-            hcl_string(&format!(
+            fix::string(&format!(
                 "{} <{}>",
                 mailbox.display_name.as_deref().unwrap_or("Name"),
                 if name.contains('@') { name.to_string() } else { format!("noreply@{name}") }
@@ -307,7 +290,7 @@ fn from(pool: &Pool) -> Vec<Finding> {
                 QUIRK,
             )
             .evidence(format!("From = {value}"))
-            .fix(format!("Quote the display name in Terraform: from_email_address = {}", hcl_string(&quoted))),
+            .fix(format!("Quote the display name in Terraform: from_email_address = {}", fix::string(&quoted))),
         );
     }
     out
@@ -321,7 +304,7 @@ mod tests {
         Pool {
             id: "us-east-1_knEL7cqS3".into(),
             arn: Some("arn:aws:cognito-idp:us-east-1:657033058608:userpool/us-east-1_knEL7cqS3".into()),
-            sending_account: account.into(),
+            sending_account: crate::aws::cognito::SendingAccount::from_aws(account),
             source_arn: source_arn.map(str::to_string),
             from: from.map(str::to_string),
             reply_to: None,

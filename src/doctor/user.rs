@@ -1,12 +1,14 @@
 //! Checks of the test user (AdminGetUser, research/aws.md §1.1) and the app client the probe uses: the user
-//! exists, is enabled, its status has a mail trigger (the table of DESIGN.md §2, [`crate::probe::trigger`]),
-//! its email is verified, and the probe's interval fits that trigger's per-user hourly limit (§1.6).
+//! exists, is enabled, its status has a mail trigger, its email is verified where that trigger needs it,
+//! and the probe's interval fits that trigger's per-user hourly limit (§1.6). The rules are the run's own
+//! ([`crate::aws::trigger`]), so doctor and probe never disagree.
 
 use super::{Finding, Status, is_own_trouble};
-use crate::aws::cognito::{AppClient, Trigger, User};
+use crate::aws::cognito::{AppClient, User};
+use crate::aws::trigger::{self, Rate, Refusal, Trigger};
 use crate::aws::{AwsFailure, Clients};
 use crate::config::ProbeFile;
-use crate::probe::trigger::choose;
+use crate::duration;
 
 const SOURCE: &str = "DESIGN.md §2 (trigger by user status); research/aws.md §1.1";
 
@@ -86,41 +88,33 @@ pub fn judge(
         if user.email.is_some() { "set" } else { "absent" },
         user.email_verified
     );
-    match choose(probe.trigger, &user, client_ok) {
+    let choice = trigger::choose(probe.trigger, &user, client_ok);
+    match &choice {
         Ok(call) => {
-            out.push(
-                Finding::new(
-                    "user.state",
-                    Status::Ok,
-                    format!("test user {} ({}) will be probed with {call}", user.username, user.status),
-                    SOURCE,
-                )
-                .evidence(evidence),
-            );
-            out.push(rate(probe, call));
+            let summary = format!("test user {} ({}) will be probed with {call}", user.username, user.status);
+            out.push(Finding::new("user.state", Status::Ok, summary, SOURCE).evidence(evidence));
+            out.push(rate(probe, *call));
         }
-        Err(diagnosis) => {
-            let detail = diagnosis.evidence.first().cloned().unwrap_or_else(|| diagnosis.summary.clone());
+        Err(refusal) => {
+            let summary = format!("no mail trigger works for test user {}: {refusal}", user.username);
             out.push(
-                Finding::new("user.state", Status::Fail, format!("no mail trigger works for test user {}: {detail}", user.username), SOURCE)
-                    .evidence(evidence)
-                    .fix(
-                        "runbook (\"User-state caveat\"): resend the invite (admin-create-user --message-action RESEND) so the user \
-                         stays in FORCE_CHANGE_PASSWORD, or admin-set-user-password --permanent to make it CONFIRMED; enable a \
-                         disabled user; verify its email; give the probe a client_id where the call needs one.",
-                    ),
+                Finding::new("user.state", Status::Fail, summary, SOURCE).evidence(evidence).fix(
+                    "runbook (\"User-state caveat\"): resend the invite (admin-create-user --message-action RESEND) so \
+                     the user stays in FORCE_CHANGE_PASSWORD, or admin-set-user-password --permanent to make it \
+                     CONFIRMED; enable a disabled user; verify its email; give the probe a client_id where the call \
+                     needs one.",
+                ),
             );
         }
     }
-    if user.email.is_some() && !user.email_verified {
+    // Only where the trigger needs it: RESEND and ResendConfirmationCode send to an unverified address (an
+    // UNCONFIRMED user's is unverified by definition).
+    if let Err(Refusal::NeedsVerifiedEmail(call)) = choice {
         out.push(
             Finding::new(
                 "user.email",
                 Status::Warn,
-                format!(
-                    "test user {}'s email is not verified: ForgotPassword and AdminResetUserPassword refuse it",
-                    user.username
-                ),
+                format!("test user {}'s email is not verified: {call} refuses it", user.username),
                 "research/aws.md §1.1 (InvalidParameterException: no registered/verified email)",
             )
             .fix("Set email_verified = true on the test user (admin-update-user-attributes)."),
@@ -156,23 +150,31 @@ fn client_finding(probe: &ProbeFile, client: &AppClient) -> Finding {
     f
 }
 
+/// The rate rule of [`trigger::rate`], as a finding.
 fn rate(probe: &ProbeFile, call: Trigger) -> Finding {
     const R_SOURCE: &str = "research/aws.md §1.6 (per-user attempt limits); DESIGN.md §2";
-    let interval = humantime::format_duration(probe.interval);
-    let per_hour = 3600.0 / probe.interval.as_secs_f64().max(1.0);
-    match call.hourly_limit() {
-        None => Finding::new("user.rate", Status::Ok, format!("{call} has no per-user hourly limit; the probe runs every {interval}"), R_SOURCE),
-        Some(limit) if per_hour > f64::from(limit) => Finding::new(
+    let interval = duration::show(probe.interval);
+    match trigger::rate(call, probe.interval) {
+        Rate::Unlimited => {
+            let summary = format!("{call} has no per-user hourly limit; the probe runs every {interval}");
+            Finding::new("user.rate", Status::Ok, summary, R_SOURCE)
+        }
+        Rate::TooFrequent { limit, per_hour } => Finding::new(
             "user.rate",
             Status::Warn,
-            format!("every {interval} is {per_hour:.0} {call} calls an hour, over its limit of {limit} per user: runs will be throttled (LimitExceededException)"),
+            format!(
+                "every {interval} is {} {call} calls an hour against a limit of as few as {limit} per user: runs \
+                 risk LimitExceededException (aws.md §1.6: use ≥ {})",
+                duration::number(per_hour, 1),
+                duration::show(trigger::MIN_LIMITED_INTERVAL)
+            ),
             R_SOURCE,
         )
         .fix("Set interval ≥ 15m in the probe file, or keep the test user in FORCE_CHANGE_PASSWORD so the probe uses RESEND (no hourly limit)."),
-        Some(limit) => Finding::new(
+        Rate::Within { limit, per_hour } => Finding::new(
             "user.rate",
             Status::Ok,
-            format!("every {interval} is {per_hour:.1} {call} calls an hour, within its limit of {limit} per user"),
+            format!("every {interval} is {} {call} calls an hour, within its limit of {limit} per user", duration::number(per_hour, 1)),
             R_SOURCE,
         ),
     }
@@ -194,7 +196,7 @@ mod tests {
     fn user(status: &str, enabled: bool, verified: bool) -> Result<User, AwsFailure> {
         Ok(User {
             username: "probe".into(),
-            status: status.into(),
+            status: crate::aws::cognito::UserStatus::from_aws(status),
             enabled,
             email: Some("p@mail.test".into()),
             email_verified: verified,
@@ -261,7 +263,32 @@ mod tests {
             ),
             ("disabled", "", user("CONFIRMED", false, true), None, "user.state", Some(Fail)),
             ("federated user", "", user("EXTERNAL_PROVIDER", true, true), None, "user.state", Some(Fail)),
-            ("unverified email", "", user("FORCE_CHANGE_PASSWORD", true, false), None, "user.email", Some(Warn)),
+            ("unverified email, RESEND does not need it", "", user("FORCE_CHANGE_PASSWORD", true, false), None, "user.email", None),
+            (
+                "unconfirmed user: its email is unverified by definition",
+                "client_id = \"c1\"",
+                user("UNCONFIRMED", true, false),
+                client(false),
+                "user.email",
+                None,
+            ),
+            ("unconfirmed user is probed", "client_id = \"c1\"", user("UNCONFIRMED", true, false), client(false), "user.state", Some(Ok)),
+            (
+                "unverified email, ForgotPassword refuses it",
+                "client_id = \"c1\"",
+                user("CONFIRMED", true, false),
+                client(false),
+                "user.email",
+                Some(Warn),
+            ),
+            (
+                "forgot password every 13m: the same rule as the run",
+                "client_id = \"c1\"\ninterval = \"13m\"",
+                user("CONFIRMED", true, true),
+                client(false),
+                "user.rate",
+                Some(Warn),
+            ),
             ("unverified email, confirmed", "", user("CONFIRMED", true, false), None, "user.state", Some(Fail)),
             ("user missing", "", not_found(), None, "user.state", Some(Fail)),
             (

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_imap::types::{Fetch, NameAttribute};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use futures::TryStreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::rustls;
 
-use super::{Baseline, FolderMark, Found, InboxError, Matcher, Sweep};
+use super::{Baseline, FolderMark, Found, InboxError, LateWindow, Matcher, Sweep};
 use crate::config::{Cleanup, ImapAuth, ImapSettings};
 use crate::secret::Secret;
 
@@ -69,11 +69,20 @@ async fn timed<T, E: std::fmt::Display>(
     command: &str,
     fut: impl Future<Output = Result<T, E>>,
 ) -> Result<T, InboxError> {
-    match tokio::time::timeout(COMMAND_TIMEOUT, fut).await {
+    let started = std::time::Instant::now();
+    let result = match tokio::time::timeout(COMMAND_TIMEOUT, fut).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(InboxError::Protocol { command: command.to_string(), detail: e.to_string() }),
         Err(_) => Err(InboxError::Timeout(COMMAND_TIMEOUT)),
+    };
+    // The command's name only: its arguments (a LOGIN password) and the server's answer (a message body
+    // with its temporary password) never reach the log.
+    let ms = started.elapsed().as_millis() as u64;
+    match &result {
+        Ok(_) => tracing::debug!(command, ms, "IMAP {command} ok"),
+        Err(e) => tracing::debug!(command, ms, "IMAP {command} failed: {e}"),
     }
+    result
 }
 
 /// Quotes a string for an IMAP command (RFC 3501 §4.3 quoted string).
@@ -107,6 +116,66 @@ pub fn tls_config(settings: &ImapSettings) -> Result<rustls::ClientConfig, Inbox
         .with_no_client_auth())
 }
 
+/// TCP (and TLS unless `tls = false`) to the server, bounded by [`COMMAND_TIMEOUT`] per step.
+async fn open_stream(
+    settings: &ImapSettings,
+    tls: Option<Arc<rustls::ClientConfig>>,
+) -> Result<Box<dyn ImapStream>, InboxError> {
+    let connect_err = |detail: String| InboxError::Connect { host: settings.host.clone(), port: settings.port, detail };
+    let tcp = tokio::time::timeout(COMMAND_TIMEOUT, tokio::net::TcpStream::connect((settings.host.as_str(), settings.port)))
+        .await
+        .map_err(|_| connect_err("timed out".into()))?
+        .map_err(|e| connect_err(e.to_string()))?;
+    let _ = tcp.set_nodelay(true);
+    tracing::debug!(host = %settings.host, port = settings.port, tls = settings.tls, "IMAP connected");
+    if !settings.tls {
+        return Ok(Box::new(tcp));
+    }
+    let config = match tls {
+        Some(config) => config,
+        None => Arc::new(tls_config(settings)?),
+    };
+    let tls_err = |detail: String| InboxError::Tls { host: settings.host.clone(), detail };
+    let name = rustls::pki_types::ServerName::try_from(settings.host.clone()).map_err(|e| tls_err(e.to_string()))?;
+    let stream = tokio::time::timeout(COMMAND_TIMEOUT, tokio_rustls::TlsConnector::from(config).connect(name, tcp))
+        .await
+        .map_err(|_| InboxError::Timeout(COMMAND_TIMEOUT))?
+        .map_err(|e| tls_err(e.to_string()))?;
+    tracing::debug!(host = %settings.host, "IMAP TLS established, certificate verified");
+    Ok(Box::new(stream))
+}
+
+/// Reads the greeting and logs in (LOGIN or XOAUTH2). The secret is read here and goes only on the wire.
+async fn login(mut client: async_imap::Client<Box<dyn ImapStream>>, settings: &ImapSettings) -> Result<Session, InboxError> {
+    let connect_err = |detail: String| InboxError::Connect { host: settings.host.clone(), port: settings.port, detail };
+    match tokio::time::timeout(COMMAND_TIMEOUT, client.read_response()).await {
+        Ok(Some(Ok(_greeting))) => {}
+        Ok(Some(Err(e))) => return Err(connect_err(format!("no greeting: {e}"))),
+        Ok(None) => return Err(connect_err("connection closed before the greeting".into())),
+        Err(_) => return Err(InboxError::Timeout(COMMAND_TIMEOUT)),
+    }
+    let login_err = |detail: String| InboxError::Login { username: settings.username.clone(), detail };
+    let secret = match settings.credential() {
+        Some(source) => source.read().await?,
+        None => return Err(login_err("no password or token configured".into())),
+    };
+    let session = match settings.auth {
+        ImapAuth::Login => tokio::time::timeout(COMMAND_TIMEOUT, client.login(&settings.username, secret.expose()))
+            .await
+            .map_err(|_| InboxError::Timeout(COMMAND_TIMEOUT))?
+            .map_err(|(e, _)| login_err(e.to_string()))?,
+        ImapAuth::Xoauth2 => {
+            let auth = XOAuth2 { user: &settings.username, token: &secret, sent: false };
+            tokio::time::timeout(COMMAND_TIMEOUT, client.authenticate("XOAUTH2", auth))
+                .await
+                .map_err(|_| InboxError::Timeout(COMMAND_TIMEOUT))?
+                .map_err(|(e, _)| login_err(e.to_string()))?
+        }
+    };
+    tracing::debug!(username = %settings.username, auth = ?settings.auth, "IMAP logged in");
+    Ok(session)
+}
+
 impl ImapInbox {
     /// Connects, logs in, reads capabilities and finds the Junk folder.
     pub async fn connect(settings: &ImapSettings) -> Result<ImapInbox, InboxError> {
@@ -119,63 +188,8 @@ impl ImapInbox {
         settings: &ImapSettings,
         tls: Option<Arc<rustls::ClientConfig>>,
     ) -> Result<ImapInbox, InboxError> {
-        let connect_err =
-            |detail: String| InboxError::Connect { host: settings.host.clone(), port: settings.port, detail };
-        let tcp = tokio::time::timeout(
-            COMMAND_TIMEOUT,
-            tokio::net::TcpStream::connect((settings.host.as_str(), settings.port)),
-        )
-        .await
-        .map_err(|_| connect_err("timed out".into()))?
-        .map_err(|e| connect_err(e.to_string()))?;
-        let _ = tcp.set_nodelay(true);
-        let stream: Box<dyn ImapStream> = if settings.tls {
-            let config = match tls {
-                Some(config) => config,
-                None => Arc::new(tls_config(settings)?),
-            };
-            let connector = tokio_rustls::TlsConnector::from(config);
-            let name = rustls::pki_types::ServerName::try_from(settings.host.clone())
-                .map_err(|e| InboxError::Tls { host: settings.host.clone(), detail: e.to_string() })?;
-            let tls = tokio::time::timeout(COMMAND_TIMEOUT, connector.connect(name, tcp))
-                .await
-                .map_err(|_| InboxError::Timeout(COMMAND_TIMEOUT))?
-                .map_err(|e| InboxError::Tls { host: settings.host.clone(), detail: e.to_string() })?;
-            Box::new(tls)
-        } else {
-            Box::new(tcp)
-        };
-        let mut client = async_imap::Client::new(stream);
-        match tokio::time::timeout(COMMAND_TIMEOUT, client.read_response()).await {
-            Ok(Some(Ok(_greeting))) => {}
-            Ok(Some(Err(e))) => return Err(connect_err(format!("no greeting: {e}"))),
-            Ok(None) => return Err(connect_err("connection closed before the greeting".into())),
-            Err(_) => return Err(InboxError::Timeout(COMMAND_TIMEOUT)),
-        }
-        let login_err = |detail: String| InboxError::Login { username: settings.username.clone(), detail };
-        let session = match settings.auth {
-            ImapAuth::Login => {
-                let password = match &settings.password {
-                    Some(source) => source.read().await?,
-                    None => return Err(login_err("no password configured".into())),
-                };
-                tokio::time::timeout(COMMAND_TIMEOUT, client.login(&settings.username, password.expose()))
-                    .await
-                    .map_err(|_| InboxError::Timeout(COMMAND_TIMEOUT))?
-                    .map_err(|(e, _)| login_err(e.to_string()))?
-            }
-            ImapAuth::Xoauth2 => {
-                let token = match &settings.token {
-                    Some(source) => source.read().await?,
-                    None => return Err(login_err("no token configured".into())),
-                };
-                let auth = XOAuth2 { user: &settings.username, token: &token, sent: false };
-                tokio::time::timeout(COMMAND_TIMEOUT, client.authenticate("XOAUTH2", auth))
-                    .await
-                    .map_err(|_| InboxError::Timeout(COMMAND_TIMEOUT))?
-                    .map_err(|(e, _)| login_err(e.to_string()))?
-            }
-        };
+        let client = async_imap::Client::new(open_stream(settings, tls).await?);
+        let session = login(client, settings).await?;
         let mut inbox = ImapInbox {
             session: Some(session),
             settings: settings.clone(),
@@ -472,10 +486,10 @@ impl ImapInbox {
         &mut self,
         baseline: &Baseline,
         matcher: &Matcher,
-        older_than: DateTime<Utc>,
+        window: &LateWindow,
         how: &Cleanup,
     ) -> Result<Sweep, InboxError> {
-        let r = self.sweep_inner(baseline, matcher, older_than, how).await;
+        let r = self.sweep_inner(baseline, matcher, window, how).await;
         self.note(r)
     }
 
@@ -483,14 +497,18 @@ impl ImapInbox {
         &mut self,
         baseline: &Baseline,
         matcher: &Matcher,
-        older_than: DateTime<Utc>,
+        window: &LateWindow,
         how: &Cleanup,
     ) -> Result<Sweep, InboxError> {
         let mut late = 0;
+        // SEARCH SINCE compares INTERNALDATE's date (RFC 3501 §6.4.4): with a lower bound the search stays
+        // within the days since, however much kept mail the folder holds.
+        let since = window.after.map(|a| format!(" SINCE {}", a.format("%-d-%b-%Y"))).unwrap_or_default();
         for mark in &baseline.folders {
             let Some(below) = mark.uid_next.filter(|n| *n > 1) else { continue };
             timed("EXAMINE", self.session()?.examine(&mark.folder)).await?;
-            let query = format!("FROM {} TO {} UID 1:{}", quote(&matcher.from), quote(&matcher.to), below - 1);
+            let query =
+                format!("FROM {} TO {} UID 1:{}{since}", quote(&matcher.from), quote(&matcher.to), below - 1);
             let uids = timed("UID SEARCH", self.session()?.uid_search(&query)).await?;
             if uids.is_empty() {
                 continue;
@@ -505,7 +523,7 @@ impl ImapInbox {
             let stale: Vec<u32> = fetches
                 .iter()
                 .filter(|f| envelope_matches(f, matcher))
-                .filter(|f| f.internal_date().is_some_and(|d| d.with_timezone(&Utc) < older_than))
+                .filter(|f| f.internal_date().is_some_and(|d| window.contains(d.with_timezone(&Utc))))
                 .filter_map(|f| f.uid)
                 .collect();
             late += stale.len() as u32;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::{Baseline, FolderMark, Found, InboxError, Matcher, Sweep};
+use super::{Baseline, FolderMark, Found, InboxError, LateWindow, Matcher, Sweep};
 use crate::config::Cleanup;
 
 /// A local Maildir.
@@ -140,11 +140,13 @@ impl MaildirInbox {
         &mut self,
         baseline: &Baseline,
         matcher: &Matcher,
-        older_than: DateTime<Utc>,
+        window: &LateWindow,
         how: &Cleanup,
     ) -> Result<Sweep, InboxError> {
-        let until = baseline.taken_at.timestamp().min(older_than.timestamp());
-        let stale = self.scan(matcher, 0, until, false)?;
+        // Maildir names carry the delivery second: (after, before) in whole seconds.
+        let until = baseline.taken_at.timestamp().min(window.before.timestamp());
+        let since = window.after.map_or(0, |a| a.timestamp() + 1);
+        let stale = self.scan(matcher, since, until, false)?;
         for (folder, junk, path, _) in &stale {
             let found = Found {
                 folder: folder.clone(),
@@ -205,7 +207,8 @@ mod tests {
 
         inbox.cleanup(&found, &Cleanup::Delete).unwrap();
         assert!(!ours.exists());
-        let sweep = inbox.sweep(&baseline, &m, baseline.taken_at, &Cleanup::Delete).unwrap();
+        let window = LateWindow { after: None, before: baseline.taken_at };
+        let sweep = inbox.sweep(&baseline, &m, &window, &Cleanup::Delete).unwrap();
         assert_eq!(sweep.late, 1);
         assert!(!old.exists(), "stale probe mail is swept");
         assert!(other.exists(), "other senders' mail is never touched");

@@ -115,6 +115,22 @@ pub enum InboxError {
     Busy { login: String, max: usize, waited: Duration },
 }
 
+/// Which of the probe's own messages from before the baseline count as late: those that arrived in
+/// (`after`, `before`). With `cleanup = delete` every earlier run's mail was removed when judged, so all
+/// probe mail older than one timeout is late (`after` = `None`). With `cleanup = keep` the judged mail
+/// stays, so only mail that arrived after the previous run stopped waiting is late.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LateWindow {
+    pub after: Option<DateTime<Utc>>,
+    pub before: DateTime<Utc>,
+}
+
+impl LateWindow {
+    pub fn contains(&self, arrived: DateTime<Utc>) -> bool {
+        arrived < self.before && self.after.is_none_or(|a| arrived > a)
+    }
+}
+
 /// Outcome of the sweep of the probe's own stale mail.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Sweep {
@@ -158,18 +174,18 @@ impl Inbox {
         }
     }
 
-    /// Finds the probe's own mail that arrived before `baseline` and is older than `older_than`: mail of
-    /// earlier runs that came too late. It is counted, and removed unless cleanup = keep.
+    /// Finds the probe's own mail that arrived before `baseline` within `window`: mail of earlier runs that
+    /// came too late. It is counted, and removed unless cleanup = keep.
     pub async fn sweep(
         &mut self,
         baseline: &Baseline,
         matcher: &Matcher,
-        older_than: DateTime<Utc>,
+        window: &LateWindow,
         how: &Cleanup,
     ) -> Result<Sweep, InboxError> {
         match self {
-            Inbox::Pooled(p) => p.inbox()?.sweep(baseline, matcher, older_than, how).await,
-            Inbox::Maildir(m) => m.sweep(baseline, matcher, older_than, how),
+            Inbox::Pooled(p) => p.inbox()?.sweep(baseline, matcher, window, how).await,
+            Inbox::Maildir(m) => m.sweep(baseline, matcher, window, how),
         }
     }
 

@@ -519,7 +519,10 @@ host = "imap.example.net"
 username = "probe@example.net"
 password = { env = "PROBE_IMAP_PASSWORD" }
 "#;
-        crate::config::ProbeFile::parse(text, std::path::Path::new("p.toml")).unwrap().imap.unwrap()
+        match crate::config::ProbeFile::parse(text, std::path::Path::new("p.toml")).unwrap().mailbox {
+            crate::config::Mailbox::Imap(imap) => imap,
+            other => panic!("an [imap] file: {other:?}"),
+        }
     }
 
     /// Which changes of a probe's [imap] make it a different login, and which share sessions.

@@ -4,11 +4,11 @@
 //! fighting); unquoted RFC 5322 specials in from_email_address (the perpetual diff); COGNITO_DEFAULT on a
 //! production-looking pool.
 //!
-//! [`tree`] reads the files (hcl-edit), [`policy`] judges identity policies, [`rules`] produces findings;
+//! [`tree`] reads the files (hcl-edit), [`rules`] produces findings — identity policies judged by the planned
+//! mode of the probe's one policy rule ([`crate::aws::policy`]), fixes written by [`crate::fix`];
 //! this module holds the report and its three renderings. Exit codes follow the probe's
 //! ([`Outcome::exit_code`]): 0 clean, 1 warnings, 2 failures, 3 could not read or parse.
 
-pub mod policy;
 pub mod rules;
 pub mod tree;
 
@@ -76,11 +76,10 @@ pub struct LintReport {
 pub fn lint_dir(dir: &Path) -> Result<LintReport, LintError> {
     let tree = tree::read_tree(dir)?;
     let findings = rules::check(&tree);
-    let outcome = match findings.iter().map(|f| f.severity).max() {
-        None => Outcome::Ok,
-        Some(Severity::Warning) => Outcome::Warning,
-        Some(Severity::Failure) => Outcome::Critical,
-    };
+    let outcome = Outcome::worst(findings.iter().map(|f| match f.severity {
+        Severity::Warning => Outcome::Warning,
+        Severity::Failure => Outcome::Critical,
+    }));
     Ok(LintReport {
         outcome,
         files: tree.files,
@@ -101,7 +100,11 @@ impl LintReport {
         let mut out = String::new();
         for f in &self.findings {
             let _ = writeln!(out, "{}:{}: {} {}: {}", f.file, f.line, f.severity.label(), f.rule, f.message);
-            let _ = writeln!(out, "  fix: {}", f.fix);
+            let mut lines = f.fix.lines();
+            let _ = writeln!(out, "  fix: {}", lines.next().unwrap_or_default());
+            for line in lines {
+                let _ = writeln!(out, "       {line}");
+            }
         }
         let (failures, warnings) = self.counts();
         let _ = writeln!(

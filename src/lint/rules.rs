@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use super::policy::allows_cognito_send;
 use super::tree::{Pool, Tree};
+use crate::aws::policy::{Subject, evaluate_documents};
+use crate::fix::{self, Hcl, PolicyFix};
 use super::{Finding, Severity};
 
 /// Rule: a pool sending through SES needs an identity policy for the Cognito principal (runbook "The
@@ -57,7 +58,10 @@ fn missing_identity_policy(tree: &Tree, pool: &Pool, out: &mut Vec<Finding>) {
     if account != "DEVELOPER" && account != "COGNITO_DEFAULT" {
         return;
     }
-    if tree.policies.iter().any(|p| p.document.as_ref().is_ok_and(|doc| allows_cognito_send(doc, identity))) {
+    // The planned mode of the one policy rule: the pool's ARN and account are not known before apply.
+    let subject = Subject::planned(identity);
+    let allows = |doc| evaluate_documents([("", doc)], &subject).allows();
+    if tree.policies.iter().any(|p| p.document.as_ref().is_ok_and(allows)) {
         return;
     }
     let mut message = format!(
@@ -86,12 +90,16 @@ fn missing_identity_policy(tree: &Tree, pool: &Pool, out: &mut Vec<Finding>) {
         rule: MISSING_IDENTITY_POLICY,
         severity: Severity::Failure,
         message,
-        fix: format!(
-            "declare ONE aws_ses_identity_policy for {identity} (in one root only) allowing Principal \
-             {{ Service = [\"email.cognito-idp.amazonaws.com\", \"cognito-idp.amazonaws.com\"] }} Action \
-             [\"ses:SendEmail\", \"ses:SendRawEmail\"] on the identity ARN, with StringEquals aws:SourceAccount \
-             and ArnLike aws:SourceArn on the pools (see terraform-example/production/cognito.tf)"
-        ),
+        fix: fix::identity_policy(&PolicyFix {
+            identity: Hcl::Literal(identity.to_string()),
+            // A template: the Region and account come from the user's own provider.
+            identity_arn: Hcl::Reference(format!(
+                "\"arn:aws:ses:${{data.aws_region.current.name}}:${{data.aws_caller_identity.current.account_id}}:\
+                 identity/{identity}\""
+            )),
+            pool_arn: Hcl::Reference(format!("{}.arn", pool.address)),
+            ..PolicyFix::generic()
+        }),
     });
 }
 
@@ -196,10 +204,7 @@ fn cognito_default_production(pool: &Pool, out: &mut Vec<Finding>) {
             describe(pool),
             if pool.sending_account.is_none() { " (no email_sending_account: the AWS default)" } else { "" }
         ),
-        fix: "email_configuration { email_sending_account = \"DEVELOPER\", source_arn = \
-              data.aws_ses_email_identity.<name>.arn, from_email_address = \"Name <address>\" } plus the SES \
-              identity policy for the Cognito principal"
-            .to_string(),
+        fix: fix::developer_sending(pool.from_email_address.as_ref().map(|(f, _)| f.as_str()), None),
     });
 }
 

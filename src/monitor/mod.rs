@@ -4,13 +4,11 @@
 //!
 //! * [`state`] — the pure alert state machine ([`state::step`]).
 //! * [`store`] — SQLite state: history, counters, incidents with dedup keys.
-//! * [`config`] — the `[alert]` section of probe files.
-//! * [`notify`] — the [`notify::Notifier`] seam and the `exec` channel.
+//!//! * [`notify`] — the [`notify::Notifier`] seam and the `exec` channel.
 //!
 //! [`handle_report`] is the one path from a finished report to persisted state and sent alerts; the
 //! monitor and the one-shot `probe --state FILE` both use it.
 
-pub mod config;
 pub mod notify;
 pub mod state;
 pub mod store;
@@ -22,7 +20,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use rand::Rng;
 use tokio_util::sync::CancellationToken;
 
@@ -53,7 +51,13 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// Runs one probe to its report. The binary uses [`SdkRunner`]; tests and benches substitute their own.
 pub trait Runner: Send + Sync {
-    fn run<'a>(&'a self, probe: &'a ProbeFile) -> Pin<Box<dyn Future<Output = Report> + Send + 'a>>;
+    /// `previous_wait_until`: when this probe's previous run stopped waiting for its mail
+    /// ([`crate::probe::RunContext::previous_wait_until`]).
+    fn run<'a>(
+        &'a self,
+        probe: &'a ProbeFile,
+        previous_wait_until: Option<DateTime<Utc>>,
+    ) -> Pin<Box<dyn Future<Output = Report> + Send + 'a>>;
 
     /// Releases what the runner holds between runs (idle connections) once every run has stopped.
     fn shutdown(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
@@ -106,10 +110,15 @@ impl SdkRunner {
 }
 
 impl Runner for SdkRunner {
-    fn run<'a>(&'a self, probe: &'a ProbeFile) -> Pin<Box<dyn Future<Output = Report> + Send + 'a>> {
+    fn run<'a>(
+        &'a self,
+        probe: &'a ProbeFile,
+        previous_wait_until: Option<DateTime<Utc>>,
+    ) -> Pin<Box<dyn Future<Output = Report> + Send + 'a>> {
         Box::pin(async move {
             let clients = self.clients(probe).await;
-            crate::probe::run_with(probe, &clients, &self.imap, &|_| {}).await
+            let ctx = crate::probe::RunContext { clients: &clients, imap: &self.imap, previous_wait_until };
+            crate::probe::run_with(probe, &ctx, &|_| {}).await
         })
     }
 
@@ -140,7 +149,7 @@ pub async fn handle_report(ctx: &Context, probe: &ProbeFile, report: &Report) ->
     let now = Utc::now();
     // Serialised once: the state database and /probes keep this text; alerts parse it only when sent.
     let json = serde_json::to_string(report).unwrap_or_else(|_| "null".into());
-    let thresholds = probe.alert.thresholds();
+    let thresholds = state::Thresholds::from(&probe.alert);
     let (mut next, actions) = {
         let mut store = lock(&ctx.store);
         let current = store.load(&probe.name)?;
@@ -150,7 +159,7 @@ pub async fn handle_report(ctx: &Context, probe: &ProbeFile, report: &Report) ->
             probe: &probe.name,
             at: now,
             outcome: &outcome,
-            code: report.diagnosis.code,
+            code: report.diagnosis.code.as_str(),
             report: &json,
             late_mails: report.late_mails,
         };
@@ -215,7 +224,7 @@ pub async fn handle_report(ctx: &Context, probe: &ProbeFile, report: &Report) ->
 /// Loads every probe file of `dir` with the alert defaults of `alerts` applied; bad probe files are
 /// returned as errors (kept at their old version on reload). A bad alert defaults file fails the whole load.
 pub fn load_probes(dir: &Path, alerts: Option<&Path>) -> Result<Vec<Result<ProbeFile, ConfigError>>, ConfigError> {
-    let defaults = alerts.map(config::load_defaults).transpose()?;
+    let defaults = alerts.map(crate::config::alert::load_defaults).transpose()?;
     let mut loaded = crate::config::load_dir(dir)?;
     if let Some(defaults) = &defaults {
         for probe in loaded.iter_mut().flatten() {
@@ -229,6 +238,11 @@ pub fn load_probes(dir: &Path, alerts: Option<&Path>) -> Result<Vec<Result<Probe
 /// overruns skips the ticks it missed. Cancelling `stop` abandons a run in flight without recording it.
 async fn probe_loop(ctx: Arc<Context>, runner: Arc<dyn Runner>, probe: ProbeFile, stop: CancellationToken) {
     let interval = probe.interval;
+    // Where the late-mail window of `cleanup = keep` starts; survives restarts through the store.
+    let mut previous_wait_until = lock(&ctx.store).last_wait_until(&probe.name).unwrap_or_else(|e| {
+        tracing::warn!(probe = %probe.name, "cannot read the previous run's deadline: {e}");
+        None
+    });
     let mut next = tokio::time::Instant::now();
     loop {
         let jitter = if probe.jitter.is_zero() {
@@ -248,8 +262,11 @@ async fn probe_loop(ctx: Arc<Context>, runner: Arc<dyn Runner>, probe: ProbeFile
                 tracing::info!(probe = %probe.name, "shutting down: run abandoned, nothing recorded");
                 return;
             }
-            r = runner.run(&probe) => r,
+            r = runner.run(&probe, previous_wait_until) => r,
         };
+        if let Some(t) = &report.trigger {
+            previous_wait_until = Some(t.wait_until);
+        }
         if let Err(e) = handle_report(&ctx, &probe, &report).await {
             tracing::error!(probe = %probe.name, "cannot record the run: {e}");
         }

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use super::config::ChannelSettings;
+use crate::alert::ChannelConfig as ChannelSettings;
 use crate::alert::Alert;
 
 /// An alert one channel delivered.

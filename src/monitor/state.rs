@@ -12,7 +12,7 @@ use crate::alert::AlertKind;
 use crate::verdict::Outcome;
 
 /// Gatus' minimum spacing of reminders; shorter configured intervals are rejected by the config loader.
-pub const MIN_REMINDER_INTERVAL: Duration = Duration::from_secs(5 * 60);
+pub use crate::config::alert::MIN_REMINDER_INTERVAL;
 
 /// When to page, resolve and remind. Defaults: page after 3, resolve after 2, blind after 6, no reminders.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +28,18 @@ pub struct Thresholds {
     pub reminder: Option<Duration>,
     /// Count WARNING runs as failures (default: a WARNING delivered, so it counts as success).
     pub warning_is_failure: bool,
+}
+
+impl From<&crate::config::AlertSettings> for Thresholds {
+    fn from(a: &crate::config::AlertSettings) -> Thresholds {
+        Thresholds {
+            failure: a.failure_threshold,
+            success: a.success_threshold,
+            unknown: a.unknown_threshold,
+            reminder: a.reminder_interval,
+            warning_is_failure: a.warning_is_failure,
+        }
+    }
 }
 
 impl Default for Thresholds {

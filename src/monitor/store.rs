@@ -370,6 +370,23 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
+    /// When the latest run of `probe` that triggered a mail stopped waiting for it (`trigger.wait_until`
+    /// of its report): where the next run's late-mail window starts with `cleanup = keep`.
+    pub fn last_wait_until(&self, probe: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT json_extract(report, '$.trigger.wait_until') FROM runs
+                 WHERE probe = ?1 AND json_extract(report, '$.trigger.wait_until') IS NOT NULL
+                 ORDER BY at DESC, id DESC LIMIT 1",
+                params![probe],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(text.and_then(|t| DateTime::parse_from_rfc3339(&t).ok()).map(|t| t.to_utc()))
+    }
+
     /// Late mails counted for `probe` over its history.
     pub fn late_mails(&self, probe: &str) -> Result<i64, StoreError> {
         self.conn

@@ -21,7 +21,7 @@ pub mod cloudwatch;
 pub mod cognito;
 pub mod faults;
 pub mod mail;
-pub use crate::policy;
+pub mod policy;
 pub mod scenario;
 pub mod sending;
 pub mod server;

@@ -614,7 +614,7 @@ impl Scenario {
 
 /// The identity name inside an SES identity ARN (research/aws.md §3.1: take it from SourceArn).
 pub fn identity_name_from_arn(arn: &str) -> Option<&str> {
-    crate::aws::cognito::ses_arn_parts(arn).map(|(_, _, name)| name)
+    arn.split_once(":identity/").map(|(_, name)| name).filter(|n| !n.is_empty())
 }
 
 /// Line and column (1-based) of byte `offset`, and the dotted field written on that line, if any

@@ -49,7 +49,7 @@ pub fn pool_identity<'s>(scenario: &'s Scenario, pool: &Pool) -> Option<&'s Iden
 
 /// The Region inside an SES identity ARN (`arn:aws:ses:<region>:…`).
 fn arn_region(arn: &str) -> Option<&str> {
-    crate::aws::cognito::ses_arn_parts(arn).map(|(region, _, _)| region)
+    arn.split(':').nth(3).filter(|r| !r.is_empty() && arn.starts_with("arn:") && arn.contains(":ses:"))
 }
 
 /// Whether the identity's policies let Cognito send for `pool`, honouring the missing-policy fault.

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use cognito_delivery_probe::config::{Cleanup, ImapSettings};
+use cognito_delivery_probe::inbox::LateWindow;
 use cognito_delivery_probe::inbox::imap::ImapInbox;
 use cognito_delivery_probe::inbox::{Found, Matcher};
 use cognito_delivery_probe::twin::mail::{
@@ -293,7 +294,8 @@ async fn sweep_counts_and_removes_only_the_probes_own_stale_mail() {
     let mut inbox = connect(&dovecot, &dovecot.probe_settings()).await;
     let baseline = inbox.baseline().await.expect("baseline");
     let cutoff = now - chrono::Duration::minutes(5);
-    let sweep = inbox.sweep(&baseline, &matcher(), cutoff, &Cleanup::Delete).await.expect("sweep");
+    let window = LateWindow { after: None, before: cutoff };
+    let sweep = inbox.sweep(&baseline, &matcher(), &window, &Cleanup::Delete).await.expect("sweep");
     inbox.logout().await;
     assert_eq!(sweep.late, 3, "two stale probe mails in INBOX and one in Junk");
 
@@ -307,18 +309,22 @@ async fn sweep_counts_and_removes_only_the_probes_own_stale_mail() {
     assert!(junk_left == expect_junk, "Junk keeps other mail");
 }
 
+/// With `cleanup = keep` the window starts where the previous run stopped waiting: mail from before it was
+/// judged on time (or swept) then, so it is not late again.
 #[tokio::test]
-async fn sweep_with_keep_counts_but_removes_nothing() {
+async fn sweep_with_keep_counts_only_mail_after_the_previous_deadline_and_removes_nothing() {
     let dovecot = Dovecot::start();
     let old = Utc::now() - chrono::Duration::hours(2);
     deliver(&dovecot.maildir, Folder::Inbox, &probe_mail(old), old).expect("deliver");
     let mut inbox = connect(&dovecot, &dovecot.probe_settings()).await;
     let baseline = inbox.baseline().await.expect("baseline");
-    let sweep = inbox
-        .sweep(&baseline, &matcher(), Utc::now() - chrono::Duration::minutes(5), &Cleanup::Keep)
-        .await
-        .expect("sweep");
+    // (previous run's deadline, late mails)
+    let cases = [(old - chrono::Duration::minutes(10), 1), (old + chrono::Duration::minutes(10), 0)];
+    for (after, late) in cases {
+        let window = LateWindow { after: Some(after), before: baseline.taken_at };
+        let sweep = inbox.sweep(&baseline, &matcher(), &window, &Cleanup::Keep).await.expect("sweep");
+        assert_eq!(sweep.late, late, "previous deadline {after}");
+    }
     inbox.logout().await;
-    assert_eq!(sweep.late, 1);
     assert_eq!(uids(&contents(&dovecot, "INBOX").await), [1], "keep leaves the stale mail in place");
 }

@@ -75,7 +75,8 @@ settle = "1s"
     }
 
     async fn run(&self, probe: &ProbeFile, pool: &ImapPool) -> Report {
-        cognito_delivery_probe::probe::run_with(probe, &self.clients, pool, &|_| {}).await
+        let ctx = cognito_delivery_probe::probe::RunContext { clients: &self.clients, imap: pool, previous_wait_until: None };
+        cognito_delivery_probe::probe::run_with(probe, &ctx, &|_| {}).await
     }
 
     /// The `mailbox` label of this Dovecot in the pool's metrics.
@@ -195,13 +196,13 @@ async fn a_run_that_finds_every_connection_busy_is_unknown_and_sends_nothing() {
     let metrics = Metrics::new();
     let pool = ImapPool::with_metrics(metrics.imap());
     let probe = rig.probe(PROD, "probe-prod-fcp", "1s", "max_connections = 1");
-    let settings = probe.imap.clone().unwrap();
+    let settings = probe.mailbox.imap().cloned().unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let held = pool.checkout(&settings, deadline).await.unwrap_or_else(|e| panic!("{e}\n{}", rig.dovecot.log()));
 
     let report = rig.run(&probe, &pool).await;
     assert_eq!(
-        (report.outcome, report.phase, report.diagnosis.code),
+        (report.outcome, report.phase, report.diagnosis.code.as_str()),
         (Outcome::Unknown, Phase::Inbox, "mailbox_unavailable"),
         "{}",
         describe(&report)
@@ -265,7 +266,7 @@ async fn the_password_shows_in_no_log_error_or_debug_of_the_pool() {
     rig.dovecot.kick();
     let report = rig.run(&probe, &pool).await;
     assert_eq!(report.outcome, Outcome::Ok, "{}", describe(&report));
-    let held = pool.checkout(probe.imap.as_ref().unwrap(), tokio::time::Instant::now() + Duration::from_secs(5)).await;
+    let held = pool.checkout(probe.mailbox.imap().unwrap(), tokio::time::Instant::now() + Duration::from_secs(5)).await;
     let held = held.unwrap_or_else(|e| panic!("{e}"));
     let busy = rig.probe(PROD, "probe-prod-fcp", "300ms", "max_connections = 1");
     texts.push(serde_json::to_string(&rig.run(&busy, &pool).await).unwrap());

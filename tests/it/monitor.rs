@@ -217,7 +217,11 @@ async fn unknown_runs_do_not_page_as_delivery_failures() {
 struct TwinRunner(Clients);
 
 impl Runner for TwinRunner {
-    fn run<'a>(&'a self, probe: &'a ProbeFile) -> Pin<Box<dyn std::future::Future<Output = Report> + Send + 'a>> {
+    fn run<'a>(
+        &'a self,
+        probe: &'a ProbeFile,
+        _previous_wait_until: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Pin<Box<dyn std::future::Future<Output = Report> + Send + 'a>> {
         Box::pin(cognito_delivery_probe::probe::run(probe, &self.0, &|_| {}))
     }
 }

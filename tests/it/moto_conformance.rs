@@ -20,7 +20,8 @@ use aws_sdk_cognitoidentityprovider::types::{
     AccountRecoverySettingType, AttributeType, EmailConfigurationType, EmailSendingAccountType, MessageActionType,
     PreventUserExistenceErrorTypes, RecoveryOptionNameType, RecoveryOptionType,
 };
-use cognito_delivery_probe::aws::cognito::{Delivery, Trigger, User};
+use cognito_delivery_probe::aws::cognito::{Delivery, User};
+use cognito_delivery_probe::aws::trigger::Trigger;
 use cognito_delivery_probe::aws::{AwsFailure, Clients};
 use cognito_delivery_probe::secret::Secret;
 use cognito_delivery_probe::twin::policy::{self, CognitoSender, PolicyDecision};
@@ -374,7 +375,7 @@ async fn get(f: &Fixture, username: &str) -> String {
 
 async fn status(f: &Fixture, username: &str) -> String {
     match f.clients.admin_get_user(&f.pool_id, username).await {
-        Ok(u) => u.status,
+        Ok(u) => u.status.to_string(),
         Err(e) => failure(&e),
     }
 }

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use cognito_delivery_probe::aws::Clients;
-use cognito_delivery_probe::aws::cognito::Trigger;
+use cognito_delivery_probe::aws::trigger::Trigger;
 use cognito_delivery_probe::config::ProbeFile;
 use cognito_delivery_probe::report::Report;
 use cognito_delivery_probe::twin::scenario::Scenario;
@@ -103,6 +103,13 @@ fn section(extra: &str, name: &str) -> String {
         .collect()
 }
 
+fn imap_mut(probe: &mut ProbeFile) -> &mut cognito_delivery_probe::config::ImapSettings {
+    match &mut probe.mailbox {
+        cognito_delivery_probe::config::Mailbox::Imap(imap) => imap,
+        other => panic!("the rig's probes read IMAP: {other:?}"),
+    }
+}
+
 fn describe(r: &Report) -> String {
     cognito_delivery_probe::output::text(r).to_string()
 }
@@ -148,7 +155,7 @@ async fn client_secret_is_used_for_the_secret_hash() {
     std::fs::write(rig.dir.path().join("client-secret"), "not-the-secret").unwrap();
     let report = rig.run(&rig.probe(PROD, "probe-prod-confirmed", &extra)).await;
     assert_eq!(
-        (report.outcome, report.diagnosis.code),
+        (report.outcome, report.diagnosis.code.as_str()),
         (Outcome::Unknown, "trigger_rejected"),
         "{}",
         describe(&report)
@@ -289,7 +296,7 @@ async fn every_fault_gets_the_verdict_phase_and_diagnosis_a_user_needs() {
         rig.control().patch_faults(faults).unwrap();
         let report = rig.run(&rig.probe(PROD, "probe-prod-fcp", extra)).await;
         let text = describe(&report);
-        assert_eq!((report.outcome, report.phase, report.diagnosis.code), (*outcome, *phase, *code), "{name}:\n{text}");
+        assert_eq!((report.outcome, report.phase, report.diagnosis.code.as_str()), (*outcome, *phase, *code), "{name}:\n{text}");
         for word in *words {
             assert!(text.contains(word), "{name}: report lacks {word:?}:\n{text}");
         }
@@ -325,12 +332,12 @@ async fn probe_side_trouble_is_unknown_and_sends_no_mail() {
         match *kind {
             "wrong" => {
                 std::fs::write(rig.dir.path().join("wrong"), "not-the-password").unwrap();
-                probe.imap.as_mut().unwrap().password =
+                imap_mut(&mut probe).password =
                     Some(cognito_delivery_probe::secret::SecretSource::File(rig.dir.path().join("wrong")));
             }
             "port" => {
                 let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-                probe.imap.as_mut().unwrap().port = free;
+                imap_mut(&mut probe).port = free;
             }
             _ => {}
         }
@@ -349,7 +356,7 @@ async fn probe_side_trouble_is_unknown_and_sends_no_mail() {
         let before = rig.control().sent().len();
         let report = cognito_delivery_probe::probe::run(&probe, &clients, &|_| {}).await;
         assert_eq!(
-            (report.outcome, report.diagnosis.code),
+            (report.outcome, report.diagnosis.code.as_str()),
             (Outcome::Unknown, *code),
             "{name}:\n{}",
             describe(&report)
