@@ -138,196 +138,30 @@ impl Code {
     }
 
     /// The code's row of the catalogue.
-    pub fn entry(self) -> Entry {
-        use Outcome::{Critical, Ok, Unknown, Warning};
-        let row = |outcome, title, fix, source| Entry { outcome, title, fix, source };
+    pub fn entry(self) -> &'static Entry {
         match self {
-            Code::Delivered => row(Ok, "mail delivered to the inbox, authenticated and on time", Fix::None, "DESIGN.md §1"),
-            Code::DeliveredJunk => row(
-                Warning,
-                "mail delivered, but into the Junk folder — a recipient-side classification problem",
-                Fix::Text(
-                    "Check the recipient's Spam/Bulk folder rules and the From-domain alignment (DKIM d= = From \
-                     domain, DMARC published); Yahoo and Outlook are aggressive on first-time senders.",
-                ),
-                "runbook: \"If the Send metric increments but the recipient doesn't see the email, it's a \
-                 recipient-side classification problem (Yahoo + Outlook are aggressive on first-time senders)\"",
-            ),
-            Code::DeliveredSlow => row(
-                Warning,
-                "mail delivered, slower than the expected maximum",
-                Fix::Text(
-                    "Look at the latency breakdown: a slow SES hand-off points at SES (sending quota, account \
-                     health), a slow receiver hop at the recipient's greylisting or filtering.",
-                ),
-                "DESIGN.md §4 (latency from the headers)",
-            ),
-            Code::CognitoDefault => row(
-                Warning,
-                "the pool sends with COGNITO_DEFAULT: 50 mails a day, generic sender, often foldered as spam",
-                Fix::DeveloperSending,
-                "runbook: \"Why SES instead of the Cognito default\"; research/aws.md §1.6 (daily email quota)",
-            ),
-            Code::SpfUnaligned => row(
-                Warning,
-                "SPF passes but does not align with the From domain",
-                Fix::Text(
-                    "SES's default MAIL FROM (amazonses.com) never aligns; set a custom MAIL FROM subdomain \
-                     (aws_ses_domain_mail_from) with its MX and SPF records, or drop expect.spf_aligned — DMARC \
-                     passes through the aligned DKIM signature.",
-                ),
-                "research/authres-realworld.md §0 (SES MAIL FROM forms)",
-            ),
-            Code::AuthFailed => row(
-                Critical,
-                "mail delivered, but its authentication failed the expectations",
-                Fix::Text(
-                    "Check the SES identity's DKIM status (CNAMEs published, DkimAttributes.Status = SUCCESS), the \
-                     domain's SPF (include:amazonses.com or the custom MAIL FROM) and DMARC records.",
-                ),
-                "runbook: \"noreply@… is DKIM-signed against the same domain that publishes SPF \
-                 (include:amazonses.com) and DMARC\"; DESIGN.md §5",
-            ),
-            Code::AuthUnverifiable => row(
-                Warning,
-                "mail delivered, but no trusted Authentication-Results header to judge it by",
-                Fix::Text(
-                    "Set imap.trusted_authserv_ids to the receiver's authserv-id (e.g. mx.google.com); Outlook \
-                     writes none — judge from another mailbox.",
-                ),
-                "DESIGN.md §5 (trust only the receiver's own headers)",
-            ),
-            Code::TwoPieceGotcha => row(
-                Critical,
-                "Cognito accepted the request but SES sent nothing: the identity likely has no policy for the \
-                 Cognito principal — the two-piece gotcha",
-                Fix::IdentityPolicy,
-                "runbook: \"The two-piece gotcha … Without that policy, Cognito returns success at the API but SES \
-                 silently denies\"; research/aws.md §3.3",
-            ),
-            Code::RecipientSide => row(
-                Critical,
-                "SES sent the mail but it never reached the watched folders: a recipient-side problem",
-                Fix::Text(
-                    "Check the recipient's Spam/Bulk/Promotions folders and filters, its bounce/suppression state \
-                     in SES, and the From-domain alignment.",
-                ),
-                "runbook: \"If the Send metric increments but the recipient doesn't see the email, it's a \
-                 recipient-side classification problem\"",
-            ),
-            Code::NotDelivered => row(
-                Critical,
-                "the mail did not arrive in time, and SES's Send metric cannot say which side dropped it",
-                Fix::Text(
-                    "With COGNITO_DEFAULT the account's metrics never show the mail; otherwise enable [cloudwatch] \
-                     for the probe. Check the recipient's folders and the SES identity policy.",
-                ),
-                "research/aws.md §2.4 (COGNITO_DEFAULT mail is not in your AWS/SES metrics)",
-            ),
-            Code::CognitoCannotSend => row(
-                Critical,
-                "Cognito refused to send the message",
-                Fix::Text(
-                    "InvalidEmailRoleAccessPolicyException: Cognito isn't allowed to use the email identity — fix \
-                     the identity policy (the two-piece gotcha). CodeDeliveryFailureException: the code could not \
-                     be delivered — check the SES identity and account state.",
-                ),
-                "research/aws.md §1.1 (ForgotPassword error list)",
-            ),
-            Code::SmsDelivery => row(
-                Unknown,
-                "Cognito delivered by SMS, not email",
-                Fix::Text(
-                    "Set the pool's AccountRecoverySetting to verified_email first, or give the test user no \
-                     phone_number.",
-                ),
-                "research/aws.md §1.2 (which channel is used)",
-            ),
-            Code::UserState => row(
-                Unknown,
-                "the test user's state lets Cognito send no mail",
-                Fix::Text(
-                    "Put the test user back in a mail-sending state: resend the invite (admin-create-user \
-                     --message-action RESEND keeps it in FORCE_CHANGE_PASSWORD, the preferred probe state) or \
-                     admin-set-user-password --permanent (CONFIRMED); enable it if disabled. Manage it in \
-                     Terraform (aws_cognito_user).",
-                ),
-                "runbook: \"User-state caveat — Cognito won't email a FORCE_CHANGE_PASSWORD account\"; \
-                 research/aws.md §1.1",
-            ),
-            Code::UserNotFound => row(
-                Unknown,
-                "the test user does not exist in the pool",
-                Fix::Text("Create it (aws_cognito_user in Terraform) or fix `username` in the probe file."),
-                "research/aws.md §1.1 (UserNotFoundException \"User does not exist.\")",
-            ),
-            Code::EmailUnverified => row(
-                Unknown,
-                "the test user has no (verified) email address for this trigger",
-                Fix::Text("Give the user an email attribute with email_verified = true (aws_cognito_user attributes)."),
-                "research/aws.md §1.1 (InvalidParameterException \"no registered/verified email\")",
-            ),
-            Code::TriggerRejected => row(
-                Unknown,
-                "Cognito rejected the trigger call for this user",
-                Fix::Text(
-                    "Use trigger = \"auto\" so the call follows the user's status (FORCE_CHANGE_PASSWORD → RESEND; \
-                     CONFIRMED → ForgotPassword).",
-                ),
-                "runbook: \"ForgotPassword is rejected on that status\"; research/aws.md §1.1",
-            ),
-            Code::Throttled => row(
-                Unknown,
-                "AWS throttled a call of the probe; no mail was sent",
-                Fix::Text(
-                    "Run ForgotPassword/AdminResetUserPassword probes at most every 15 minutes per user (5–20 \
-                     attempts per hour), or keep the test user in FORCE_CHANGE_PASSWORD and trigger with RESEND, \
-                     which has no per-user limit.",
-                ),
-                "research/aws.md §1.6 (per-user attempt limits), §1.8 (retries amplify quota use)",
-            ),
-            Code::AwsUnreachable => row(
-                Unknown,
-                "AWS could not be reached (network, endpoint or credentials)",
-                Fix::Text(
-                    "Check the credential chain (AWS_PROFILE, role, SSO login) and the network path to the Cognito \
-                     endpoint.",
-                ),
-                "DESIGN.md §6 (an outage of the probe's own tools must never page as a delivery failure)",
-            ),
-            Code::AwsError => row(
-                Unknown,
-                "an AWS read failed",
-                Fix::Text(
-                    "See the error: AccessDenied means the probe's role lacks a read permission (see \
-                     terraform-example's probe policy).",
-                ),
-                "research/aws.md §3.2 (IAM actions the probe needs)",
-            ),
-            Code::MailboxUnavailable => row(
-                Unknown,
-                "the probe's mailbox could not be read; no mail was sent",
-                Fix::Text(
-                    "Check the [imap] settings, the password/token source, and the server's certificate \
-                     (imap.ca_file for a private CA).",
-                ),
-                "DESIGN.md §6 (IMAP down is UNKNOWN, never CRITICAL); §1 (mailbox before trigger)",
-            ),
-            Code::MailboxLost => row(
-                Unknown,
-                "the probe's mailbox could not be read after the trigger: a mail was sent and may have arrived",
-                Fix::Text(
-                    "Check the mail server (connection, login, folders); the mail of this run is swept as late by a \
-                     later run if it arrived.",
-                ),
-                "DESIGN.md §6 (IMAP down is UNKNOWN, never CRITICAL)",
-            ),
-            Code::ConfigInvalid => row(
-                Unknown,
-                "the probe's configuration is not usable",
-                Fix::Text("Fix the probe file; `probe validate` checks every file."),
-                "DESIGN.md §6",
-            ),
+            Code::Delivered => &DELIVERED,
+            Code::DeliveredJunk => &DELIVERED_JUNK,
+            Code::DeliveredSlow => &DELIVERED_SLOW,
+            Code::CognitoDefault => &COGNITO_DEFAULT,
+            Code::SpfUnaligned => &SPF_UNALIGNED,
+            Code::AuthFailed => &AUTH_FAILED,
+            Code::AuthUnverifiable => &AUTH_UNVERIFIABLE,
+            Code::TwoPieceGotcha => &TWO_PIECE_GOTCHA,
+            Code::RecipientSide => &RECIPIENT_SIDE,
+            Code::NotDelivered => &NOT_DELIVERED,
+            Code::CognitoCannotSend => &COGNITO_CANNOT_SEND,
+            Code::SmsDelivery => &SMS_DELIVERY,
+            Code::UserState => &USER_STATE,
+            Code::UserNotFound => &USER_NOT_FOUND,
+            Code::EmailUnverified => &EMAIL_UNVERIFIED,
+            Code::TriggerRejected => &TRIGGER_REJECTED,
+            Code::Throttled => &THROTTLED,
+            Code::AwsUnreachable => &AWS_UNREACHABLE,
+            Code::AwsError => &AWS_ERROR,
+            Code::MailboxUnavailable => &MAILBOX_UNAVAILABLE,
+            Code::MailboxLost => &MAILBOX_LOST,
+            Code::ConfigInvalid => &CONFIG_INVALID,
         }
     }
 }
@@ -344,6 +178,227 @@ impl PartialEq<&str> for Code {
         self.as_str() == *other
     }
 }
+
+// The rows, one constant each; [`Code::entry`] is the exhaustive index.
+
+const DELIVERED: Entry = Entry {
+    outcome: Outcome::Ok,
+    title: "mail delivered to the inbox, authenticated and on time",
+    fix: Fix::None,
+    source: "DESIGN.md §1",
+};
+
+const DELIVERED_JUNK: Entry = Entry {
+    outcome: Outcome::Warning,
+    title: "mail delivered, but into the Junk folder — a recipient-side classification problem",
+    fix: Fix::Text(
+        "Check the recipient's Spam/Bulk folder rules and the From-domain alignment (DKIM d= = From \
+         domain, DMARC published); Yahoo and Outlook are aggressive on first-time senders.",
+    ),
+    source: "runbook: \"If the Send metric increments but the recipient doesn't see the email, it's a \
+     recipient-side classification problem (Yahoo + Outlook are aggressive on first-time senders)\"",
+};
+
+const DELIVERED_SLOW: Entry = Entry {
+    outcome: Outcome::Warning,
+    title: "mail delivered, slower than the expected maximum",
+    fix: Fix::Text(
+        "Look at the latency breakdown: a slow SES hand-off points at SES (sending quota, account \
+         health), a slow receiver hop at the recipient's greylisting or filtering.",
+    ),
+    source: "DESIGN.md §4 (latency from the headers)",
+};
+
+const COGNITO_DEFAULT: Entry = Entry {
+    outcome: Outcome::Warning,
+    title: "the pool sends with COGNITO_DEFAULT: 50 mails a day, generic sender, often foldered as spam",
+    fix: Fix::DeveloperSending,
+    source: "runbook: \"Why SES instead of the Cognito default\"; research/aws.md §1.6 (daily email quota)",
+};
+
+const SPF_UNALIGNED: Entry = Entry {
+    outcome: Outcome::Warning,
+    title: "SPF passes but does not align with the From domain",
+    fix: Fix::Text(
+        "SES's default MAIL FROM (amazonses.com) never aligns; set a custom MAIL FROM subdomain \
+         (aws_ses_domain_mail_from) with its MX and SPF records, or drop expect.spf_aligned — DMARC \
+         passes through the aligned DKIM signature.",
+    ),
+    source: "research/authres-realworld.md §0 (SES MAIL FROM forms)",
+};
+
+const AUTH_FAILED: Entry = Entry {
+    outcome: Outcome::Critical,
+    title: "mail delivered, but its authentication failed the expectations",
+    fix: Fix::Text(
+        "Check the SES identity's DKIM status (CNAMEs published, DkimAttributes.Status = SUCCESS), the \
+         domain's SPF (include:amazonses.com or the custom MAIL FROM) and DMARC records.",
+    ),
+    source: "runbook: \"noreply@… is DKIM-signed against the same domain that publishes SPF \
+     (include:amazonses.com) and DMARC\"; DESIGN.md §5",
+};
+
+const AUTH_UNVERIFIABLE: Entry = Entry {
+    outcome: Outcome::Warning,
+    title: "mail delivered, but no trusted Authentication-Results header to judge it by",
+    fix: Fix::Text(
+        "Set imap.trusted_authserv_ids to the receiver's authserv-id (e.g. mx.google.com); Outlook \
+         writes none — judge from another mailbox.",
+    ),
+    source: "DESIGN.md §5 (trust only the receiver's own headers)",
+};
+
+const TWO_PIECE_GOTCHA: Entry = Entry {
+    outcome: Outcome::Critical,
+    title: "Cognito accepted the request but SES sent nothing: the identity likely has no policy for the \
+     Cognito principal — the two-piece gotcha",
+    fix: Fix::IdentityPolicy,
+    source: "runbook: \"The two-piece gotcha … Without that policy, Cognito returns success at the API but SES \
+     silently denies\"; research/aws.md §3.3",
+};
+
+const RECIPIENT_SIDE: Entry = Entry {
+    outcome: Outcome::Critical,
+    title: "SES sent the mail but it never reached the watched folders: a recipient-side problem",
+    fix: Fix::Text(
+        "Check the recipient's Spam/Bulk/Promotions folders and filters, its bounce/suppression state \
+         in SES, and the From-domain alignment.",
+    ),
+    source: "runbook: \"If the Send metric increments but the recipient doesn't see the email, it's a \
+     recipient-side classification problem\"",
+};
+
+const NOT_DELIVERED: Entry = Entry {
+    outcome: Outcome::Critical,
+    title: "the mail did not arrive in time, and SES's Send metric cannot say which side dropped it",
+    fix: Fix::Text(
+        "With COGNITO_DEFAULT the account's metrics never show the mail; otherwise enable [cloudwatch] \
+         for the probe. Check the recipient's folders and the SES identity policy.",
+    ),
+    source: "research/aws.md §2.4 (COGNITO_DEFAULT mail is not in your AWS/SES metrics)",
+};
+
+const COGNITO_CANNOT_SEND: Entry = Entry {
+    outcome: Outcome::Critical,
+    title: "Cognito refused to send the message",
+    fix: Fix::Text(
+        "InvalidEmailRoleAccessPolicyException: Cognito isn't allowed to use the email identity — fix \
+         the identity policy (the two-piece gotcha). CodeDeliveryFailureException: the code could not \
+         be delivered — check the SES identity and account state.",
+    ),
+    source: "research/aws.md §1.1 (ForgotPassword error list)",
+};
+
+const SMS_DELIVERY: Entry = Entry {
+    outcome: Outcome::Unknown,
+    title: "Cognito delivered by SMS, not email",
+    fix: Fix::Text(
+        "Set the pool's AccountRecoverySetting to verified_email first, or give the test user no \
+         phone_number.",
+    ),
+    source: "research/aws.md §1.2 (which channel is used)",
+};
+
+const USER_STATE: Entry = Entry {
+    outcome: Outcome::Unknown,
+    title: "the test user's state lets Cognito send no mail",
+    fix: Fix::Text(
+        "Put the test user back in a mail-sending state: resend the invite (admin-create-user \
+         --message-action RESEND keeps it in FORCE_CHANGE_PASSWORD, the preferred probe state) or \
+         admin-set-user-password --permanent (CONFIRMED); enable it if disabled. Manage it in \
+         Terraform (aws_cognito_user).",
+    ),
+    source: "runbook: \"User-state caveat — Cognito won't email a FORCE_CHANGE_PASSWORD account\"; \
+     research/aws.md §1.1",
+};
+
+const USER_NOT_FOUND: Entry = Entry {
+    outcome: Outcome::Unknown,
+    title: "the test user does not exist in the pool",
+    fix: Fix::Text(
+        "Create it (aws_cognito_user in Terraform) or fix `username` in the probe file.",
+    ),
+    source: "research/aws.md §1.1 (UserNotFoundException \"User does not exist.\")",
+};
+
+const EMAIL_UNVERIFIED: Entry = Entry {
+    outcome: Outcome::Unknown,
+    title: "the test user has no (verified) email address for this trigger",
+    fix: Fix::Text(
+        "Give the user an email attribute with email_verified = true (aws_cognito_user attributes).",
+    ),
+    source: "research/aws.md §1.1 (InvalidParameterException \"no registered/verified email\")",
+};
+
+const TRIGGER_REJECTED: Entry = Entry {
+    outcome: Outcome::Unknown,
+    title: "Cognito rejected the trigger call for this user",
+    fix: Fix::Text(
+        "Use trigger = \"auto\" so the call follows the user's status (FORCE_CHANGE_PASSWORD → RESEND; \
+         CONFIRMED → ForgotPassword).",
+    ),
+    source: "runbook: \"ForgotPassword is rejected on that status\"; research/aws.md §1.1",
+};
+
+const THROTTLED: Entry = Entry {
+    outcome: Outcome::Unknown,
+    title: "AWS throttled a call of the probe; no mail was sent",
+    fix: Fix::Text(
+        "Run ForgotPassword/AdminResetUserPassword probes at most every 15 minutes per user (5–20 \
+         attempts per hour), or keep the test user in FORCE_CHANGE_PASSWORD and trigger with RESEND, \
+         which has no per-user limit.",
+    ),
+    source: "research/aws.md §1.6 (per-user attempt limits), §1.8 (retries amplify quota use)",
+};
+
+const AWS_UNREACHABLE: Entry = Entry {
+    outcome: Outcome::Unknown,
+    title: "AWS could not be reached (network, endpoint or credentials)",
+    fix: Fix::Text(
+        "Check the credential chain (AWS_PROFILE, role, SSO login) and the network path to the Cognito \
+         endpoint.",
+    ),
+    source: "DESIGN.md §6 (an outage of the probe's own tools must never page as a delivery failure)",
+};
+
+const AWS_ERROR: Entry = Entry {
+    outcome: Outcome::Unknown,
+    title: "an AWS read failed",
+    fix: Fix::Text(
+        "See the error: AccessDenied means the probe's role lacks a read permission (see \
+         terraform-example's probe policy).",
+    ),
+    source: "research/aws.md §3.2 (IAM actions the probe needs)",
+};
+
+const MAILBOX_UNAVAILABLE: Entry = Entry {
+    outcome: Outcome::Unknown,
+    title: "the probe's mailbox could not be read; no mail was sent",
+    fix: Fix::Text(
+        "Check the [imap] settings, the password/token source, and the server's certificate \
+         (imap.ca_file for a private CA).",
+    ),
+    source: "DESIGN.md §6 (IMAP down is UNKNOWN, never CRITICAL); §1 (mailbox before trigger)",
+};
+
+const MAILBOX_LOST: Entry = Entry {
+    outcome: Outcome::Unknown,
+    title: "the probe's mailbox could not be read after the trigger: a mail was sent and may have arrived",
+    fix: Fix::Text(
+        "Check the mail server (connection, login, folders); the mail of this run is swept as late by a \
+         later run if it arrived.",
+    ),
+    source: "DESIGN.md §6 (IMAP down is UNKNOWN, never CRITICAL)",
+};
+
+const CONFIG_INVALID: Entry = Entry {
+    outcome: Outcome::Unknown,
+    title: "the probe's configuration is not usable",
+    fix: Fix::Text(
+        "Fix the probe file; `probe validate` checks every file.",
+    ),
+    source: "DESIGN.md §6",
+};
 
 /// A diagnosis raised but not yet placed in a phase: the catalogue row plus this run's specifics. Phases
 /// return it as their error; the run places it in the phase that raised it ([`Cause::at`]).

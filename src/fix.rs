@@ -84,7 +84,7 @@ impl PolicyFix {
 pub fn identity_policy(values: &PolicyFix) -> String {
     format!(
         r#"Attach an SES identity policy that lets Cognito send (declare it once, in one Terraform state):
-  resource "aws_ses_identity_policy" "cognito_send" {{
+  resource "aws_ses_identity_policy" "cognito_noreply" {{
     identity = {identity}
     name     = "AllowCognitoUserPoolsToSend"
     policy = jsonencode({{

@@ -17,6 +17,7 @@
 //! * [`monitor`] — `probe monitor`: scheduler, alert state machine, SQLite state; [`metrics`] — its
 //!   Prometheus metrics and HTTP endpoints.
 
+pub mod address;
 pub mod alert;
 pub mod authres;
 pub mod aws;

@@ -176,19 +176,10 @@ impl Pool {
     /// `no-reply@verificationemail.com` (aws.md §1.5) when COGNITO_DEFAULT has no custom From.
     pub fn sender_address(&self) -> String {
         match &self.from {
-            Some(from) => address_of(from),
+            Some(from) => crate::address::address_of(from),
             None => "no-reply@verificationemail.com".to_string(),
         }
     }
-}
-
-/// The bare address of a `Name <addr>` or `addr` header value, lower-cased.
-pub fn address_of(value: &str) -> String {
-    let inner = match (value.rfind('<'), value.rfind('>')) {
-        (Some(open), Some(close)) if open < close => &value[open + 1..close],
-        _ => value,
-    };
-    inner.trim().to_ascii_lowercase()
 }
 
 /// An app client as DescribeUserPoolClient reports it: the probe needs its secret for `SecretHash`

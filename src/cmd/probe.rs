@@ -91,8 +91,8 @@ async fn record_state(store: Result<Store, crate::monitor::store::StoreError>, p
 /// A probe that cannot even be configured is UNKNOWN (exit 3), in the requested format: JSON is a
 /// schema-1 report like any run's, the nagios line carries the same perfdata labels.
 fn config_failure(args: &RunArgs, message: &str) -> u8 {
-    let name = args.probe.as_deref().or(args.pool.as_deref()).unwrap_or_default();
-    let report = Report::unusable_config(name, message);
+    // No probe file was loaded, so there is no probe name: the nagios line says `config`.
+    let report = Report::unusable_config("", message);
     match args.format {
         Format::Text => eprintln!("probe: {message}"),
         format => emit(&report, format),

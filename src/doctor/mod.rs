@@ -235,7 +235,7 @@ pub async fn run(probe: &ProbeFile, clients: &Clients, options: &Options) -> Doc
     let from_domain = pool
         .as_ref()
         .and_then(|p| p.from.as_deref())
-        .map(crate::aws::cognito::address_of)
+        .map(crate::address::address_of)
         .and_then(|a| a.rsplit_once('@').map(|(_, d)| d.to_string()));
     findings.push(dns::run(from_domain.as_deref(), options.skip_dns).await);
     DoctorReport::new(&probe.name, &probe.pool_id, findings)

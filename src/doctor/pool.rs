@@ -4,6 +4,7 @@
 //! needs no quoting (the runbook's perpetual Terraform diff). Pure functions of what AWS reported.
 
 use super::{Finding, Status};
+use crate::address::parse_mailbox;
 use crate::aws::arn;
 use crate::aws::cognito::Pool;
 use crate::fix;
@@ -11,111 +12,6 @@ use crate::fix;
 /// Regions Cognito may use for SES besides the pool's own (research/aws.md §1.5: "US East (N. Virginia),
 /// US West (Oregon) and Europe (Ireland) are the alternates").
 const ALTERNATE_SES_REGIONS: [&str; 3] = ["us-east-1", "us-west-2", "eu-west-1"];
-
-/// RFC 5322 §3.2.3 `specials`: characters that may not appear in an unquoted display name (an atom).
-const SPECIALS: [char; 12] = ['(', ')', '<', '>', '[', ']', ':', ';', '@', '\\', ',', '"'];
-
-/// A From header value that is not an RFC 5322 mailbox.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FromError {
-    #[error("From {value:?} has no address, expected \"Name <user@domain>\" or \"user@domain\"")]
-    NoAddress { value: String },
-    #[error("From {value:?}: \"<\" without a closing \">\" at the end, expected \"Name <user@domain>\"")]
-    Unclosed { value: String },
-    #[error("From {value:?}: address {address:?} is not user@domain (RFC 5322 §3.4.1 addr-spec)")]
-    BadAddress { value: String, address: String },
-    #[error("From {value:?}: quoted display name is not closed, expected \"\\\"Name\\\" <user@domain>\"")]
-    UnclosedQuote { value: String },
-}
-
-/// A parsed From mailbox (RFC 5322 §3.4 `name-addr` or `addr-spec`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mailbox {
-    /// The display name as written (quotes kept), when there is one.
-    pub display_name: Option<String>,
-    /// The address, lower-cased.
-    pub address: String,
-    /// Specials in an unquoted display name (RFC 5322 §3.2.3); empty when the name is quoted or clean.
-    pub unquoted_specials: Vec<char>,
-}
-
-impl Mailbox {
-    /// The domain of the address.
-    pub fn domain(&self) -> &str {
-        self.address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default()
-    }
-}
-
-/// Parses a From value: `addr-spec`, or `display-name <addr-spec>` where the display name is a quoted
-/// string (RFC 5322 §3.2.4) or a phrase of atoms. Specials in an unquoted name are reported, not rejected:
-/// AWS stores such a name quoted (runbook, "Display name quirk"), which is what makes Terraform's plan differ.
-pub fn parse_mailbox(value: &str) -> Result<Mailbox, FromError> {
-    let trimmed = value.trim();
-    let (display, address) = match trimmed.rfind('<') {
-        Some(open) => {
-            let Some(inner) = trimmed[open + 1..].strip_suffix('>') else {
-                return Err(FromError::Unclosed { value: value.to_string() });
-            };
-            let name = trimmed[..open].trim();
-            (Some(name).filter(|n| !n.is_empty()), inner.trim())
-        }
-        None => (None, trimmed),
-    };
-    if address.is_empty() {
-        return Err(FromError::NoAddress { value: value.to_string() });
-    }
-    if !is_addr_spec(address) {
-        return Err(FromError::BadAddress { value: value.to_string(), address: address.to_string() });
-    }
-    let mut unquoted_specials = Vec::new();
-    if let Some(name) = display {
-        if let Some(rest) = name.strip_prefix('"') {
-            if !closes_quote(rest) {
-                return Err(FromError::UnclosedQuote { value: value.to_string() });
-            }
-        } else {
-            // A '.' in a phrase is obsolete syntax (RFC 5322 §4.1 obs-phrase) and is quoted by AWS too.
-            for c in name.chars().filter(|c| SPECIALS.contains(c) || *c == '.') {
-                if !unquoted_specials.contains(&c) {
-                    unquoted_specials.push(c);
-                }
-            }
-        }
-    }
-    Ok(Mailbox { display_name: display.map(str::to_string), address: address.to_ascii_lowercase(), unquoted_specials })
-}
-
-/// `rest` (after the opening quote) ends with the closing quote and holds no other unescaped quote.
-fn closes_quote(rest: &str) -> bool {
-    let mut escaped = false;
-    let mut closed_at = None;
-    for (i, c) in rest.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' => escaped = true,
-            '"' => {
-                closed_at = Some(i);
-                break;
-            }
-            _ => {}
-        }
-    }
-    closed_at.is_some_and(|i| i + 1 == rest.len())
-}
-
-/// RFC 5322 §3.4.1 addr-spec in its dot-atom form (what SES identities use): `local@domain`, both dot-atoms
-/// of atext (§3.2.3), the domain made of letter/digit/hyphen labels.
-fn is_addr_spec(address: &str) -> bool {
-    let Some((local, domain)) = address.rsplit_once('@') else {
-        return false;
-    };
-    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
-    let dot_atom =
-        |s: &str, ok: &dyn Fn(char) -> bool| !s.is_empty() && s.split('.').all(|p| !p.is_empty() && p.chars().all(ok));
-    dot_atom(local, &atext)
-        && dot_atom(domain, &|c: char| c.is_ascii_alphanumeric() || c == '-')
-        && domain.contains('.')
-}
 
 /// Every pool-level check: sending account, SourceArn, From.
 pub fn check(pool: &Pool, production: bool, pool_region: &str) -> Vec<Finding> {
@@ -313,37 +209,6 @@ mod tests {
     }
 
     const ARN: &str = "arn:aws:ses:us-east-1:657033058608:identity/noreply@thephenom.app";
-
-    #[test]
-    fn from_values_parse_as_rfc5322_mailboxes() {
-        // (value, address or error, unquoted specials)
-        let cases: &[(&str, Result<&str, ()>, &str)] = &[
-            ("Phenom <noreply@thephenom.app>", Ok("noreply@thephenom.app"), ""),
-            ("noreply@thephenom.app", Ok("noreply@thephenom.app"), ""),
-            ("NoReply@ThePhenom.app", Ok("noreply@thephenom.app"), ""),
-            ("Phenom (dev) <noreply@thephenom.app>", Ok("noreply@thephenom.app"), "()"),
-            ("\"Phenom (dev)\" <noreply@thephenom.app>", Ok("noreply@thephenom.app"), ""),
-            ("Phenom, Inc. <noreply@thephenom.app>", Ok("noreply@thephenom.app"), ",."),
-            ("<noreply@thephenom.app>", Ok("noreply@thephenom.app"), ""),
-            ("Phenom <noreply@thephenom.app", Err(()), ""),
-            ("Phenom <>", Err(()), ""),
-            ("Phenom <noreply>", Err(()), ""),
-            ("Phenom <no reply@thephenom.app>", Err(()), ""),
-            ("\"Phenom <noreply@thephenom.app>", Err(()), ""),
-            ("", Err(()), ""),
-        ];
-        for (value, expected, specials) in cases {
-            let got = parse_mailbox(value);
-            match expected {
-                Ok(addr) => {
-                    let m = got.unwrap_or_else(|e| panic!("{value:?}: {e}"));
-                    assert_eq!(m.address, *addr, "{value:?}");
-                    assert_eq!(m.unquoted_specials.iter().collect::<String>(), *specials, "{value:?}");
-                }
-                Err(()) => assert!(got.is_err(), "{value:?} should not parse: {got:?}"),
-            }
-        }
-    }
 
     #[test]
     fn pool_checks_judge_each_configuration() {

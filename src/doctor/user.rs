@@ -31,32 +31,8 @@ pub fn judge(
     client: Option<Result<AppClient, AwsFailure>>,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
-    let client_ok = match client {
-        None => false,
-        Some(Ok(c)) => {
-            out.push(client_finding(probe, &c));
-            true
-        }
-        Some(Err(err)) if is_own_trouble(&err) => {
-            out.push(Finding::aws_unknown("user.client", &err));
-            true
-        }
-        Some(Err(err)) => {
-            out.push(
-                Finding::new(
-                    "user.client",
-                    Status::Fail,
-                    format!(
-                        "app client {} of the probe file cannot be read: {err}",
-                        probe.client_id.as_deref().unwrap_or("?")
-                    ),
-                    "research/aws.md §1.2 (ForgotPassword needs ClientId)",
-                )
-                .fix("Fix client_id in the probe file: an app client of this pool."),
-            );
-            false
-        }
-    };
+    let (client_ok, finding) = client_state(probe, client);
+    out.extend(finding);
     let user = match user {
         Ok(u) => u,
         Err(err) if is_own_trouble(&err) => {
@@ -121,6 +97,27 @@ pub fn judge(
         );
     }
     out
+}
+
+/// Whether the probe has an app client to call with (an unreadable one still counts when the read failed
+/// for the doctor's own reasons), and the finding about it.
+fn client_state(probe: &ProbeFile, client: Option<Result<AppClient, AwsFailure>>) -> (bool, Option<Finding>) {
+    match client {
+        None => (false, None),
+        Some(Ok(c)) => (true, Some(client_finding(probe, &c))),
+        Some(Err(err)) if is_own_trouble(&err) => (true, Some(Finding::aws_unknown("user.client", &err))),
+        Some(Err(err)) => {
+            let id = probe.client_id.as_deref().unwrap_or("?");
+            let finding = Finding::new(
+                "user.client",
+                Status::Fail,
+                format!("app client {id} of the probe file cannot be read: {err}"),
+                "research/aws.md §1.2 (ForgotPassword needs ClientId)",
+            )
+            .fix("Fix client_id in the probe file: an app client of this pool.");
+            (false, Some(finding))
+        }
+    }
 }
 
 fn client_finding(probe: &ProbeFile, client: &AppClient) -> Finding {

@@ -133,29 +133,9 @@ fn duplicate_identity_policy(tree: &Tree, out: &mut Vec<Finding>) {
     }
 }
 
-/// The RFC 5322 §3.2.3 `specials` found unquoted in a display name (the part before `<`); quoted-strings
-/// (§3.2.4) may hold them.
-pub fn unquoted_specials(from: &str) -> Vec<char> {
-    let Some((name, _)) = from.rsplit_once('<') else { return Vec::new() };
-    let mut found = Vec::new();
-    let (mut quoted, mut escaped) = (false, false);
-    for c in name.chars() {
-        if escaped {
-            escaped = false;
-        } else if quoted && c == '\\' {
-            escaped = true;
-        } else if c == '"' {
-            quoted = !quoted;
-        } else if !quoted && "()<>[]:;@\\,.".contains(c) && !found.contains(&c) {
-            found.push(c);
-        }
-    }
-    found
-}
-
 fn from_address_specials(pool: &Pool, out: &mut Vec<Finding>) {
     let Some((from, at)) = &pool.from_email_address else { return };
-    let specials = unquoted_specials(from);
+    let specials = crate::address::unquoted_specials(from);
     if specials.is_empty() {
         return;
     }
@@ -212,23 +192,6 @@ fn cognito_default_production(pool: &Pool, out: &mut Vec<Finding>) {
 mod tests {
     use super::*;
     use crate::lint::tree::Location;
-
-    #[test]
-    fn unquoted_specials_cases() {
-        let cases: [(&str, &str, &str); 7] = [
-            ("plain name", "Phenom <noreply@thephenom.app>", ""),
-            ("parentheses", "Phenom (dev) <noreply@thephenom.app>", "()"),
-            ("quoted parentheses", "\"Phenom (dev)\" <noreply@thephenom.app>", ""),
-            ("dot and comma", "Phenom, Inc. <noreply@thephenom.app>", ",."),
-            ("bare address", "noreply@thephenom.app", ""),
-            ("escaped quote inside quotes", "\"Phe\\\"nom (x)\" <a@b.c>", ""),
-            ("angle address only", "<noreply@thephenom.app>", ""),
-        ];
-        for (name, from, want) in cases {
-            let got: String = unquoted_specials(from).into_iter().collect();
-            assert_eq!(got, want, "{name}");
-        }
-    }
 
     #[test]
     fn production_cases() {

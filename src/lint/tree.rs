@@ -89,6 +89,17 @@ struct Parsed {
 /// Reads every `.tf` file under `root` (skipping hidden directories such as `.terraform/`, which holds
 /// downloaded copies of modules) and extracts the facts.
 pub fn read_tree(root: &Path) -> Result<Tree, LintError> {
+    let parsed = parse_files(root)?;
+    let modules = read_modules(&parsed);
+    let mut tree = Tree { files: parsed.len(), ..Tree::default() };
+    for p in &parsed {
+        read_resources(p, &modules, &mut tree);
+    }
+    Ok(tree)
+}
+
+/// Every `.tf` file under `root`, parsed; a syntax error names the file, line and column.
+fn parse_files(root: &Path) -> Result<Vec<Parsed>, LintError> {
     let mut paths = Vec::new();
     collect(root, &mut paths)?;
     paths.sort();
@@ -109,10 +120,13 @@ pub fn read_tree(root: &Path) -> Result<Tree, LintError> {
         let dir = rel.parent().map(Path::to_path_buf).unwrap_or_default();
         parsed.push(Parsed { rel: PathBuf::from(display_path(root, &rel)), dir, src, body });
     }
+    Ok(parsed)
+}
 
-    // Pass 1: variables, then identities and policy documents (which may use variables), per module.
+/// Pass 1, per module: variables, then identities and policy documents (which may use variables).
+fn read_modules(parsed: &[Parsed]) -> BTreeMap<PathBuf, Module> {
     let mut modules: BTreeMap<PathBuf, Module> = BTreeMap::new();
-    for p in &parsed {
+    for p in parsed {
         let module = modules.entry(p.dir.clone()).or_default();
         for block in p.body.get_blocks("variable") {
             if let (Some(name), Some(default)) = (label(block, 0), block.body.get_attribute("default")) {
@@ -121,68 +135,66 @@ pub fn read_tree(root: &Path) -> Result<Tree, LintError> {
             }
         }
     }
-    for p in &parsed {
-        let mut found = Vec::new();
-        let mut docs = Vec::new();
-        {
-            let module = &modules[&p.dir];
-            for block in p.body.blocks() {
-                let kind = block.ident.as_str();
-                let (Some(t), Some(name)) = (label(block, 0), label(block, 1)) else { continue };
-                let address = if kind == "data" { format!("data.{t}.{name}") } else { format!("{t}.{name}") };
-                match (kind, t) {
-                    ("data" | "resource", "aws_ses_email_identity" | "aws_ses_domain_identity")
-                    | ("data" | "resource", "aws_sesv2_email_identity") => {
-                        let attr =
-                            ["email", "domain", "email_identity"].iter().find_map(|k| block.body.get_attribute(k));
-                        if let Some(Value::String(s)) = attr.map(|a| eval(&a.value, module)) {
-                            found.push((address, s));
-                        }
-                    }
-                    ("data", "aws_iam_policy_document") => docs.push((address, policy_document(&block.body, module))),
-                    _ => {}
-                }
-            }
-        }
+    for p in parsed {
+        let (found, docs) = identities_and_documents(p, &modules[&p.dir]);
         let module = modules.entry(p.dir.clone()).or_default();
         module.identities.extend(found);
         module.policy_documents.extend(docs);
     }
+    modules
+}
 
-    // Pass 2: pools and identity policies.
-    let mut tree = Tree { files: parsed.len(), ..Tree::default() };
-    for p in &parsed {
-        let module = &modules[&p.dir];
-        for block in p.body.get_blocks("resource") {
-            let (Some(t), Some(name)) = (label(block, 0), label(block, 1)) else { continue };
-            let at = location(&p.rel, &p.src, block.span());
-            match t {
-                "aws_cognito_user_pool" => {
-                    let mut pool = read_pool(block, format!("{t}.{name}"), at, p, module);
-                    pool.source_arn = pool.source_arn.map(|arn| resolve_identity(&arn, &modules, &p.dir));
-                    tree.pools.push(pool);
+type Named<T> = Vec<(String, T)>;
+
+/// The SES identities and `aws_iam_policy_document`s one file declares.
+fn identities_and_documents(p: &Parsed, module: &Module) -> (Named<String>, Named<Value>) {
+    let mut found = Vec::new();
+    let mut docs = Vec::new();
+    for block in p.body.blocks() {
+        let kind = block.ident.as_str();
+        let (Some(t), Some(name)) = (label(block, 0), label(block, 1)) else { continue };
+        let address = if kind == "data" { format!("data.{t}.{name}") } else { format!("{t}.{name}") };
+        match (kind, t) {
+            ("data" | "resource", "aws_ses_email_identity" | "aws_ses_domain_identity")
+            | ("data" | "resource", "aws_sesv2_email_identity") => {
+                let attr = ["email", "domain", "email_identity"].iter().find_map(|k| block.body.get_attribute(k));
+                if let Some(Value::String(s)) = attr.map(|a| eval(&a.value, module)) {
+                    found.push((address, s));
                 }
-                "aws_ses_identity_policy" => {
-                    let attr = |k: &str| block.body.get_attribute(k).map(|a| eval(&a.value, module));
-                    let identity = attr("identity").map(|v| resolve_identity(&value_text(&v), &modules, &p.dir));
-                    let policy_name = attr("name").map(|v| value_text(&v));
-                    let document = match block.body.get_attribute("policy") {
-                        Some(a) => read_policy(&a.value, module).map(|d| resolve_resources(d, &modules, &p.dir)),
-                        None => Err("it has no policy attribute".to_string()),
-                    };
-                    tree.policies.push(IdentityPolicy {
-                        address: format!("{t}.{name}"),
-                        at,
-                        identity,
-                        name: policy_name,
-                        document,
-                    });
-                }
-                _ => {}
             }
+            ("data", "aws_iam_policy_document") => docs.push((address, policy_document(&block.body, module))),
+            _ => {}
         }
     }
-    Ok(tree)
+    (found, docs)
+}
+
+/// Pass 2: the pools and identity policies of one file.
+fn read_resources(p: &Parsed, modules: &BTreeMap<PathBuf, Module>, tree: &mut Tree) {
+    let module = &modules[&p.dir];
+    for block in p.body.get_blocks("resource") {
+        let (Some(t), Some(name)) = (label(block, 0), label(block, 1)) else { continue };
+        let at = location(&p.rel, &p.src, block.span());
+        match t {
+            "aws_cognito_user_pool" => {
+                let mut pool = read_pool(block, format!("{t}.{name}"), at, p, module);
+                pool.source_arn = pool.source_arn.map(|arn| resolve_identity(&arn, modules, &p.dir));
+                tree.pools.push(pool);
+            }
+            "aws_ses_identity_policy" => {
+                let attr = |k: &str| block.body.get_attribute(k).map(|a| eval(&a.value, module));
+                let identity = attr("identity").map(|v| resolve_identity(&value_text(&v), modules, &p.dir));
+                let policy_name = attr("name").map(|v| value_text(&v));
+                let document = match block.body.get_attribute("policy") {
+                    Some(a) => read_policy(&a.value, module).map(|d| resolve_resources(d, modules, &p.dir)),
+                    None => Err("it has no policy attribute".to_string()),
+                };
+                let address = format!("{t}.{name}");
+                tree.policies.push(IdentityPolicy { address, at, identity, name: policy_name, document });
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Paths in findings are shown as the user named the directory: `terraform-example/production/cognito.tf`.

@@ -15,7 +15,8 @@ fn probe(args: &[&str]) -> (Option<i32>, String, String) {
 
 #[test]
 fn shipped_probe_files_validate() {
-    let (code, out, err) = probe(&["validate", "probes"]);
+    // The shipped files name secrets of the hosts they run on, not of this one.
+    let (code, out, err) = probe(&["validate", "probes", "--skip-secrets"]);
     assert_eq!(code, Some(0), "{out}{err}");
     for name in ["production", "staging", "dev-local"] {
         assert!(out.lines().any(|l| l.starts_with(&format!("ok  {name} "))), "{name} missing:\n{out}");
@@ -73,10 +74,10 @@ fn command_line_mistakes_are_unknown_not_critical() {
 
 #[test]
 fn validate_shows_paging_with_the_shipped_alert_defaults() {
-    let (code, out, err) = probe(&["validate", "probes"]);
+    let (code, out, err) = probe(&["validate", "probes", "--skip-secrets"]);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.lines().all(|l| l.ends_with("pages nobody")), "no channels in the probe files themselves:\n{out}");
-    let (code, out, err) = probe(&["validate", "probes", "--alerts", "deploy/alerts.toml"]);
+    let (code, out, err) = probe(&["validate", "probes", "--alerts", "deploy/alerts.toml", "--skip-secrets"]);
     assert_eq!(code, Some(0), "{out}{err}");
     for line in out.lines() {
         assert!(line.ends_with("pages pagerduty after 2 failures"), "{line}");
@@ -84,7 +85,106 @@ fn validate_shows_paging_with_the_shipped_alert_defaults() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("alerts.toml");
     std::fs::write(&bad, "[alert]\nreminder_interval = \"1m\"\n").unwrap();
-    let (code, out, _) = probe(&["validate", "probes", "--alerts", bad.to_str().unwrap()]);
+    let (code, out, _) = probe(&["validate", "probes", "--alerts", bad.to_str().unwrap(), "--skip-secrets"]);
     assert_eq!(code, Some(3));
     assert!(out.starts_with("BAD ") && out.contains("alerts.toml:2: alert.reminder_interval:"), "{out}");
+}
+
+fn probe_file(pool: &str, name: Option<&str>) -> String {
+    let name = name.map(|n| format!("name = \"{n}\"\n")).unwrap_or_default();
+    format!("{name}pool_id = \"{pool}\"\nusername = \"u\"\n[aws]\nendpoint_url = \"http://127.0.0.1:9\"\n[maildir]\npath = \"/nonexistent\"\n")
+}
+
+/// A run sends real mail and spends real quota: `--pool` matching several files refuses and lists them.
+#[test]
+fn several_files_for_one_pool_are_refused_and_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a-prod.toml"), probe_file("us-east-1_aaa", None)).unwrap();
+    std::fs::write(dir.path().join("b-prod.toml"), probe_file("us-east-1_aaa", Some("second"))).unwrap();
+    let dir_arg = dir.path().to_str().unwrap();
+    let (code, _, err) = probe(&["--pool", "us-east-1_aaa", "--probes", dir_arg]);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("2 probe files") && err.contains("a-prod.toml") && err.contains("b-prod.toml"), "{err}");
+    assert!(err.contains("refusing to guess"), "{err}");
+}
+
+/// `--probe` takes the file name, as `--help` says, even when the file sets `name`; a run that then fails
+/// to reach AWS is UNKNOWN in its resolve phase — the file was found.
+#[test]
+fn probe_by_file_name_finds_a_file_that_sets_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("billing.toml"), probe_file("us-east-1_bbb", Some("billing-prod"))).unwrap();
+    let dir_arg = dir.path().to_str().unwrap();
+    for selector in ["billing", "billing-prod"] {
+        let (code, out, err) = probe(&["--probe", selector, "--probes", dir_arg, "--format", "json"]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{selector}: {e}\n{out}{err}"));
+        assert_eq!(code, Some(3), "{selector}: {out}");
+        assert_eq!((v["probe"].as_str(), v["phase"].as_str()), (Some("billing-prod"), Some("resolve")), "{selector}: {v}");
+    }
+}
+
+/// A configuration error in `--format json` is a schema-1 report like any run's; in nagios form it carries
+/// the same perfdata labels as every other run.
+#[test]
+fn config_errors_keep_the_output_formats() {
+    let (code, out, _) = probe(&["--pool", "us-east-1_nosuchpool", "--format", "json"]);
+    assert_eq!(code, Some(3));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["schema"], 1, "{v}");
+    assert_eq!((v["outcome"].as_str(), v["phase"].as_str()), (Some("unknown"), Some("config")), "{v}");
+    let timings = v["timings"].as_object().unwrap();
+    assert_eq!(timings.len(), 7, "every phase present, null: {v}");
+    assert!(timings.values().all(|t| t.is_null()), "{v}");
+    let (code, out, _) = probe(&["--pool", "us-east-1_nosuchpool", "--format", "nagios"]);
+    assert_eq!(code, Some(3));
+    let perf = out.trim_end().split_once(" | ").map(|(_, p)| p.to_string()).unwrap_or_default();
+    let labels: Vec<&str> = perf.split(' ').map(|p| p.split('=').next().unwrap_or_default()).collect();
+    assert_eq!(labels, ["delivery", "resolve", "trigger", "ses", "inbox", "authenticate", "cleanup", "late_mails"], "{out}");
+    assert!(!out.contains("Some(") && !out.contains("None"), "no Rust Debug text: {out}");
+}
+
+/// `validate` says ok only when the file's secrets can be read here; it never shows a value.
+#[test]
+fn validate_checks_that_secrets_can_be_read_without_showing_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "pool_id = \"us-east-1_abc\"\nusername = \"u\"\n[imap]\nhost = \"h\"\nusername = \"u\"\n\
+                password = { env = \"PROBE_TEST_VALIDATE_PASSWORD\" }\n";
+    std::fs::write(dir.path().join("p.toml"), text).unwrap();
+    let run = |env: Option<&str>, extra: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_probe"));
+        cmd.arg("validate").arg(dir.path()).args(extra).env_remove("PROBE_TEST_VALIDATE_PASSWORD");
+        if let Some(v) = env {
+            cmd.env("PROBE_TEST_VALIDATE_PASSWORD", v);
+        }
+        let out = cmd.output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (code, out) = run(None, &[]);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.starts_with("BAD ") && out.contains("p.toml:6: imap.password:"), "{out}");
+    assert!(out.contains("PROBE_TEST_VALIDATE_PASSWORD is not set"), "{out}");
+    let (code, out) = run(Some("canary-validate-secret"), &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.starts_with("ok  p ") && !out.contains("canary-validate-secret"), "{out}");
+    let (code, out) = run(None, &["--skip-secrets"]);
+    assert_eq!(code, Some(0), "{out}");
+}
+
+/// A reader that goes away (`probe validate | head`) ends the output quietly, never with a panic.
+#[test]
+fn a_closed_output_pipe_is_not_a_panic() {
+    for args in [&["validate", "probes", "--skip-secrets"][..], &["demo", "--list"][..]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_probe"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_ne!(out.status.code(), Some(101), "{args:?}: {err}");
+    }
 }

@@ -406,3 +406,127 @@ async fn other_mail_is_never_matched_or_deleted_and_stale_probe_mail_is_swept() 
         assert!(names.contains(&base), "{kept:?} was touched; left: {names:?}");
     }
 }
+
+/// The reported phase is the one that failed, not a default of the diagnosis: a throttled read is a
+/// resolve failure, a trigger that got no answer a trigger failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reported_phase_is_the_phase_that_failed() {
+    let rig = Rig::start().await;
+    // (case, faults, outcome, phase, code)
+    let cases = [
+        ("AdminGetUser throttled", json!({"throttle": true, "throttle_operations": ["AdminGetUser"]}), Phase::Resolve),
+        ("DescribeUserPool throttled", json!({"throttle": true, "throttle_operations": ["DescribeUserPool"]}), Phase::Resolve),
+        ("AdminCreateUser throttled", json!({"throttle": true, "throttle_operations": ["AdminCreateUser"]}), Phase::Trigger),
+    ];
+    for (case, faults, phase) in cases {
+        rig.control().reset();
+        rig.control().patch_faults(&faults).unwrap();
+        let report = rig.run(&rig.probe(PROD, "probe-prod-fcp", "")).await;
+        let got = (report.outcome, report.phase, report.diagnosis.code.as_str());
+        assert_eq!(got, (Outcome::Unknown, phase, "throttled"), "{case}:\n{}", describe(&report));
+    }
+
+    // The trigger's client (retries off) reaches nothing; every read still reaches the twin.
+    rig.control().reset();
+    let before = rig.control().sent().len();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let unreachable = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(format!("http://127.0.0.1:{dead}"))
+        .test_credentials()
+        .load()
+        .await;
+    let mut clients = rig.clients.clone();
+    clients.cognito_trigger = aws_sdk_cognitoidentityprovider::Client::new(&unreachable);
+    let report = cognito_delivery_probe::probe::run(&rig.probe(PROD, "probe-prod-fcp", ""), &clients, &|_| {}).await;
+    let got = (report.outcome, report.phase, report.diagnosis.code.as_str());
+    assert_eq!(got, (Outcome::Unknown, Phase::Trigger, "aws_unreachable"), "{}", describe(&report));
+    assert!(report.diagnosis.summary.contains("may or may not have sent a mail"), "{}", report.diagnosis.summary);
+    assert_eq!(rig.control().sent().len(), before);
+}
+
+/// The mailbox lost after the trigger is the probe's own trouble (UNKNOWN), and it says the mail was sent —
+/// not "no mail was sent", which is true only before the trigger.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_imap_failure_during_the_wait_says_the_mail_was_sent() {
+    let rig = Rig::start().await;
+    rig.control().patch_faults(&json!({"delivery_delay_seconds": 3})).unwrap();
+    let before = rig.control().sent().len();
+    let probe = rig.probe(PROD, "probe-prod-fcp", "top: timeout = \"8s\"");
+    let run = cognito_delivery_probe::probe::run(&probe, &rig.clients, &|_| {});
+    let kick = async {
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        rig.dovecot.kick();
+    };
+    let (report, ()) = tokio::join!(run, kick);
+    let got = (report.outcome, report.phase, report.diagnosis.code.as_str());
+    assert_eq!(got, (Outcome::Unknown, Phase::Inbox, "mailbox_lost"), "{}", describe(&report));
+    assert!(report.diagnosis.summary.contains("a mail was sent"), "{}", report.diagnosis.summary);
+    assert!(report.trigger.is_some(), "the trigger ran");
+    assert_eq!(rig.control().sent().len(), before + 1, "exactly one mail went out");
+}
+
+/// With `cleanup = keep`, a run counts as late only the probe mail that arrived after the previous run
+/// stopped waiting: mail judged on time and kept is never counted, and a late mail is counted once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_mail_is_counted_late_once_and_on_time_mail_never() {
+    use cognito_delivery_probe::inbox::pool::ImapPool;
+    use cognito_delivery_probe::probe::{RunContext, run_with};
+    let rig = Rig::start().await;
+    let probe = rig.probe(PROD, "probe-prod-fcp", "top: timeout = \"2s\"\nimap: cleanup = \"keep\"");
+    let imap = ImapPool::one_shot();
+    let mut previous = None;
+    let mut run = async |faults: serde_json::Value| {
+        rig.control().reset();
+        rig.control().patch_faults(&faults).unwrap();
+        let ctx = RunContext { clients: &rig.clients, imap: &imap, previous_wait_until: previous };
+        let report = run_with(&probe, &ctx, &|_| {}).await;
+        previous = report.trigger.as_ref().map(|t| t.wait_until).or(previous);
+        report
+    };
+    let first = run(json!({})).await;
+    assert_eq!((first.outcome, first.late_mails), (Outcome::Ok, 0), "{}", describe(&first));
+    assert!(first.notes.iter().any(|n| n.contains("cleanup = keep")), "the first run says why it counts nothing");
+    // Each run after the previous one's mail is older than the timeout: the old rule counted it again.
+    for round in 0..2 {
+        tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+        let report = run(json!({})).await;
+        assert_eq!((report.outcome, report.late_mails), (Outcome::Ok, 0), "round {round}: {}", describe(&report));
+    }
+    // A mail that arrives after its run gave up is late, once.
+    let late = run(json!({"delivery_delay_seconds": 3})).await;
+    assert_eq!(late.outcome, Outcome::Critical, "{}", describe(&late));
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let next = run(json!({})).await;
+    assert_eq!((next.outcome, next.late_mails), (Outcome::Ok, 1), "{}", describe(&next));
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let after = run(json!({})).await;
+    assert_eq!((after.outcome, after.late_mails), (Outcome::Ok, 0), "{}", describe(&after));
+    assert_eq!(rig.mailbox_files().len(), 6, "keep leaves every probe mail in place");
+}
+
+/// The live view shows every phase as it ends, the SES checkpoint included, with marks that say how it
+/// went; timings add the inbox's two parts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_view_shows_every_phase() {
+    use cognito_delivery_probe::probe::PhaseLine;
+    use cognito_delivery_probe::verdict::Mark;
+    let rig = Rig::start().await;
+    let lines = std::sync::Mutex::new(Vec::new());
+    let progress = |l: &PhaseLine| lines.lock().unwrap().push((l.phase, l.mark));
+    let report = cognito_delivery_probe::probe::run(&rig.probe(PROD, "probe-prod-fcp", ""), &rig.clients, &progress).await;
+    assert_eq!(report.outcome, Outcome::Ok, "{}", describe(&report));
+    let seen = lines.into_inner().unwrap();
+    assert_eq!(seen.len(), 8, "{seen:?}");
+    let before = [(Phase::Resolve, Mark::Ok), (Phase::Inbox, Mark::Ok), (Phase::Ses, Mark::Ok), (Phase::Trigger, Mark::Ok)];
+    assert_eq!(seen[..4], before, "baselines before the trigger: {seen:?}");
+    // ses ∥ inbox: the metric may rise first (ok) or the mail arrive first (the checkpoint stops, unneeded).
+    let mut side_by_side = seen[4..6].to_vec();
+    side_by_side.sort_by_key(|(p, _)| *p);
+    assert!(matches!(side_by_side[..], [(Phase::Ses, Mark::Ok | Mark::Skip), (Phase::Inbox, Mark::Ok)]), "{seen:?}");
+    assert_eq!(seen[6..], [(Phase::Authenticate, Mark::Ok), (Phase::Cleanup, Mark::Ok)], "{seen:?}");
+    for phase in [Phase::Resolve, Phase::Trigger, Phase::Ses, Phase::Inbox, Phase::Authenticate, Phase::Cleanup] {
+        assert!(report.timings[&phase].is_some(), "{phase} timed: {:?}", report.timings);
+    }
+    assert!(report.timings[&Phase::Config].is_none());
+}
