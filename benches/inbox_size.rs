@@ -110,7 +110,8 @@ async fn phase(dovecot: &Dovecot) -> Duration {
     let mut inbox = open(dovecot).await;
     let baseline = inbox.baseline().await.expect("baseline");
     let stale_before = baseline.taken_at - chrono::Duration::minutes(5);
-    inbox.sweep(&baseline, &matcher(), stale_before, &Cleanup::Delete).await.expect("sweep");
+    let window = cognito_delivery_probe::inbox::LateWindow { after: None, before: stale_before };
+    inbox.sweep(&baseline, &matcher(), &window, &Cleanup::Delete).await.expect("sweep");
     deliver(&dovecot.maildir, Folder::Inbox, &bytes, Utc::now()).expect("deliver");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let found = inbox.wait(&baseline, &matcher(), deadline).await.expect("wait").expect("probe mail found");

@@ -315,18 +315,14 @@ const USER_STATE: Entry = Entry {
 const USER_NOT_FOUND: Entry = Entry {
     outcome: Outcome::Unknown,
     title: "the test user does not exist in the pool",
-    fix: Fix::Text(
-        "Create it (aws_cognito_user in Terraform) or fix `username` in the probe file.",
-    ),
+    fix: Fix::Text("Create it (aws_cognito_user in Terraform) or fix `username` in the probe file."),
     source: "research/aws.md §1.1 (UserNotFoundException \"User does not exist.\")",
 };
 
 const EMAIL_UNVERIFIED: Entry = Entry {
     outcome: Outcome::Unknown,
     title: "the test user has no (verified) email address for this trigger",
-    fix: Fix::Text(
-        "Give the user an email attribute with email_verified = true (aws_cognito_user attributes).",
-    ),
+    fix: Fix::Text("Give the user an email attribute with email_verified = true (aws_cognito_user attributes)."),
     source: "research/aws.md §1.1 (InvalidParameterException \"no registered/verified email\")",
 };
 
@@ -394,9 +390,7 @@ const MAILBOX_LOST: Entry = Entry {
 const CONFIG_INVALID: Entry = Entry {
     outcome: Outcome::Unknown,
     title: "the probe's configuration is not usable",
-    fix: Fix::Text(
-        "Fix the probe file; `probe validate` checks every file.",
-    ),
+    fix: Fix::Text("Fix the probe file; `probe validate` checks every file."),
     source: "DESIGN.md §6",
 };
 
@@ -523,7 +517,8 @@ mod tests {
     #[test]
     fn probe_side_trouble_is_never_critical() {
         use Code::*;
-        for code in [AwsUnreachable, AwsError, MailboxUnavailable, MailboxLost, Throttled, ConfigInvalid, UserNotFound] {
+        for code in [AwsUnreachable, AwsError, MailboxUnavailable, MailboxLost, Throttled, ConfigInvalid, UserNotFound]
+        {
             assert_eq!(code.entry().outcome, Outcome::Unknown, "{code}");
         }
     }
@@ -532,7 +527,10 @@ mod tests {
     fn a_cause_is_placed_in_the_phase_that_raised_it() {
         let d = Cause::new(Code::Throttled).detail("LimitExceededException on AdminGetUser").at(Phase::Resolve);
         assert_eq!((d.phase, d.outcome()), (Phase::Resolve, Outcome::Unknown));
-        assert_eq!(d.summary, "AWS throttled a call of the probe; no mail was sent: LimitExceededException on AdminGetUser");
+        assert_eq!(
+            d.summary,
+            "AWS throttled a call of the probe; no mail was sent: LimitExceededException on AdminGetUser"
+        );
     }
 
     #[test]

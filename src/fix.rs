@@ -152,7 +152,9 @@ mod tests {
         let fix = identity_policy(&PolicyFix::for_subject(&subject));
         assert!(fix.contains(r#"identity = "arn:aws:ses:us-east-1:111122223333:identity/mail.example.org""#), "{fix}");
         assert!(fix.contains(r#""aws:SourceAccount" = "111122223333""#), "{fix}");
-        assert!(fix.contains(r#""aws:SourceArn" = "arn:aws:cognito-idp:us-east-1:111122223333:userpool/us-east-1_abc""#));
+        assert!(
+            fix.contains(r#""aws:SourceArn" = "arn:aws:cognito-idp:us-east-1:111122223333:userpool/us-east-1_abc""#)
+        );
         let sending = developer_sending(Some("Team (dev) <hi@example.org>"), None);
         assert!(sending.contains(r#"from_email_address     = "Team (dev) <hi@example.org>""#), "{sending}");
     }

@@ -114,14 +114,18 @@ mod tests {
         timed.timings.insert(Phase::Resolve, Some(0.2));
         let (a, b) = (nagios(&unknown), nagios(&timed));
         assert_eq!(labels(&a), labels(&b));
-        assert_eq!(labels(&a), ["delivery", "resolve", "trigger", "ses", "inbox", "authenticate", "cleanup", "late_mails"]);
+        assert_eq!(
+            labels(&a),
+            ["delivery", "resolve", "trigger", "ses", "inbox", "authenticate", "cleanup", "late_mails"]
+        );
         assert!(a.contains("delivery=U;;;0") && b.contains("resolve=0.200s;;;0"), "{a}\n{b}");
         assert!(a.starts_with("COGNITO-DELIVERY UNKNOWN - config: [config] "), "{a}");
     }
 
     #[test]
     fn negative_zero_never_shows() {
-        let line = PhaseLine { phase: Phase::Ses, mark: crate::verdict::Mark::Ok, seconds: -0.0, detail: String::new() };
+        let line =
+            PhaseLine { phase: Phase::Ses, mark: crate::verdict::Mark::Ok, seconds: -0.0, detail: String::new() };
         assert!(!phase_line(&line).contains("-0"), "{}", phase_line(&line));
     }
 }

@@ -111,7 +111,8 @@ impl SecretSource {
                 _ => Err(SecretError::EnvMissing { name: name.clone() }),
             },
             SecretSource::File(path) => {
-                let meta = std::fs::metadata(path).map_err(|source| SecretError::File { path: path.clone(), source })?;
+                let meta =
+                    std::fs::metadata(path).map_err(|source| SecretError::File { path: path.clone(), source })?;
                 std::fs::File::open(path).map_err(|source| SecretError::File { path: path.clone(), source })?;
                 if meta.len() == 0 {
                     return Err(SecretError::FileEmpty { path: path.clone() });
@@ -120,11 +121,7 @@ impl SecretSource {
             }
             SecretSource::Command(argv) => {
                 let program = argv.first().ok_or(SecretError::CommandEmpty)?;
-                if executable(program) {
-                    Ok(())
-                } else {
-                    Err(SecretError::CommandMissing { program: program.clone() })
-                }
+                if executable(program) { Ok(()) } else { Err(SecretError::CommandMissing { program: program.clone() }) }
             }
         }
     }
@@ -174,9 +171,8 @@ impl SecretSource {
 /// command would be found when run).
 pub fn executable(program: &str) -> bool {
     use std::os::unix::fs::PermissionsExt as _;
-    let is_exec = |p: &std::path::Path| {
-        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    };
+    let is_exec =
+        |p: &std::path::Path| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
     if program.contains('/') {
         return is_exec(std::path::Path::new(program));
     }

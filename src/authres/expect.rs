@@ -193,7 +193,11 @@ fn dkim_finding(o: &Observed<'_>, e: &Expectations) -> Finding {
     if let Some(want) = e.dkim_domain.as_deref().map(|d| d.trim_end_matches('.').to_ascii_lowercase())
         && !passes.iter().any(|d| d.domain.as_deref() == Some(want.as_str()))
     {
-        return finding(Method::Dkim, Fail, format!("no passing signature with the expected d={want}; reported: {}", all()));
+        return finding(
+            Method::Dkim,
+            Fail,
+            format!("no passing signature with the expected d={want}; reported: {}", all()),
+        );
     }
     if let Some(good) = passes.iter().find(|d| d.aligned) {
         return finding(
@@ -214,7 +218,10 @@ fn dkim_finding(o: &Observed<'_>, e: &Expectations) -> Finding {
     let passed: Vec<String> = passes.iter().map(|d| d.domain.clone().unwrap_or_else(|| "(not named)".into())).collect();
     let mut why = format!("DKIM passed only for {}, which does not align with {from} ({mode})", passed.join(", "));
     if passes.iter().any(|d| d.domain.as_deref().is_some_and(|x| organizational_domain(x) == "amazonses.com")) {
-        why.push_str("; amazonses.com is SES's own signature and never aligns: enable Easy DKIM (or BYODKIM) for the sending domain");
+        why.push_str(
+            "; amazonses.com is SES's own signature and never aligns: enable Easy DKIM (or BYODKIM) for the \
+            sending domain",
+        );
     } else if e.alignment == AlignmentMode::Strict
         && o.from.is_some_and(|f| {
             passes.iter().any(|d| d.domain.as_deref().is_some_and(|x| is_aligned(x, f, AlignmentMode::Relaxed)))
@@ -243,9 +250,11 @@ fn spf_finding(o: &Observed<'_>, e: &Expectations) -> Finding {
     if spf.result != "pass" {
         let what = format!("spf={} for {} {domain}", spf.result, spf.identity);
         return match e.spf {
-            Requirement::Pass => {
-                finding(Method::Spf, Fail, format!("{what}: the sending IP is not authorised by that domain's SPF record"))
-            }
+            Requirement::Pass => finding(
+                Method::Spf,
+                Fail,
+                format!("{what}: the sending IP is not authorised by that domain's SPF record"),
+            ),
             Requirement::Any => finding(Method::Spf, Pass, format!("{what} (not required)")),
         };
     }
@@ -279,8 +288,12 @@ fn mail_from_finding(o: &Observed<'_>, e: &Expectations) -> Option<Finding> {
                  probably failed and BehaviorOnMXFailure=UseDefaultValue fell back silently"
             ),
         ),
-        Some(g) => finding(Method::MailFrom, FindingOutcome::Warn, format!("MAIL FROM domain was {g}, expected {want}")),
-        None => finding(Method::MailFrom, FindingOutcome::Warn, format!("the MAIL FROM domain is unknown, expected {want}")),
+        Some(g) => {
+            finding(Method::MailFrom, FindingOutcome::Warn, format!("MAIL FROM domain was {g}, expected {want}"))
+        }
+        None => {
+            finding(Method::MailFrom, FindingOutcome::Warn, format!("the MAIL FROM domain is unknown, expected {want}"))
+        }
     };
     Some(f)
 }
@@ -335,7 +348,8 @@ fn dmarc_cross_check(o: &Observed<'_>, e: &Expectations) -> Option<Finding> {
         ("fail", true) => Some(finding(
             Method::Dmarc,
             FindingOutcome::Warn,
-            "the receiver says dmarc=fail although an aligned identifier passed (does the domain publish adkim=s/aspf=s?)"
+            "the receiver says dmarc=fail although an aligned identifier passed (does the domain publish \
+                adkim=s/aspf=s?)"
                 .to_string(),
         )),
         _ => None,

@@ -107,7 +107,8 @@ mod tests {
     #[test]
     fn dkim_signature_tags() {
         let sig = parse_dkim_signature(
-            " v=1; a=rsa-sha256; q=dns/txt; c=relaxed/simple;\r\n\ts=224i4yxa5dv7c2xz3womw6peuasteono; d=AmazonSES.com; t=1;\r\n\th=From:To; bh=x=; b=L7Gap8PV\r\n\tabc+/=",
+            " v=1; a=rsa-sha256; q=dns/txt; c=relaxed/simple;\r\n\ts=224i4yxa5dv7c2xz3womw6peuasteono; \
+                d=AmazonSES.com; t=1;\r\n\th=From:To; bh=x=; b=L7Gap8PV\r\n\tabc+/=",
         );
         assert_eq!(sig.d, "amazonses.com");
         assert_eq!(sig.s, "224i4yxa5dv7c2xz3womw6peuasteono");
@@ -135,7 +136,8 @@ mod tests {
 
     #[test]
     fn header_fields_keep_order_and_raw_values() {
-        let raw = b"Authentication-Results: mx.google.com;\r\n       dkim=pass header.i=@example.com\r\nReceived: from x\r\nFrom: a@example.com\r\n\r\nbody";
+        let raw = b"Authentication-Results: mx.google.com;\r\n       dkim=pass header.i=@example.com\r\nReceived: \
+            from x\r\nFrom: a@example.com\r\n\r\nbody";
         let fields = header_fields(raw);
         let names: Vec<_> = fields.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["Authentication-Results", "Received", "From"]);

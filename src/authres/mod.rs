@@ -153,7 +153,8 @@ fn no_trusted_explanation(selection: &trust::Selection, policy: &TrustPolicy) ->
         format!("the message carries no Authentication-Results field (wanted: {wanted})")
     } else {
         format!(
-            "no trusted Authentication-Results field (wanted: {wanted}); {ar_ignored} field(s) ignored, see ignored_headers"
+            "no trusted Authentication-Results field (wanted: {wanted}); {ar_ignored} field(s) ignored, see \
+                ignored_headers"
         )
     }
 }

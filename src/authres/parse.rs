@@ -728,8 +728,11 @@ mod tests {
             ),
             (
                 "Outlook without authserv-id, stray tokens",
-                "spf=pass (sender IP is 1.2.3.4)\r\n smtp.mailfrom=fastmail.com; outlook.com; dkim=pass (signature was verified)\r\n header.d=fastmail.com;outlook.com; dmarc=pass action=none\r\n header.from=fastmail.com;compauth=pass reason=100",
-                "-; spf=pass smtp.mailfrom=fastmail.com; dkim=pass header.d=fastmail.com; dmarc=pass action=none header.from=fastmail.com; compauth=pass reason=\"100\"",
+                "spf=pass (sender IP is 1.2.3.4)\r\n smtp.mailfrom=fastmail.com; outlook.com; dkim=pass (signature \
+                    was verified)\r\n header.d=fastmail.com;outlook.com; dmarc=pass action=none\r\n \
+                    header.from=fastmail.com;compauth=pass reason=100",
+                "-; spf=pass smtp.mailfrom=fastmail.com; dkim=pass header.d=fastmail.com; dmarc=pass action=none \
+                    header.from=fastmail.com; compauth=pass reason=\"100\"",
             ),
             (
                 "non-standard results",
@@ -738,8 +741,10 @@ mod tests {
             ),
             (
                 "unquoted / : = values",
-                "x; bimi=pass policy.authority-uri=\r\n  https://a.example/b.pem; dkim=pass header.b=gfT/i2HB address=thisisa=test@example.com",
-                "x; bimi=pass policy.authority-uri=https://a.example/b.pem; dkim=pass header.b=gfT/i2HB address=thisisa=test@example.com",
+                "x; bimi=pass policy.authority-uri=\r\n  https://a.example/b.pem; dkim=pass header.b=gfT/i2HB \
+                    address=thisisa=test@example.com",
+                "x; bimi=pass policy.authority-uri=https://a.example/b.pem; dkim=pass header.b=gfT/i2HB \
+                    address=thisisa=test@example.com",
             ),
             (
                 "quoted local part with tricks",
@@ -758,13 +763,16 @@ mod tests {
             ),
             (
                 "RFC B.7 comment heavy",
-                "foo.example.net (foobar) 1 (baz);\n dkim (Because I like it) / 1 (One yay) = (wait for it) fail\n policy (A dot can go here) . (like that) expired\n (this surprised me) = (as I wasn't expecting it) 1362471462",
+                "foo.example.net (foobar) 1 (baz);\n dkim (Because I like it) / 1 (One yay) = (wait for it) fail\n \
+                    policy (A dot can go here) . (like that) expired\n (this surprised me) = (as I wasn't expecting \
+                    it) 1362471462",
                 "foo.example.net; dkim=fail policy.expired=1362471462",
             ),
             ("quoted authserv-id U-label", "\"éxamplé.org\"; none", "éxamplé.org none"),
             (
                 "Coremail tab inside a value",
-                "mx19; spf=pass smtp.mail=0101-a63b\n\t8f9e@us-west-2.amazonses.com; dkim=\n\tpass header.i=@amazonses.com",
+                "mx19; spf=pass smtp.mail=0101-a63b\n\t8f9e@us-west-2.amazonses.com; dkim=\n\tpass \
+                    header.i=@amazonses.com",
                 "mx19; spf=pass smtp.mail=0101-a63b8f9e@us-west-2.amazonses.com; dkim=pass header.i=@amazonses.com",
             ),
             (

@@ -368,7 +368,8 @@ mod tests {
             ("Outlook action", "dmarc=fail action=quarantine header.from=example.com", None, Some("quarantine")),
             (
                 "Fastmail policy.*",
-                "mx3.messagingengine.com; dmarc=pass policy.published-domain-policy=reject policy.applied-disposition=none (p=quarantine) header.from=example.com",
+                "mx3.messagingengine.com; dmarc=pass policy.published-domain-policy=reject \
+                    policy.applied-disposition=none (p=quarantine) header.from=example.com",
                 Some("reject"),
                 Some("none"),
             ),

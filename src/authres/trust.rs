@@ -134,7 +134,8 @@ pub fn select<'a>(fields: &'a [HeaderField], policy: &TrustPolicy) -> Selection<
                 Ok(ar) => (
                     ar.authserv_id.as_deref().map(str::to_string),
                     format!(
-                        "ARC-Authentication-Results i={} is a record of the ARC chain (RFC 8617 §4.1.1), not the receiver's verdict",
+                        "ARC-Authentication-Results i={} is a record of the ARC chain (RFC 8617 §4.1.1), not the \
+                            receiver's verdict",
                         ar.instance.unwrap_or(0)
                     ),
                 ),
@@ -161,7 +162,9 @@ pub fn select<'a>(fields: &'a [HeaderField], policy: &TrustPolicy) -> Selection<
             (State::After, claim) => {
                 let reason = match claim {
                     Ok(_) => format!(
-                        "claims the trusted authserv-id {} but lies below the receiver's block (a Received or DKIM-Signature field or an untrusted result comes between): added upstream, possibly forged (RFC 8601 §5)",
+                        "claims the trusted authserv-id {} but lies below the receiver's block (a Received or \
+                            DKIM-Signature field or an untrusted result comes between): added upstream, possibly \
+                            forged (RFC 8601 §5)",
                         show_id(&id)
                     ),
                     Err(why) => why,
@@ -209,9 +212,11 @@ fn trusted_by(
         let continues_block = *state == State::In && sel.authserv_id.is_none();
         return match policy.no_authserv_id {
             NoAuthservId::Topmost if first_ar || continues_block => Ok(TrustBasis::PositionNoAuthservId),
-            NoAuthservId::Topmost => Err(
-                "no authserv-id and not the topmost Authentication-Results field: only the receiver's own topmost field may omit it (Outlook/M365)".to_string(),
-            ),
+            NoAuthservId::Topmost => {
+                Err("no authserv-id and not the topmost Authentication-Results field: only the receiver's own topmost \
+                    field may omit it (Outlook/M365)"
+                    .to_string())
+            }
             NoAuthservId::Ignore => Err("no authserv-id, and the trust policy ignores such fields".to_string()),
         };
     };

@@ -23,8 +23,11 @@ fn parts(arn: &str) -> Option<[&str; 6]> {
 pub fn ses_identity(arn: &str) -> Option<SesIdentity<'_>> {
     let [_, _, service, region, account, resource] = parts(arn)?;
     let name = resource.strip_prefix("identity/")?;
-    (service == "ses" && !region.is_empty() && !account.is_empty() && !name.is_empty())
-        .then_some(SesIdentity { region, account, name })
+    (service == "ses" && !region.is_empty() && !account.is_empty() && !name.is_empty()).then_some(SesIdentity {
+        region,
+        account,
+        name,
+    })
 }
 
 /// The account field of any ARN, when it has one.

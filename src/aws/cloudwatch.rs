@@ -213,16 +213,18 @@ async fn read(
     let mut buckets: Vec<Vec<Bucket>> = vec![Vec::new(); metrics.len()];
     let mut token: Option<String> = None;
     for _ in 0..MAX_PAGES {
-        let out = client
-            .get_metric_data()
-            .set_metric_data_queries(Some(queries.clone()))
-            .start_time(aws_smithy_types::DateTime::from_secs(window_start.timestamp()))
-            .end_time(aws_smithy_types::DateTime::from_secs(window_end.timestamp()))
-            .scan_by(ScanBy::TimestampAscending)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .map_err(|e| AwsFailure::from_sdk("GetMetricData", e))?;
+        let out = super::call(
+            "GetMetricData",
+            client
+                .get_metric_data()
+                .set_metric_data_queries(Some(queries.clone()))
+                .start_time(aws_smithy_types::DateTime::from_secs(window_start.timestamp()))
+                .end_time(aws_smithy_types::DateTime::from_secs(window_end.timestamp()))
+                .scan_by(ScanBy::TimestampAscending)
+                .set_next_token(token.clone())
+                .send(),
+        )
+        .await?;
         for result in out.metric_data_results() {
             let Some(i) = result.id().and_then(|id| id.strip_prefix('m')).and_then(|n| n.parse::<usize>().ok()) else {
                 continue;

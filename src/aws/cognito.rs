@@ -245,14 +245,9 @@ fn attribute<'a>(attrs: &'a [aws_sdk_cognitoidentityprovider::types::AttributeTy
 impl Clients {
     /// AdminGetUser.
     pub async fn admin_get_user(&self, pool_id: &str, username: &str) -> Result<User, AwsFailure> {
-        let out = self
-            .cognito
-            .admin_get_user()
-            .user_pool_id(pool_id)
-            .username(username)
-            .send()
-            .await
-            .map_err(|e| AwsFailure::from_sdk("AdminGetUser", e))?;
+        let out =
+            super::call("AdminGetUser", self.cognito.admin_get_user().user_pool_id(pool_id).username(username).send())
+                .await?;
         let attrs = out.user_attributes();
         Ok(User {
             username: out.username().to_string(),
@@ -265,13 +260,8 @@ impl Clients {
 
     /// DescribeUserPool, reduced to what the probe needs.
     pub async fn describe_user_pool(&self, pool_id: &str) -> Result<Pool, AwsFailure> {
-        let out = self
-            .cognito
-            .describe_user_pool()
-            .user_pool_id(pool_id)
-            .send()
-            .await
-            .map_err(|e| AwsFailure::from_sdk("DescribeUserPool", e))?;
+        let out =
+            super::call("DescribeUserPool", self.cognito.describe_user_pool().user_pool_id(pool_id).send()).await?;
         let pool = out.user_pool();
         let email = pool.and_then(|p| p.email_configuration());
         Ok(Pool {
@@ -291,14 +281,11 @@ impl Clients {
     /// DescribeUserPoolClient, reduced to what the probe needs (IAM `cognito-idp:DescribeUserPoolClient`,
     /// research/aws.md §1.2).
     pub async fn describe_user_pool_client(&self, pool_id: &str, client_id: &str) -> Result<AppClient, AwsFailure> {
-        let out = self
-            .cognito
-            .describe_user_pool_client()
-            .user_pool_id(pool_id)
-            .client_id(client_id)
-            .send()
-            .await
-            .map_err(|e| AwsFailure::from_sdk("DescribeUserPoolClient", e))?;
+        let out = super::call(
+            "DescribeUserPoolClient",
+            self.cognito.describe_user_pool_client().user_pool_id(pool_id).client_id(client_id).send(),
+        )
+        .await?;
         let client = out.user_pool_client();
         Ok(AppClient {
             id: client.and_then(|c| c.client_id()).unwrap_or(client_id).to_string(),
@@ -329,45 +316,44 @@ impl Clients {
         match trigger {
             Trigger::Resend => {
                 // DesiredDeliveryMediums defaults to SMS: always ask for EMAIL (aws.md §1.4).
-                c.admin_create_user()
-                    .user_pool_id(pool_id)
-                    .username(username)
-                    .message_action(MessageActionType::Resend)
-                    .desired_delivery_mediums(DeliveryMediumType::Email)
-                    .send()
-                    .await
-                    .map_err(|e| AwsFailure::from_sdk(op, e))?;
+                super::call(
+                    op,
+                    c.admin_create_user()
+                        .user_pool_id(pool_id)
+                        .username(username)
+                        .message_action(MessageActionType::Resend)
+                        .desired_delivery_mediums(DeliveryMediumType::Email)
+                        .send(),
+                )
+                .await?;
                 Ok(Delivery { medium: Some("EMAIL".into()), destination: None })
             }
             Trigger::AdminResetUserPassword => {
-                c.admin_reset_user_password()
-                    .user_pool_id(pool_id)
-                    .username(username)
-                    .send()
-                    .await
-                    .map_err(|e| AwsFailure::from_sdk(op, e))?;
+                super::call(op, c.admin_reset_user_password().user_pool_id(pool_id).username(username).send()).await?;
                 Ok(Delivery { medium: Some("EMAIL".into()), destination: None })
             }
             Trigger::ForgotPassword => {
-                let out = c
-                    .forgot_password()
-                    .client_id(client_id.unwrap_or_default())
-                    .username(username)
-                    .set_secret_hash(hash)
-                    .send()
-                    .await
-                    .map_err(|e| AwsFailure::from_sdk(op, e))?;
+                let out = super::call(
+                    op,
+                    c.forgot_password()
+                        .client_id(client_id.unwrap_or_default())
+                        .username(username)
+                        .set_secret_hash(hash)
+                        .send(),
+                )
+                .await?;
                 Ok(Delivery::from_details(out.code_delivery_details()))
             }
             Trigger::ResendConfirmationCode => {
-                let out = c
-                    .resend_confirmation_code()
-                    .client_id(client_id.unwrap_or_default())
-                    .username(username)
-                    .set_secret_hash(hash)
-                    .send()
-                    .await
-                    .map_err(|e| AwsFailure::from_sdk(op, e))?;
+                let out = super::call(
+                    op,
+                    c.resend_confirmation_code()
+                        .client_id(client_id.unwrap_or_default())
+                        .username(username)
+                        .set_secret_hash(hash)
+                        .send(),
+                )
+                .await?;
                 Ok(Delivery::from_details(out.code_delivery_details()))
             }
         }

@@ -145,6 +145,26 @@ impl Clients {
     }
 }
 
+/// Awaits one AWS call and says at debug level what it did: the operation, how long it took and how it
+/// ended (the error code) — never its request or response, which may carry an address or a code.
+pub(crate) async fn call<T, E, R>(
+    operation: &'static str,
+    request: impl std::future::Future<Output = Result<T, SdkError<E, R>>>,
+) -> Result<T, AwsFailure>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let started = std::time::Instant::now();
+    let result = request.await.map_err(|e| AwsFailure::from_sdk(operation, e));
+    let ms = started.elapsed().as_millis() as u64;
+    match &result {
+        Ok(_) => tracing::debug!(operation, ms, "AWS {operation} ok"),
+        Err(e) => tracing::debug!(operation, ms, code = e.code().unwrap_or("no answer"), "AWS {operation} failed"),
+    }
+    result
+}
+
 /// What went wrong with an AWS call, in the categories the verdict needs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AwsFailure {

@@ -216,7 +216,10 @@ fn conditions_hold(condition: Option<&Value>, subject: &Subject) -> bool {
                 _ => return false,
             };
             let Some(actual) = actual else {
-                return matches!(op, "StringEquals" | "ArnEquals" | "StringEqualsIgnoreCase" | "StringLike" | "ArnLike");
+                return matches!(
+                    op,
+                    "StringEquals" | "ArnEquals" | "StringEqualsIgnoreCase" | "StringLike" | "ArnLike"
+                );
             };
             let wanted = strings(Some(wanted));
             match op {
@@ -300,16 +303,32 @@ mod tests {
         let far_regional = r#"{"Service":"cognito-idp.eu-west-1.amazonaws.com"}"#;
         let other_id = "arn:aws:ses:us-east-1:657033058608:identity/other.example";
         let cases: &[(&str, String, bool)] = &[
-            ("runbook policy: cognito-idp principal, account condition", policy("Allow", svc, send, IDENTITY, acct), true),
-            ("Cognito guide: email.cognito-idp principal, both conditions", policy("Allow", email_svc, send, IDENTITY, both), true),
+            (
+                "runbook policy: cognito-idp principal, account condition",
+                policy("Allow", svc, send, IDENTITY, acct),
+                true,
+            ),
+            (
+                "Cognito guide: email.cognito-idp principal, both conditions",
+                policy("Allow", email_svc, send, IDENTITY, both),
+                true,
+            ),
             ("regional principal of the pool's Region", policy("Allow", regional, send, IDENTITY, ""), true),
             ("regional principal of another Region", policy("Allow", far_regional, send, IDENTITY, ""), false),
             ("wildcard action and resource", policy("Allow", svc, r#""ses:*""#, "*", ""), true),
             ("only SendRawEmail", policy("Allow", svc, r#""ses:SendRawEmail""#, IDENTITY, ""), true),
             ("anyone as principal", policy("Allow", r#""*""#, send, IDENTITY, ""), true),
             ("IfExists operator", policy("Allow", svc, send, IDENTITY, if_exists), true),
-            ("principal in another case", policy("Allow", r#"{"Service":"Cognito-IDP.amazonaws.com"}"#, send, IDENTITY, ""), false),
-            ("other service principal", policy("Allow", r#"{"Service":"lambda.amazonaws.com"}"#, send, IDENTITY, ""), false),
+            (
+                "principal in another case",
+                policy("Allow", r#"{"Service":"Cognito-IDP.amazonaws.com"}"#, send, IDENTITY, ""),
+                false,
+            ),
+            (
+                "other service principal",
+                policy("Allow", r#"{"Service":"lambda.amazonaws.com"}"#, send, IDENTITY, ""),
+                false,
+            ),
             ("action does not send", policy("Allow", svc, r#""ses:GetEmailIdentity""#, IDENTITY, ""), false),
             ("other identity", policy("Allow", svc, send, other_id, ""), false),
             ("other account", policy("Allow", svc, send, IDENTITY, other_acct), false),
@@ -346,9 +365,10 @@ mod tests {
     #[test]
     fn planned_statements_case_table() {
         let id = "noreply@example.com";
-        let statement = |principal: Value, action: Value, resource: Value, effect: &str| {
-            json!({ "Statement": [{ "Effect": effect, "Principal": principal, "Action": action, "Resource": resource }] })
-        };
+        fn statement(principal: Value, action: Value, resource: Value, effect: &str) -> Value {
+            let one = json!({ "Effect": effect, "Principal": principal, "Action": action, "Resource": resource });
+            json!({ "Statement": [one] })
+        }
         let svc = |s: &str| json!({ "Service": s });
         let send = json!(["ses:SendEmail", "ses:SendRawEmail"]);
         let cognito = svc("cognito-idp.amazonaws.com");
@@ -357,12 +377,25 @@ mod tests {
             "Condition": { "StringEquals": { "aws:SourceAccount": "657033058608" },
                            "ArnLike": { "aws:SourceArn": "arn:aws:cognito-idp:*:657033058608:userpool/*" } } }] });
         let cases: Vec<(&str, Value, bool)> = vec![
-            ("developer guide form", statement(svc("email.cognito-idp.amazonaws.com"), send.clone(), json!(id), "Allow"), true),
+            (
+                "developer guide form",
+                statement(svc("email.cognito-idp.amazonaws.com"), send.clone(), json!(id), "Allow"),
+                true,
+            ),
             ("ses guide principal", statement(cognito.clone(), json!("SES:SendRawEmail"), json!(id), "Allow"), true),
-            ("any Region's principal", statement(svc("cognito-idp.eu-west-1.amazonaws.com"), send.clone(), json!(id), "Allow"), true),
+            (
+                "any Region's principal",
+                statement(svc("cognito-idp.eu-west-1.amazonaws.com"), send.clone(), json!(id), "Allow"),
+                true,
+            ),
             (
                 "principal array",
-                statement(json!({"Service": ["x.amazonaws.com", "cognito-idp.amazonaws.com"]}), send.clone(), json!(id), "Allow"),
+                statement(
+                    json!({"Service": ["x.amazonaws.com", "cognito-idp.amazonaws.com"]}),
+                    send.clone(),
+                    json!(id),
+                    "Allow",
+                ),
                 true,
             ),
             ("conditions on values not known yet", with_conditions, true),

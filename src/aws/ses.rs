@@ -166,32 +166,24 @@ impl Clients {
     /// GetEmailIdentity (research/aws.md §3.1). Call it on [`Clients::in_ses_region`] for the SourceArn's
     /// Region; `name` is the identity part of the SourceArn.
     pub async fn get_email_identity(&self, name: &str) -> Result<EmailIdentity, AwsFailure> {
-        let out = self
-            .sesv2
-            .get_email_identity()
-            .email_identity(name)
-            .send()
-            .await
-            .map_err(|e| AwsFailure::from_sdk("GetEmailIdentity", e))?;
+        let out = super::call("GetEmailIdentity", self.sesv2.get_email_identity().email_identity(name).send()).await?;
         Ok(EmailIdentity::from_output(name, &out))
     }
 
     /// GetEmailIdentityPolicies (research/aws.md §3.2): name → policy JSON. SES answers with an error for an
     /// identity that is not verified.
     pub async fn get_email_identity_policies(&self, name: &str) -> Result<BTreeMap<String, String>, AwsFailure> {
-        let out = self
-            .sesv2
-            .get_email_identity_policies()
-            .email_identity(name)
-            .send()
-            .await
-            .map_err(|e| AwsFailure::from_sdk("GetEmailIdentityPolicies", e))?;
+        let out = super::call(
+            "GetEmailIdentityPolicies",
+            self.sesv2.get_email_identity_policies().email_identity(name).send(),
+        )
+        .await?;
         Ok(policies_of(out.policies()))
     }
 
     /// GetAccount (research/aws.md §3.2): sandbox, sending enabled, enforcement and quota.
     pub async fn get_account(&self) -> Result<Account, AwsFailure> {
-        let out = self.sesv2.get_account().send().await.map_err(|e| AwsFailure::from_sdk("GetAccount", e))?;
+        let out = super::call("GetAccount", self.sesv2.get_account().send()).await?;
         Ok(Account::from_output(&out))
     }
 }

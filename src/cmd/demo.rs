@@ -10,13 +10,21 @@ use crate::verdict::Outcome;
 pub async fn run(args: DemoArgs) -> u8 {
     if args.list {
         for case in demo::CASES {
-            crate::output::println(&format!("{:<24} {:<8} {:<18} {}", case.name, case.outcome.label(), case.code, case.about));
+            crate::output::println(&format!(
+                "{:<24} {:<8} {:<18} {}",
+                case.name,
+                case.outcome.label(),
+                case.code,
+                case.about
+            ));
         }
         return 0;
     }
     let text = args.format != Format::Json;
     if text {
-        crate::output::println("probe demo: AWS twin in-process, real SDK clients over HTTP, mail in a temporary Maildir\n");
+        crate::output::println(
+            "probe demo: AWS twin in-process, real SDK clients over HTTP, mail in a temporary Maildir\n",
+        );
     }
     let verbose = args.verbose;
     let print = |r: &CaseResult| {

@@ -6,8 +6,8 @@ use crate::aws::Clients;
 use crate::cli::{DoctorArgs, Format, PolicyMissingArg};
 use crate::config::lookup::{self, Selector};
 use crate::config::{self, ProbeFile};
-use crate::output;
 use crate::doctor::{self, DoctorReport, Finding, Options, PolicyMissing, Status, render};
+use crate::output;
 
 pub async fn run(args: DoctorArgs) -> u8 {
     let options = Options {

@@ -11,8 +11,12 @@ pub async fn run(args: LintTerraformArgs) -> u8 {
         Ok(report) => report,
         Err(err) => {
             match args.format {
-                Format::Nagios => crate::output::println(&format!("LINT-TERRAFORM UNKNOWN - {}", err.to_string().replace('|', "/"))),
-                Format::Json => crate::output::println(&serde_json::json!({ "outcome": "unknown", "error": err.to_string() }).to_string()),
+                Format::Nagios => {
+                    crate::output::println(&format!("LINT-TERRAFORM UNKNOWN - {}", err.to_string().replace('|', "/")))
+                }
+                Format::Json => crate::output::println(
+                    &serde_json::json!({ "outcome": "unknown", "error": err.to_string() }).to_string(),
+                ),
                 Format::Text => eprintln!("probe lint-terraform: {err}"),
             }
             return Outcome::Unknown.exit_code();

@@ -125,7 +125,13 @@ mod tests {
                 None,
                 Err("2 probe files in"),
             ),
-            ("pool and name narrow it", vec![("prod.toml", &prod), ("z.toml", &twin)], Some("us-east-1_aaa"), Some("z"), Ok("prod-copy")),
+            (
+                "pool and name narrow it",
+                vec![("prod.toml", &prod), ("z.toml", &twin)],
+                Some("us-east-1_aaa"),
+                Some("z"),
+                Ok("prod-copy"),
+            ),
             ("no such pool", vec![("prod.toml", &prod)], Some("us-east-1_zzz"), None, Err("no probe file in")),
             (
                 "a broken file for the pool is reported",

@@ -128,7 +128,10 @@ impl ProbeFile {
             (Some(imap), None) => Mailbox::Imap(imap),
             (None, Some(maildir)) => Mailbox::Maildir(maildir),
             (Some(_), Some(_)) => {
-                return Err(invalid("maildir", "both [imap] and [maildir] are set, expected exactly one mailbox".into()));
+                return Err(invalid(
+                    "maildir",
+                    "both [imap] and [maildir] are set, expected exactly one mailbox".into(),
+                ));
             }
             (None, None) => return Err(invalid("imap", "no mailbox: add an [imap] (or [maildir]) section".into())),
         };
@@ -266,7 +269,10 @@ fn validate_imap(imap: &ImapSettings) -> Result<(), (&'static str, String)> {
     }
     match imap.auth {
         ImapAuth::Login if imap.password.is_none() => {
-            return Err(("imap.password", "auth = \"login\" needs password = { env = \"…\" } or { file = \"…\" }".into()));
+            return Err((
+                "imap.password",
+                "auth = \"login\" needs password = { env = \"…\" } or { file = \"…\" }".into(),
+            ));
         }
         ImapAuth::Xoauth2 if imap.token.is_none() => {
             return Err(("imap.token", "auth = \"xoauth2\" needs token = { env | file | command = … }".into()));

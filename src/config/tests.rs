@@ -50,13 +50,7 @@ fn alert_defaults_fill_only_the_keys_a_file_does_not_set() {
     // (case, the file's [alert] section, failure, success, channel programs); the reminder always inherited
     let cases: [(&str, &str, u32, u32, &[&str]); 4] = [
         ("no [alert]: everything from the defaults", "", 5, 4, &["/usr/local/bin/page"]),
-        (
-            "own threshold wins, the rest inherited",
-            "[alert]\nfailure_threshold = 1\n",
-            1,
-            4,
-            &["/usr/local/bin/page"],
-        ),
+        ("own threshold wins, the rest inherited", "[alert]\nfailure_threshold = 1\n", 1, 4, &["/usr/local/bin/page"]),
         (
             "own channels replace the defaults' channels",
             "[alert]\n[[alert.channels]]\ntype = \"exec\"\ncommand = [\"/bin/own\"]\n",
@@ -133,11 +127,7 @@ fn bad_files_fail_with_file_line_and_field() {
             &MINIMAL.replace("password = { env = \"PROBE_IMAP_PASSWORD\" }", ""),
             "probes/p.toml:5: imap.password: auth = \"login\" needs password",
         ),
-        (
-            "inline secret",
-            &MINIMAL.replace("{ env = \"PROBE_IMAP_PASSWORD\" }", "\"hunter2\""),
-            "probes/p.toml:8:12:",
-        ),
+        ("inline secret", &MINIMAL.replace("{ env = \"PROBE_IMAP_PASSWORD\" }", "\"hunter2\""), "probes/p.toml:8:12:"),
         (
             "bad result",
             &format!("{MINIMAL}\n[expect]\ndmarc = \"passed\"\n"),
@@ -177,5 +167,3 @@ fn inline_secret_error_does_not_echo_the_value() {
     let err = ProbeFile::parse(&text, Path::new("p.toml")).unwrap_err().to_string();
     assert!(!err.contains("hunter2"), "{err}");
 }
-
-

@@ -32,12 +32,15 @@ pub fn check(pool: &Pool, probe: &ProbeFile, read: Result<Account, AwsFailure>) 
                 "ses.account.quota",
                 status,
                 format!(
-                    "Cognito's default mailer allows {COGNITO_DEFAULT_DAILY_QUOTA} mails a day; the probe alone sends {per_day:.0} (every {interval})"
+                    "Cognito's default mailer allows {COGNITO_DEFAULT_DAILY_QUOTA} mails a day; the probe alone sends \
+                        {per_day:.0} (every {interval})"
                 ),
                 "research/aws.md §1.6 (default email quota)",
             )
             .evidence(format!("EmailSendingAccount = {}", pool.sending_account))
-            .fix("Switch the pool to DEVELOPER (see pool.sending_account); until then keep the probe's interval ≥ 30m."),
+            .fix(
+                "Switch the pool to DEVELOPER (see pool.sending_account); until then keep the probe's interval ≥ 30m.",
+            ),
         ];
     }
     let account = match read {
@@ -74,11 +77,15 @@ fn production(account: &Account, production: bool) -> Finding {
     Finding::new(
         "ses.account.sandbox",
         status,
-        "SES account is in the sandbox: mail goes only to verified identities — real users get nothing, the probe's verified mailbox still does",
+        "SES account is in the sandbox: mail goes only to verified identities — real users get nothing, the probe's \
+            verified mailbox still does",
         SOURCE,
     )
     .evidence("ProductionAccessEnabled = false")
-    .fix("Request production access for SES in this Region (AWS console → SES → Account dashboard → Request production access; Terraform cannot).")
+    .fix(
+        "Request production access for SES in this Region (AWS console → SES → Account dashboard → Request \
+        production access; Terraform cannot).",
+    )
 }
 
 fn sending(account: &Account) -> Finding {
@@ -97,7 +104,9 @@ fn sending(account: &Account) -> Finding {
     };
     let mut f = Finding::new("ses.account.sending", status, summary, SOURCE).evidence(evidence);
     if status != Status::Ok {
-        f.fix = "Read the SES account dashboard's enforcement notice, fix the bounce/complaint cause, then re-enable sending (aws_sesv2_account_suppression_attributes / support case).".into();
+        f.fix = "Read the SES account dashboard's enforcement notice, fix the bounce/complaint cause, then re-enable \
+            sending (aws_sesv2_account_suppression_attributes / support case)."
+            .into();
     }
     f
 }
@@ -107,7 +116,8 @@ fn quota(account: &Account, per_day: f64, interval: &str) -> Finding {
         return Finding::new("ses.account.quota", Status::Warn, "SES returned no send quota", SOURCE);
     };
     let evidence = format!(
-        "Max24HourSend = {}, SentLast24Hours = {}, MaxSendRate = {}/s; the probe sends {per_day:.0}/day (every {interval})",
+        "Max24HourSend = {}, SentLast24Hours = {}, MaxSendRate = {}/s; the probe sends {per_day:.0}/day (every \
+            {interval})",
         q.max_24_hour_send, q.sent_last_24_hours, q.max_send_rate
     );
     let (status, summary) = match q.remaining_24h() {
@@ -134,7 +144,9 @@ fn quota(account: &Account, per_day: f64, interval: &str) -> Finding {
     };
     let mut f = Finding::new("ses.account.quota", status, summary, SOURCE).evidence(evidence);
     if status != Status::Ok {
-        f.fix = "Lengthen the probe's interval, or request a higher SES sending quota (Service Quotas → Amazon SES → Sending quota).".into();
+        f.fix = "Lengthen the probe's interval, or request a higher SES sending quota (Service Quotas → Amazon SES → \
+            Sending quota)."
+            .into();
     }
     f
 }

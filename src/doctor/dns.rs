@@ -95,7 +95,8 @@ pub fn judge(domain: &str, spf_txt: Option<&str>, dmarc_txt: Option<&str>) -> Fi
         Finding::new("dns.posture", Status::Ok, format!("{domain} publishes SPF for SES and DMARC"), SOURCE)
     } else {
         Finding::new("dns.posture", Status::Warn, problems.join("; "), SOURCE).fix(format!(
-            "Publish (Terraform aws_route53_record): TXT {domain} \"v=spf1 include:amazonses.com ~all\"; TXT _dmarc.{domain} \"v=DMARC1; p=quarantine; adkim=r; aspf=r\"."
+            "Publish (Terraform aws_route53_record): TXT {domain} \"v=spf1 include:amazonses.com ~all\"; TXT \
+                _dmarc.{domain} \"v=DMARC1; p=quarantine; adkim=r; aspf=r\"."
         ))
     };
     f.evidence = evidence;

@@ -18,10 +18,19 @@ pub fn check(name: &str, read: &Result<EmailIdentity, AwsFailure>, expect: &Expe
         Err(err) => {
             let status = if err.code() == Some("NotFoundException") { "does not exist" } else { "cannot be read" };
             return vec![
-                Finding::new("ses.identity", Status::Fail, format!("SES identity {name} {status} in the SourceArn's Region: {err}"), SOURCE)
-                    .fix(format!(
-                        "Create and verify the identity (Terraform: resource \"aws_ses_email_identity\" {{ email = \"{name}\" }} or aws_sesv2_email_identity), or fix the pool's source_arn."
-                    )),
+                Finding::new(
+                    "ses.identity",
+                    Status::Fail,
+                    format!(
+                        "SES identity {name} {status} in the SourceArn's \
+                    Region: {err}"
+                    ),
+                    SOURCE,
+                )
+                .fix(format!(
+                    "Create and verify the identity (Terraform: resource \"aws_ses_email_identity\" {{ email = \
+                            \"{name}\" }} or aws_sesv2_email_identity), or fix the pool's source_arn."
+                )),
             ];
         }
     };
@@ -48,11 +57,17 @@ fn verified(identity: &EmailIdentity) -> Finding {
     Finding::new(
         "ses.identity",
         Status::Fail,
-        format!("SES identity {} is not verified for sending (status {status_text}): SES refuses every send", identity.name),
+        format!(
+            "SES identity {} is not verified for sending (status {status_text}): SES refuses every send",
+            identity.name
+        ),
         SOURCE,
     )
     .evidence(evidence)
-    .fix("Complete the verification: click the link SES mailed to the address, or publish the domain's DKIM CNAMEs (Terraform: aws_route53_record for each token, aws_ses_domain_identity_verification).")
+    .fix(
+        "Complete the verification: click the link SES mailed to the address, or publish the domain's DKIM CNAMEs \
+        (Terraform: aws_route53_record for each token, aws_ses_domain_identity_verification).",
+    )
 }
 
 fn dkim(identity: &EmailIdentity, expect: &ExpectSettings) -> Finding {
@@ -109,7 +124,8 @@ fn mail_from(identity: &EmailIdentity, expect: &ExpectSettings) -> Finding {
             f.summary =
                 format!("the probe expects MAIL FROM {wanted}, but the identity has no custom MAIL FROM domain");
             f.fix = format!(
-                "Configure it (Terraform): resource \"aws_ses_domain_mail_from\" \"main\" {{ domain = \"{}\" mail_from_domain = \"{wanted}\" behavior_on_mx_failure = \"UseDefaultValue\" }}",
+                "Configure it (Terraform): resource \"aws_ses_domain_mail_from\" \"main\" {{ domain = \"{}\" \
+                    mail_from_domain = \"{wanted}\" behavior_on_mx_failure = \"UseDefaultValue\" }}",
                 domain_of(&identity.name)
             );
         }
@@ -120,7 +136,8 @@ fn mail_from(identity: &EmailIdentity, expect: &ExpectSettings) -> Finding {
         m.domain, m.status, m.behavior_on_mx_failure
     );
     let mx_fix = format!(
-        "Publish the MAIL FROM records (Terraform): aws_route53_record \"{d}\" MX \"10 feedback-smtp.<region>.amazonses.com\" and TXT \"v=spf1 include:amazonses.com ~all\".",
+        "Publish the MAIL FROM records (Terraform): aws_route53_record \"{d}\" MX \"10 \
+            feedback-smtp.<region>.amazonses.com\" and TXT \"v=spf1 include:amazonses.com ~all\".",
         d = m.domain
     );
     let mut finding = if m.status == "SUCCESS" {
@@ -135,7 +152,8 @@ fn mail_from(identity: &EmailIdentity, expect: &ExpectSettings) -> Finding {
             "ses.mail_from",
             Status::Warn,
             format!(
-                "custom MAIL FROM {} is {}: SES silently falls back to amazonses.com (USE_DEFAULT_VALUE), SPF stops aligning",
+                "custom MAIL FROM {} is {}: SES silently falls back to amazonses.com (USE_DEFAULT_VALUE), SPF stops \
+                    aligning",
                 m.domain, m.status
             ),
             MF_SOURCE,
@@ -146,7 +164,8 @@ fn mail_from(identity: &EmailIdentity, expect: &ExpectSettings) -> Finding {
             "ses.mail_from",
             Status::Fail,
             format!(
-                "custom MAIL FROM {} is {} and BehaviorOnMxFailure = {}: SES rejects every send (MailFromDomainNotVerified)",
+                "custom MAIL FROM {} is {} and BehaviorOnMxFailure = {}: SES rejects every send \
+                    (MailFromDomainNotVerified)",
                 m.domain, m.status, m.behavior_on_mx_failure
             ),
             MF_SOURCE,

@@ -111,16 +111,22 @@ pub fn failed(settings: &ImapSettings, err: &InboxError) -> Vec<Finding> {
         InboxError::Login { .. } | InboxError::Secret(_) => vec![
             reached(),
             tls_ok(),
-            Finding::new("imap.login", Status::Fail, err.to_string(), SOURCE)
-                .fix("Check imap.username and the password/token source (Gmail and Microsoft 365 need auth = \"xoauth2\")."),
+            Finding::new("imap.login", Status::Fail, err.to_string(), SOURCE).fix(
+                "Check imap.username and the password/token source (Gmail and Microsoft 365 need auth = \
+                    \"xoauth2\").",
+            ),
         ],
         InboxError::NoFolder { .. } => vec![
             reached(),
             tls_ok(),
             Finding::new("imap.login", Status::Ok, format!("login as {} accepted", settings.username), SOURCE),
-            Finding::new("imap.folders", Status::Fail, err.to_string(), SOURCE)
-                .fix("List the server's folders (e.g. `openssl s_client` + `a LIST \"\" *`) and fix imap.folders / imap.junk_folder."),
+            Finding::new("imap.folders", Status::Fail, err.to_string(), SOURCE).fix(
+                "List the server's folders (e.g. `openssl s_client` + `a LIST \"\" *`) and fix imap.folders / \
+                    imap.junk_folder.",
+            ),
         ],
-        other => vec![Finding::new("imap.connect", Status::Unknown, format!("could not check the mailbox: {other}"), SOURCE)],
+        other => {
+            vec![Finding::new("imap.connect", Status::Unknown, format!("could not check the mailbox: {other}"), SOURCE)]
+        }
     }
 }

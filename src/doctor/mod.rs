@@ -99,8 +99,17 @@ impl Finding {
     /// throttling are the doctor's own trouble (UNKNOWN, DESIGN.md §6); a service answer such as
     /// `NotFoundException` is a real finding and judged by the caller instead.
     pub fn aws_unknown(check: &'static str, err: &AwsFailure) -> Finding {
-        Finding::new(check, Status::Unknown, format!("could not check: {err}"), "DESIGN.md §6 (UNKNOWN: the probe could not tell)")
-            .fix("Check the probe's AWS credentials (profile, role_arn), its IAM permissions (research/aws.md §3.2 lists them) and the endpoint.")
+        Finding::new(
+            check,
+            Status::Unknown,
+            format!("could not check: {err}"),
+            "DESIGN.md §6 (UNKNOWN: the probe \
+            could not tell)",
+        )
+        .fix(
+            "Check the probe's AWS credentials (profile, role_arn), its IAM permissions (research/aws.md §3.2 \
+                lists them) and the endpoint.",
+        )
     }
 }
 

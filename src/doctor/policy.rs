@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use super::{Finding, PolicyMissing, Status, is_own_trouble};
 use crate::aws::AwsFailure;
 use crate::aws::cognito::Pool;
-use crate::aws::ses::EmailIdentity;
 use crate::aws::policy::{PolicyDecision, Subject, evaluate};
+use crate::aws::ses::EmailIdentity;
 use crate::fix::{self, PolicyFix};
 
 const SOURCE: &str =
@@ -95,13 +95,15 @@ pub fn check(
             "ses.policy",
             Status::Fail,
             format!(
-                "identity policy {} DENIES Cognito sending for this pool: an explicit Deny wins over any Allow, SES refuses silently",
+                "identity policy {} DENIES Cognito sending for this pool: an explicit Deny wins over any Allow, SES \
+                    refuses silently",
                 named(policy, statement)
             ),
             SOURCE,
         )
         .fix(format!(
-            "Remove or narrow the Deny statement {} in Terraform so it no longer covers the Cognito principal and ses:SendEmail/ses:SendRawEmail.",
+            "Remove or narrow the Deny statement {} in Terraform so it no longer covers the Cognito principal and \
+                ses:SendEmail/ses:SendRawEmail.",
             named(policy, statement)
         )),
         PolicyDecision::NotAllowed => not_allowed(pool, subject, missing),
@@ -111,13 +113,15 @@ pub fn check(
 }
 
 fn not_allowed(pool: &Pool, subject: &Subject, missing: PolicyMissing) -> Finding {
-    let both = "The runbook: without it \"Cognito returns success at the API but SES silently denies\"; AWS documents \
-                the service-linked role AWSServiceRoleForAmazonCognitoIdpEmailService as sufficient for DEVELOPER pools";
+    let both = "The runbook: without it \"Cognito returns success at the API but SES silently denies\"; AWS \
+                documents the service-linked role AWSServiceRoleForAmazonCognitoIdpEmailService as sufficient for \
+                DEVELOPER pools";
     let (status, summary) = if !pool.is_developer() {
         (
             Status::Fail,
             format!(
-                "the two-piece gotcha: no identity policy lets Cognito send for this pool, and a COGNITO_DEFAULT pool with a SourceArn requires one (AWS: \"you must attach a policy\") — {both}"
+                "the two-piece gotcha: no identity policy lets Cognito send for this pool, and a COGNITO_DEFAULT pool \
+                    with a SourceArn requires one (AWS: \"you must attach a policy\") — {both}"
             ),
         )
     } else {
@@ -128,7 +132,8 @@ fn not_allowed(pool: &Pool, subject: &Subject, missing: PolicyMissing) -> Findin
         (
             status,
             format!(
-                "the two-piece gotcha: no identity policy lets Cognito send for this DEVELOPER pool. {both}; judged {} (--policy-missing {})",
+                "the two-piece gotcha: no identity policy lets Cognito send for this DEVELOPER pool. {both}; judged \
+                    {} (--policy-missing {})",
                 status.label(),
                 match missing {
                     PolicyMissing::Fail => "fail",
@@ -160,9 +165,10 @@ mod tests {
     }
 
     fn policy(effect: &str, condition: &str) -> String {
-        format!(
-            r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"S1","Effect":"{effect}","Principal":{{"Service":"cognito-idp.amazonaws.com"}},"Action":["ses:SendEmail","ses:SendRawEmail"],"Resource":"{IDENTITY}"{condition}}}]}}"#
-        )
+        let head = r#"{"Version":"2012-10-17","Statement":[{"Sid":"S1","#;
+        let principal = r#""Principal":{"Service":"cognito-idp.amazonaws.com"}"#;
+        let action = r#""Action":["ses:SendEmail","ses:SendRawEmail"]"#;
+        format!(r#"{head}"Effect":"{effect}",{principal},{action},"Resource":"{IDENTITY}"{condition}}}]}}"#)
     }
 
     #[test]
@@ -171,7 +177,10 @@ mod tests {
         let allow = policy("Allow", r#","Condition":{"StringEquals":{"aws:SourceAccount":"657033058608"}}"#);
         let other_pool = policy(
             "Allow",
-            r#","Condition":{"ArnLike":{"aws:SourceArn":"arn:aws:cognito-idp:us-east-1:657033058608:userpool/us-east-1_other"}}"#,
+            concat!(
+                r#","Condition":{"ArnLike":{"aws:SourceArn":"#,
+                r#""arn:aws:cognito-idp:us-east-1:657033058608:userpool/us-east-1_other"}}"#
+            ),
         );
         let deny = policy("Deny", "");
         // (name, mode, policies, --policy-missing, expected)

@@ -42,7 +42,8 @@ fn sending_account(pool: &Pool, production: bool) -> Finding {
         "pool.sending_account",
         status,
         format!(
-            "pool sends with Cognito's default mailer (COGNITO_DEFAULT): 50 mails a day, generic sender, often Junk — {why}"
+            "pool sends with Cognito's default mailer (COGNITO_DEFAULT): 50 mails a day, generic sender, often Junk — \
+                {why}"
         ),
         SOURCE,
     )
@@ -71,7 +72,10 @@ fn source_arn(pool: &Pool, pool_region: &str) -> Option<Finding> {
             Finding::new(
                 "pool.source_arn",
                 Status::Fail,
-                format!("SourceArn {arn:?} is not an SES identity ARN, expected arn:aws:ses:<region>:<account>:identity/<name>"),
+                format!(
+                    "SourceArn {arn:?} is not an SES identity ARN, expected \
+                    arn:aws:ses:<region>:<account>:identity/<name>"
+                ),
                 SOURCE,
             )
             .fix("Set email_configuration.source_arn = data.aws_ses_email_identity.noreply.arn (Terraform)."),
@@ -85,7 +89,8 @@ fn source_arn(pool: &Pool, pool_region: &str) -> Option<Finding> {
     if region != pool_region && !ALTERNATE_SES_REGIONS.contains(&region) {
         finding.status = Status::Fail;
         finding.summary = format!(
-            "SourceArn is in {region}, which is neither the pool's Region ({pool_region}) nor an alternate SES Region ({})",
+            "SourceArn is in {region}, which is neither the pool's Region ({pool_region}) nor an alternate SES Region \
+                ({})",
             ALTERNATE_SES_REGIONS.join(", ")
         );
         finding.fix = format!(
@@ -97,7 +102,8 @@ fn source_arn(pool: &Pool, pool_region: &str) -> Option<Finding> {
         finding.summary =
             format!("SourceArn's account {account} is not the pool's account {pool_account}: a cross-account identity");
         finding.fix = format!(
-            "Prefer an SES identity in account {pool_account}; otherwise the identity's policy in {account} must let this pool send (aws:SourceAccount = {pool_account})."
+            "Prefer an SES identity in account {pool_account}; otherwise the identity's policy in {account} must let \
+                this pool send (aws:SourceAccount = {pool_account})."
         );
     } else if region != pool_region {
         finding.summary = format!("SourceArn names SES identity {name} in the alternate Region {region}");
@@ -182,7 +188,10 @@ fn from(pool: &Pool) -> Vec<Finding> {
             Finding::new(
                 "pool.from_display_name",
                 Status::Warn,
-                format!("display name {name:?} has unquoted specials {specials:?}: AWS stores it quoted, so Terraform shows a perpetual diff"),
+                format!(
+                    "display name {name:?} has unquoted specials {specials:?}: AWS stores it quoted, so Terraform \
+                    shows a perpetual diff"
+                ),
                 QUIRK,
             )
             .evidence(format!("From = {value}"))

@@ -52,7 +52,10 @@ pub fn judge(
                     },
                     SOURCE,
                 )
-                .fix("Create the test user (aws_cognito_user in Terraform, status FORCE_CHANGE_PASSWORD is the best probe state) or fix username in the probe file."),
+                .fix(
+                    "Create the test user (aws_cognito_user in Terraform, status FORCE_CHANGE_PASSWORD is the best \
+                    probe state) or fix username in the probe file.",
+                ),
             );
             return out;
         }
@@ -73,14 +76,12 @@ pub fn judge(
         }
         Err(refusal) => {
             let summary = format!("no mail trigger works for test user {}: {refusal}", user.username);
-            out.push(
-                Finding::new("user.state", Status::Fail, summary, SOURCE).evidence(evidence).fix(
-                    "runbook (\"User-state caveat\"): resend the invite (admin-create-user --message-action RESEND) so \
+            out.push(Finding::new("user.state", Status::Fail, summary, SOURCE).evidence(evidence).fix(
+                "runbook (\"User-state caveat\"): resend the invite (admin-create-user --message-action RESEND) so \
                      the user stays in FORCE_CHANGE_PASSWORD, or admin-set-user-password --permanent to make it \
                      CONFIRMED; enable a disabled user; verify its email; give the probe a client_id where the call \
                      needs one.",
-                ),
-            );
+            ));
         }
     }
     // Only where the trigger needs it: RESEND and ResendConfirmationCode send to an unverified address (an
@@ -133,11 +134,18 @@ fn client_finding(probe: &ProbeFile, client: &AppClient) -> Finding {
         return Finding::new(
             "user.client",
             Status::Fail,
-            format!("app client {} has a secret but the probe file has no client_secret: ForgotPassword is refused (NotAuthorizedException)", client.id),
+            format!(
+                "app client {} has a secret but the probe file has no client_secret: ForgotPassword is refused \
+                (NotAuthorizedException)",
+                client.id
+            ),
             C_SOURCE,
         )
         .evidence(evidence)
-        .fix("Add client_secret = { env = \"…\" } or { file = \"…\" } to the probe file, or use a client without a secret.");
+        .fix(
+            "Add client_secret = { env = \"…\" } or { file = \"…\" } to the probe file, or use a client without a \
+            secret.",
+        );
     }
     let mut f = Finding::new("user.client", Status::Ok, format!("app client {} is usable", client.id), C_SOURCE)
         .evidence(evidence);
@@ -167,11 +175,17 @@ fn rate(probe: &ProbeFile, call: Trigger) -> Finding {
             ),
             R_SOURCE,
         )
-        .fix("Set interval ≥ 15m in the probe file, or keep the test user in FORCE_CHANGE_PASSWORD so the probe uses RESEND (no hourly limit)."),
+        .fix(
+            "Set interval ≥ 15m in the probe file, or keep the test user in FORCE_CHANGE_PASSWORD so the probe uses \
+            RESEND (no hourly limit).",
+        ),
         Rate::Within { limit, per_hour } => Finding::new(
             "user.rate",
             Status::Ok,
-            format!("every {interval} is {} {call} calls an hour, within its limit of {limit} per user", duration::number(per_hour, 1)),
+            format!(
+                "every {interval} is {} {call} calls an hour, within its limit of {limit} per user",
+                duration::number(per_hour, 1)
+            ),
             R_SOURCE,
         ),
     }
@@ -185,7 +199,8 @@ mod tests {
 
     fn probe(extra: &str) -> ProbeFile {
         let text = format!(
-            "pool_id = \"us-east-1_knEL7cqS3\"\nusername = \"probe\"\n{extra}\n[imap]\nhost = \"h\"\nusername = \"u\"\npassword = {{ env = \"X\" }}\n"
+            "pool_id = \"us-east-1_knEL7cqS3\"\nusername = \"probe\"\n{extra}\n[imap]\nhost = \"h\"\nusername = \
+                \"u\"\npassword = {{ env = \"X\" }}\n"
         );
         ProbeFile::parse(&text, Path::new("p.toml")).unwrap()
     }
@@ -260,7 +275,14 @@ mod tests {
             ),
             ("disabled", "", user("CONFIRMED", false, true), None, "user.state", Some(Fail)),
             ("federated user", "", user("EXTERNAL_PROVIDER", true, true), None, "user.state", Some(Fail)),
-            ("unverified email, RESEND does not need it", "", user("FORCE_CHANGE_PASSWORD", true, false), None, "user.email", None),
+            (
+                "unverified email, RESEND does not need it",
+                "",
+                user("FORCE_CHANGE_PASSWORD", true, false),
+                None,
+                "user.email",
+                None,
+            ),
             (
                 "unconfirmed user: its email is unverified by definition",
                 "client_id = \"c1\"",
@@ -269,7 +291,14 @@ mod tests {
                 "user.email",
                 None,
             ),
-            ("unconfirmed user is probed", "client_id = \"c1\"", user("UNCONFIRMED", true, false), client(false), "user.state", Some(Ok)),
+            (
+                "unconfirmed user is probed",
+                "client_id = \"c1\"",
+                user("UNCONFIRMED", true, false),
+                client(false),
+                "user.state",
+                Some(Ok),
+            ),
             (
                 "unverified email, ForgotPassword refuses it",
                 "client_id = \"c1\"",

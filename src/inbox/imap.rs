@@ -122,10 +122,11 @@ async fn open_stream(
     tls: Option<Arc<rustls::ClientConfig>>,
 ) -> Result<Box<dyn ImapStream>, InboxError> {
     let connect_err = |detail: String| InboxError::Connect { host: settings.host.clone(), port: settings.port, detail };
-    let tcp = tokio::time::timeout(COMMAND_TIMEOUT, tokio::net::TcpStream::connect((settings.host.as_str(), settings.port)))
-        .await
-        .map_err(|_| connect_err("timed out".into()))?
-        .map_err(|e| connect_err(e.to_string()))?;
+    let tcp =
+        tokio::time::timeout(COMMAND_TIMEOUT, tokio::net::TcpStream::connect((settings.host.as_str(), settings.port)))
+            .await
+            .map_err(|_| connect_err("timed out".into()))?
+            .map_err(|e| connect_err(e.to_string()))?;
     let _ = tcp.set_nodelay(true);
     tracing::debug!(host = %settings.host, port = settings.port, tls = settings.tls, "IMAP connected");
     if !settings.tls {
@@ -146,7 +147,10 @@ async fn open_stream(
 }
 
 /// Reads the greeting and logs in (LOGIN or XOAUTH2). The secret is read here and goes only on the wire.
-async fn login(mut client: async_imap::Client<Box<dyn ImapStream>>, settings: &ImapSettings) -> Result<Session, InboxError> {
+async fn login(
+    mut client: async_imap::Client<Box<dyn ImapStream>>,
+    settings: &ImapSettings,
+) -> Result<Session, InboxError> {
     let connect_err = |detail: String| InboxError::Connect { host: settings.host.clone(), port: settings.port, detail };
     match tokio::time::timeout(COMMAND_TIMEOUT, client.read_response()).await {
         Ok(Some(Ok(_greeting))) => {}
@@ -507,8 +511,7 @@ impl ImapInbox {
         for mark in &baseline.folders {
             let Some(below) = mark.uid_next.filter(|n| *n > 1) else { continue };
             timed("EXAMINE", self.session()?.examine(&mark.folder)).await?;
-            let query =
-                format!("FROM {} TO {} UID 1:{}{since}", quote(&matcher.from), quote(&matcher.to), below - 1);
+            let query = format!("FROM {} TO {} UID 1:{}{since}", quote(&matcher.from), quote(&matcher.to), below - 1);
             let uids = timed("UID SEARCH", self.session()?.uid_search(&query)).await?;
             if uids.is_empty() {
                 continue;

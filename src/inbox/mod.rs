@@ -110,7 +110,8 @@ pub enum InboxError {
     #[error("timed out after {0:?} talking to the mail server")]
     Timeout(Duration),
     #[error(
-        "all {max} IMAP connections of {login} were busy for {waited:?} (imap.max_connections = {max}; hint: raise it if the server allows more connections per user, or spread the probes with jitter)"
+        "all {max} IMAP connections of {login} were busy for {waited:?} (imap.max_connections = {max}; hint: raise it \
+            if the server allows more connections per user, or spread the probes with jitter)"
     )]
     Busy { login: String, max: usize, waited: Duration },
 }

@@ -345,7 +345,8 @@ impl ImapPool {
                 pooled.reused = true;
                 return Ok(pooled);
             }
-            tracing::info!(mailbox = %mailbox.label, "idle IMAP session failed its check (NOOP, LIST): connecting afresh");
+            tracing::info!(mailbox = %mailbox.label, "idle IMAP session failed its check (NOOP, LIST): connecting \
+                afresh");
             mailbox.metrics.discarded(&mailbox.label, "dead");
         }
         pooled.connect().await?;
@@ -397,7 +398,8 @@ impl PooledInbox {
         match first {
             Err(e) if self.reused => {
                 if let Some(home) = &self.home {
-                    tracing::info!(mailbox = %home.mailbox.label, "reused IMAP session failed its baseline ({e}): connecting afresh");
+                    tracing::info!(mailbox = %home.mailbox.label, "reused IMAP session failed its baseline ({e}): \
+                        connecting afresh");
                     home.mailbox.metrics.discarded(&home.mailbox.label, "dead");
                 }
                 self.inbox = None;

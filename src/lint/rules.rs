@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 
 use super::tree::{Pool, Tree};
+use super::{Finding, Severity};
 use crate::aws::policy::{Subject, evaluate_documents};
 use crate::fix::{self, Hcl, PolicyFix};
-use super::{Finding, Severity};
 
 /// Rule: a pool sending through SES needs an identity policy for the Cognito principal (runbook "The
 /// two-piece gotcha"; research/aws.md §3.3).

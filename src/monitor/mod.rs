@@ -4,7 +4,7 @@
 //!
 //! * [`state`] — the pure alert state machine ([`state::step`]).
 //! * [`store`] — SQLite state: history, counters, incidents with dedup keys.
-//!//! * [`notify`] — the [`notify::Notifier`] seam and the `exec` channel.
+//! * [`notify`] — the [`notify::Notifier`] seam and the `exec` channel.
 //!
 //! [`handle_report`] is the one path from a finished report to persisted state and sent alerts; the
 //! monitor and the one-shot `probe --state FILE` both use it.
@@ -208,7 +208,9 @@ pub async fn handle_report(ctx: &Context, probe: &ProbeFile, report: &Report) ->
                     delivered = false;
                     ctx.exposition.metrics.channel_retries(channel.kind(), e.retries);
                     ctx.exposition.metrics.channel_error(channel.kind());
-                    tracing::warn!(probe = %probe.name, channel = channel.kind(), dedup_key = %action.dedup_key, "alert not delivered, re-sent after the next run: {e}");
+                    let (channel, key) = (channel.kind(), &action.dedup_key);
+                    let why = "alert not delivered, re-sent after the next run";
+                    tracing::warn!(probe = %probe.name, channel, dedup_key = %key, "{why}: {e}");
                 }
             }
         }

@@ -4,8 +4,8 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::alert::ChannelConfig as ChannelSettings;
 use crate::alert::Alert;
+use crate::alert::ChannelConfig as ChannelSettings;
 
 /// An alert one channel delivered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

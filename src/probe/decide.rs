@@ -31,10 +31,12 @@ fn aws_failure(e: &AwsFailure) -> Cause {
 /// AdminGetUser or DescribeUserPool failed (aws.md §1.1 error lists).
 pub fn resolve_failure(e: &AwsFailure, username: &str) -> Cause {
     match e.code() {
-        Some("UserNotFoundException") => Cause::new(Code::UserNotFound).detail(format!("{username:?}")).evidence(e.to_string()),
-        Some("ResourceNotFoundException") => Cause::new(Code::ConfigInvalid)
-            .detail(format!("pool not found: {}", e.message()))
-            .evidence(e.to_string()),
+        Some("UserNotFoundException") => {
+            Cause::new(Code::UserNotFound).detail(format!("{username:?}")).evidence(e.to_string())
+        }
+        Some("ResourceNotFoundException") => {
+            Cause::new(Code::ConfigInvalid).detail(format!("pool not found: {}", e.message())).evidence(e.to_string())
+        }
         _ => aws_failure(e),
     }
 }
@@ -43,8 +45,9 @@ pub fn resolve_failure(e: &AwsFailure, username: &str) -> Cause {
 pub fn trigger_failure(call: Trigger, e: &AwsFailure, user: &User) -> Cause {
     let evidence = format!("{call} for user in {}: {e}", user.status);
     let cause = match e {
-        AwsFailure::Unreachable { .. } => Cause::new(Code::AwsUnreachable)
-            .detail(format!("{call} got no answer; it may or may not have sent a mail")),
+        AwsFailure::Unreachable { .. } => {
+            Cause::new(Code::AwsUnreachable).detail(format!("{call} got no answer; it may or may not have sent a mail"))
+        }
         AwsFailure::Service { code, message, .. } => match code.as_str() {
             "InvalidEmailRoleAccessPolicyException" | "CodeDeliveryFailureException" => {
                 Cause::new(Code::CognitoCannotSend).detail(format!("{code}: {message}"))
@@ -64,7 +67,13 @@ pub fn trigger_failure(call: Trigger, e: &AwsFailure, user: &User) -> Cause {
 }
 
 /// No mail in time: which side dropped it, by the SES checkpoint (DESIGN.md §3).
-pub fn not_delivered(pool: &Pool, call: Trigger, trigger_at: DateTime<Utc>, ses: &SesEvidence, probe: &ProbeFile) -> Diagnosis {
+pub fn not_delivered(
+    pool: &Pool,
+    call: Trigger,
+    trigger_at: DateTime<Utc>,
+    ses: &SesEvidence,
+    probe: &ProbeFile,
+) -> Diagnosis {
     let waited = duration::show(probe.timeout);
     let accepted = format!("Cognito accepted {call} at {}", trigger_at.format("%H:%M:%S"));
     let metric = ses.metric.clone().unwrap_or_default();
@@ -78,10 +87,13 @@ pub fn not_delivered(pool: &Pool, call: Trigger, trigger_at: DateTime<Utc>, ses:
             .at(Phase::Inbox),
         (true, SesStatus::Checked, false) if ses.reads > 0 => {
             let settle = duration::show(probe.cloudwatch.settle);
-            let flat = format!("SES {metric} flat for {waited} plus {settle} ({} reads, Σ {})", ses.reads, sum(ses.latest));
+            let flat =
+                format!("SES {metric} flat for {waited} plus {settle} ({} reads, Σ {})", ses.reads, sum(ses.latest));
             let mut cause = Cause::new(Code::TwoPieceGotcha).evidence(accepted).evidence(flat);
             if let Some(identity) = pool.ses_identity() {
-                cause = cause.evidence(format!("identity {identity}: check that a policy lets the Cognito service principal send"));
+                cause = cause.evidence(format!(
+                    "identity {identity}: check that a policy lets the Cognito service principal send"
+                ));
             }
             cause.at(Phase::Ses)
         }
@@ -105,7 +117,13 @@ pub fn not_delivered(pool: &Pool, call: Trigger, trigger_at: DateTime<Utc>, ses:
 /// The verdict for a delivered mail: the most severe of Junk, authentication, slowness and
 /// COGNITO_DEFAULT decides ([`Outcome::severity`]; the first of equals wins, authentication before Junk);
 /// the rest become notes.
-pub fn delivered(probe: &ProbeFile, pool: &Pool, mail: &MailRecord, auth: &Judgement, notes: &mut Vec<String>) -> Diagnosis {
+pub fn delivered(
+    probe: &ProbeFile,
+    pool: &Pool,
+    mail: &MailRecord,
+    auth: &Judgement,
+    notes: &mut Vec<String>,
+) -> Diagnosis {
     let mut candidates: Vec<Diagnosis> = Vec::new();
     // A COGNITO_DEFAULT pool's mail comes from AWS's generic sender and can never align with the customer's
     // domain (runbook: "Not customizable — you cannot … align with the domain DKIM / SPF / DMARC posture"):
@@ -138,7 +156,9 @@ pub fn delivered(probe: &ProbeFile, pool: &Pool, mail: &MailRecord, auth: &Judge
             notes.extend(iter.map(|d| d.summary));
             first
         }
-        None => Cause::new(Code::Delivered).detail(format!("{} in {}", auth.summary, mail.folder)).at(Phase::Authenticate),
+        None => {
+            Cause::new(Code::Delivered).detail(format!("{} in {}", auth.summary, mail.folder)).at(Phase::Authenticate)
+        }
     }
 }
 

@@ -106,7 +106,8 @@ pub async fn wait(
         return Ok(Step::marked(None, Mark::Fail, detail));
     };
     let mail = mail_record(&found, trigger_at);
-    let after = mail.latency.total_seconds.map(|s| format!("{}s", duration::seconds(s, 2))).unwrap_or_else(|| "?".into());
+    let after =
+        mail.latency.total_seconds.map(|s| format!("{}s", duration::seconds(s, 2))).unwrap_or_else(|| "?".into());
     let mark = if found.junk { Mark::Warn } else { Mark::Ok };
     let detail = format!("found in {} after {after}", found.folder);
     Ok(Step::marked(Some((found, mail)), mark, detail))

@@ -66,7 +66,12 @@ pub async fn run_with(probe: &ProbeFile, ctx: &RunContext<'_>, progress: Progres
 }
 
 /// The eight steps. `Err` is a verdict reached early; `Ok` the verdict of a delivered mail.
-async fn steps(probe: &ProbeFile, ctx: &RunContext<'_>, clock: &Clock<'_>, report: &mut Report) -> Result<Diagnosis, Diagnosis> {
+async fn steps(
+    probe: &ProbeFile,
+    ctx: &RunContext<'_>,
+    clock: &Clock<'_>,
+    report: &mut Report,
+) -> Result<Diagnosis, Diagnosis> {
     // 1. resolve — the user and the pool, and the call that makes the mail.
     let resolved = clock.phase(Phase::Resolve, resolve::run(probe, ctx.clients)).await?;
     report.user = Some(resolved.user.clone());

@@ -74,11 +74,13 @@ impl Checkpoint {
     /// for this run (a note in the verdict), never the run's failure.
     pub async fn baseline(&self, window_start: DateTime<Utc>) -> Result<Step<SesEvidence>, Cause> {
         let label = metric_label(&self.metric);
-        let mut evidence = SesEvidence { status: SesStatus::Checked, metric: Some(label.clone()), ..SesEvidence::default() };
+        let mut evidence =
+            SesEvidence { status: SesStatus::Checked, metric: Some(label.clone()), ..SesEvidence::default() };
         match self.clients.send_sum(&self.metric, window_start, self.max_wait()).await {
             Ok(sum) => {
                 evidence.baseline = Some(sum);
-                let detail = format!("baseline Σ {label} = {} since {}", duration::number(sum, 0), window_start.format("%H:%M"));
+                let detail =
+                    format!("baseline Σ {label} = {} since {}", duration::number(sum, 0), window_start.format("%H:%M"));
                 Ok(Step::ok(evidence, detail))
             }
             Err(e) => {
@@ -101,12 +103,17 @@ impl Checkpoint {
         loop {
             let now = tokio::time::Instant::now();
             if now >= until {
-                let detail = format!("Send flat until the timeout plus {} ({} reads)", duration::show(self.settle), evidence.reads);
+                let detail = format!(
+                    "Send flat until the timeout plus {} ({} reads)",
+                    duration::show(self.settle),
+                    evidence.reads
+                );
                 return Ok(Step::marked(evidence, Mark::Fail, detail));
             }
             tokio::select! {
                 _ = stop.cancelled() => {
-                    let detail = format!("not needed: the inbox wait ended first (Send lags minutes; {} reads)", evidence.reads);
+                    let reads = evidence.reads;
+                    let detail = format!("not needed: the inbox wait ended first (Send lags minutes; {reads} reads)");
                     return Ok(Step::marked(evidence, Mark::Skip, detail));
                 }
                 _ = tokio::time::sleep(self.poll.min(until - now)) => {}

@@ -21,9 +21,9 @@ pub struct Sent {
 
 pub async fn run(probe: &ProbeFile, target: &Target, user: &User, clients: &Clients) -> Result<Step<Sent>, Cause> {
     let secret = match &probe.client_secret {
-        Some(source) => {
-            Some(source.read().await.map_err(|e| Cause::new(Code::ConfigInvalid).detail(format!("client_secret: {e}")))?)
-        }
+        Some(source) => Some(
+            source.read().await.map_err(|e| Cause::new(Code::ConfigInvalid).detail(format!("client_secret: {e}")))?,
+        ),
         None => None,
     };
     let call = target.call;

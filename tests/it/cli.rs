@@ -92,7 +92,9 @@ fn validate_shows_paging_with_the_shipped_alert_defaults() {
 
 fn probe_file(pool: &str, name: Option<&str>) -> String {
     let name = name.map(|n| format!("name = \"{n}\"\n")).unwrap_or_default();
-    format!("{name}pool_id = \"{pool}\"\nusername = \"u\"\n[aws]\nendpoint_url = \"http://127.0.0.1:9\"\n[maildir]\npath = \"/nonexistent\"\n")
+    format!(
+        "{name}pool_id = \"{pool}\"\nusername = \"u\"\n[aws]\nendpoint_url = \"http://127.0.0.1:9\"\n[maildir]\npath = \"/nonexistent\"\n"
+    )
 }
 
 /// A run sends real mail and spends real quota: `--pool` matching several files refuses and lists them.
@@ -119,7 +121,11 @@ fn probe_by_file_name_finds_a_file_that_sets_name() {
         let (code, out, err) = probe(&["--probe", selector, "--probes", dir_arg, "--format", "json"]);
         let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{selector}: {e}\n{out}{err}"));
         assert_eq!(code, Some(3), "{selector}: {out}");
-        assert_eq!((v["probe"].as_str(), v["phase"].as_str()), (Some("billing-prod"), Some("resolve")), "{selector}: {v}");
+        assert_eq!(
+            (v["probe"].as_str(), v["phase"].as_str()),
+            (Some("billing-prod"), Some("resolve")),
+            "{selector}: {v}"
+        );
     }
 }
 
@@ -139,7 +145,11 @@ fn config_errors_keep_the_output_formats() {
     assert_eq!(code, Some(3));
     let perf = out.trim_end().split_once(" | ").map(|(_, p)| p.to_string()).unwrap_or_default();
     let labels: Vec<&str> = perf.split(' ').map(|p| p.split('=').next().unwrap_or_default()).collect();
-    assert_eq!(labels, ["delivery", "resolve", "trigger", "ses", "inbox", "authenticate", "cleanup", "late_mails"], "{out}");
+    assert_eq!(
+        labels,
+        ["delivery", "resolve", "trigger", "ses", "inbox", "authenticate", "cleanup", "late_mails"],
+        "{out}"
+    );
     assert!(!out.contains("Some(") && !out.contains("None"), "no Rust Debug text: {out}");
 }
 

@@ -296,7 +296,11 @@ async fn every_fault_gets_the_verdict_phase_and_diagnosis_a_user_needs() {
         rig.control().patch_faults(faults).unwrap();
         let report = rig.run(&rig.probe(PROD, "probe-prod-fcp", extra)).await;
         let text = describe(&report);
-        assert_eq!((report.outcome, report.phase, report.diagnosis.code.as_str()), (*outcome, *phase, *code), "{name}:\n{text}");
+        assert_eq!(
+            (report.outcome, report.phase, report.diagnosis.code.as_str()),
+            (*outcome, *phase, *code),
+            "{name}:\n{text}"
+        );
         for word in *words {
             assert!(text.contains(word), "{name}: report lacks {word:?}:\n{text}");
         }
@@ -415,8 +419,16 @@ async fn the_reported_phase_is_the_phase_that_failed() {
     // (case, faults, outcome, phase, code)
     let cases = [
         ("AdminGetUser throttled", json!({"throttle": true, "throttle_operations": ["AdminGetUser"]}), Phase::Resolve),
-        ("DescribeUserPool throttled", json!({"throttle": true, "throttle_operations": ["DescribeUserPool"]}), Phase::Resolve),
-        ("AdminCreateUser throttled", json!({"throttle": true, "throttle_operations": ["AdminCreateUser"]}), Phase::Trigger),
+        (
+            "DescribeUserPool throttled",
+            json!({"throttle": true, "throttle_operations": ["DescribeUserPool"]}),
+            Phase::Resolve,
+        ),
+        (
+            "AdminCreateUser throttled",
+            json!({"throttle": true, "throttle_operations": ["AdminCreateUser"]}),
+            Phase::Trigger,
+        ),
     ];
     for (case, faults, phase) in cases {
         rig.control().reset();
@@ -514,11 +526,13 @@ async fn the_live_view_shows_every_phase() {
     let rig = Rig::start().await;
     let lines = std::sync::Mutex::new(Vec::new());
     let progress = |l: &PhaseLine| lines.lock().unwrap().push((l.phase, l.mark));
-    let report = cognito_delivery_probe::probe::run(&rig.probe(PROD, "probe-prod-fcp", ""), &rig.clients, &progress).await;
+    let report =
+        cognito_delivery_probe::probe::run(&rig.probe(PROD, "probe-prod-fcp", ""), &rig.clients, &progress).await;
     assert_eq!(report.outcome, Outcome::Ok, "{}", describe(&report));
     let seen = lines.into_inner().unwrap();
     assert_eq!(seen.len(), 8, "{seen:?}");
-    let before = [(Phase::Resolve, Mark::Ok), (Phase::Inbox, Mark::Ok), (Phase::Ses, Mark::Ok), (Phase::Trigger, Mark::Ok)];
+    let before =
+        [(Phase::Resolve, Mark::Ok), (Phase::Inbox, Mark::Ok), (Phase::Ses, Mark::Ok), (Phase::Trigger, Mark::Ok)];
     assert_eq!(seen[..4], before, "baselines before the trigger: {seen:?}");
     // ses ∥ inbox: the metric may rise first (ok) or the mail arrive first (the checkpoint stops, unneeded).
     let mut side_by_side = seen[4..6].to_vec();

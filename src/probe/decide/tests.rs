@@ -43,17 +43,30 @@ fn service(code: &str, message: &str) -> AwsFailure {
 
 #[test]
 fn aws_failures_map_to_their_diagnosis() {
-    let throttled =
-        AwsFailure::Throttled { operation: "AdminGetUser", code: "TooManyRequestsException".into(), message: "".into() };
+    let throttled = AwsFailure::Throttled {
+        operation: "AdminGetUser",
+        code: "TooManyRequestsException".into(),
+        message: "".into(),
+    };
     let unreachable = AwsFailure::Unreachable { operation: "AdminCreateUser", detail: "dispatch failure".into() };
     // (case, resolve's code, trigger's code)
     let cases = [
         ("throttled", &throttled, Code::Throttled, Code::Throttled),
         ("no answer", &unreachable, Code::AwsUnreachable, Code::AwsUnreachable),
-        ("user gone", &service("UserNotFoundException", "User does not exist."), Code::UserNotFound, Code::UserNotFound),
+        (
+            "user gone",
+            &service("UserNotFoundException", "User does not exist."),
+            Code::UserNotFound,
+            Code::UserNotFound,
+        ),
         ("pool gone", &service("ResourceNotFoundException", "no pool"), Code::ConfigInvalid, Code::AwsError),
         ("access denied", &service("AccessDeniedException", "no"), Code::AwsError, Code::AwsError),
-        ("role policy", &service("InvalidEmailRoleAccessPolicyException", "x"), Code::AwsError, Code::CognitoCannotSend),
+        (
+            "role policy",
+            &service("InvalidEmailRoleAccessPolicyException", "x"),
+            Code::AwsError,
+            Code::CognitoCannotSend,
+        ),
         ("wrong state", &service("NotAuthorizedException", "x"), Code::AwsError, Code::TriggerRejected),
         (
             "unverified",
@@ -119,8 +132,22 @@ fn a_delivered_mail_is_judged_by_its_worst_finding() {
     use Outcome::{Critical, Ok, Unknown, Warning};
     use SendingAccount::{CognitoDefault, Developer};
     let cases: Vec<(&str, &str, SendingAccount, Judgement, MailRecord, (Code, Outcome, Phase, usize))> = vec![
-        ("healthy", "", Developer, judgement(Ok, false), mail("INBOX", 3.0), (Code::Delivered, Ok, Phase::Authenticate, 0)),
-        ("Junk", "", Developer, judgement(Ok, false), mail("Junk", 3.0), (Code::DeliveredJunk, Warning, Phase::Inbox, 0)),
+        (
+            "healthy",
+            "",
+            Developer,
+            judgement(Ok, false),
+            mail("INBOX", 3.0),
+            (Code::Delivered, Ok, Phase::Authenticate, 0),
+        ),
+        (
+            "Junk",
+            "",
+            Developer,
+            judgement(Ok, false),
+            mail("Junk", 3.0),
+            (Code::DeliveredJunk, Warning, Phase::Inbox, 0),
+        ),
         (
             "Junk judged critical",
             "[expect]\njunk = \"critical\"",
@@ -129,7 +156,14 @@ fn a_delivered_mail_is_judged_by_its_worst_finding() {
             mail("Junk", 3.0),
             (Code::DeliveredJunk, Critical, Phase::Inbox, 0),
         ),
-        ("slow", "", Developer, judgement(Ok, false), mail("INBOX", 300.0), (Code::DeliveredSlow, Warning, Phase::Inbox, 0)),
+        (
+            "slow",
+            "",
+            Developer,
+            judgement(Ok, false),
+            mail("INBOX", 300.0),
+            (Code::DeliveredSlow, Warning, Phase::Inbox, 0),
+        ),
         (
             "auth failed beats Junk",
             "",
