@@ -198,3 +198,23 @@ fn a_closed_output_pipe_is_not_a_panic() {
         assert_ne!(out.status.code(), Some(101), "{args:?}: {err}");
     }
 }
+
+/// `--log-level debug` tells what the probe did — the run, each phase, each AWS call — without the SDK's
+/// own debug chatter (`--log-level debug,aws_smithy_runtime=debug` asks for that).
+#[test]
+fn log_level_debug_shows_the_probes_own_steps() {
+    let (code, out, err) = probe(&["demo", "--scenario", "healthy-resend", "--log-level", "debug"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    for step in [
+        "run{probe=healthy-resend",
+        "phase{phase=\"resolve\"}",
+        "phase{phase=\"trigger\"}",
+        "AWS AdminGetUser ok",
+        "AWS AdminCreateUser ok",
+        "AWS GetMetricData ok",
+        "run finished",
+    ] {
+        assert!(err.contains(step), "the log lacks {step:?}:\n{err}");
+    }
+    assert!(!err.contains("aws_smithy_runtime"), "SDK internals only on request:\n{err}");
+}

@@ -49,7 +49,10 @@ settle = "1s"
 /// Runs the binary; returns stdout + stderr.
 fn run(config: &std::path::Path, format: &str, imap_password: &str, client_secret: &str) -> (Option<i32>, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_probe"))
-        .args(["--config", config.to_str().unwrap(), "--format", format, "--no-cleanup", "--log-level", "trace"])
+        .args(["--config", config.to_str().unwrap(), "--format", format, "--no-cleanup"])
+        // Every crate at trace (RUST_LOG's bare level is global), the SDK's request and response logs
+        // included: none may show a secret.
+        .env("RUST_LOG", "trace")
         .env("CANARY_IMAP_PASSWORD", imap_password)
         .env("CANARY_CLIENT_SECRET", client_secret)
         .env("AWS_ACCESS_KEY_ID", "AKIDTESTTESTTESTTEST")
@@ -125,6 +128,12 @@ async fn canaries_never_appear_in_any_output_or_log() {
     for (name, all) in &outputs {
         assert!(all.len() > 100, "{name}: the run printed something to check:\n{all}");
         assert!(all.contains("TRACE") || all.contains("trace") || name != "fcp text", "{name}: trace logs were on");
+        // What the probe did is in the log: its run and phases, each IMAP step and AWS call, by name only.
+        for step in
+            ["run{probe=", "phase{phase=\"inbox\"}", "IMAP logged in", "IMAP UID FETCH ok", "AWS AdminGetUser ok"]
+        {
+            assert!(all.contains(step) || !name.starts_with("fcp"), "{name}: the log lacks {step:?}:\n{all}");
+        }
         for canary in &canaries {
             assert!(!all.contains(canary.as_str()), "{name}: output contains the secret {canary:?}:\n{all}");
         }
