@@ -1,21 +1,21 @@
 //! cognito-delivery-probe: prove that a Cognito user pool's email really arrives.
 //!
-//! A map of the crate, in the order a probe run touches it:
+//! A map of the crate, in the order a probe run touches it (ARCHITECTURE.md has the whole map, the
+//! invariants and where each kind of change goes):
 //!
-//! * [`cli`] — the command line (`probe --pool`, `sandbox`, `check-headers`, …) and [`cmd`], one file per
-//!   command, dispatched through one enum. Exit codes are decided in one place, [`verdict::Outcome`].
-//! * [`authres`] — Authentication-Results parsing (RFC 8601, lenient where receivers deviate), trust
-//!   selection of the receiver's own headers, DKIM/SPF/DMARC alignment and expectations. Pure code.
-//! * [`twin`] — the AWS twin: Cognito, SESv2 and CloudWatch as the probe sees them, served over HTTP on
-//!   loopback for the real SDK clients, delivering real DKIM-signed mail into a Maildir.
-//! * [`doctor`] — `probe doctor`, the read-only preflight: pool, SES identity and policy, account, test
-//!   user, mailbox and DNS, each finding with its evidence and Terraform fix. [`policy`] — the identity-policy
-//!   rule (research/aws.md §3.3) it shares with the twin.
-//! * [`verdict`] — outcomes, phases and their names, shared by every output.
-//! * [`lint`] — `probe lint-terraform`: a static check of Terraform for the runbook's email failures.
-//! * [`logging`] — tracing setup for the binary.
-//! * [`monitor`] — `probe monitor`: scheduler, alert state machine, SQLite state; [`metrics`] — its
+//! * [`cli`] — the command line and [`cmd`], one file per command, dispatched through one enum. Exit codes
+//!   are decided in one place, [`verdict::Outcome::exit_code`]; [`output`] renders reports.
+//! * [`config`] — probe files: sections, validation with `file:line` errors, which file a command means.
+//! * [`probe`] — one run: a file per phase run through one clock, the verdict decisions as pure functions.
+//! * [`aws`] — the only AWS calls, and one home per AWS rule (trigger, identity policy, ARNs).
+//! * [`inbox`] — IMAP and Maildir behind one interface; [`authres`] — Authentication-Results parsing, trust
+//!   selection, alignment and expectations (pure code).
+//! * [`diagnosis`] — the catalogue; [`verdict`] — outcomes, phases, marks; [`report`] — the run's report.
+//! * [`fix`] — the Terraform fixes; [`address`] — the From address rules.
+//! * [`doctor`] — `probe doctor`, the read-only preflight; [`lint`] — `probe lint-terraform`.
+//! * [`monitor`] — scheduler, alert state machine, SQLite state; [`alert`] — the channels; [`metrics`] —
 //!   Prometheus metrics and HTTP endpoints.
+//! * [`demo`] — `probe demo` over the AWS twin (the `twin` crate); [`logging`], [`secret`], [`duration`].
 
 pub mod address;
 pub mod alert;
