@@ -1,6 +1,6 @@
 //! Rendering a [`Report`]: human text (with live phase lines on a terminal), one JSON document, or one
 //! Nagios/Monitoring Plugins status line with perfdata. The report is the single source; these only
-//! format it. [`print`] is how every command writes to standard output.
+//! format it. [`print()`] is how every command writes to standard output.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -17,7 +17,7 @@ pub fn print(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
-/// [`print`] with a newline.
+/// [`print()`] with a newline.
 pub fn println(text: &str) {
     print(&format!("{text}\n"));
 }

@@ -1,4 +1,4 @@
-//! The PagerDuty channel: Events API v2 (https://developer.pagerduty.com/docs/events-api-v2/overview/).
+//! The PagerDuty channel: Events API v2 (<https://developer.pagerduty.com/docs/events-api-v2/overview/>).
 //! Triggers and reminders send `event_action = "trigger"` with the incident's `dedup_key` (PagerDuty folds
 //! repeated triggers with one key into the open incident); recovery sends `"resolve"` with the same key.
 

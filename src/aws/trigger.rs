@@ -48,7 +48,7 @@ impl TriggerChoice {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Trigger {
-    /// AdminCreateUser MessageAction=RESEND, DesiredDeliveryMediums=[EMAIL] (aws.md §1.4).
+    /// AdminCreateUser MessageAction=RESEND, `DesiredDeliveryMediums=[EMAIL]` (aws.md §1.4).
     Resend,
     /// ForgotPassword (aws.md §1.2).
     ForgotPassword,
