@@ -19,9 +19,10 @@ pub fn de_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Er
     de(d).map(Some)
 }
 
-/// `5m`, `1h 30m`, `500ms`: a duration as the probe files write it.
+/// `5m`, `1h 30m`, `500ms`: a duration as the probe files write it, to the millisecond (a measured wait
+/// does not print its nanoseconds).
 pub fn show(d: Duration) -> String {
-    humantime::format_duration(d).to_string()
+    humantime::format_duration(Duration::from_millis(d.as_millis() as u64)).to_string()
 }
 
 /// Seconds with `decimals` places; a value that rounds to zero prints as `0`, never `-0`.
@@ -63,5 +64,6 @@ mod tests {
     fn durations_show_as_written() {
         assert_eq!(show(Duration::from_secs(300)), "5m");
         assert_eq!(show(Duration::from_millis(1500)), "1s 500ms");
+        assert_eq!(show(Duration::from_nanos(5_000_123_456)), "5s");
     }
 }

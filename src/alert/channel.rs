@@ -213,13 +213,13 @@ pub enum AttemptError {
     },
     #[error("cannot reach {target}: {detail}")]
     Connect { target: String, detail: String },
-    #[error("{target} did not answer within {after:?}")]
+    #[error("{target} did not answer within {}", crate::duration::show(*after))]
     Timeout { target: String, after: Duration },
     #[error("cannot start {program:?}: {source} (hint: give the program's absolute path or check PATH)")]
     Spawn { program: String, source: std::io::Error },
     #[error("{program:?} exited with {status}; stderr: {stderr:?}")]
     Exit { program: String, status: std::process::ExitStatus, stderr: String },
-    #[error("{program:?} did not finish within {after:?} and was killed")]
+    #[error("{program:?} did not finish within {} and was killed", crate::duration::show(*after))]
     ExecTimeout { program: String, after: Duration },
     #[error("{program:?}: cannot pass the alert on stdin: {source}")]
     Stdin { program: String, source: std::io::Error },

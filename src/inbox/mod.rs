@@ -107,11 +107,12 @@ pub enum InboxError {
     Secret(#[from] crate::secret::SecretError),
     #[error("Maildir {path}: {source}")]
     Maildir { path: std::path::PathBuf, source: std::io::Error },
-    #[error("timed out after {0:?} talking to the mail server")]
+    #[error("timed out after {} talking to the mail server", crate::duration::show(*.0))]
     Timeout(Duration),
     #[error(
-        "all {max} IMAP connections of {login} were busy for {waited:?} (imap.max_connections = {max}; hint: raise it \
-            if the server allows more connections per user, or spread the probes with jitter)"
+        "all {max} IMAP connections of {login} were busy for {} (imap.max_connections = {max}; hint: raise it \
+            if the server allows more connections per user, or spread the probes with jitter)",
+        crate::duration::show(*waited)
     )]
     Busy { login: String, max: usize, waited: Duration },
 }
