@@ -82,7 +82,7 @@ async fn measure(dovecot: &Dovecot, name: &str, idle: bool, poll: Duration, n: u
             Instant::now()
         });
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        let found = inbox.wait(&baseline, &matcher(), deadline).await.expect("wait").expect("probe mail found");
+        let found = inbox.wait(&baseline, &matcher(), deadline).await.expect("wait").found.expect("probe mail found");
         let returned = Instant::now();
         let renamed = writer.await.expect("writer");
         let (session, announced) = watcher.await.expect("observer");

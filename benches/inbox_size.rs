@@ -98,7 +98,7 @@ async fn cycle(dovecot: &Dovecot, inbox: &mut ImapInbox) -> Duration {
     let baseline = inbox.baseline().await.expect("baseline");
     deliver(&dovecot.maildir, Folder::Inbox, &bytes, Utc::now()).expect("deliver");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let found = inbox.wait(&baseline, &matcher(), deadline).await.expect("wait").expect("probe mail found");
+    let found = inbox.wait(&baseline, &matcher(), deadline).await.expect("wait").found.expect("probe mail found");
     inbox.cleanup(&found, &Cleanup::Delete).await.expect("cleanup");
     started.elapsed()
 }
@@ -114,7 +114,7 @@ async fn phase(dovecot: &Dovecot) -> Duration {
     inbox.sweep(&baseline, &matcher(), &window, &Cleanup::Delete).await.expect("sweep");
     deliver(&dovecot.maildir, Folder::Inbox, &bytes, Utc::now()).expect("deliver");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let found = inbox.wait(&baseline, &matcher(), deadline).await.expect("wait").expect("probe mail found");
+    let found = inbox.wait(&baseline, &matcher(), deadline).await.expect("wait").found.expect("probe mail found");
     inbox.cleanup(&found, &Cleanup::Delete).await.expect("cleanup");
     inbox.logout().await;
     started.elapsed()

@@ -143,10 +143,14 @@ pub struct CheckHeadersArgs {
     /// The saved message (RFC 5322, e.g. "Show original" → download); `-` reads standard input.
     pub file: PathBuf,
     /// authserv-id of the receiver to trust (exact, or `*.suffix`); repeatable. Default: the topmost
-    /// header's authserv-id and its organizational domain. A header without authserv-id (Outlook/M365) is
-    /// trusted only when it is the topmost one.
+    /// header's authserv-id and its operator's domains. Either way the trusted headers must lie in the
+    /// receiver's own trace: no Received by another operator's host or DKIM-Signature above them.
     #[arg(long = "trusted-authserv-id", value_name = "ID")]
     pub trusted_authserv_ids: Vec<String>,
+    /// Also trust a header without authserv-id (Outlook/M365) as the topmost one under a Microsoft hop when
+    /// --trusted-authserv-id is given (without ids it is trusted anyway).
+    #[arg(long)]
+    pub no_authserv_id: bool,
     /// Identifier alignment mode (RFC 7489 §3.1).
     #[arg(long, value_enum, default_value_t = AlignmentArg::Relaxed)]
     pub alignment: AlignmentArg,

@@ -24,6 +24,7 @@ pub enum Code {
     SpfUnaligned,
     AuthFailed,
     AuthUnverifiable,
+    ReceiverChanged,
     TwoPieceGotcha,
     RecipientSide,
     NotDelivered,
@@ -84,7 +85,7 @@ pub struct Entry {
 }
 
 impl Code {
-    pub const ALL: [Code; 22] = [
+    pub const ALL: [Code; 23] = [
         Code::Delivered,
         Code::DeliveredJunk,
         Code::DeliveredSlow,
@@ -92,6 +93,7 @@ impl Code {
         Code::SpfUnaligned,
         Code::AuthFailed,
         Code::AuthUnverifiable,
+        Code::ReceiverChanged,
         Code::TwoPieceGotcha,
         Code::RecipientSide,
         Code::NotDelivered,
@@ -119,6 +121,7 @@ impl Code {
             Code::SpfUnaligned => "spf_unaligned",
             Code::AuthFailed => "auth_failed",
             Code::AuthUnverifiable => "auth_unverifiable",
+            Code::ReceiverChanged => "receiver_changed",
             Code::TwoPieceGotcha => "two_piece_gotcha",
             Code::RecipientSide => "recipient_side",
             Code::NotDelivered => "not_delivered",
@@ -147,6 +150,7 @@ impl Code {
             Code::SpfUnaligned => &SPF_UNALIGNED,
             Code::AuthFailed => &AUTH_FAILED,
             Code::AuthUnverifiable => &AUTH_UNVERIFIABLE,
+            Code::ReceiverChanged => &RECEIVER_CHANGED,
             Code::TwoPieceGotcha => &TWO_PIECE_GOTCHA,
             Code::RecipientSide => &RECIPIENT_SIDE,
             Code::NotDelivered => &NOT_DELIVERED,
@@ -246,6 +250,18 @@ const AUTH_UNVERIFIABLE: Entry = Entry {
          writes none — judge from another mailbox.",
     ),
     source: "DESIGN.md §5 (trust only the receiver's own headers)",
+};
+
+const RECEIVER_CHANGED: Entry = Entry {
+    outcome: Outcome::Warning,
+    title: "the receiver whose Authentication-Results were trusted is not the one pinned by the first run: the \
+     mailbox moved, or a sender forged them",
+    fix: Fix::Text(
+        "If the test user's mailbox moved on purpose, name the new receiver in imap.trusted_authserv_ids (a probe \
+         file that names its receiver pins none); otherwise look at who sent this message: its results are not \
+         the pinned receiver's.",
+    ),
+    source: "RFC 8601 §5 (only the receiver's own results count); DESIGN.md §5",
 };
 
 const TWO_PIECE_GOTCHA: Entry = Entry {

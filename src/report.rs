@@ -168,6 +168,8 @@ pub struct MailRecord {
     pub folder: String,
     pub junk: bool,
     pub message_id: Option<String>,
+    /// The SES messageId inside `message_id`, when it has SES's form (`<id@email.amazonses.com>`).
+    pub ses_message_id: Option<String>,
     pub latency: Latency,
 }
 

@@ -6,7 +6,8 @@
 //!
 //! * [`parse`] / [`parse_arc`] — one field value into [`AuthResults`] (`parse.rs`: lenient where
 //!   receivers deviate, strict where RFC 8601 is, linear work on any input).
-//! * [`TrustPolicy`] and [`trust::select`] — which fields the receiver wrote (`trust.rs`).
+//! * [`TrustPolicy`] and [`trust::select`] — which fields the receiver wrote (`trust.rs`), read against the
+//!   receiver's own `Received` trace ([`trace`]).
 //! * [`align`] — relaxed/strict alignment with the Public Suffix List (`align.rs`).
 //! * [`Expectations`] and findings (`expect.rs`); the serialisable [`Evaluation`] (`report.rs`).
 //! * [`evaluate_message`] — all of it for one raw message; [`evaluate_fields`] for header fields already
@@ -17,6 +18,7 @@ pub mod expect;
 pub mod message;
 mod parse;
 pub mod report;
+pub mod trace;
 pub mod trust;
 
 pub use align::AlignmentMode;
@@ -60,7 +62,23 @@ pub fn evaluate_fields(
         .and_then(|s| s.domain.clone())
         .or_else(|| fields.iter().find(|f| f.is("Return-Path")).and_then(|f| align::domain_of(&f.value)));
     let mut findings = Vec::new();
-    let verdict = if selection.trusted.is_empty() {
+    let from_fields = fields.iter().filter(|f| f.is("From")).count();
+    let verdict = if from_fields > 1 {
+        // RFC 7489 §6.6.1: a message with several From fields has no single Author Domain, and receivers
+        // and readers may each pick a different one.
+        findings.push(Finding {
+            method: Method::From,
+            outcome: FindingOutcome::Fail,
+            explanation: format!(
+                "the message has {from_fields} From fields; DMARC needs exactly one (RFC 7489 §6.6.1), and the \
+                 receiver, a mail client and this check may each read a different one"
+            ),
+        });
+        Outcome::Critical
+    } else if let Some(reason) = &selection.unreadable {
+        findings.push(Finding { method: Method::Trust, outcome: FindingOutcome::Fail, explanation: reason.clone() });
+        Outcome::Unknown
+    } else if selection.trusted.is_empty() {
         findings.push(Finding {
             method: Method::Trust,
             outcome: FindingOutcome::Fail,
@@ -115,11 +133,9 @@ fn topmost_trust_finding(fields: &[HeaderField], selection: &trust::Selection) -
     let id = selection.authserv_id.as_deref()?;
     let org = align::organizational_domain(id);
     let first_trusted = selection.first_trusted_index?;
-    let named = fields[..first_trusted]
-        .iter()
-        .filter(|f| f.is("Received"))
-        .filter_map(|f| received_by(&f.value))
-        .any(|host| align::organizational_domain(&host) == org);
+    let receiver = trace::operator_domains(id);
+    let named =
+        fields[..first_trusted].iter().filter(|f| f.is("Received")).any(|f| trace::by_host(&f.value).is_of(&receiver));
     (!named).then(|| Finding {
         method: Method::Trust,
         outcome: FindingOutcome::Warn,
@@ -128,17 +144,6 @@ fn topmost_trust_finding(fields: &[HeaderField], selection: &trust::Selection) -
              under {org} (it may have been added upstream); name the receiver with --trusted-authserv-id"
         ),
     })
-}
-
-/// The host of the `by` clause of a Received field (RFC 5321 §4.4), lower-cased.
-fn received_by(value: &str) -> Option<String> {
-    let mut words = value.split_whitespace();
-    while let Some(w) = words.next() {
-        if w.eq_ignore_ascii_case("by") {
-            return words.next().map(|h| h.trim_end_matches(';').to_ascii_lowercase());
-        }
-    }
-    None
 }
 
 fn no_trusted_explanation(selection: &trust::Selection, policy: &TrustPolicy) -> String {

@@ -42,6 +42,16 @@ pub struct Evaluation {
 }
 
 impl Evaluation {
+    /// The receiver whose fields were trusted, by its operator's domain (`google.com`, `messagingengine.com`;
+    /// `outlook.com` for Microsoft's id-less fields), when one was: what the monitor pins.
+    pub fn receiver(&self) -> Option<String> {
+        match (self.trust_basis?, &self.authserv_id) {
+            (TrustBasis::PositionNoAuthservId, _) => Some(super::trace::MICROSOFT[0].to_string()),
+            (_, Some(id)) => super::trace::operator_domains(id).into_iter().next(),
+            (_, None) => None,
+        }
+    }
+
     /// The outcome for the verdict machinery (exit code 0/1/2/3).
     pub fn outcome(&self) -> Outcome {
         self.verdict
@@ -112,7 +122,7 @@ pub struct IgnoredSummary {
 /// What the receiver said about one DKIM signature, with our alignment.
 #[derive(Debug, Clone, Serialize)]
 pub struct DkimReport {
-    /// The receiver's result (lower case); `pass` wins when duplicates disagree (Proton, research §6).
+    /// The receiver's result (lower case); the topmost wins when duplicates disagree.
     pub result: String,
     /// The signing domain: `d=` of the matched DKIM-Signature, else `header.d`, else the domain of
     /// `header.i`.
@@ -162,8 +172,10 @@ fn clean_b(b: &str) -> &str {
     b.trim_matches('"')
 }
 
-/// Finds the DKIM-Signature a result is about (RFC 6008 `header.b` prefix, else selector, else a
-/// unique signature for the domain/algorithm, else the only signature).
+/// Finds the DKIM-Signature a result is about (RFC 6008 `header.b` prefix, else selector, else a unique
+/// signature for the domain/algorithm). A result that names no domain is mapped only by its `header.b`:
+/// the signatures are the sender's text, and without the receiver naming one, guessing by selector,
+/// algorithm or "the only signature" would take `d=` from a field nobody verified.
 fn match_signature(r: &ResInfo, ar_domain: Option<&str>, sigs: &[DkimSignature]) -> Option<usize> {
     if sigs.is_empty() {
         return None;
@@ -182,6 +194,9 @@ fn match_signature(r: &ResInfo, ar_domain: Option<&str>, sigs: &[DkimSignature])
     if let Some(b) = r.prop("header.b").map(clean_b).filter(|b| b.len() >= 4) {
         return unique(&|s| s.b.starts_with(b) && domain_ok(s));
     }
+    if ar_domain.is_none() {
+        return None;
+    }
     if let Some(sel) = r.prop("header.s") {
         return unique(&|s| s.s == sel && domain_ok(s));
     }
@@ -190,10 +205,7 @@ fn match_signature(r: &ResInfo, ar_domain: Option<&str>, sigs: &[DkimSignature])
     {
         return Some(i);
     }
-    if ar_domain.is_some() {
-        return unique(&|s| domain_ok(s));
-    }
-    (sigs.len() == 1).then_some(0)
+    unique(&|s| domain_ok(s))
 }
 
 /// The DKIM domain a result names itself: `header.d`, else the domain of `header.i` (Gmail, Yahoo).
@@ -204,8 +216,10 @@ fn ar_dkim_domain(r: &ResInfo) -> Option<(String, &'static str)> {
     r.prop("header.i").and_then(domain_of).map(|d| (d, "header.i"))
 }
 
-/// Builds the DKIM reports: maps each result to its signature, merges duplicates (`pass` wins), and
-/// computes alignment of the real `d=`.
+/// Builds the DKIM reports: maps each result to its signature, merges duplicates, and computes alignment of
+/// the real `d=`. Of results that disagree about one signature the topmost wins: the receiver prepends its
+/// fields, so a lower one with the same authserv-id is older — Proton's later `permerror` for a signature
+/// its first field passed (research §6), or a copy a sender put below the receiver's own.
 pub(crate) fn dkim_reports(
     trusted: &[AuthResults],
     sigs: &[DkimSignature],
@@ -228,13 +242,8 @@ pub(crate) fn dkim_reports(
             None => s.is_none() && b.is_some() && *eb == b && rep.domain == domain,
         };
         if let Some((_, _, existing)) = reports.iter_mut().find(|x| same(x)) {
-            if existing.result != r.result {
-                if r.result == "pass" {
-                    let old = std::mem::replace(&mut existing.result, r.result.to_string());
-                    existing.also_reported.push(old);
-                } else if !existing.also_reported.iter().any(|x| *x == r.result) {
-                    existing.also_reported.push(r.result.to_string());
-                }
+            if existing.result != r.result && !existing.also_reported.iter().any(|x| *x == r.result) {
+                existing.also_reported.push(r.result.to_string());
             }
             if existing.selector.is_none() {
                 existing.selector = r.prop("header.s").map(str::to_string).or_else(|| sig.map(|i| sigs[i].s.clone()));

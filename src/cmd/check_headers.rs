@@ -54,7 +54,8 @@ pub async fn run(args: CheckHeadersArgs) -> u8 {
             return Outcome::Unknown.exit_code();
         }
     };
-    let policy = TrustPolicy::with_ids(args.trusted_authserv_ids.iter().cloned());
+    let policy =
+        TrustPolicy::with_ids(args.trusted_authserv_ids.iter().cloned()).trusting_no_authserv_id(args.no_authserv_id);
     let expect = Expectations {
         alignment: match args.alignment {
             AlignmentArg::Relaxed => AlignmentMode::Relaxed,

@@ -18,11 +18,11 @@ pub async fn run(args: RunArgs) -> u8 {
         Ok(p) => p,
         Err(e) => return config_failure(&args, &e.to_string()),
     };
-    // `--state`: the previous run's deadline starts the late-mail window of `cleanup = keep`.
+    // `--state`: what earlier runs left (the late-mail window of `cleanup = keep`, the pinned receiver).
     let store = args.state.as_deref().map(Store::open);
-    let previous_wait_until = match &store {
-        Some(Ok(s)) => s.last_wait_until(&probe.name).ok().flatten(),
-        _ => None,
+    let memory = match &store {
+        Some(Ok(s)) => s.memory(&probe.name).unwrap_or_default(),
+        _ => Default::default(),
     };
     let clients = Clients::new(&probe.aws, &probe.region()).await;
     let live = args.format == Format::Text && std::io::stderr().is_terminal();
@@ -32,7 +32,7 @@ pub async fn run(args: RunArgs) -> u8 {
         }
     };
     let imap = ImapPool::one_shot();
-    let ctx = RunContext { clients: &clients, imap: &imap, previous_wait_until };
+    let ctx = RunContext { clients: &clients, imap: &imap, memory };
     let report = crate::probe::run_with(&probe, &ctx, &progress).await;
     emit(&report, args.format);
     if let Some(store) = store {

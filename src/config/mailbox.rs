@@ -40,6 +40,16 @@ impl Mailbox {
         }
     }
 
+    /// Which receivers' Authentication-Results to believe.
+    pub fn trust_policy(&self) -> crate::authres::TrustPolicy {
+        let no_authserv_id = match self {
+            Mailbox::Imap(i) => i.no_authserv_id,
+            Mailbox::Maildir(m) => m.no_authserv_id,
+        };
+        crate::authres::TrustPolicy::with_ids(self.trusted_authserv_ids().iter().cloned())
+            .trusting_no_authserv_id(no_authserv_id)
+    }
+
     /// The IMAP settings, for an IMAP mailbox.
     pub fn imap(&self) -> Option<&ImapSettings> {
         match self {
@@ -92,6 +102,10 @@ pub struct ImapSettings {
     /// authserv-ids of the receiver whose Authentication-Results are trusted (exact or `*.suffix`).
     #[serde(default)]
     pub trusted_authserv_ids: Vec<String>,
+    /// Trust a field without authserv-id (Outlook/M365 write none) under a Microsoft hop even though
+    /// `trusted_authserv_ids` is set; without ids it is trusted anyway.
+    #[serde(default)]
+    pub no_authserv_id: bool,
     #[serde(default)]
     pub cleanup: Cleanup,
     /// Most connections `probe monitor` opens to this login at once (logged-in sessions in use plus idle
@@ -164,6 +178,9 @@ pub struct MaildirSettings {
     pub path: PathBuf,
     #[serde(default)]
     pub trusted_authserv_ids: Vec<String>,
+    /// As `[imap] no_authserv_id`.
+    #[serde(default)]
+    pub no_authserv_id: bool,
     #[serde(default)]
     pub cleanup: Cleanup,
 }

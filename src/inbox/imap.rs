@@ -12,7 +12,8 @@ use futures::TryStreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::rustls;
 
-use super::{Baseline, FolderMark, Found, InboxError, LateWindow, Matcher, Sweep};
+use super::candidate::{self, Candidate, Choice};
+use super::{Baseline, FolderMark, Found, InboxError, LateWindow, Matcher, Sweep, Waited};
 use crate::config::{Cleanup, ImapAuth, ImapSettings};
 use crate::secret::Secret;
 
@@ -332,8 +333,15 @@ impl ImapInbox {
 
     /// New messages in one folder since `mark`: EXAMINE (read-only), then `UID FETCH next:*` of ENVELOPE and
     /// INTERNALDATE. `n:*` always returns the last message even when its UID is below n (RFC 3501 §6.4.8),
-    /// so UIDs are filtered again here.
-    async fn check_folder(&mut self, mark: &FolderMark, matcher: &Matcher) -> Result<Option<Found>, InboxError> {
+    /// so UIDs are filtered again here. Each message whose envelope matches is fetched (`BODY.PEEK[]`, one
+    /// at a time) and judged on its raw header ([`candidate::judge`]), once per wait (`judged`).
+    async fn check_folder(
+        &mut self,
+        mark: &FolderMark,
+        matcher: &Matcher,
+        judged: &mut Vec<(String, u32)>,
+        choice: &mut Choice<Found>,
+    ) -> Result<(), InboxError> {
         let uid_next = mark.uid_next.unwrap_or(1);
         let mailbox = timed("EXAMINE", self.session()?.examine(&mark.folder)).await?;
         if let (Some(before), Some(after)) = (mark.uid_validity, mailbox.uid_validity)
@@ -344,7 +352,7 @@ impl ImapInbox {
         self.checked_uid_next.retain(|(f, _)| f != &mark.folder);
         self.checked_uid_next.push((mark.folder.clone(), mailbox.uid_next));
         if mailbox.uid_next.is_some_and(|n| n <= uid_next) || mailbox.exists == 0 {
-            return Ok(None);
+            return Ok(());
         }
         let fetches: Vec<Fetch> = {
             let session = self.session()?;
@@ -354,9 +362,11 @@ impl ImapInbox {
         };
         for fetch in fetches {
             let Some(uid) = fetch.uid.filter(|u| *u >= uid_next) else { continue };
-            if !envelope_matches(&fetch, matcher) {
+            let key = (mark.folder.clone(), uid);
+            if judged.contains(&key) || !envelope_matches(&fetch, matcher) {
                 continue;
             }
+            judged.push(key);
             let visible_at = fetch.internal_date().map(|d| d.with_timezone(&Utc));
             let detected_at = Utc::now();
             let body: Vec<Fetch> = {
@@ -365,27 +375,31 @@ impl ImapInbox {
                 timed("UID FETCH", stream.try_collect::<Vec<_>>()).await?
             };
             let raw = body.iter().find_map(|f| f.body().map(<[u8]>::to_vec)).unwrap_or_default();
-            return Ok(Some(Found {
-                folder: mark.folder.clone(),
-                junk: mark.junk,
-                id: uid.to_string(),
-                visible_at,
-                detected_at,
-                raw,
-            }));
+            let verdict = candidate::judge(&raw, matcher);
+            let ses_message_id = match &verdict {
+                Candidate::Ours { ses_message_id } => ses_message_id.clone(),
+                _ => None,
+            };
+            let (folder, junk, id) = (mark.folder.clone(), mark.junk, uid.to_string());
+            let found = Found { folder, junk, id, visible_at, detected_at, ses_message_id, raw };
+            choice.offer(&format!("{} UID {uid}", mark.folder), verdict, found);
+            if choice.settled() {
+                break;
+            }
         }
-        Ok(None)
+        Ok(())
     }
 
     /// Waits for the probe's mail in every watched folder. The first folder is watched with IDLE when the
     /// server offers it (woken at once by EXISTS); every folder is re-checked on each wake and at least every
-    /// `poll_interval` (NOOP polling where IDLE is unavailable; Gmail reports new mail on NOOP).
+    /// `poll_interval` (NOOP polling where IDLE is unavailable; Gmail reports new mail on NOOP). A candidate
+    /// without SES's Message-ID form decides only when nothing better arrived by the deadline.
     pub async fn wait(
         &mut self,
         baseline: &Baseline,
         matcher: &Matcher,
         deadline: tokio::time::Instant,
-    ) -> Result<Option<Found>, InboxError> {
+    ) -> Result<Waited, InboxError> {
         let r = self.wait_inner(baseline, matcher, deadline).await;
         self.note(r)
     }
@@ -395,17 +409,19 @@ impl ImapInbox {
         baseline: &Baseline,
         matcher: &Matcher,
         deadline: tokio::time::Instant,
-    ) -> Result<Option<Found>, InboxError> {
+    ) -> Result<Waited, InboxError> {
         let primary = baseline.folders.first().cloned();
+        let (mut judged, mut choice) = (Vec::new(), Choice::default());
         loop {
             for mark in &baseline.folders {
-                if let Some(found) = self.check_folder(mark, matcher).await? {
-                    return Ok(Some(found));
+                self.check_folder(mark, matcher, &mut judged, &mut choice).await?;
+                if choice.settled() {
+                    return Ok(Waited { found: choice.chosen, foreign: choice.foreign });
                 }
             }
             let now = tokio::time::Instant::now();
             if now >= deadline {
-                return Ok(None);
+                return Ok(Waited { found: choice.chosen, foreign: choice.foreign });
             }
             let pause = self.settings.poll_interval.min(deadline - now);
             match (&primary, self.uses_idle()) {

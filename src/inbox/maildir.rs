@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::{Baseline, FolderMark, Found, InboxError, LateWindow, Matcher, Sweep};
+use super::candidate::{self, Candidate, Choice};
+use super::{Baseline, FolderMark, Found, InboxError, LateWindow, Matcher, Sweep, Waited};
 use crate::config::Cleanup;
 
 /// A local Maildir.
@@ -29,8 +30,9 @@ fn delivered_secs(name: &str) -> Option<i64> {
     name.split('.').next()?.parse().ok()
 }
 
-/// A probe message found by a scan: folder, whether it is the Junk folder, its file, its bytes.
-type Hit = (String, bool, PathBuf, Vec<u8>);
+/// A message from the sender to the test user found by a scan: folder, whether it is the Junk folder, its
+/// file, its bytes, and what it is to the probe.
+type Hit = (String, bool, PathBuf, Vec<u8>, Candidate);
 
 impl MaildirInbox {
     pub fn open(root: &Path) -> Result<MaildirInbox, InboxError> {
@@ -53,17 +55,11 @@ impl MaildirInbox {
         })
     }
 
-    /// The probe's messages in `new/` and `cur/` of every folder delivered at or after `since_secs` and
-    /// before `until_secs`, with their bytes (read once, to match the header); only the first with
-    /// `first_only`. A file that cannot be read — moved or removed since the listing by a mail client or
+    /// The messages from the sender to the test user in `new/` and `cur/` of every folder delivered at or
+    /// after `since_secs` and before `until_secs`, with their bytes (read once, to judge the header), in
+    /// delivery order. A file that cannot be read — moved or removed since the listing by a mail client or
     /// another probe's clean-up — is not there.
-    fn scan(
-        &self,
-        matcher: &Matcher,
-        since_secs: i64,
-        until_secs: i64,
-        first_only: bool,
-    ) -> Result<Vec<Hit>, InboxError> {
+    fn scan(&self, matcher: &Matcher, since_secs: i64, until_secs: i64) -> Result<Vec<Hit>, InboxError> {
         let mut hits = Vec::new();
         for (folder, junk, dir) in folders(&self.root) {
             for sub in ["new", "cur"] {
@@ -81,15 +77,15 @@ impl MaildirInbox {
                     }
                     let file = entry.path();
                     let Ok(bytes) = std::fs::read(&file) else { continue };
-                    if header_matches(&bytes, matcher) {
-                        hits.push((folder.to_string(), junk, file, bytes));
-                        if first_only {
-                            return Ok(hits);
-                        }
+                    match candidate::judge(&bytes, matcher) {
+                        Candidate::NotOurs => {}
+                        judged => hits.push((folder.to_string(), junk, file, bytes, judged)),
                     }
                 }
             }
         }
+        // Maildir names start with the delivery time: name order is arrival order within a second.
+        hits.sort_by(|a, b| a.2.file_name().cmp(&b.2.file_name()));
         Ok(hits)
     }
 
@@ -98,22 +94,37 @@ impl MaildirInbox {
         baseline: &Baseline,
         matcher: &Matcher,
         deadline: tokio::time::Instant,
-    ) -> Result<Option<Found>, InboxError> {
+    ) -> Result<Waited, InboxError> {
         let since = baseline.taken_at.timestamp();
         loop {
-            if let Some((folder, junk, path, raw)) = self.scan(matcher, since, i64::MAX, true)?.pop() {
+            let mut choice = Choice::default();
+            for (folder, junk, path, raw, judged) in self.scan(matcher, since, i64::MAX)? {
+                let label = format!("{folder} {}", path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default());
+                choice.offer(&label, judged.clone(), (folder, junk, path, raw, judged));
+            }
+            // Mail without SES's Message-ID form decides only when nothing better came by the deadline.
+            let last_look = tokio::time::Instant::now() + self.poll > deadline;
+            if let Some((folder, junk, path, raw, judged)) =
+                choice.chosen.take().filter(|_| choice.settled() || last_look)
+            {
                 let visible_at = std::fs::metadata(&path).and_then(|m| m.modified()).ok().map(DateTime::<Utc>::from);
-                return Ok(Some(Found {
+                let ses_message_id = match judged {
+                    Candidate::Ours { ses_message_id } => ses_message_id,
+                    _ => None,
+                };
+                let found = Found {
                     folder,
                     junk,
                     id: path.to_string_lossy().into_owned(),
                     visible_at,
                     detected_at: Utc::now(),
+                    ses_message_id,
                     raw,
-                }));
+                };
+                return Ok(Waited { found: Some(found), foreign: choice.foreign });
             }
-            if tokio::time::Instant::now() + self.poll > deadline {
-                return Ok(None);
+            if last_look {
+                return Ok(Waited { found: None, foreign: choice.foreign });
             }
             tokio::time::sleep(self.poll).await;
         }
@@ -146,28 +157,26 @@ impl MaildirInbox {
         // Maildir names carry the delivery second: (after, before) in whole seconds.
         let until = baseline.taken_at.timestamp().min(window.before.timestamp());
         let since = window.after.map_or(0, |a| a.timestamp() + 1);
-        let stale = self.scan(matcher, since, until, false)?;
-        for (folder, junk, path, _) in &stale {
+        let mut late = 0;
+        // Only the probe's own mail: a message that merely looks like it is not swept.
+        for (folder, junk, path, _, judged) in self.scan(matcher, since, until)? {
+            if !matches!(judged, Candidate::Ours { .. }) {
+                continue;
+            }
             let found = Found {
-                folder: folder.clone(),
-                junk: *junk,
+                folder,
+                junk,
                 id: path.to_string_lossy().into_owned(),
                 visible_at: None,
                 detected_at: Utc::now(),
+                ses_message_id: None,
                 raw: Vec::new(),
             };
             self.cleanup(&found, how)?;
+            late += 1;
         }
-        Ok(Sweep { late: stale.len() as u32 })
+        Ok(Sweep { late })
     }
-}
-
-/// Reads From and To of a message's header and asks the matcher.
-pub(crate) fn header_matches(raw: &[u8], matcher: &Matcher) -> bool {
-    let Some(message) = mail_parser::MessageParser::new().parse_headers(raw) else { return false };
-    let from: Vec<&str> = message.from().map(|a| a.iter().filter_map(|a| a.address()).collect()).unwrap_or_default();
-    let to: Vec<&str> = message.to().map(|a| a.iter().filter_map(|a| a.address()).collect()).unwrap_or_default();
-    matcher.matches(from, to)
 }
 
 #[cfg(test)]
@@ -194,14 +203,14 @@ mod tests {
         let mut inbox = MaildirInbox::open(root).unwrap();
         let baseline = inbox.baseline().unwrap();
         let deadline = tokio::time::Instant::now() + Duration::from_millis(100);
-        assert!(inbox.wait(&baseline, &m, deadline).await.unwrap().is_none(), "old mail must not match");
+        assert!(inbox.wait(&baseline, &m, deadline).await.unwrap().found.is_none(), "old mail must not match");
 
         let now = baseline.taken_at.timestamp();
         write(root, "INBOX", now, "friend@example.net", "probe+prod@mail.test");
         write(root, "INBOX", now, "noreply@thephenom.app", "probe+staging@mail.test");
         let ours = write(root, "Junk", now, "Phenom <noreply@thephenom.app>", "probe+prod@mail.test");
         let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-        let found = inbox.wait(&baseline, &m, deadline).await.unwrap().expect("probe mail in Junk");
+        let found = inbox.wait(&baseline, &m, deadline).await.unwrap().found.expect("probe mail in Junk");
         assert_eq!((found.folder.as_str(), found.junk), ("Junk", true));
         assert_eq!(PathBuf::from(&found.id), ours);
 

@@ -9,6 +9,7 @@
 //! [`pool::ImapPool`] shares logged-in IMAP sessions between the monitor's runs of probes with the same
 //! login, one run per connection at a time, capped by `imap.max_connections`.
 
+pub mod candidate;
 pub mod imap;
 pub mod maildir;
 pub mod pool;
@@ -54,6 +55,8 @@ pub struct Found {
     pub visible_at: Option<DateTime<Utc>>,
     /// When the probe saw it.
     pub detected_at: DateTime<Utc>,
+    /// The SES messageId of its Message-ID, when that has SES's form ([`candidate::ses_message_id`]).
+    pub ses_message_id: Option<String>,
     /// The whole message. Never logged or printed: it carries the code or temporary password.
     #[serde(skip)]
     pub raw: Vec<u8>,
@@ -69,6 +72,14 @@ impl std::fmt::Debug for Found {
             .field("raw", &format_args!("<{} bytes redacted>", self.raw.len()))
             .finish()
     }
+}
+
+/// What a wait saw: the probe's message, if it came in time, and the messages set aside as foreign (one
+/// line each, for the report's notes).
+#[derive(Debug, Default)]
+pub struct Waited {
+    pub found: Option<Found>,
+    pub foreign: Vec<String>,
 }
 
 /// Mailbox state before the trigger.
@@ -155,13 +166,13 @@ impl Inbox {
         }
     }
 
-    /// Waits until the probe's message shows up after `baseline`, or `deadline` passes (`Ok(None)`).
+    /// Waits until the probe's message shows up after `baseline`, or `deadline` passes (`found: None`).
     pub async fn wait(
         &mut self,
         baseline: &Baseline,
         matcher: &Matcher,
         deadline: tokio::time::Instant,
-    ) -> Result<Option<Found>, InboxError> {
+    ) -> Result<Waited, InboxError> {
         match self {
             Inbox::Pooled(p) => p.inbox()?.wait(baseline, matcher, deadline).await,
             Inbox::Maildir(m) => m.wait(baseline, matcher, deadline).await,
@@ -227,6 +238,7 @@ mod tests {
             id: "7".into(),
             visible_at: None,
             detected_at: Utc::now(),
+            ses_message_id: None,
             raw: b"Your temporary password is Zq9!canary".to_vec(),
         };
         assert!(!format!("{f:?}").contains("canary"));

@@ -554,7 +554,7 @@ password = { env = "PROBE_IMAP_PASSWORD" }
     fn busy_error_names_the_login_and_the_cap() {
         let e = InboxError::Busy { login: "probe@imap.example.net".into(), max: 2, waited: Duration::from_secs(300) };
         let text = e.to_string();
-        for words in ["all 2 IMAP connections of probe@imap.example.net were busy", "300s", "imap.max_connections"] {
+        for words in ["all 2 IMAP connections of probe@imap.example.net were busy for 5m", "imap.max_connections"] {
             assert!(text.contains(words), "{text}");
         }
     }

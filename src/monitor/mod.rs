@@ -20,7 +20,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use rand::Rng;
 use tokio_util::sync::CancellationToken;
 
@@ -51,12 +51,11 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// Runs one probe to its report. The binary uses [`SdkRunner`]; tests and benches substitute their own.
 pub trait Runner: Send + Sync {
-    /// `previous_wait_until`: when this probe's previous run stopped waiting for its mail
-    /// ([`crate::probe::RunContext::previous_wait_until`]).
+    /// `memory`: what the probe's earlier runs left in the state ([`crate::probe::Memory`]).
     fn run<'a>(
         &'a self,
         probe: &'a ProbeFile,
-        previous_wait_until: Option<DateTime<Utc>>,
+        memory: crate::probe::Memory,
     ) -> Pin<Box<dyn Future<Output = Report> + Send + 'a>>;
 
     /// Releases what the runner holds between runs (idle connections) once every run has stopped.
@@ -113,11 +112,11 @@ impl Runner for SdkRunner {
     fn run<'a>(
         &'a self,
         probe: &'a ProbeFile,
-        previous_wait_until: Option<DateTime<Utc>>,
+        memory: crate::probe::Memory,
     ) -> Pin<Box<dyn Future<Output = Report> + Send + 'a>> {
         Box::pin(async move {
             let clients = self.clients(probe).await;
-            let ctx = crate::probe::RunContext { clients: &clients, imap: &self.imap, previous_wait_until };
+            let ctx = crate::probe::RunContext { clients: &clients, imap: &self.imap, memory };
             crate::probe::run_with(probe, &ctx, &|_| {}).await
         })
     }
@@ -164,6 +163,14 @@ pub async fn handle_report(ctx: &Context, probe: &ProbeFile, report: &Report) ->
             late_mails: report.late_mails,
         };
         store.record_run(&run, &next)?;
+        // A probe file that names no receiver pins the first one whose results it trusted.
+        if probe.mailbox.trusted_authserv_ids().is_empty()
+            && let Some(auth) = &report.auth
+            && let Some(receiver) = auth.receiver()
+            && store.pin_receiver(&probe.name, &receiver, auth.authserv_id.as_deref(), now)?
+        {
+            tracing::info!(probe = %probe.name, receiver = %receiver, "receiver pinned");
+        }
         // Resolves an earlier run owed but did not deliver (crash, channel down) go out first, with their key.
         let mut owed: Vec<Action> =
             store.unsent_resolves(&probe.name)?.into_iter().filter(|a| !actions.contains(a)).collect();
@@ -240,11 +247,6 @@ pub fn load_probes(dir: &Path, alerts: Option<&Path>) -> Result<Vec<Result<Probe
 /// overruns skips the ticks it missed. Cancelling `stop` abandons a run in flight without recording it.
 async fn probe_loop(ctx: Arc<Context>, runner: Arc<dyn Runner>, probe: ProbeFile, stop: CancellationToken) {
     let interval = probe.interval;
-    // Where the late-mail window of `cleanup = keep` starts; survives restarts through the store.
-    let mut previous_wait_until = lock(&ctx.store).last_wait_until(&probe.name).unwrap_or_else(|e| {
-        tracing::warn!(probe = %probe.name, "cannot read the previous run's deadline: {e}");
-        None
-    });
     let mut next = tokio::time::Instant::now();
     loop {
         let jitter = if probe.jitter.is_zero() {
@@ -264,11 +266,8 @@ async fn probe_loop(ctx: Arc<Context>, runner: Arc<dyn Runner>, probe: ProbeFile
                 tracing::info!(probe = %probe.name, "shutting down: run abandoned, nothing recorded");
                 return;
             }
-            r = runner.run(&probe, previous_wait_until) => r,
+            r = runner.run(&probe, memory(&ctx, &probe)) => r,
         };
-        if let Some(t) = &report.trigger {
-            previous_wait_until = Some(t.wait_until);
-        }
         if let Err(e) = handle_report(&ctx, &probe, &report).await {
             tracing::error!(probe = %probe.name, "cannot record the run: {e}");
         }
@@ -279,6 +278,14 @@ async fn probe_loop(ctx: Arc<Context>, runner: Arc<dyn Runner>, probe: ProbeFile
             next += interval;
         }
     }
+}
+
+/// What the probe's earlier runs left in the state (read before every run, so it survives restarts).
+fn memory(ctx: &Context, probe: &ProbeFile) -> crate::probe::Memory {
+    lock(&ctx.store).memory(&probe.name).unwrap_or_else(|e| {
+        tracing::warn!(probe = %probe.name, "cannot read the probe's earlier runs from the state: {e}");
+        crate::probe::Memory::default()
+    })
 }
 
 /// The set of running probe tasks, keyed by probe name.

@@ -80,6 +80,16 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 ";
 
+/// The receiver pinned per probe: the first trusted run's, when the probe file names no authserv-id.
+const RECEIVERS: &str = "
+CREATE TABLE IF NOT EXISTS receivers (
+    probe TEXT PRIMARY KEY,
+    receiver TEXT NOT NULL,
+    authserv_id TEXT,
+    pinned_at TEXT NOT NULL
+);
+";
+
 /// Databases written before `resolve_sent` existed get the column; their closed incidents count as resolved
 /// (nothing is known about them, and re-sending old resolves would only confuse receivers).
 const ADD_RESOLVE_SENT: &str = "ALTER TABLE incidents ADD COLUMN resolve_sent INTEGER NOT NULL DEFAULT 1";
@@ -137,6 +147,7 @@ impl Store {
             conn.execute_batch(ADD_RESOLVE_SENT).map_err(err)?;
         }
         conn.execute_batch(DELIVERIES).map_err(err)?;
+        conn.execute_batch(RECEIVERS).map_err(err)?;
         Ok(Store { conn, path: path.to_path_buf() })
     }
 
@@ -385,6 +396,33 @@ impl Store {
             .optional()
             .map_err(|e| self.err(e))?;
         Ok(text.and_then(|t| DateTime::parse_from_rfc3339(&t).ok()).map(|t| t.to_utc()))
+    }
+
+    /// What `probe`'s earlier runs left: the previous deadline and the pinned receiver.
+    pub fn memory(&self, probe: &str) -> Result<crate::probe::Memory, StoreError> {
+        let receiver = self
+            .conn
+            .query_row("SELECT receiver FROM receivers WHERE probe = ?1", params![probe], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(crate::probe::Memory { previous_wait_until: self.last_wait_until(probe)?, receiver })
+    }
+
+    /// Pins `receiver` for `probe` unless one is pinned already; returns whether this call pinned it.
+    pub fn pin_receiver(
+        &self,
+        probe: &str,
+        receiver: &str,
+        authserv_id: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO receivers (probe, receiver, authserv_id, pinned_at) VALUES (?1, ?2, ?3, ?4)",
+                params![probe, receiver, authserv_id, at.to_rfc3339()],
+            )
+            .map(|n| n == 1)
+            .map_err(|e| self.err(e))
     }
 
     /// Late mails counted for `probe` over its history.

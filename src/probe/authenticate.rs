@@ -1,7 +1,7 @@
 //! The authenticate phase: the receiver's Authentication-Results of the probe's mail, judged against the
 //! probe file's expectations with the [`crate::authres`] engine (DESIGN.md §5).
 
-use crate::authres::{self, Expectations, FindingOutcome, Method, TrustPolicy};
+use crate::authres::{self, Expectations, FindingOutcome, Method};
 use crate::config::ProbeFile;
 use crate::diagnosis::Cause;
 use crate::inbox::Found;
@@ -39,8 +39,7 @@ pub async fn run(found: &Found, probe: &ProbeFile) -> Result<Step<AuthResult>, C
 
 /// Judges the receiver's Authentication-Results of `raw` against the probe file.
 pub fn evaluate(raw: &[u8], probe: &ProbeFile) -> AuthResult {
-    let policy = TrustPolicy::with_ids(probe.mailbox.trusted_authserv_ids().iter().cloned());
-    let ev = authres::evaluate_message(raw, &policy, &Expectations::from(&probe.expect));
+    let ev = authres::evaluate_message(raw, &probe.mailbox.trust_policy(), &Expectations::from(&probe.expect));
     AuthResult { judgement: judge(&ev), evaluation: ev }
 }
 

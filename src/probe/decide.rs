@@ -122,6 +122,7 @@ pub fn delivered(
     pool: &Pool,
     mail: &MailRecord,
     auth: &Judgement,
+    receiver: Option<&ReceiverChange>,
     notes: &mut Vec<String>,
 ) -> Diagnosis {
     let mut candidates: Vec<Diagnosis> = Vec::new();
@@ -133,6 +134,13 @@ pub fn delivered(
             notes.push(format!("authentication: {}", auth.summary));
         }
     } else if let Some(cause) = authentication(auth) {
+        candidates.push(cause.at(Phase::Authenticate));
+    }
+    if let Some(change) = receiver {
+        let cause = Cause::new(Code::ReceiverChanged)
+            .detail(format!("pinned {}, now {}", change.pinned, change.now))
+            .evidence(format!("the first trusted run read the results of {}", change.pinned))
+            .evidence(format!("this run trusted authserv-id {}", change.authserv_id.as_deref().unwrap_or("(none)")));
         candidates.push(cause.at(Phase::Authenticate));
     }
     if mail.junk {
@@ -159,6 +167,29 @@ pub fn delivered(
         None => {
             Cause::new(Code::Delivered).detail(format!("{} in {}", auth.summary, mail.folder)).at(Phase::Authenticate)
         }
+    }
+}
+
+/// A trusted receiver other than the one pinned by the first trusted run (probe files without authserv-ids).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiverChange {
+    pub pinned: String,
+    pub now: String,
+    pub authserv_id: Option<String>,
+}
+
+impl ReceiverChange {
+    /// The change, when the probe file names no receiver, a receiver is pinned and this run trusted another.
+    pub fn of(probe: &ProbeFile, pinned: Option<&str>, evaluation: &crate::authres::Evaluation) -> Option<Self> {
+        if !probe.mailbox.trusted_authserv_ids().is_empty() {
+            return None;
+        }
+        let (pinned, now) = (pinned?, evaluation.receiver()?);
+        (pinned != now).then(|| ReceiverChange {
+            pinned: pinned.to_string(),
+            now,
+            authserv_id: evaluation.authserv_id.clone(),
+        })
     }
 }
 

@@ -39,7 +39,7 @@ pub async fn open<'s>(
     let baseline = inbox.baseline().await.map_err(unavailable)?;
     let matcher = Matcher::new(&target.sender, &target.recipient);
     let mut notes = Vec::new();
-    let window = late_window(probe, &baseline, ctx.previous_wait_until);
+    let window = late_window(probe, &baseline, ctx.memory.previous_wait_until);
     let late = match window {
         Some(window) => match inbox.sweep(&baseline, &matcher, &window, probe.mailbox.cleanup()).await {
             Ok(sweep) => sweep.late,
@@ -95,16 +95,24 @@ pub async fn wait(
     deadline: tokio::time::Instant,
     trigger_at: DateTime<Utc>,
 ) -> Result<Step<Option<(Found, MailRecord)>>, Cause> {
-    let found = opened
+    let waited = opened
         .inbox
         .wait(&opened.baseline, &opened.matcher, deadline)
         .await
         .map_err(|e| Cause::new(Code::MailboxLost).detail(e.to_string()))?;
-    let Some(found) = found else {
+    opened.notes.extend(waited.foreign.iter().map(|f| format!("foreign mail: {f}")));
+    let Some(found) = waited.found else {
         let m = &opened.matcher;
         let detail = format!("no mail from {} to {} within {}", m.from, m.to, duration::show(timeout));
         return Ok(Step::marked(None, Mark::Fail, detail));
     };
+    if found.ses_message_id.is_none() {
+        opened.notes.push(format!(
+            "the message judged ({} {}) has no Message-ID of SES's form: without SES event records the probe cannot \
+             tell it from mail someone else sent to the test user",
+            found.folder, found.id
+        ));
+    }
     let mail = mail_record(&found, trigger_at);
     let after =
         mail.latency.total_seconds.map(|s| format!("{}s", duration::seconds(s, 2))).unwrap_or_else(|| "?".into());
@@ -140,5 +148,6 @@ pub fn mail_record(found: &Found, trigger_at: DateTime<Utc>) -> MailRecord {
             .and_then(|r| date(r));
     }
     latency.compute();
-    MailRecord { folder: found.folder.clone(), junk: found.junk, message_id, latency }
+    let ses_message_id = found.ses_message_id.clone();
+    MailRecord { folder: found.folder.clone(), junk: found.junk, message_id, ses_message_id, latency }
 }

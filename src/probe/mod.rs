@@ -39,15 +39,25 @@ pub struct RunContext<'a> {
     /// IMAP sessions: the monitor shares logged-in sessions between runs of probes with the same login
     /// and caps connections per login (`imap.max_connections`); a one-shot run has its own.
     pub imap: &'a ImapPool,
-    /// When the previous run of this probe stopped waiting for its mail (its `trigger.wait_until`): with
+    /// What earlier runs of this probe left behind (the monitor's state; empty for a plain one-shot run).
+    pub memory: Memory,
+}
+
+/// What a probe remembers from its earlier runs, kept in the monitor's state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Memory {
+    /// When the previous run stopped waiting for its mail (its `trigger.wait_until`): with
     /// `cleanup = keep`, mail arriving after it is late.
     pub previous_wait_until: Option<DateTime<Utc>>,
+    /// The receiver whose Authentication-Results the first trusted run read (its operator's domain), when
+    /// no authserv-id is configured: a later run trusting another receiver is a WARNING, not a switch.
+    pub receiver: Option<String>,
 }
 
 /// Runs one probe to its report with a one-shot IMAP pool. Never fails: trouble becomes a report.
 pub async fn run(probe: &ProbeFile, clients: &Clients, progress: Progress<'_>) -> Report {
     let imap = ImapPool::one_shot();
-    run_with(probe, &RunContext { clients, imap: &imap, previous_wait_until: None }, progress).await
+    run_with(probe, &RunContext { clients, imap: &imap, memory: Memory::default() }, progress).await
 }
 
 /// Runs one probe to its report. Never fails: trouble becomes an UNKNOWN or CRITICAL report.
@@ -104,7 +114,7 @@ async fn after_baseline(
     mut opened: inbox::Opened<'_>,
 ) -> Result<Diagnosis, Diagnosis> {
     report.late_mails = opened.late;
-    report.notes.extend(opened.notes.iter().cloned());
+    report.notes.append(&mut opened.notes);
     let checkpoint = ses::Checkpoint::of(probe, &resolved.pool, ctx.clients);
     let window_start = Utc::now();
     let ses_base = match &checkpoint {
@@ -142,17 +152,20 @@ async fn after_baseline(
     };
     let (waited, ses) = tokio::join!(waiting, watching);
     report.ses = ses;
+    report.notes.append(&mut opened.notes);
     let Some((found, mail)) = waited? else {
         return Err(decide::not_delivered(&resolved.pool, target.call, sent.at, &report.ses, probe));
     };
     // 6. authenticate
     let auth = clock.phase(Phase::Authenticate, authenticate::run(&found, probe)).await?;
+    let receiver = decide::ReceiverChange::of(probe, ctx.memory.receiver.as_deref(), &auth.evaluation);
     report.auth = Some(auth.evaluation);
     // 7. cleanup
     let note = clock.phase(Phase::Cleanup, cleanup::run(opened.inbox, &found, probe)).await?;
     report.notes.extend(note);
     // 8. verdict
-    let verdict = decide::delivered(probe, &resolved.pool, &mail, &auth.judgement, &mut report.notes);
+    let verdict =
+        decide::delivered(probe, &resolved.pool, &mail, &auth.judgement, receiver.as_ref(), &mut report.notes);
     report.mail = Some(mail);
     Ok(verdict)
 }

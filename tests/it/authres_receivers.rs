@@ -44,6 +44,8 @@ fn finding<'a>(e: &'a Evaluation, method: &str) -> (&'a FindingOutcome, &'a str)
 const SES_SIG_CUSTOMER: &str = "DKIM-Signature: v=1; a=rsa-sha256; q=dns/txt; c=relaxed/simple;\n\ts=z7emv322ttjwltxazlriftckkl3p3ys2; d=example.com; t=1608297000;\n\th=Date:From:To:Message-ID:Subject:MIME-Version:Content-Type; bh=abc=;\n\tb=kdd7/gKnQ1w2e3r4t5y6u7i8o9p0";
 const SES_SIG_AMAZON: &str = "DKIM-Signature: v=1; a=rsa-sha256; q=dns/txt; c=relaxed/simple;\n\ts=224i4yxa5dv7c2xz3womw6peuasteono; d=amazonses.com; t=1608297000;\n\th=Date:From:To:Message-ID:Subject:MIME-Version:Content-Type:Feedback-ID; bh=abc=;\n\tb=L7Gap8PVzz9x8c7v6b5n4m3";
 const FROM: &str = "From: Phenom <noreply@example.com>";
+/// Exchange Online Protection's border hop (research §2: `*.mail.protection.outlook.com`).
+const MS_HOP: &str = "Received: from a8-64.smtp-out.amazonses.com (54.240.8.64) by\n BN8NAM11FT066.mail.protection.outlook.com (10.13.177.77) with Microsoft SMTP\n Server id 15.20.7000.1 via Frontend Transport";
 
 fn gmail_custom_mail_from() -> Vec<&'static str> {
     vec![
@@ -161,6 +163,7 @@ fn outlook_without_authserv_id_by_position() {
     let headers = [
         "Authentication-Results: spf=pass (sender IP is 54.240.44.159)\n smtp.mailfrom=amazonses.com; dkim=pass (signature was verified)\n header.d=amazonses.com;dmarc=fail action=quarantine\n header.from=example.edu;compauth=fail reason=000",
         "Received-SPF: Pass (protection.outlook.com: domain of amazonses.com designates\n 54.240.44.159 as permitted sender) receiver=protection.outlook.com;",
+        MS_HOP,
         "From: Registrar <noreply@example.edu>",
     ];
     let e = eval(&headers, &[], &relaxed());
@@ -175,12 +178,27 @@ fn outlook_without_authserv_id_by_position() {
 #[test]
 fn outlook_pass_with_recipient_domain_tokens() {
     let headers = [
+        "Received: from SN6PR01MB1234.namprd01.prod.outlook.com (2603:10b6::1) by\n BN8PR01MB5678.namprd01.prod.outlook.com with HTTPS",
         "Authentication-Results: spf=pass (sender IP is 66.111.4.222)\n smtp.mailfrom=fastmail.com; outlook.com; dkim=pass (signature was verified)\n header.d=fastmail.com;outlook.com; dmarc=pass action=none\n header.from=fastmail.com;",
+        MS_HOP,
         "From: alice@fastmail.com",
     ];
     let e = eval(&headers, &[], &relaxed());
     assert_eq!(e.verdict, Outcome::Ok, "{}", e.to_text());
     assert_eq!(e.dkim[0].domain_source, "header.d");
+    // An id-less field that no Microsoft hop received, or below another operator's hop, is not Microsoft's.
+    for (case, fields) in [
+        ("no Microsoft hop", vec![headers[1], headers[3]]),
+        ("below another operator", vec!["Received: from x by mail.example.net", headers[1], headers[2], headers[3]]),
+    ] {
+        let e = eval(&fields, &[], &relaxed());
+        assert_eq!(e.verdict, Outcome::Unknown, "{case}: {}", e.to_text());
+    }
+    // With the receiver's ids configured an id-less field needs the opt-in.
+    let policy = TrustPolicy::with_ids(["mx.google.com"]);
+    assert_eq!(evaluate_message(&message(&headers), &policy, &relaxed()).verdict, Outcome::Unknown);
+    let opted = policy.trusting_no_authserv_id(true);
+    assert_eq!(evaluate_message(&message(&headers), &opted, &relaxed()).verdict, Outcome::Ok);
 }
 
 #[test]
@@ -268,10 +286,20 @@ fn zoho_dkim_without_domain() {
     let (outcome, why) = finding(&e, "dkim");
     assert_eq!(*outcome, FindingOutcome::Pass);
     assert!(why.contains("dmarc=pass"), "{why}");
-    // With a single signature the real d= is known.
+    // Even with a single signature its d= is the sender's text: a pass that names no domain takes none, and
+    // alignment still comes from the receiver's dmarc=pass.
     let one = [headers[0], SES_SIG_CUSTOMER, FROM];
     let e = eval(&one, &["mx.zohomail.eu"], &relaxed());
-    assert_eq!((e.dkim[0].domain.as_deref(), e.dkim[0].aligned), (Some("example.com"), true));
+    assert_eq!((e.dkim[0].domain.as_deref(), e.dkim[0].aligned), (None, false));
+    assert_eq!(*finding(&e, "dkim").0, FindingOutcome::Pass);
+    // Without a dmarc=pass to lean on, an unnamed pass proves no alignment.
+    let no_dmarc = [
+        headers[0].replace("dmarc=pass(p=none dis=none)  header.from=example.com", "dmarc=none"),
+        SES_SIG_CUSTOMER.to_string(),
+        FROM.to_string(),
+    ];
+    let e = eval(&no_dmarc.iter().map(String::as_str).collect::<Vec<_>>(), &["mx.zohomail.eu"], &relaxed());
+    assert_eq!(*finding(&e, "dkim").0, FindingOutcome::Fail, "{}", e.to_text());
 }
 
 #[test]
@@ -393,7 +421,14 @@ fn topmost_mode_warns_when_no_received_line_names_the_receiver() {
         SES_SIG_CUSTOMER,
         FROM,
     ];
+    // …now refused: it lies below the receiver's own Received (mx.example.net is not aaa.com's host).
     let e = eval(&headers, &[], &relaxed());
+    assert_eq!(e.verdict, Outcome::Unknown, "{}", e.to_text());
+    assert!(e.ignored_headers.reasons[0].reason.contains("before the receiver saw it"), "{}", e.to_text());
+    // A milter writes its field above its MTA's Received: nothing above names the receiver, so trusting the
+    // topmost field by position alone is a warning.
+    let milter = [headers[1], headers[0], SES_SIG_CUSTOMER, FROM];
+    let e = eval(&milter, &[], &relaxed());
     assert_eq!(e.verdict, Outcome::Warning, "{}", e.to_text());
     let (outcome, why) = finding(&e, "trust");
     assert_eq!(*outcome, FindingOutcome::Warn);

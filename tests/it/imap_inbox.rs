@@ -110,7 +110,7 @@ fn uids(folder: &[Seen]) -> Vec<u32> {
 async fn wait_for(dovecot: &Dovecot, inbox: &mut ImapInbox, secs: u64) -> Option<Found> {
     let baseline = inbox.baseline().await.expect("baseline");
     match inbox.wait(&baseline, &matcher(), deadline_in(secs)).await {
-        Ok(found) => found,
+        Ok(waited) => waited.found,
         Err(e) => panic!("wait: {e}\n{}", dovecot.log()),
     }
 }
@@ -126,7 +126,8 @@ async fn idle_finds_the_probe_mail_byte_identical_and_it_stays_unseen_until_clea
     let bytes = probe_mail(Utc::now());
     let writer = deliver_later(&dovecot, Folder::Inbox, &bytes, Duration::from_millis(300));
     let deadline = Utc::now() + chrono::Duration::seconds(20);
-    let found = inbox.wait(&baseline, &matcher(), deadline_in(20)).await.expect("wait").expect("probe mail found");
+    let found =
+        inbox.wait(&baseline, &matcher(), deadline_in(20)).await.expect("wait").found.expect("probe mail found");
     writer.await.expect("writer");
 
     assert!(found.detected_at < deadline, "IDLE did not wake the wait; it ran to the deadline");
@@ -152,7 +153,8 @@ async fn noop_polling_finds_the_probe_mail_without_idle() {
     let baseline = inbox.baseline().await.expect("baseline");
     let bytes = probe_mail(Utc::now());
     let writer = deliver_later(&dovecot, Folder::Inbox, &bytes, Duration::from_millis(1500));
-    let found = inbox.wait(&baseline, &matcher(), deadline_in(20)).await.expect("wait").expect("probe mail found");
+    let found =
+        inbox.wait(&baseline, &matcher(), deadline_in(20)).await.expect("wait").found.expect("probe mail found");
     writer.await.expect("writer");
     inbox.logout().await;
     assert_eq!((found.folder.as_str(), found.junk), ("INBOX", false));
@@ -169,7 +171,8 @@ async fn mail_in_the_special_use_junk_folder_is_found_and_marked_junk() {
     let baseline = inbox.baseline().await.expect("baseline");
     let bytes = probe_mail(Utc::now());
     let writer = deliver_later(&dovecot, Folder::Junk, &bytes, Duration::from_millis(300));
-    let found = inbox.wait(&baseline, &matcher(), deadline_in(20)).await.expect("wait").expect("probe mail found");
+    let found =
+        inbox.wait(&baseline, &matcher(), deadline_in(20)).await.expect("wait").found.expect("probe mail found");
     writer.await.expect("writer");
     assert_eq!((found.folder.as_str(), found.junk), ("Junk", true));
     assert!(found.raw == bytes, "fetched message differs from what was delivered");
@@ -199,12 +202,13 @@ async fn other_senders_other_recipients_and_older_probe_mail_are_never_matched()
         deliver(&dovecot.maildir, *folder, bytes, Utc::now()).expect("deliver");
     }
     let none = inbox.wait(&baseline, &matcher(), deadline_in(3)).await.expect("wait");
-    assert!(none.is_none(), "matched mail that is not the probe's: {none:?}");
+    assert!(none.found.is_none(), "matched mail that is not the probe's: {none:?}");
 
     // The probe's mail arriving after them is the one found.
     let bytes = probe_mail(Utc::now());
     let writer = deliver_later(&dovecot, Folder::Inbox, &bytes, Duration::from_millis(300));
-    let found = inbox.wait(&baseline, &matcher(), deadline_in(20)).await.expect("wait").expect("probe mail found");
+    let found =
+        inbox.wait(&baseline, &matcher(), deadline_in(20)).await.expect("wait").found.expect("probe mail found");
     writer.await.expect("writer");
     inbox.logout().await;
     assert_eq!((found.folder.as_str(), found.id.as_str()), ("INBOX", "4"), "UIDs 1–3 are not the probe's new mail");

@@ -75,8 +75,11 @@ settle = "1s"
     }
 
     async fn run(&self, probe: &ProbeFile, pool: &ImapPool) -> Report {
-        let ctx =
-            cognito_delivery_probe::probe::RunContext { clients: &self.clients, imap: pool, previous_wait_until: None };
+        let ctx = cognito_delivery_probe::probe::RunContext {
+            clients: &self.clients,
+            imap: pool,
+            memory: Default::default(),
+        };
         cognito_delivery_probe::probe::run_with(probe, &ctx, &|_| {}).await
     }
 

@@ -220,7 +220,7 @@ impl Runner for TwinRunner {
     fn run<'a>(
         &'a self,
         probe: &'a ProbeFile,
-        _previous_wait_until: Option<chrono::DateTime<chrono::Utc>>,
+        _memory: cognito_delivery_probe::probe::Memory,
     ) -> Pin<Box<dyn std::future::Future<Output = Report> + Send + 'a>> {
         Box::pin(cognito_delivery_probe::probe::run(probe, &self.0, &|_| {}))
     }

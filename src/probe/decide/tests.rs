@@ -122,7 +122,7 @@ fn judgement(outcome: Outcome, spf_unaligned: bool) -> Judgement {
 fn mail(folder: &str, total: f64) -> MailRecord {
     let junk = folder == "Junk";
     let latency = Latency { total_seconds: Some(total), ..Latency::default() };
-    MailRecord { folder: folder.into(), junk, message_id: None, latency }
+    MailRecord { folder: folder.into(), junk, message_id: None, ses_message_id: None, latency }
 }
 
 /// (case, probe file extra, account, auth, mail) → (code, outcome, phase, notes).
@@ -207,7 +207,7 @@ fn a_delivered_mail_is_judged_by_its_worst_finding() {
     ];
     for (case, extra, account, auth, mail, (code, outcome, phase, notes)) in cases {
         let mut seen = Vec::new();
-        let d = delivered(&probe(extra), &pool(account), &mail, &auth, &mut seen);
+        let d = delivered(&probe(extra), &pool(account), &mail, &auth, None, &mut seen);
         assert_eq!((d.code, d.outcome(), d.phase, seen.len()), (code, outcome, phase, notes), "{case}: {seen:?}");
     }
 }

@@ -339,6 +339,7 @@ impl Dovecot {
             idle: true,
             poll_interval: Duration::from_secs(5),
             trusted_authserv_ids: Vec::new(),
+            no_authserv_id: false,
             cleanup: Cleanup::Delete,
             max_connections: 8,
         }
