@@ -111,3 +111,64 @@ fn documented_example_matches_the_binary() {
     let code = after.split("$ echo $?\n").nth(1).and_then(|r| r.lines().next()).unwrap_or_default();
     assert_eq!(out.status.code().map(|c| c.to_string()).as_deref(), Some(code));
 }
+
+#[derive(serde::Deserialize)]
+struct Corpus {
+    case: Vec<CorpusCase>,
+}
+
+#[derive(serde::Deserialize)]
+struct CorpusCase {
+    file: String,
+    about: String,
+    runs: Vec<CorpusRun>,
+}
+
+#[derive(serde::Deserialize)]
+struct CorpusRun {
+    args: Vec<String>,
+    exit: i32,
+}
+
+/// The adversarial corpus and the real-world layouts of `tests/data/check-headers/cases.toml`: every
+/// message with every listed set of arguments gives its exit code; every message in the directory is
+/// listed, and no forgery is ever judged OK.
+#[test]
+fn every_message_of_the_corpus_gives_its_exit_code() {
+    let dir = sample("");
+    let corpus: Corpus = toml::from_str(&std::fs::read_to_string(dir.join("cases.toml")).unwrap()).unwrap();
+    let mut listed: Vec<&str> = corpus.case.iter().map(|c| c.file.as_str()).collect();
+    listed.sort();
+    let mut present: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".eml"))
+        .collect();
+    present.sort();
+    assert_eq!(present, listed, "every .eml in tests/data/check-headers/ has a case, and every case a file");
+    let mut failures = Vec::new();
+    for case in &corpus.case {
+        for run in &case.runs {
+            let path = dir.join(&case.file);
+            let mut args = vec![path.to_str().unwrap()];
+            args.extend(run.args.iter().map(String::as_str));
+            let out = probe(&args);
+            if out.status.code() != Some(run.exit) {
+                failures.push(format!(
+                    "{} {:?} ({}): exit {:?}, expected {}\n{}",
+                    case.file,
+                    run.args,
+                    case.about,
+                    out.status.code(),
+                    run.exit,
+                    stdout(&out)
+                ));
+            }
+            if case.file.starts_with("forged") || case.about.contains("forged") {
+                assert_ne!(run.exit, 0, "{}: a forgery is never expected to pass", case.file);
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
