@@ -11,7 +11,8 @@
 //! * [`cloudwatch`] — the `AWS/SES` metrics and GetMetricData / GetMetricStatistics.
 //! * [`sending`] — renders nothing itself: takes a rendered message, applies SES's decision and the
 //!   faults, records metrics and writes the mail through [`mail`].
-//! * [`policy`] — the identity-policy rule (pure; `probe doctor` reuses it).
+//! * [`policy`] — SES's identity-policy rule for Cognito's sends (pure), the twin's own reading of
+//!   research/aws.md §3.3; it shares no code with the probe's.
 //! * [`scenario`], [`faults`], [`clock`] — the simulated world, what is broken, and what time it is.
 //!
 //! Start it with [`run`] on a listener (the `probe sandbox` command) or [`Twin::spawn`] (tests, demo).
@@ -21,7 +22,7 @@ pub mod cloudwatch;
 pub mod cognito;
 pub mod faults;
 pub mod mail;
-pub use crate::policy;
+pub mod policy;
 pub mod scenario;
 pub mod sending;
 pub mod server;

@@ -5,7 +5,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
 use crate::twin::policy::{self, CognitoSender, PolicyDecision};
-use crate::twin::scenario::{Identity, MxFailure, Pool, Scenario, VerificationStatus, identity_name_from_arn};
+use crate::twin::scenario::{
+    Identity, MxFailure, Pool, Scenario, SesIdentityArn, VerificationStatus, identity_name_from_arn,
+};
 use crate::twin::server::AwsError;
 
 /// Why SES did not send a message Cognito handed over. Cognito still answered success: these drops are
@@ -49,7 +51,7 @@ pub fn pool_identity<'s>(scenario: &'s Scenario, pool: &Pool) -> Option<&'s Iden
 
 /// The Region inside an SES identity ARN (`arn:aws:ses:<region>:…`).
 fn arn_region(arn: &str) -> Option<&str> {
-    crate::aws::cognito::ses_arn_parts(arn).map(|(region, _, _)| region)
+    SesIdentityArn::parse(arn).map(|a| a.region)
 }
 
 /// Whether the identity's policies let Cognito send for `pool`, honouring the missing-policy fault.

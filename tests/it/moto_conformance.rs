@@ -22,8 +22,8 @@ use aws_sdk_cognitoidentityprovider::types::{
 };
 use cognito_delivery_probe::aws::cognito::{Delivery, Trigger, User};
 use cognito_delivery_probe::aws::{AwsFailure, Clients};
+use cognito_delivery_probe::policy::{self, CognitoSender, PolicyDecision};
 use cognito_delivery_probe::secret::Secret;
-use cognito_delivery_probe::twin::policy::{self, CognitoSender, PolicyDecision};
 use cognito_delivery_probe::twin::scenario::{Scenario, VerificationStatus};
 use cognito_delivery_probe::twin::{Twin, TwinHandle};
 use futures::future::BoxFuture;
