@@ -18,6 +18,7 @@ mod monitor;
 mod monitor_e2e;
 mod monitor_kill;
 mod moto_conformance;
+mod policy_conformance;
 mod probe_e2e;
 mod secrets;
 mod terraform;
