@@ -23,9 +23,9 @@ use async_imap::extensions::idle::IdleResponse;
 use chrono::Utc;
 use cognito_delivery_probe::config::Cleanup;
 use cognito_delivery_probe::inbox::imap::ImapInbox;
-use cognito_delivery_probe::twin::mail::{Folder, deliver};
 use imap_proto::types::{MailboxDatum, Response};
 use rand::Rng as _;
+use twin::mail::{Folder, deliver};
 
 use support::{matcher, ms, percentile, probe_mail, samples};
 use util::dovecot::Dovecot;

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use cognito_delivery_probe::config::Cleanup;
 use cognito_delivery_probe::inbox::imap::ImapInbox;
-use cognito_delivery_probe::twin::mail::{Folder, deliver};
+use twin::mail::{Folder, deliver};
 
 use support::{matcher, ms, percentile, probe_mail, samples};
 use util::dovecot::{Dovecot, Options};

@@ -19,9 +19,9 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use cognito_delivery_probe::monitor::store::Store;
-use cognito_delivery_probe::twin::Twin;
-use cognito_delivery_probe::twin::scenario::Scenario;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use twin::Twin;
+use twin::scenario::Scenario;
 
 fn proc_status(pid: u32, field: &str) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;

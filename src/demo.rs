@@ -8,9 +8,9 @@ use serde::Serialize;
 use crate::aws::Clients;
 use crate::config::ProbeFile;
 use crate::report::Report;
-use crate::twin::Twin;
-use crate::twin::scenario::Scenario;
 use crate::verdict::Outcome;
+use twin::Twin;
+use twin::scenario::Scenario;
 
 /// One demo scenario: a user of the default twin scenario, the faults switched on, the expected verdict.
 #[derive(Debug, Clone, Copy)]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use cognito_delivery_probe::inbox::Matcher;
-use cognito_delivery_probe::twin::mail::{AuthFaults, DkimKeys, Outgoing, ReceiverStyle, Sending, compose};
+use twin::mail::{AuthFaults, DkimKeys, Outgoing, ReceiverStyle, Sending, compose};
 
 pub const FROM: &str = "noreply@thephenom.app";
 pub const TO: &str = "probe+prod@mail.test";

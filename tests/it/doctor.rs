@@ -9,10 +9,10 @@ use std::process::Command;
 use cognito_delivery_probe::aws::Clients;
 use cognito_delivery_probe::config::ProbeFile;
 use cognito_delivery_probe::doctor::{self, DoctorReport, Options, PolicyMissing, Status};
-use cognito_delivery_probe::twin::scenario::{MxFailure, Scenario, VerificationStatus};
-use cognito_delivery_probe::twin::{Twin, TwinHandle};
 use cognito_delivery_probe::verdict::Outcome;
 use serde_json::{Value, json};
+use twin::scenario::{MxFailure, Scenario, VerificationStatus};
+use twin::{Twin, TwinHandle};
 
 use crate::util::dovecot::Dovecot;
 
@@ -166,7 +166,7 @@ fn scenario(change: impl FnOnce(&mut Scenario)) -> Scenario {
     s
 }
 
-fn prod_pool(s: &mut Scenario) -> &mut cognito_delivery_probe::twin::scenario::Pool {
+fn prod_pool(s: &mut Scenario) -> &mut twin::scenario::Pool {
     s.pools.iter_mut().find(|p| p.id.as_str() == PROD).unwrap()
 }
 

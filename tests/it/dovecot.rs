@@ -5,10 +5,8 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use cognito_delivery_probe::twin::mail::{
-    AuthFaults, DkimKeys, Folder, Outgoing, ReceiverStyle, Sending, compose, deliver,
-};
 use futures::TryStreamExt as _;
+use twin::mail::{AuthFaults, DkimKeys, Folder, Outgoing, ReceiverStyle, Sending, compose, deliver};
 
 use crate::util::dovecot::Dovecot;
 use crate::util::tls::client_config_default_roots;

@@ -9,10 +9,8 @@ use chrono::{DateTime, Utc};
 use cognito_delivery_probe::config::{Cleanup, ImapSettings};
 use cognito_delivery_probe::inbox::imap::ImapInbox;
 use cognito_delivery_probe::inbox::{Found, Matcher};
-use cognito_delivery_probe::twin::mail::{
-    AuthFaults, DkimKeys, Folder, Outgoing, ReceiverStyle, Sending, compose, deliver,
-};
 use futures::TryStreamExt as _;
+use twin::mail::{AuthFaults, DkimKeys, Folder, Outgoing, ReceiverStyle, Sending, compose, deliver};
 
 use crate::util::dovecot::Dovecot;
 

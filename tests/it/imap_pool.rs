@@ -13,9 +13,9 @@ use cognito_delivery_probe::config::ProbeFile;
 use cognito_delivery_probe::inbox::pool::{ImapPool, PoolTimings};
 use cognito_delivery_probe::metrics::Metrics;
 use cognito_delivery_probe::report::Report;
-use cognito_delivery_probe::twin::scenario::Scenario;
-use cognito_delivery_probe::twin::{Twin, TwinHandle};
 use cognito_delivery_probe::verdict::{Outcome, Phase};
+use twin::scenario::Scenario;
+use twin::{Twin, TwinHandle};
 
 use crate::util::dovecot::{Dovecot, Options};
 

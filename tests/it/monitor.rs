@@ -16,11 +16,11 @@ use cognito_delivery_probe::monitor::notify::Channels;
 use cognito_delivery_probe::monitor::store::Store;
 use cognito_delivery_probe::monitor::{Context, Runner, handle_report};
 use cognito_delivery_probe::report::Report;
-use cognito_delivery_probe::twin::scenario::Scenario;
-use cognito_delivery_probe::twin::{Twin, TwinHandle};
 use cognito_delivery_probe::verdict::Outcome;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
+use twin::scenario::Scenario;
+use twin::{Twin, TwinHandle};
 
 use crate::twin_harness::http;
 

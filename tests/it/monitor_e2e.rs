@@ -18,12 +18,12 @@ use cognito_delivery_probe::monitor::notify::{NotSent, Notifier, SendFuture, sen
 use cognito_delivery_probe::monitor::store::Store;
 use cognito_delivery_probe::monitor::{Context, handle_report};
 use cognito_delivery_probe::report::Report;
-use cognito_delivery_probe::twin::scenario::Scenario;
-use cognito_delivery_probe::twin::{Twin, TwinHandle};
 use cognito_delivery_probe::verdict::Outcome;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
+use twin::scenario::Scenario;
+use twin::{Twin, TwinHandle};
 
 use crate::twin_harness::http;
 use crate::util::dovecot::Dovecot;

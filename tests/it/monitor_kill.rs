@@ -9,9 +9,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cognito_delivery_probe::monitor::store::Store;
-use cognito_delivery_probe::twin::Twin;
-use cognito_delivery_probe::twin::scenario::Scenario;
 use serde_json::{Value, json};
+use twin::Twin;
+use twin::scenario::Scenario;
 
 use crate::util::dovecot::Dovecot;
 use crate::util::monitor::{self, metric};

@@ -24,13 +24,13 @@ use cognito_delivery_probe::aws::cognito::{Delivery, Trigger, User};
 use cognito_delivery_probe::aws::{AwsFailure, Clients};
 use cognito_delivery_probe::policy::{self, CognitoSender, PolicyDecision};
 use cognito_delivery_probe::secret::Secret;
-use cognito_delivery_probe::twin::scenario::{Scenario, VerificationStatus};
-use cognito_delivery_probe::twin::{Twin, TwinHandle};
 use futures::future::BoxFuture;
+use twin::scenario::{Scenario, VerificationStatus};
+use twin::{Twin, TwinHandle};
 
 use crate::util::moto::{self, Moto};
 
-// The world both backends hold: the runbook's production pool (tests/scenarios/default.toml).
+// The world both backends hold: the runbook's production pool (crates/twin/scenarios/default.toml).
 const TWIN_POOL: &str = "us-east-1_knEL7cqS3";
 const POOL_NAME: &str = "phenom-prod";
 const IDENTITY: &str = "noreply@thephenom.app";

@@ -591,22 +591,12 @@ fn by_probe(case: &Case) -> Outcome {
 
 fn by_twin(case: &Case) -> Outcome {
     let (pool_arn, pool_region) = case.pool.parts();
-    let sender = cognito_delivery_probe::twin::policy::CognitoSender {
-        identity_arn: IDENTITY,
-        pool_arn,
-        account_id: ACCOUNT,
-        pool_region,
-    };
-    let ev =
-        cognito_delivery_probe::twin::policy::evaluate(case.policies.iter().map(|(n, t)| (*n, t.as_str())), &sender);
+    let sender = twin::policy::CognitoSender { identity_arn: IDENTITY, pool_arn, account_id: ACCOUNT, pool_region };
+    let ev = twin::policy::evaluate(case.policies.iter().map(|(n, t)| (*n, t.as_str())), &sender);
     let decision = match ev.decision {
-        cognito_delivery_probe::twin::policy::PolicyDecision::Allowed { policy, statement } => {
-            Decision::Allowed(policy, statement)
-        }
-        cognito_delivery_probe::twin::policy::PolicyDecision::Denied { policy, statement } => {
-            Decision::Denied(policy, statement)
-        }
-        cognito_delivery_probe::twin::policy::PolicyDecision::NotAllowed => Decision::NotAllowed,
+        twin::policy::PolicyDecision::Allowed { policy, statement } => Decision::Allowed(policy, statement),
+        twin::policy::PolicyDecision::Denied { policy, statement } => Decision::Denied(policy, statement),
+        twin::policy::PolicyDecision::NotAllowed => Decision::NotAllowed,
     };
     (decision, ev.malformed.len())
 }

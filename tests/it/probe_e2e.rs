@@ -9,10 +9,10 @@ use cognito_delivery_probe::aws::Clients;
 use cognito_delivery_probe::aws::cognito::Trigger;
 use cognito_delivery_probe::config::ProbeFile;
 use cognito_delivery_probe::report::Report;
-use cognito_delivery_probe::twin::scenario::Scenario;
-use cognito_delivery_probe::twin::{Twin, TwinHandle};
 use cognito_delivery_probe::verdict::{Outcome, Phase};
 use serde_json::json;
+use twin::scenario::Scenario;
+use twin::{Twin, TwinHandle};
 
 use crate::util::dovecot::Dovecot;
 
@@ -360,7 +360,7 @@ async fn probe_side_trouble_is_unknown_and_sends_no_mail() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn other_mail_is_never_matched_or_deleted_and_stale_probe_mail_is_swept() {
-    use cognito_delivery_probe::twin::mail::{Folder, deliver};
+    use twin::mail::{Folder, deliver};
     let rig = Rig::start().await;
     let root = rig.dovecot.maildir.clone();
     let long_ago = chrono::Utc::now() - chrono::Duration::hours(2);

@@ -4,8 +4,8 @@
 
 use std::process::Command;
 
-use cognito_delivery_probe::twin::Twin;
-use cognito_delivery_probe::twin::scenario::Scenario;
+use twin::Twin;
+use twin::scenario::Scenario;
 
 use crate::util::dovecot::Dovecot;
 

@@ -8,10 +8,10 @@ use aws_config::BehaviorVersion;
 use aws_config::Region;
 use aws_config::retry::RetryConfig;
 use chrono::{DateTime, Utc};
-use cognito_delivery_probe::twin::clock::Clock;
-use cognito_delivery_probe::twin::scenario::Scenario;
-use cognito_delivery_probe::twin::{Twin, TwinHandle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use twin::clock::Clock;
+use twin::scenario::Scenario;
+use twin::{Twin, TwinHandle};
 
 /// Prod pool of the default scenario (seeds/ runbook id).
 pub const PROD: &str = "us-east-1_knEL7cqS3";

@@ -4,11 +4,11 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
-use crate::twin::policy::{self, CognitoSender, PolicyDecision};
-use crate::twin::scenario::{
+use crate::policy::{self, CognitoSender, PolicyDecision};
+use crate::scenario::{
     Identity, MxFailure, Pool, Scenario, SesIdentityArn, VerificationStatus, identity_name_from_arn,
 };
-use crate::twin::server::AwsError;
+use crate::server::AwsError;
 
 /// Why SES did not send a message Cognito handed over. Cognito still answered success: these drops are
 /// silent at the Cognito API (seeds/ runbook: "Cognito returns success at the API but SES silently

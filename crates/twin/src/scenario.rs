@@ -1,7 +1,7 @@
 //! Scenario files: the world the twin simulates — the AWS account and its SES state, SES identities with
 //! their policies, user pools with clients and users, the receiver's style, delivery rules and faults —
 //! read from TOML (`deny_unknown_fields`; errors name the file, line and field). The default scenario,
-//! `tests/scenarios/default.toml`, models the runbook's account (seeds/) and is built into the binary.
+//! `crates/twin/scenarios/default.toml`, models the runbook's account (seeds/) and is built into the binary.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::twin::faults::{FaultError, Faults};
-use crate::twin::mail::ReceiverStyle;
+use crate::faults::{FaultError, Faults};
+use crate::mail::ReceiverStyle;
 
 /// The built-in default scenario (`probe sandbox` without `--scenario`, `probe demo`, the tests).
-pub const DEFAULT_SCENARIO: &str = include_str!("../../tests/scenarios/default.toml");
+pub const DEFAULT_SCENARIO: &str = include_str!("../scenarios/default.toml");
 
 /// A whole scenario file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -478,7 +478,7 @@ pub enum ScenarioError {
 impl Scenario {
     /// The built-in default scenario.
     pub fn default_scenario() -> Result<Scenario, ScenarioError> {
-        Scenario::parse(DEFAULT_SCENARIO, Path::new("tests/scenarios/default.toml"))
+        Scenario::parse(DEFAULT_SCENARIO, Path::new("crates/twin/scenarios/default.toml"))
     }
 
     /// Reads and validates a scenario file.
