@@ -1,6 +1,6 @@
 //! The integration-test binary: real servers, in-process where they are ours (the twin) and as real
-//! processes where they are not (Dovecot, moto). One binary so the crate links once; `util` holds the
-//! harnesses.
+//! processes where they are not (Dovecot, moto). One binary so the crate links once; the harnesses and the
+//! rig live in the `testkit` crate (`crates/testkit`), shared with the benches.
 
 mod alert_channels;
 mod authres_check_headers;
@@ -29,4 +29,6 @@ mod twin_harness;
 mod twin_mail;
 mod twin_sandbox;
 mod twin_ses_cloudwatch;
-mod util;
+
+/// The probe binary under test, for the harnesses that start it as a process (`testkit::monitor`).
+const PROBE: &str = env!("CARGO_BIN_EXE_probe");

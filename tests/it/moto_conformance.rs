@@ -26,9 +26,8 @@ use cognito_delivery_probe::policy::{self, CognitoSender, PolicyDecision};
 use cognito_delivery_probe::secret::Secret;
 use futures::future::BoxFuture;
 use twin::scenario::{Scenario, VerificationStatus};
-use twin::{Twin, TwinHandle};
 
-use crate::util::moto::{self, Moto};
+use testkit::moto::{self, Moto};
 
 // The world both backends hold: the runbook's production pool (crates/twin/scenarios/default.toml).
 const TWIN_POOL: &str = "us-east-1_knEL7cqS3";
@@ -663,7 +662,7 @@ fn account(f: &Fixture) -> BoxFuture<'_, String> {
 // ---------------------------------------------------------------- backends
 
 enum Server {
-    Twin { handle: TwinHandle, fixture: Fixture, _dir: tempfile::TempDir },
+    Twin { rig: Box<testkit::Rig>, fixture: Fixture },
     Moto { moto: Moto, clients: Clients },
 }
 
@@ -682,8 +681,8 @@ impl Server {
     /// The world as seeded, undoing whatever the previous case changed.
     async fn fresh(&mut self) -> Fixture {
         match self {
-            Server::Twin { handle, fixture, .. } => {
-                handle.control().reset();
+            Server::Twin { rig, fixture } => {
+                rig.control().reset();
                 fixture.clone()
             }
             Server::Moto { moto, clients } => {
@@ -714,14 +713,8 @@ async fn start_twin() -> Server {
         scenario.identity_arn(&scenario.identities[i]),
         scenario.identities[i].policies[POLICY_NAME].clone(),
     );
-    let dir = tempfile::tempdir().expect("temp dir");
-    let handle = Twin::spawn(scenario, &dir.path().join("Maildir")).await.expect("start the twin");
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(handle.endpoint_url())
-        .region(aws_config::Region::new(moto::REGION))
-        .test_credentials()
-        .load()
-        .await;
+    let rig = testkit::Rig::builder().scenario(scenario).build().await;
+    let sdk = rig.sdk_config().await;
     let fixture = Fixture {
         clients: Clients::from_sdk_config(sdk),
         pool_id: ids.0,
@@ -733,7 +726,7 @@ async fn start_twin() -> Server {
         backend_secret: Secret::new(backend.secret.expect("backend client has a secret")),
         seeded_policy: ids.4,
     };
-    Server::Twin { handle, fixture, _dir: dir }
+    Server::Twin { rig: Box::new(rig), fixture }
 }
 
 /// Seeds moto through the SDK the way the account is set up in AWS: the SES identity and its identity policy; the pool in DEVELOPER mode with SourceArn, From, Reply-To and a

@@ -146,8 +146,8 @@ async fn delay_on_the_system_clock_and_shutdown_does_not_wait() {
     // A message queued far in the future does not hold up shutdown.
     env.control().patch_faults(&json!({"delivery_delay_seconds": 3600})).unwrap();
     resend(&env).await.unwrap();
-    let Env { twin, .. } = env;
-    tokio::time::timeout(std::time::Duration::from_secs(2), twin.shutdown()).await.expect("shutdown hung");
+    let Env { rig, .. } = env;
+    tokio::time::timeout(std::time::Duration::from_secs(2), rig.shutdown()).await.expect("shutdown hung");
 }
 
 #[tokio::test]
