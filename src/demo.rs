@@ -186,7 +186,7 @@ pub async fn run(only: Option<&str>, mut each: impl FnMut(&CaseResult)) -> Resul
     let scenario = Scenario::default_scenario().map_err(|e| DemoError::Twin(e.to_string()))?;
     let twin = Twin::spawn(scenario, &maildir).await.map_err(|e| DemoError::Twin(e.to_string()))?;
     let endpoint = twin.endpoint_url();
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let sdk = crate::aws::config_loader()
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(&endpoint)
         .test_credentials()

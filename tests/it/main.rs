@@ -6,6 +6,7 @@ mod alert_channels;
 mod authres_check_headers;
 mod authres_peers;
 mod authres_receivers;
+mod aws_tls;
 mod cli;
 mod demo;
 mod doctor;
