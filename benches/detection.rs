@@ -11,24 +11,19 @@
 //! Rows: IDLE, and NOOP polling at 5 s (the default) and 1 s. `cargo bench --bench detection`;
 //! `INBOX_BENCH_SAMPLES` changes the 30 samples per row.
 
-#[path = "../tests/it/util/mod.rs"]
-mod util;
-
-#[path = "inbox_support/mod.rs"]
-mod support;
-
 use std::time::{Duration, Instant};
 
 use async_imap::extensions::idle::IdleResponse;
 use chrono::Utc;
-use cognito_delivery_probe::config::Cleanup;
+use cognito_delivery_probe::config::{Cleanup, ImapSettings};
+use cognito_delivery_probe::inbox::Matcher;
 use cognito_delivery_probe::inbox::imap::ImapInbox;
-use cognito_delivery_probe::twin::mail::{Folder, deliver};
 use imap_proto::types::{MailboxDatum, Response};
 use rand::Rng as _;
-
-use support::{matcher, ms, percentile, probe_mail, samples};
-use util::dovecot::Dovecot;
+use testkit::dovecot::Dovecot;
+use testkit::mail::{FROM, TO, probe_mail};
+use testkit::stats::{ms, percentile, samples};
+use twin::mail::{Folder, deliver};
 
 struct Row {
     name: String,
@@ -58,7 +53,7 @@ async fn observe_exists(session: Observer) -> (Observer, Instant) {
 }
 
 async fn measure(dovecot: &Dovecot, name: &str, idle: bool, poll: Duration, n: usize) -> Row {
-    let mut settings = dovecot.probe_settings();
+    let mut settings: ImapSettings = dovecot.probe_settings();
     settings.idle = idle;
     settings.poll_interval = poll;
     let mut inbox = ImapInbox::connect(&settings).await.unwrap_or_else(|e| panic!("connect: {e}\n{}", dovecot.log()));
@@ -82,7 +77,8 @@ async fn measure(dovecot: &Dovecot, name: &str, idle: bool, poll: Duration, n: u
             Instant::now()
         });
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        let found = inbox.wait(&baseline, &matcher(), deadline).await.expect("wait").found.expect("probe mail found");
+        let found =
+            inbox.wait(&baseline, &Matcher::new(FROM, TO), deadline).await.expect("wait").found.expect("probe mail found");
         let returned = Instant::now();
         let renamed = writer.await.expect("writer");
         let (session, announced) = watcher.await.expect("observer");

@@ -6,19 +6,12 @@
 //! `cargo bench --bench imap_pool`; `INBOX_BENCH_SAMPLES` changes the 50 samples per row. Prints a table,
 //! asserts nothing about speed.
 
-#[path = "../tests/it/util/mod.rs"]
-mod util;
-
-#[path = "inbox_support/mod.rs"]
-#[allow(dead_code)] // the message helpers serve the other inbox benches
-mod support;
-
 use std::time::{Duration, Instant};
 
+use cognito_delivery_probe::config::ImapSettings;
 use cognito_delivery_probe::inbox::pool::ImapPool;
-
-use support::{ms, percentile, samples};
-use util::dovecot::Dovecot;
+use testkit::dovecot::Dovecot;
+use testkit::stats::{ms, percentile, samples};
 
 struct Row {
     name: &'static str,
@@ -29,7 +22,7 @@ struct Row {
 /// `n` cycles of checkout → baseline → close; `shared` keeps one pool (reuse), else a fresh one-shot pool
 /// per cycle, as `probe --pool` does.
 async fn measure(dovecot: &Dovecot, name: &'static str, shared: bool, n: usize) -> Row {
-    let settings = dovecot.probe_settings();
+    let settings: ImapSettings = dovecot.probe_settings();
     let pool = ImapPool::default();
     let logins_before = dovecot.logins();
     let mut row = Row { name, open_to_baseline: Vec::new(), logins: 0 };

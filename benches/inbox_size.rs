@@ -18,23 +18,18 @@
 //! `cargo bench --bench inbox_size`; `INBOX_BENCH_SAMPLES` changes the 20 samples, `INBOX_BENCH_MESSAGES`
 //! the 50,000 messages.
 
-#[path = "../tests/it/util/mod.rs"]
-mod util;
-
-#[path = "inbox_support/mod.rs"]
-mod support;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use cognito_delivery_probe::config::Cleanup;
+use cognito_delivery_probe::config::{Cleanup, ImapSettings};
+use cognito_delivery_probe::inbox::Matcher;
 use cognito_delivery_probe::inbox::imap::ImapInbox;
-use cognito_delivery_probe::twin::mail::{Folder, deliver};
-
-use support::{matcher, ms, percentile, probe_mail, samples};
-use util::dovecot::{Dovecot, Options};
+use testkit::dovecot::{Dovecot, Options};
+use testkit::mail::{FROM, TO, probe_mail};
+use testkit::stats::{ms, percentile, samples};
+use twin::mail::{Folder, deliver};
 
 const VERY_DIRTY: &str = "maildir_very_dirty_syncs = yes";
 
@@ -88,7 +83,9 @@ struct Mailbox {
 }
 
 async fn open(dovecot: &Dovecot) -> ImapInbox {
-    ImapInbox::connect(&dovecot.probe_settings()).await.unwrap_or_else(|e| panic!("connect: {e}\n{}", dovecot.log()))
+    ImapInbox::connect(&dovecot.probe_settings::<ImapSettings>())
+        .await
+        .unwrap_or_else(|e| panic!("connect: {e}\n{}", dovecot.log()))
 }
 
 /// Baseline, delivery, wait, cleanup on an open connection.
@@ -98,7 +95,8 @@ async fn cycle(dovecot: &Dovecot, inbox: &mut ImapInbox) -> Duration {
     let baseline = inbox.baseline().await.expect("baseline");
     deliver(&dovecot.maildir, Folder::Inbox, &bytes, Utc::now()).expect("deliver");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let found = inbox.wait(&baseline, &matcher(), deadline).await.expect("wait").found.expect("probe mail found");
+    let found =
+        inbox.wait(&baseline, &Matcher::new(FROM, TO), deadline).await.expect("wait").found.expect("probe mail found");
     inbox.cleanup(&found, &Cleanup::Delete).await.expect("cleanup");
     started.elapsed()
 }
@@ -111,10 +109,11 @@ async fn phase(dovecot: &Dovecot) -> Duration {
     let baseline = inbox.baseline().await.expect("baseline");
     let stale_before = baseline.taken_at - chrono::Duration::minutes(5);
     let window = cognito_delivery_probe::inbox::LateWindow { after: None, before: stale_before };
-    inbox.sweep(&baseline, &matcher(), &window, &Cleanup::Delete).await.expect("sweep");
+    inbox.sweep(&baseline, &Matcher::new(FROM, TO), &window, &Cleanup::Delete).await.expect("sweep");
     deliver(&dovecot.maildir, Folder::Inbox, &bytes, Utc::now()).expect("deliver");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let found = inbox.wait(&baseline, &matcher(), deadline).await.expect("wait").found.expect("probe mail found");
+    let found =
+        inbox.wait(&baseline, &Matcher::new(FROM, TO), deadline).await.expect("wait").found.expect("probe mail found");
     inbox.cleanup(&found, &Cleanup::Delete).await.expect("cleanup");
     inbox.logout().await;
     started.elapsed()

@@ -10,18 +10,14 @@
 //! from the monitor's `/metrics` histogram the way Prometheus' `histogram_quantile` does (linear within a
 //! bucket), as an operator would see them.
 
-#[path = "../tests/it/util/mod.rs"]
-mod util;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use cognito_delivery_probe::monitor::store::Store;
-use cognito_delivery_probe::twin::Twin;
-use cognito_delivery_probe::twin::scenario::Scenario;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use twin::scenario::Scenario;
 
 fn proc_status(pid: u32, field: &str) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -89,12 +85,12 @@ fn histogram_quantile(metrics: &str, name: &str, q: f64) -> f64 {
     lower
 }
 
-fn probe_file(dir: &Path, i: u64, endpoint: &str, maildir: &Path) {
+fn probe_file(dir: &Path, i: u64, rig: &testkit::Rig) {
     let text = format!(
         "pool_id = \"us-east-1_knEL7cqS3\"\nusername = \"probe-bench-{i:04}\"\ntimeout = \"3s\"\ninterval = \"10s\"\n\
-         jitter = \"10s\"\n[aws]\nendpoint_url = \"{endpoint}\"\n[maildir]\npath = {}\n\
-         [cloudwatch]\npoll_interval = \"1s\"\nsettle = \"0s\"\n",
-        toml::Value::String(maildir.display().to_string())
+         jitter = \"10s\"\n{}{}[cloudwatch]\npoll_interval = \"1s\"\nsettle = \"0s\"\n",
+        rig.aws_section(),
+        rig.maildir_section()
     );
     std::fs::write(dir.join(format!("p{i:04}.toml")), text).expect("probe file");
 }
@@ -103,8 +99,6 @@ fn probe_file(dir: &Path, i: u64, endpoint: &str, maildir: &Path) {
 async fn main() {
     let probes = env_num("PROBES", 1000);
     let seconds = env_num("BENCH_SECONDS", 40);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let maildir = dir.path().join("Maildir");
     // One test user per probe file, as deployments do: probes sharing a user could not tell their mail apart.
     let mut scenario = Scenario::default_scenario().expect("scenario");
     let template = scenario.pools[0].users[0].clone();
@@ -114,14 +108,16 @@ async fn main() {
         user.email = Some(format!("probe+bench-{i:04}@mail.test"));
         scenario.pools[0].users.push(user);
     }
-    let twin = Twin::spawn(scenario, &maildir).await.expect("twin");
-    let probe_dir = dir.path().join("probes");
+    let rig = testkit::Rig::builder().scenario(scenario).build().await;
+    let probe_dir = rig.dir().join("probes");
     std::fs::create_dir(&probe_dir).expect("probes dir");
     for i in 0..probes {
-        probe_file(&probe_dir, i, &twin.endpoint_url(), &maildir);
+        probe_file(&probe_dir, i, &rig);
     }
-    let state = dir.path().join("state.sqlite");
-    let (mut monitor, base) = util::monitor::start(util::monitor::command(&probe_dir, &state).stderr(Stdio::null()));
+    let state = rig.dir().join("state.sqlite");
+    let (mut monitor, base) = testkit::monitor::start(
+        testkit::monitor::command(env!("CARGO_BIN_EXE_probe"), &probe_dir, &state).stderr(Stdio::null()),
+    );
     let pid = monitor.id();
     let rss_before = proc_status(pid, "VmRSS:").unwrap_or(0);
     let cpu_before = cpu_seconds(pid);
@@ -149,7 +145,7 @@ async fn main() {
     let by_result = |r: &str| sum(&metrics, "cognito_probe_runs_total", &format!("result=\"{r}\""));
     let reads = sum(&metrics, "cognito_probe_cloudwatch_reads_total", "");
     let calls = sum(&metrics, "cognito_probe_cloudwatch_calls_total", "");
-    let served = twin.control().calls("GetMetricData");
+    let served = rig.control().calls("GetMetricData");
     // Why runs did not deliver, by outcome and diagnosis code, from the monitor's state file.
     let mut not_ok: BTreeMap<String, u64> = BTreeMap::new();
     let store = Store::open(&state).expect("state file");
@@ -190,5 +186,5 @@ async fn main() {
     println!(
         "goal: peak RSS <= 64 MB, drift p99 < 1000 ms, GetMetricData calls per second independent of the number of probes"
     );
-    twin.shutdown().await;
+    rig.shutdown().await;
 }

@@ -9,9 +9,9 @@ use crate::aws::Clients;
 use crate::config::ProbeFile;
 use crate::diagnosis::Code;
 use crate::report::Report;
-use crate::twin::Twin;
-use crate::twin::scenario::Scenario;
 use crate::verdict::Outcome;
+use twin::Twin;
+use twin::scenario::Scenario;
 
 /// One demo scenario: a user of the default twin scenario, the faults switched on, the expected verdict.
 #[derive(Debug, Clone, Copy)]
@@ -187,7 +187,7 @@ pub async fn run(only: Option<&str>, mut each: impl FnMut(&CaseResult)) -> Resul
     let scenario = Scenario::default_scenario().map_err(|e| DemoError::Twin(e.to_string()))?;
     let twin = Twin::spawn(scenario, &maildir).await.map_err(|e| DemoError::Twin(e.to_string()))?;
     let endpoint = twin.endpoint_url();
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let sdk = crate::aws::config_loader()
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(&endpoint)
         .test_credentials()

@@ -15,7 +15,12 @@
 //! * [`doctor`] — `probe doctor`, the read-only preflight; [`lint`] — `probe lint-terraform`.
 //! * [`monitor`] — scheduler, alert state machine, SQLite state; [`alert`] — the channels; [`metrics`] —
 //!   Prometheus metrics and HTTP endpoints.
-//! * [`demo`] — `probe demo` over the AWS twin (the `twin` crate); [`logging`], [`secret`], [`duration`].
+//! * [`demo`] — `probe demo` over the AWS twin; [`logging`], [`secret`], [`duration`].
+//!
+//! The AWS twin is its own crate, `twin` (`crates/twin`): Cognito, SESv2 and CloudWatch as the probe sees
+//! them, served over HTTP on loopback for the real SDK clients, delivering real DKIM-signed mail into a
+//! Maildir. It shares no code with this crate (a conformance test compares its identity-policy rule with
+//! [`aws::policy`]); [`demo`] and `probe sandbox` run it.
 
 pub mod address;
 pub mod alert;
@@ -38,5 +43,4 @@ pub mod output;
 pub mod probe;
 pub mod report;
 pub mod secret;
-pub mod twin;
 pub mod verdict;

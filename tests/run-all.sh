@@ -43,7 +43,7 @@ if [ ! -x "$CHECKOV_VENV/bin/checkov" ]; then
 fi
 export CHECKOV="$CHECKOV_VENV/bin/checkov"
 
-# The benches share tests/it/util with the tests: compile them (test profile, not run) so a change there
-# cannot break them unnoticed.
-cargo test --locked --benches --no-run 2>&1
-cargo test --locked --no-fail-fast 2>&1
+# The benches share crates/testkit with the tests: compile them (test profile, not run) so a change there
+# cannot break them unnoticed. --workspace: the twin's and the testkit's own tests run too.
+cargo test --locked --workspace --benches --no-run 2>&1
+cargo test --locked --workspace --no-fail-fast 2>&1

@@ -2,7 +2,7 @@
 //! one topic can fan out to email, SMS, chat bots and queues. Region defaults to the topic ARN's.
 
 use aws_config::retry::RetryConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use aws_sdk_sns::error::SdkError;
 use sha2::{Digest as _, Sha256};
 
@@ -104,7 +104,7 @@ impl Sns {
         let region = Region::new(region.unwrap_or(&arn.region).to_string());
         let base = match base {
             Some(base) => base.clone(),
-            None => aws_config::defaults(BehaviorVersion::latest()).region(region.clone()).load().await,
+            None => crate::aws::config_loader().region(region.clone()).load().await,
         };
         let mut conf = aws_sdk_sns::config::Builder::from(&base).region(region).retry_config(RetryConfig::disabled());
         if let Some(url) = endpoint_url {

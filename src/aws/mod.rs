@@ -17,8 +17,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use aws_config::retry::RetryConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
+use aws_sdk_cognitoidentityprovider::config::SharedHttpClient;
 use aws_sdk_cognitoidentityprovider::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
 use serde::Deserialize;
 
@@ -38,6 +40,21 @@ pub struct AwsSettings {
     /// A non-AWS endpoint (the twin, an emulator) for every service.
     #[serde(default)]
     pub endpoint_url: Option<String>,
+}
+
+/// The HTTP client of every AWS call the probe makes: rustls 0.23 with ring, the TLS stack of the IMAP
+/// client and the alert channels, so the binary links one TLS library and one crypto provider. The SDK
+/// crates are built without their default client (`default-features = false` in Cargo.toml), so a
+/// configuration loaded without this one has no HTTP client at all and fails on its first call.
+pub fn http_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::Ring)).build_https()
+}
+
+/// `aws_config::defaults` with the probe's [`http_client`]. The loader hands that client to the credential
+/// providers it builds too (SSO, web identity, STS), and `AssumeRoleProvider::configure` takes it from the
+/// loaded configuration, so no AWS request goes out on another stack.
+pub fn config_loader() -> ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest()).http_client(http_client())
 }
 
 /// The SDK clients of one probe. `cognito_trigger` has retries disabled: a retried timeout can send a second
@@ -62,7 +79,7 @@ impl Clients {
     /// Builds clients from the standard credential chain (env, profile, SSO, web identity, instance role),
     /// with the probe's profile, role and endpoint on top.
     pub async fn new(settings: &AwsSettings, region: &str) -> Clients {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.to_string()));
+        let mut loader = config_loader().region(Region::new(region.to_string()));
         if let Some(profile) = &settings.profile {
             loader = loader.profile_name(profile);
         }

@@ -5,9 +5,9 @@
 use std::io::Write as _;
 
 use crate::cli::SandboxArgs;
-use crate::twin::Twin;
-use crate::twin::scenario::Scenario;
 use crate::verdict::Outcome;
+use twin::Twin;
+use twin::scenario::Scenario;
 
 pub async fn run(args: SandboxArgs) -> u8 {
     match serve(args).await {
@@ -35,7 +35,7 @@ async fn serve(args: SandboxArgs) -> anyhow::Result<()> {
         writeln!(out, "{ready}")?;
         out.flush()?;
     }
-    crate::twin::run(listener, twin, shutdown_signal()).await;
+    twin::run(listener, twin, shutdown_signal()).await;
     Ok(())
 }
 

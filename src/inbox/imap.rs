@@ -94,13 +94,14 @@ fn quote(s: &str) -> String {
 /// The TLS client configuration for `settings`: the web roots plus `ca_file`. Building it reads and parses
 /// the CA file and the whole root store, so [`super::pool::ImapPool`] builds it once per `ca_file`.
 pub fn tls_config(settings: &ImapSettings) -> Result<rustls::ClientConfig, InboxError> {
+    use rustls::pki_types::{CertificateDer, pem::PemObject as _};
     let tls_err = |detail: String| InboxError::Tls { host: settings.host.clone(), detail };
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(path) = &settings.ca_file {
         let pem = std::fs::read(path).map_err(|e| tls_err(format!("cannot read ca_file {}: {e}", path.display())))?;
         let mut added = 0;
-        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+        for cert in CertificateDer::pem_slice_iter(&pem) {
             let cert = cert.map_err(|e| tls_err(format!("ca_file {}: {e}", path.display())))?;
             roots.add(cert).map_err(|e| tls_err(format!("ca_file {}: {e}", path.display())))?;
             added += 1;

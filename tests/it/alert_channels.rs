@@ -15,8 +15,8 @@ use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 
-use crate::util::moto::Moto;
-use crate::util::recorder::Recorder;
+use testkit::moto::Moto;
+use testkit::recorder::Recorder;
 
 /// Fast retries so failure tests take milliseconds, not the default seconds.
 fn quick_retry(attempts: u32) -> RetryPolicy {
@@ -243,7 +243,7 @@ async fn conformance_sns_on_moto() {
 async fn sns_to_a_missing_topic_fails_without_retrying() {
     let moto = Moto::start();
     let config = ChannelConfig::Sns {
-        topic_arn: format!("arn:aws:sns:{}:{}:no-such-topic", crate::util::moto::REGION, crate::util::moto::ACCOUNT),
+        topic_arn: format!("arn:aws:sns:{}:{}:no-such-topic", testkit::moto::REGION, testkit::moto::ACCOUNT),
         region: None,
         endpoint_url: Some(moto.endpoint_url()),
     };
@@ -469,22 +469,9 @@ async fn failures_are_logged_without_secrets() {
 
 #[tokio::test]
 async fn https_urls_use_tls_and_refuse_an_untrusted_certificate() {
-    use tokio_rustls::rustls;
     let dir = tempfile::tempdir().unwrap();
-    let ca = crate::util::tls::TestCa::create(dir.path());
-    let certs: Vec<_> = rustls_pemfile::certs(&mut std::fs::read(&ca.server_cert_path).unwrap().as_slice())
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let key =
-        rustls_pemfile::private_key(&mut std::fs::read(&ca.server_key_path).unwrap().as_slice()).unwrap().unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let server = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+    let ca = testkit::tls::TestCa::create(dir.path());
+    let acceptor = tokio_rustls::TlsAcceptor::from(ca.server_config());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let handshakes = Arc::new(std::sync::atomic::AtomicUsize::new(0));

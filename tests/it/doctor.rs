@@ -9,12 +9,12 @@ use std::process::Command;
 use cognito_delivery_probe::aws::Clients;
 use cognito_delivery_probe::config::ProbeFile;
 use cognito_delivery_probe::doctor::{self, DoctorReport, Options, PolicyMissing, Status};
-use cognito_delivery_probe::twin::scenario::{MxFailure, Scenario, VerificationStatus};
-use cognito_delivery_probe::twin::{Twin, TwinHandle};
 use cognito_delivery_probe::verdict::Outcome;
 use serde_json::{Value, json};
+use twin::TwinHandle;
+use twin::scenario::{MxFailure, Scenario, VerificationStatus};
 
-use crate::util::dovecot::Dovecot;
+use testkit::dovecot::Dovecot;
 
 const PROD: &str = "us-east-1_knEL7cqS3";
 const LEGACY: &str = "us-east-1_L3gcyD3f4";
@@ -77,23 +77,29 @@ impl Default for Knobs {
     }
 }
 
-/// One Dovecot shared by the cases of a test; a fresh twin per case.
+/// One rig (Dovecot) shared by the cases of a test; a fresh twin on its Maildir per case.
 struct Rig {
-    dovecot: Dovecot,
-    dir: tempfile::TempDir,
+    rig: testkit::Rig,
 }
 
 impl Rig {
-    fn start() -> Rig {
-        let dovecot = Dovecot::start();
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("imap-password"), format!("{}\n", dovecot.password)).unwrap();
-        std::fs::write(dir.path().join("wrong-password"), "not-the-password\n").unwrap();
-        Rig { dovecot, dir }
+    async fn start() -> Rig {
+        let rig = testkit::Rig::builder().dovecot(true).build().await;
+        std::fs::write(rig.dir().join("imap-password"), format!("{}\n", rig.dovecot().password)).unwrap();
+        std::fs::write(rig.dir().join("wrong-password"), "not-the-password\n").unwrap();
+        Rig { rig }
+    }
+
+    fn dovecot(&self) -> &Dovecot {
+        self.rig.dovecot()
+    }
+
+    fn dir(&self) -> &Path {
+        self.rig.dir()
     }
 
     async fn twin(&self, scenario: Scenario) -> TwinHandle {
-        Twin::spawn(scenario, &self.dovecot.maildir).await.unwrap()
+        self.rig.spawn_twin(scenario).await
     }
 
     /// The probe file's text, as a user writes it.
@@ -120,11 +126,16 @@ from = "noreply@thephenom.app"
             pool = k.pool,
             user = k.user,
             top = k.top,
-            host = self.dovecot.host,
-            port = k.port.unwrap_or(self.dovecot.port),
-            ca = if k.with_ca { format!("ca_file = {}", toml_str(&self.dovecot.ca_pem_path)) } else { String::new() },
-            imap_user = self.dovecot.username,
-            pw = toml_str(&self.dir.path().join(if k.wrong_password { "wrong-password" } else { "imap-password" })),
+            host = self.dovecot().host,
+            port = k.port.unwrap_or(self.dovecot().port),
+            ca = if k.with_ca {
+                format!("ca_file = {}", testkit::toml_path(&self.dovecot().ca_pem_path))
+            } else {
+                String::new()
+            },
+            imap_user = self.dovecot().username,
+            pw =
+                testkit::toml_path(&self.dir().join(if k.wrong_password { "wrong-password" } else { "imap-password" })),
             imap = k.imap,
         )
     }
@@ -137,19 +148,10 @@ from = "noreply@thephenom.app"
     async fn doctor(&self, twin: &TwinHandle, k: &Knobs, missing: PolicyMissing) -> DoctorReport {
         let probe = self.probe(twin, k);
         let endpoint = probe.aws.endpoint_url.clone().unwrap();
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(endpoint)
-            .test_credentials()
-            .load()
-            .await;
+        let sdk = testkit::aws::sdk_config(&endpoint).await;
         let options = Options { policy_missing: missing, skip_dns: true };
         doctor::run(&probe, &Clients::from_sdk_config(sdk), &options).await
     }
-}
-
-fn toml_str(p: &Path) -> String {
-    toml::Value::String(p.display().to_string()).to_string()
 }
 
 fn describe(r: &DoctorReport) -> String {
@@ -166,7 +168,7 @@ fn scenario(change: impl FnOnce(&mut Scenario)) -> Scenario {
     s
 }
 
-fn prod_pool(s: &mut Scenario) -> &mut cognito_delivery_probe::twin::scenario::Pool {
+fn prod_pool(s: &mut Scenario) -> &mut twin::scenario::Pool {
     s.pools.iter_mut().find(|p| p.id.as_str() == PROD).unwrap()
 }
 
@@ -179,7 +181,7 @@ fn policy(effect: &str, extra: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthy_default_scenario_is_all_ok() {
-    let rig = Rig::start();
+    let rig = Rig::start().await;
     let twin = rig.twin(Scenario::default_scenario().unwrap()).await;
     let report = rig.doctor(&twin, &Knobs::default(), PolicyMissing::Fail).await;
     assert_eq!(report.outcome, Outcome::Ok, "{}", describe(&report));
@@ -194,7 +196,7 @@ async fn healthy_default_scenario_is_all_ok() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_scenario_change_or_fault_fires_its_check() {
-    let rig = Rig::start();
+    let rig = Rig::start().await;
     let k = Knobs::default;
     let no_change = |_: &mut Scenario| {};
     #[allow(clippy::type_complexity)] // a case table reads best as tuples
@@ -505,7 +507,7 @@ fn closed_port() -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_policy_is_fail_by_default_and_warn_on_request() {
-    let rig = Rig::start();
+    let rig = Rig::start().await;
     let twin = rig.twin(Scenario::default_scenario().unwrap()).await;
     twin.control().patch_faults(&json!({"identity_policy_missing": true})).unwrap();
     let strict = rig.doctor(&twin, &Knobs::default(), PolicyMissing::Fail).await;
@@ -539,10 +541,10 @@ fn probe_doctor(file: &Path, extra: &[&str]) -> (i32, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_names_the_two_piece_gotcha_prints_the_terraform_fix_and_exits_by_outcome() {
-    let rig = Rig::start();
+    let rig = Rig::start().await;
     let twin = rig.twin(Scenario::default_scenario().unwrap()).await;
     let write = |name: &str, k: &Knobs| -> PathBuf {
-        let path = rig.dir.path().join(name);
+        let path = rig.dir().join(name);
         std::fs::write(&path, rig.probe_text(&twin, k)).unwrap();
         path
     };
@@ -583,7 +585,7 @@ async fn the_binary_names_the_two_piece_gotcha_prints_the_terraform_fix_and_exit
     assert_eq!(code, 3, "AWS unreachable is the doctor's own trouble: {out}");
 
     // Without --pool/--probe/--config: every file in --probes; the worst decides.
-    let dir = rig.dir.path().join("probes");
+    let dir = rig.dir().join("probes");
     std::fs::create_dir(&dir).unwrap();
     std::fs::copy(&healthy, dir.join("phenom-prod.toml")).unwrap();
     let legacy = Knobs { pool: LEGACY, user: "probe-legacy-fcp", top: "interval = \"1h\"".into(), ..Knobs::default() };
@@ -593,7 +595,7 @@ async fn the_binary_names_the_two_piece_gotcha_prints_the_terraform_fix_and_exit
     assert_eq!(code, 1, "the legacy pool's COGNITO_DEFAULT warns, the rest is OK: {out}");
     assert!(out.contains("overall: WARNING") && out.contains("warn    pool.sending_account"), "{out}");
 
-    let missing = rig.dir.path().join("no-such-file.toml");
+    let missing = rig.dir().join("no-such-file.toml");
     let (code, _) = bin(missing, &[]).await.unwrap();
     assert_eq!(code, 3, "a probe file that cannot be read is UNKNOWN");
     twin.shutdown().await;

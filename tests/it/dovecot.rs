@@ -5,13 +5,11 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use cognito_delivery_probe::twin::mail::{
-    AuthFaults, DkimKeys, Folder, Outgoing, ReceiverStyle, Sending, compose, deliver,
-};
 use futures::TryStreamExt as _;
+use twin::mail::{AuthFaults, DkimKeys, Folder, Outgoing, ReceiverStyle, Sending, compose, deliver};
 
-use crate::util::dovecot::Dovecot;
-use crate::util::tls::client_config_default_roots;
+use testkit::dovecot::Dovecot;
+use testkit::tls::client_config_default_roots;
 
 fn message(delivered_at: DateTime<Utc>) -> Vec<u8> {
     let msg = Outgoing {

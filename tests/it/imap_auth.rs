@@ -10,8 +10,8 @@ use cognito_delivery_probe::inbox::InboxError;
 use cognito_delivery_probe::inbox::imap::ImapInbox;
 use cognito_delivery_probe::secret::SecretSource;
 
-use crate::util::dovecot::{Dovecot, Options};
-use crate::util::introspection::Introspection;
+use testkit::dovecot::{Dovecot, Options};
+use testkit::introspection::Introspection;
 
 const VALID_TOKEN: &str = "ya29.valid-probe-token-5f0c";
 
@@ -31,7 +31,7 @@ fn token_command(dir: &Path, token: &str) -> SecretSource {
 }
 
 fn xoauth2_settings(dovecot: &Dovecot, dir: &Path, token: &str) -> ImapSettings {
-    let mut settings = dovecot.probe_settings();
+    let mut settings: ImapSettings = dovecot.probe_settings();
     settings.auth = ImapAuth::Xoauth2;
     settings.password = None;
     settings.token = Some(token_command(dir, token));
@@ -98,7 +98,7 @@ async fn xoauth2_with_another_users_token_fails_as_login() {
 #[tokio::test]
 async fn login_with_the_right_password_connects_and_a_wrong_one_fails_as_login() {
     let dovecot = Dovecot::start();
-    let settings = dovecot.probe_settings();
+    let settings: ImapSettings = dovecot.probe_settings();
     if let Err(e) = connect(&settings).await {
         panic!("LOGIN with the right password failed: {e}\n{}", dovecot.log());
     }
@@ -107,7 +107,7 @@ async fn login_with_the_right_password_connects_and_a_wrong_one_fails_as_login()
     let wrong = "pw-not-the-password-3e9a";
     let wrong_file = dir.path().join("wrong-password");
     std::fs::write(&wrong_file, wrong).expect("write wrong password");
-    let mut settings = dovecot.probe_settings();
+    let mut settings: ImapSettings = dovecot.probe_settings();
     settings.password = Some(SecretSource::File(wrong_file));
     let err = connect(&settings).await.expect_err("a wrong password must not log in");
     assert!(matches!(err, InboxError::Login { .. }), "expected InboxError::Login, got {err:?}");
@@ -120,7 +120,7 @@ async fn login_with_the_right_password_connects_and_a_wrong_one_fails_as_login()
 #[tokio::test]
 async fn a_certificate_from_an_unknown_ca_fails_as_tls_and_works_with_ca_file() {
     let dovecot = Dovecot::start();
-    let mut settings = dovecot.probe_settings();
+    let mut settings: ImapSettings = dovecot.probe_settings();
     settings.ca_file = None;
     let err = connect(&settings).await.expect_err("the test CA is not a public root");
     assert!(matches!(err, InboxError::Tls { .. }), "expected InboxError::Tls, got {err:?}");

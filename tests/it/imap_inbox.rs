@@ -10,12 +10,10 @@ use cognito_delivery_probe::config::{Cleanup, ImapSettings};
 use cognito_delivery_probe::inbox::LateWindow;
 use cognito_delivery_probe::inbox::imap::ImapInbox;
 use cognito_delivery_probe::inbox::{Found, Matcher};
-use cognito_delivery_probe::twin::mail::{
-    AuthFaults, DkimKeys, Folder, Outgoing, ReceiverStyle, Sending, compose, deliver,
-};
 use futures::TryStreamExt as _;
+use twin::mail::{AuthFaults, DkimKeys, Folder, Outgoing, ReceiverStyle, Sending, compose, deliver};
 
-use crate::util::dovecot::Dovecot;
+use testkit::dovecot::Dovecot;
 
 const FROM: &str = "noreply@thephenom.app";
 const TO: &str = "probe+prod@mail.test";
@@ -118,7 +116,7 @@ async fn wait_for(dovecot: &Dovecot, inbox: &mut ImapInbox, secs: u64) -> Option
 #[tokio::test]
 async fn idle_finds_the_probe_mail_byte_identical_and_it_stays_unseen_until_cleanup() {
     let dovecot = Dovecot::start();
-    let mut settings = dovecot.probe_settings();
+    let mut settings: ImapSettings = dovecot.probe_settings();
     // A poll interval longer than the whole wait: only IDLE can find the mail before the deadline.
     settings.poll_interval = Duration::from_secs(120);
     let mut inbox = connect(&dovecot, &settings).await;
@@ -146,7 +144,7 @@ async fn idle_finds_the_probe_mail_byte_identical_and_it_stays_unseen_until_clea
 #[tokio::test]
 async fn noop_polling_finds_the_probe_mail_without_idle() {
     let dovecot = Dovecot::start();
-    let mut settings = dovecot.probe_settings();
+    let mut settings: ImapSettings = dovecot.probe_settings();
     settings.idle = false;
     settings.poll_interval = Duration::from_secs(1);
     let mut inbox = connect(&dovecot, &settings).await;
@@ -164,7 +162,7 @@ async fn noop_polling_finds_the_probe_mail_without_idle() {
 #[tokio::test]
 async fn mail_in_the_special_use_junk_folder_is_found_and_marked_junk() {
     let dovecot = Dovecot::start();
-    let mut settings = dovecot.probe_settings();
+    let mut settings: ImapSettings = dovecot.probe_settings();
     settings.poll_interval = Duration::from_secs(1);
     let mut inbox = connect(&dovecot, &settings).await;
     assert_eq!(inbox.folders(), [("INBOX".to_string(), false), ("Junk".to_string(), true)]);
@@ -187,7 +185,7 @@ async fn other_senders_other_recipients_and_older_probe_mail_are_never_matched()
     let now = Utc::now();
     // Probe mail from an earlier run, before the baseline.
     deliver(&dovecot.maildir, Folder::Inbox, &probe_mail(now - chrono::Duration::minutes(10)), now).expect("deliver");
-    let mut settings = dovecot.probe_settings();
+    let mut settings: ImapSettings = dovecot.probe_settings();
     settings.poll_interval = Duration::from_secs(1);
     let mut inbox = connect(&dovecot, &settings).await;
     let baseline = inbox.baseline().await.expect("baseline");

@@ -13,37 +13,29 @@ use cognito_delivery_probe::config::ProbeFile;
 use cognito_delivery_probe::inbox::pool::{ImapPool, PoolTimings};
 use cognito_delivery_probe::metrics::Metrics;
 use cognito_delivery_probe::report::Report;
-use cognito_delivery_probe::twin::scenario::Scenario;
-use cognito_delivery_probe::twin::{Twin, TwinHandle};
 use cognito_delivery_probe::verdict::{Outcome, Phase};
-
-use crate::util::dovecot::{Dovecot, Options};
+use testkit::dovecot::{Dovecot, Options};
 
 const PROD: &str = "us-east-1_knEL7cqS3";
 const STAGING: &str = "us-east-1_Qp3xT9vLm";
 const DEV: &str = "us-east-1_7HdWk2RsA";
 
-/// Dovecot + twin + SDK clients, and a directory for the password file.
+/// The rig (Dovecot + twin), the probe's SDK clients for it, and a password file in its scratch dir.
 struct Rig {
-    dovecot: Dovecot,
-    twin: TwinHandle,
+    rig: testkit::Rig,
     clients: Clients,
-    dir: tempfile::TempDir,
 }
 
 impl Rig {
     async fn start(options: &Options) -> Rig {
-        let dovecot = Dovecot::start_with(options);
-        let twin = Twin::spawn(Scenario::default_scenario().unwrap(), &dovecot.maildir).await.unwrap();
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(twin.endpoint_url())
-            .test_credentials()
-            .load()
-            .await;
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("imap-password"), format!("{}\n", dovecot.password)).unwrap();
-        Rig { dovecot, twin, clients: Clients::from_sdk_config(sdk), dir }
+        let rig = testkit::Rig::builder().dovecot_options(options.clone()).build().await;
+        std::fs::write(rig.dir().join("imap-password"), format!("{}\n", rig.dovecot().password)).unwrap();
+        let clients = Clients::from_sdk_config(rig.sdk_config().await);
+        Rig { rig, clients }
+    }
+
+    fn dovecot(&self) -> &Dovecot {
+        self.rig.dovecot()
     }
 
     /// A probe file as a user writes it: `username` of `pool`, IMAP to this Dovecot, `imap_extra` lines in
@@ -59,9 +51,7 @@ impl Rig {
             r#"pool_id = "{pool}"
 username = "{username}"
 timeout = "{timeout}"
-[aws]
-endpoint_url = "{endpoint}"
-[imap]
+{aws_section}[imap]
 {imap_section}{imap_extra}
 [expect]
 from = "noreply@thephenom.app"
@@ -69,8 +59,8 @@ from = "noreply@thephenom.app"
 poll_interval = "200ms"
 settle = "1s"
 "#,
-            endpoint = self.twin.endpoint_url(),
-            imap_section = self.dovecot.imap_toml(self.dovecot.port, &self.dir.path().join("imap-password")),
+            aws_section = self.rig.aws_section(),
+            imap_section = self.dovecot().imap_toml(self.dovecot().port, &self.rig.dir().join("imap-password")),
         )
     }
 
@@ -85,7 +75,7 @@ settle = "1s"
 
     /// The `mailbox` label of this Dovecot in the pool's metrics.
     fn label(&self) -> String {
-        format!("{}:{}", self.dovecot.host, self.dovecot.port)
+        format!("{}:{}", self.dovecot().host, self.dovecot().port)
     }
 }
 
@@ -110,7 +100,7 @@ async fn a_second_run_reuses_the_first_runs_session() {
         let report = rig.run(&probe, &pool).await;
         assert_eq!(report.outcome, Outcome::Ok, "run {round}:\n{}", describe(&report));
     }
-    assert_eq!(rig.dovecot.logins(), 1, "Dovecot saw one login for two pooled runs\n{}", rig.dovecot.log());
+    assert_eq!(rig.dovecot().logins(), 1, "Dovecot saw one login for two pooled runs\n{}", rig.dovecot().log());
     let mailbox = format!("mailbox=\"{}\"", rig.label());
     assert_eq!(series(&metrics, "cognito_probe_imap_connections_opened_total", &mailbox), 1.0);
     assert_eq!(series(&metrics, "cognito_probe_imap_sessions_reused_total", &mailbox), 1.0);
@@ -118,7 +108,7 @@ async fn a_second_run_reuses_the_first_runs_session() {
     // The one-shot path shares nothing: each run logs in (and the log count above is a real measure).
     let report = cognito_delivery_probe::probe::run(&probe, &rig.clients, &|_| {}).await;
     assert_eq!(report.outcome, Outcome::Ok, "{}", describe(&report));
-    assert_eq!(rig.dovecot.logins(), 2, "{}", rig.dovecot.log());
+    assert_eq!(rig.dovecot().logins(), 2, "{}", rig.dovecot().log());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -135,13 +125,13 @@ async fn a_session_the_server_killed_is_replaced_and_the_run_is_ok() {
     for (name, timings) in cases {
         let metrics = Metrics::new();
         let pool = ImapPool::with_metrics(metrics.imap()).with_timings(timings);
-        let before = rig.dovecot.logins();
+        let before = rig.dovecot().logins();
         let report = rig.run(&probe, &pool).await;
         assert_eq!(report.outcome, Outcome::Ok, "{name}, first run:\n{}", describe(&report));
-        rig.dovecot.kick();
+        rig.dovecot().kick();
         let report = rig.run(&probe, &pool).await;
         assert_eq!(report.outcome, Outcome::Ok, "{name}, after the kick:\n{}", describe(&report));
-        assert_eq!(rig.dovecot.logins() - before, 2, "{name}: a new login replaced the killed session");
+        assert_eq!(rig.dovecot().logins() - before, 2, "{name}: a new login replaced the killed session");
         let dead = format!("{mailbox},reason=\"dead\"");
         assert_eq!(series(&metrics, "cognito_probe_imap_sessions_discarded_total", &dead), 1.0, "{name}");
         assert_eq!(series(&metrics, "cognito_probe_imap_connections_opened_total", &mailbox), 2.0, "{name}");
@@ -167,11 +157,11 @@ async fn five_probes_at_once_share_two_connections_and_all_are_ok() {
         users.iter().map(|(pool, user)| rig.probe(pool, user, "20s", "max_connections = 2")).collect();
     let reports = futures::future::join_all(probes.iter().map(|p| rig.run(p, &pool))).await;
     for report in &reports {
-        assert_eq!(report.outcome, Outcome::Ok, "{}:\n{}\n{}", report.probe, describe(report), rig.dovecot.log());
+        assert_eq!(report.outcome, Outcome::Ok, "{}:\n{}\n{}", report.probe, describe(report), rig.dovecot().log());
     }
-    let log = rig.dovecot.log();
+    let log = rig.dovecot().log();
     assert!(!log.contains("Maximum number of connections"), "Dovecot refused a connection:\n{log}");
-    assert!(rig.dovecot.logins() <= 2, "at most two logins for five runs:\n{log}");
+    assert!(rig.dovecot().logins() <= 2, "at most two logins for five runs:\n{log}");
     let mailbox = format!("mailbox=\"{}\"", rig.label());
     let reused = series(&metrics, "cognito_probe_imap_sessions_reused_total", &mailbox);
     let waits = series(&metrics, "cognito_probe_imap_slot_wait_seconds_count", &mailbox);
@@ -179,9 +169,9 @@ async fn five_probes_at_once_share_two_connections_and_all_are_ok() {
     assert!(waits >= 3.0, "three runs waited for a connection, got {waits}\n{}", metrics.encode());
 
     // The limit is real: with the pool's two idle sessions open, Dovecot refuses a third.
-    let third = rig.dovecot.imap().await;
+    let third = rig.dovecot().imap().await;
     let attempt = tokio::time::timeout(Duration::from_secs(10), async {
-        match third.login(&rig.dovecot.username, &rig.dovecot.password).await {
+        match third.login(&rig.dovecot().username, &rig.dovecot().password).await {
             Ok(mut session) => session.noop().await.is_err(),
             Err(_) => true,
         }
@@ -190,7 +180,7 @@ async fn five_probes_at_once_share_two_connections_and_all_are_ok() {
     assert!(
         refused,
         "a third session was accepted: mail_max_userip_connections is not in force\n{}",
-        rig.dovecot.log()
+        rig.dovecot().log()
     );
 }
 
@@ -202,7 +192,7 @@ async fn a_run_that_finds_every_connection_busy_is_unknown_and_sends_nothing() {
     let probe = rig.probe(PROD, "probe-prod-fcp", "1s", "max_connections = 1");
     let settings = probe.mailbox.imap().cloned().unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let held = pool.checkout(&settings, deadline).await.unwrap_or_else(|e| panic!("{e}\n{}", rig.dovecot.log()));
+    let held = pool.checkout(&settings, deadline).await.unwrap_or_else(|e| panic!("{e}\n{}", rig.dovecot().log()));
 
     let report = rig.run(&probe, &pool).await;
     assert_eq!(
@@ -223,7 +213,7 @@ async fn a_run_that_finds_every_connection_busy_is_unknown_and_sends_nothing() {
     held.close().await;
     let report = rig.run(&probe, &pool).await;
     assert_eq!(report.outcome, Outcome::Ok, "{}", describe(&report));
-    assert_eq!(rig.dovecot.logins(), 1, "{}", rig.dovecot.log());
+    assert_eq!(rig.dovecot().logins(), 1, "{}", rig.dovecot().log());
 }
 
 /// A `MakeWriter` collecting every log line of the test.
@@ -267,7 +257,7 @@ async fn the_password_shows_in_no_log_error_or_debug_of_the_pool() {
     // A run, a killed session replaced, a busy login, and a wrong password.
     let report = rig.run(&probe, &pool).await;
     assert_eq!(report.outcome, Outcome::Ok, "{}", describe(&report));
-    rig.dovecot.kick();
+    rig.dovecot().kick();
     let report = rig.run(&probe, &pool).await;
     assert_eq!(report.outcome, Outcome::Ok, "{}", describe(&report));
     let held = pool.checkout(probe.mailbox.imap().unwrap(), tokio::time::Instant::now() + Duration::from_secs(5)).await;
@@ -275,7 +265,7 @@ async fn the_password_shows_in_no_log_error_or_debug_of_the_pool() {
     let busy = rig.probe(PROD, "probe-prod-fcp", "300ms", "max_connections = 1");
     texts.push(serde_json::to_string(&rig.run(&busy, &pool).await).unwrap());
     held.close().await;
-    std::fs::write(rig.dir.path().join("imap-password"), "canary-wrong-imap-password-q7\n").unwrap();
+    std::fs::write(rig.rig.dir().join("imap-password"), "canary-wrong-imap-password-q7\n").unwrap();
     let other_pool = ImapPool::with_metrics(metrics.imap());
     let report = rig.run(&probe, &other_pool).await;
     assert_eq!(report.diagnosis.code, "mailbox_unavailable", "{}", describe(&report));
@@ -287,7 +277,7 @@ async fn the_password_shows_in_no_log_error_or_debug_of_the_pool() {
     assert!(logged.contains("connecting afresh"), "the pool's own logs were captured:\n{logged}");
     texts.push(logged);
     assert!(texts.iter().any(|t| t.contains("were busy")), "{texts:?}");
-    for canary in [rig.dovecot.password.as_str(), "canary-wrong-imap-password-q7"] {
+    for canary in [rig.dovecot().password.as_str(), "canary-wrong-imap-password-q7"] {
         for text in &texts {
             assert!(!text.contains(canary), "the secret {canary:?} leaked:\n{text}");
         }
@@ -304,13 +294,13 @@ async fn idle_sessions_past_their_age_are_logged_out() {
     let report = rig.run(&probe, &pool).await;
     assert_eq!(report.outcome, Outcome::Ok, "{}", describe(&report));
     let logged_out =
-        || rig.dovecot.log().lines().filter(|l| l.contains("imap(probe)") && l.contains("Logged out")).count();
+        || rig.dovecot().log().lines().filter(|l| l.contains("imap(probe)") && l.contains("Logged out")).count();
     let start = std::time::Instant::now();
     while logged_out() == 0 {
         assert!(
             start.elapsed() < Duration::from_secs(10),
             "the idle session was never logged out\n{}",
-            rig.dovecot.log()
+            rig.dovecot().log()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -319,7 +309,7 @@ async fn idle_sessions_past_their_age_are_logged_out() {
     // The next run logs in afresh.
     let report = rig.run(&probe, &pool).await;
     assert_eq!(report.outcome, Outcome::Ok, "{}", describe(&report));
-    assert_eq!(rig.dovecot.logins(), 2, "{}", rig.dovecot.log());
+    assert_eq!(rig.dovecot().logins(), 2, "{}", rig.dovecot().log());
 }
 
 /// The real `probe monitor` binary: two probe files of one login with `max_connections = 1` run one after
@@ -327,19 +317,19 @@ async fn idle_sessions_past_their_age_are_logged_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_monitor_binary_shares_one_connection_between_two_probe_files() {
     let rig = Rig::start(&Options::default()).await;
-    let probes = rig.dir.path().join("probes");
+    let probes = rig.rig.dir().join("probes");
     std::fs::create_dir(&probes).unwrap();
     for (name, pool, user) in [("prod", PROD, "probe-prod-fcp"), ("staging", STAGING, "probe-staging-fcp")] {
         std::fs::write(probes.join(format!("{name}.toml")), rig.probe_text(pool, user, "10s", "max_connections = 1"))
             .unwrap();
     }
-    let (mut child, url) = crate::util::monitor::start(
-        crate::util::monitor::command(&probes, &rig.dir.path().join("state.sqlite"))
+    let (mut child, url) = testkit::monitor::start(
+        testkit::monitor::command(crate::PROBE, &probes, &rig.rig.dir().join("state.sqlite"))
             .stderr(std::process::Stdio::null()),
     );
     let mailbox = format!("mailbox=\"{}\"", rig.label());
     let value = |text: &str, name: &str, labels: &str| -> f64 {
-        crate::util::monitor::metric(text, &format!("{name}{{{labels}}}")).unwrap_or(0.0)
+        testkit::monitor::metric(text, &format!("{name}{{{labels}}}")).unwrap_or(0.0)
     };
     let start = std::time::Instant::now();
     let text = loop {
@@ -351,20 +341,20 @@ async fn the_monitor_binary_shares_one_connection_between_two_probe_files() {
         }
         if start.elapsed() > Duration::from_secs(30) {
             let _ = child.kill();
-            panic!("both probes should have run OK:\n{text}\n{}", rig.dovecot.log());
+            panic!("both probes should have run OK:\n{text}\n{}", rig.dovecot().log());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(value(&text, "cognito_probe_imap_connections_opened_total", &mailbox), 1.0, "{text}");
     assert!(value(&text, "cognito_probe_imap_sessions_reused_total", &mailbox) >= 1.0, "{text}");
-    assert_eq!(rig.dovecot.logins(), 1, "{}", rig.dovecot.log());
+    assert_eq!(rig.dovecot().logins(), 1, "{}", rig.dovecot().log());
 
     // SIGTERM: the monitor stops and logs its idle session out instead of dropping the connection.
     let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(killed.success());
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0), "a clean shutdown");
-    let log = rig.dovecot.log();
+    let log = rig.dovecot().log();
     let session = log.lines().filter(|l| l.contains("imap(probe)")).collect::<Vec<_>>();
     assert!(session.iter().any(|l| l.contains("Logged out")), "LOGOUT at shutdown:\n{log}");
 }

@@ -1,11 +1,12 @@
 //! The integration-test binary: real servers, in-process where they are ours (the twin) and as real
-//! processes where they are not (Dovecot, moto). One binary so the crate links once; `util` holds the
-//! harnesses.
+//! processes where they are not (Dovecot, moto). One binary so the crate links once; the harnesses and the
+//! rig live in the `testkit` crate (`crates/testkit`), shared with the benches.
 
 mod alert_channels;
 mod authres_check_headers;
 mod authres_peers;
 mod authres_receivers;
+mod aws_tls;
 mod cli;
 mod demo;
 mod doctor;
@@ -18,6 +19,7 @@ mod monitor;
 mod monitor_e2e;
 mod monitor_kill;
 mod moto_conformance;
+mod policy_conformance;
 mod probe_e2e;
 mod secrets;
 mod terraform;
@@ -28,4 +30,6 @@ mod twin_harness;
 mod twin_mail;
 mod twin_sandbox;
 mod twin_ses_cloudwatch;
-mod util;
+
+/// The probe binary under test, for the harnesses that start it as a process (`testkit::monitor`).
+const PROBE: &str = env!("CARGO_BIN_EXE_probe");

@@ -16,35 +16,31 @@ use cognito_delivery_probe::monitor::notify::Channels;
 use cognito_delivery_probe::monitor::store::Store;
 use cognito_delivery_probe::monitor::{Context, Runner, handle_report};
 use cognito_delivery_probe::report::Report;
-use cognito_delivery_probe::twin::scenario::Scenario;
-use cognito_delivery_probe::twin::{Twin, TwinHandle};
 use cognito_delivery_probe::verdict::Outcome;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::twin_harness::http;
 
+/// The rig (twin only, probes read its Maildir) and the probe's SDK clients for it.
 struct Rig {
-    twin: TwinHandle,
+    rig: testkit::Rig,
     clients: Clients,
-    dir: tempfile::TempDir,
 }
 
 impl Rig {
     async fn start() -> Rig {
-        let dir = tempfile::tempdir().unwrap();
-        let twin = Twin::spawn(Scenario::default_scenario().unwrap(), &dir.path().join("Maildir")).await.unwrap();
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(twin.endpoint_url())
-            .test_credentials()
-            .load()
-            .await;
-        Rig { twin, clients: Clients::from_sdk_config(sdk), dir }
+        let rig = testkit::Rig::builder().build().await;
+        let clients = Clients::from_sdk_config(rig.sdk_config().await);
+        Rig { rig, clients }
+    }
+
+    fn dir(&self) -> &Path {
+        self.rig.dir()
     }
 
     fn alerts_file(&self) -> PathBuf {
-        self.dir.path().join("alerts.jsonl")
+        self.dir().join("alerts.jsonl")
     }
 
     /// A probe file as a user writes it, paging through `exec` into `tee -a alerts.jsonl` (or `command`).
@@ -60,12 +56,8 @@ username = "probe-prod-fcp"
 timeout = "2s"
 interval = "10s"
 
-[aws]
-endpoint_url = "{endpoint}"
-
-[maildir]
-path = {maildir}
-
+{aws_section}
+{maildir_section}
 [cloudwatch]
 poll_interval = "200ms"
 settle = "1s"
@@ -78,8 +70,8 @@ type = "exec"
 command = {cmd}
 timeout = "5s"
 "#,
-            endpoint = self.twin.endpoint_url(),
-            maildir = toml::Value::String(self.dir.path().join("Maildir").display().to_string()),
+            aws_section = self.rig.aws_section(),
+            maildir_section = self.rig.maildir_section(),
         )
     }
 
@@ -88,8 +80,8 @@ timeout = "5s"
     }
 
     fn faults(&self, faults: Value) {
-        self.twin.control().reset();
-        self.twin.control().patch_faults(&faults).unwrap();
+        self.rig.control().reset();
+        self.rig.control().patch_faults(&faults).unwrap();
     }
 
     async fn run(&self, probe: &ProbeFile) -> Report {
@@ -99,7 +91,7 @@ timeout = "5s"
     /// A monitor context over the state file, as a fresh process would open it.
     fn context(&self) -> Context {
         Context {
-            store: Mutex::new(Store::open(&self.dir.path().join("state.sqlite")).unwrap()),
+            store: Mutex::new(Store::open(&self.dir().join("state.sqlite")).unwrap()),
             notifier: Arc::new(Channels),
             exposition: Arc::new(Exposition::default()),
             retention: std::time::Duration::from_secs(3600),
@@ -229,7 +221,7 @@ impl Runner for TwinRunner {
 #[tokio::test]
 async fn monitor_serves_metrics_healthz_and_last_reports() {
     let rig = Rig::start().await;
-    let probes = rig.dir.path().join("probes");
+    let probes = rig.dir().join("probes");
     std::fs::create_dir(&probes).unwrap();
     std::fs::write(probes.join("healthy.toml"), rig.probe_text("healthy", "", None)).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -18,18 +18,16 @@ use cognito_delivery_probe::monitor::notify::{NotSent, Notifier, SendFuture, sen
 use cognito_delivery_probe::monitor::store::Store;
 use cognito_delivery_probe::monitor::{Context, handle_report};
 use cognito_delivery_probe::report::Report;
-use cognito_delivery_probe::twin::scenario::Scenario;
-use cognito_delivery_probe::twin::{Twin, TwinHandle};
 use cognito_delivery_probe::verdict::Outcome;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::twin_harness::http;
-use crate::util::dovecot::Dovecot;
-use crate::util::monitor::{self, metric};
-use crate::util::moto::Moto;
-use crate::util::recorder::{Received, Recorder};
+use testkit::dovecot::Dovecot;
+use testkit::monitor::{self, metric};
+use testkit::moto::Moto;
+use testkit::recorder::{Received, Recorder};
 
 const POOL: &str = "us-east-1_knEL7cqS3";
 /// A FORCE_CHANGE_PASSWORD user: triggered with AdminCreateUser RESEND, which has no hourly limit.
@@ -60,16 +58,14 @@ fn hostile_message(canary: &Path) -> String {
     format!("mailer said $(touch {c}) and `touch {c}`; touch {c}; rm -rf {c}.d | tee {c} && echo \"q'\" > {c} \\n")
 }
 
-/// Everything one chain needs: Dovecot, the twin, moto with a topic, the two HTTP recorders, files.
+/// Everything one chain needs: the rig (Dovecot + twin), moto with a topic, the two HTTP recorders, files.
 struct Rig {
-    dovecot: Dovecot,
-    twin: TwinHandle,
+    rig: testkit::Rig,
     clients: Clients,
     moto: Moto,
     topic_arn: String,
     webhook: Recorder,
     pagerduty: Recorder,
-    dir: tempfile::TempDir,
 }
 
 impl Rig {
@@ -77,40 +73,36 @@ impl Rig {
     /// first (e.g. 503s while the receiver is down).
     async fn start(webhook_script: &[u16], pagerduty_script: &[u16]) -> Rig {
         assert!(Path::new(PYTHON).exists(), "{PYTHON} not found: install Debian's python3 (`apt-get install python3`)");
-        let dovecot = Dovecot::start();
-        let twin = Twin::spawn(Scenario::default_scenario().unwrap(), &dovecot.maildir).await.unwrap();
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(twin.endpoint_url())
-            .test_credentials()
-            .load()
-            .await;
+        let rig = testkit::Rig::builder().dovecot(true).build().await;
+        let sdk = rig.sdk_config().await;
         let moto = Moto::start();
         let sns = aws_sdk_sns::Client::new(&moto.sdk_config().await);
         let topic = sns.create_topic().name("probe-alerts").send().await.unwrap();
         let topic_arn = topic.topic_arn().unwrap().to_string();
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("webhook-secret"), format!("{WEBHOOK_SECRET}\n")).unwrap();
-        std::fs::write(dir.path().join("pd-key"), format!("{ROUTING_KEY}\n")).unwrap();
-        std::fs::write(dir.path().join("record.py"), RECORDER_PY).unwrap();
+        let dir = rig.dir();
+        std::fs::write(dir.join("webhook-secret"), format!("{WEBHOOK_SECRET}\n")).unwrap();
+        std::fs::write(dir.join("pd-key"), format!("{ROUTING_KEY}\n")).unwrap();
+        std::fs::write(dir.join("record.py"), RECORDER_PY).unwrap();
         Rig {
-            dovecot,
-            twin,
+            rig,
             clients: Clients::from_sdk_config(sdk),
             moto,
             topic_arn,
             webhook: Recorder::start(200, webhook_script).await,
             pagerduty: Recorder::start(202, pagerduty_script).await,
-            dir,
         }
     }
 
+    fn dovecot(&self) -> &Dovecot {
+        self.rig.dovecot()
+    }
+
     fn exec_log(&self) -> PathBuf {
-        self.dir.path().join("exec.jsonl")
+        self.rig.dir().join("exec.jsonl")
     }
 
     fn canary(&self) -> PathBuf {
-        self.dir.path().join("pwned")
+        self.rig.dir().join("pwned")
     }
 
     /// The probe file a user writes: IMAP to Dovecot (or to `imap_port` instead, e.g. a closed one), the
@@ -123,9 +115,7 @@ username = "{USER}"
 timeout = "2s"
 interval = "{interval}"
 
-[aws]
-endpoint_url = "{endpoint}"
-
+{aws_section}
 [imap]
 {imap_section}
 [expect]
@@ -160,14 +150,15 @@ type = "sns"
 topic_arn = "{topic}"
 endpoint_url = "{moto}"
 "#,
-            endpoint = self.twin.endpoint_url(),
-            imap_section = self.dovecot.imap_toml(imap_port.unwrap_or(self.dovecot.port), &self.dovecot.password_file),
+            aws_section = self.rig.aws_section(),
+            imap_section =
+                self.dovecot().imap_toml(imap_port.unwrap_or(self.dovecot().port), &self.dovecot().password_file),
             python = s(Path::new(PYTHON)),
-            script = s(&self.dir.path().join("record.py")),
+            script = s(&self.rig.dir().join("record.py")),
             log = s(&self.exec_log()),
             webhook = self.webhook.url(WEBHOOK_PATH),
-            webhook_secret = s(&self.dir.path().join("webhook-secret")),
-            pd_key = s(&self.dir.path().join("pd-key")),
+            webhook_secret = s(&self.rig.dir().join("webhook-secret")),
+            pd_key = s(&self.rig.dir().join("pd-key")),
             pagerduty = self.pagerduty.url(PAGERDUTY_PATH),
             topic = self.topic_arn,
             moto = self.moto.endpoint_url(),
@@ -185,8 +176,8 @@ endpoint_url = "{moto}"
 
     /// The twin's faults from now on (replacing earlier ones).
     fn faults(&self, faults: Value) {
-        self.twin.control().reset();
-        self.twin.control().patch_faults(&faults).unwrap();
+        self.rig.control().reset();
+        self.rig.control().patch_faults(&faults).unwrap();
     }
 
     /// Cognito refuses every RESEND with CodeDeliveryFailureException carrying `message` (CRITICAL at
@@ -207,7 +198,7 @@ endpoint_url = "{moto}"
             expected,
             "{}\n{}",
             cognito_delivery_probe::output::text(&report),
-            self.dovecot.log()
+            self.dovecot().log()
         );
         report
     }
@@ -215,7 +206,7 @@ endpoint_url = "{moto}"
     /// A monitor context over the state file, as a fresh process opens it.
     async fn context(&self) -> Context {
         Context {
-            store: Mutex::new(Store::open(&self.dir.path().join("state.sqlite")).unwrap()),
+            store: Mutex::new(Store::open(&self.rig.dir().join("state.sqlite")).unwrap()),
             notifier: Arc::new(MotoChannels(self.moto.sdk_config().await)),
             exposition: Arc::new(Exposition::default()),
             retention: Duration::from_secs(3600),
@@ -482,7 +473,7 @@ async fn unknown_runs_raise_probe_blind_not_a_page_and_do_not_reset_the_failure_
     for n in 1..=3 {
         let r = rig.run(&blind, Outcome::Unknown).await;
         assert_eq!(r.diagnosis.code, "mailbox_unavailable");
-        assert!(rig.twin.control().sent().is_empty(), "no mail is triggered while the mailbox is unreadable");
+        assert!(rig.rig.control().sent().is_empty(), "no mail is triggered while the mailbox is unreadable");
         handle_report(&ctx, &blind, &r).await.unwrap();
         let delivered = rig.delivered();
         if n < 3 {
@@ -538,7 +529,11 @@ async fn unknown_runs_raise_probe_blind_not_a_page_and_do_not_reset_the_failure_
 /// environment; returns it with the base URL it printed. Its log goes to `dir/monitor-<n>.log`.
 fn spawn_monitor(dir: &Path, n: u32) -> (Child, String) {
     let log = std::fs::File::create(dir.join(format!("monitor-{n}.log"))).unwrap();
-    monitor::start(monitor::command(&dir.join("probes"), &dir.join("state.sqlite")).env("RUST_LOG", "info").stderr(log))
+    monitor::start(
+        monitor::command(crate::PROBE, &dir.join("probes"), &dir.join("state.sqlite"))
+            .env("RUST_LOG", "info")
+            .stderr(log),
+    )
 }
 
 /// Prints the monitor logs of `dir` when the test fails.
@@ -580,7 +575,7 @@ async fn runs(url: &str, result: &str) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restarts_of_the_real_monitor_between_failure_and_recovery_neither_page_twice_nor_forget() {
     let rig = Rig::start(&[], &[]).await;
-    let dir = rig.dir.path();
+    let dir = rig.rig.dir();
     std::fs::create_dir(dir.join("probes")).unwrap();
     std::fs::write(
         dir.join("probes/prod.toml"),

@@ -9,12 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cognito_delivery_probe::monitor::store::Store;
-use cognito_delivery_probe::twin::Twin;
-use cognito_delivery_probe::twin::scenario::Scenario;
 use serde_json::{Value, json};
-
-use crate::util::dovecot::Dovecot;
-use crate::util::monitor::{self, metric};
+use testkit::monitor::{self, metric};
 
 fn alerts(path: &Path) -> Vec<(String, String)> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
@@ -45,27 +41,23 @@ fn probe_mail(maildir: &Path) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_with_the_mail_in_flight_then_restart_sweeps_it_as_late_and_pages_once() {
-    let dovecot = Dovecot::start();
-    let dir = tempfile::tempdir().unwrap();
-    let maildir = dovecot.maildir.clone();
-    let twin = Twin::spawn(Scenario::default_scenario().unwrap(), &maildir).await.unwrap();
+    let rig = testkit::Rig::builder().dovecot(true).build().await;
+    let (dir, twin) = (rig.dir(), rig.twin());
+    let maildir = rig.maildir().to_path_buf();
     // Run 1: SES silently drops the mail (no mail at all) — CRITICAL, paged at once.
     twin.control().patch_faults(&json!({"identity_policy_missing": true})).unwrap();
-    let recorded = dir.path().join("alerts.jsonl");
+    let recorded = dir.join("alerts.jsonl");
     let s = |p: &Path| toml::Value::String(p.display().to_string()).to_string();
-    std::fs::create_dir(dir.path().join("probes")).unwrap();
+    std::fs::create_dir(dir.join("probes")).unwrap();
     std::fs::write(
-        dir.path().join("probes/prod.toml"),
+        dir.join("probes/prod.toml"),
         format!(
             r#"pool_id = "us-east-1_knEL7cqS3"
 username = "probe-prod-fcp"
 timeout = "2s"
 interval = "10s"
 
-[aws]
-endpoint_url = "{endpoint}"
-
-[imap]
+{aws_section}
 {imap_section}
 [expect]
 from = "noreply@thephenom.app"
@@ -82,14 +74,14 @@ success_threshold = 1
 type = "exec"
 command = ["tee", "-a", {recorded}]
 "#,
-            endpoint = twin.endpoint_url(),
-            imap_section = dovecot.imap_toml(dovecot.port, &dovecot.password_file),
+            aws_section = rig.aws_section(),
+            imap_section = rig.imap_section(),
             recorded = s(&recorded),
         ),
     )
     .unwrap();
 
-    let (mut monitor, _) = spawn_with_url(dir.path());
+    let (mut monitor, _) = spawn_with_url(dir);
     wait_for("the first page", Duration::from_secs(30), || !alerts(&recorded).is_empty()).await;
     // Run 2 (10 s after run 1): the mail is sent but reaches the mailbox only 6 s later. Kill the monitor as
     // soon as Cognito accepted the trigger, while that mail is in flight.
@@ -100,14 +92,14 @@ command = ["tee", "-a", {recorded}]
     monitor.kill().unwrap();
     monitor.wait().unwrap();
     assert_eq!(probe_mail(&maildir), 0, "the mail is still in flight when the monitor dies");
-    let runs = Store::open(&dir.path().join("state.sqlite")).unwrap().runs("prod").unwrap();
+    let runs = Store::open(&dir.join("state.sqlite")).unwrap().runs("prod").unwrap();
     assert_eq!(runs.len(), 1, "the killed run recorded nothing: {runs:?}");
 
     // The mail lands with nobody left to delete it; it is older than a run's timeout by the restart.
     wait_for("the late mail to land", Duration::from_secs(20), || probe_mail(&maildir) == 1).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     twin.control().reset();
-    let (mut monitor, url) = spawn_with_url(dir.path());
+    let (mut monitor, url) = spawn_with_url(dir);
     wait_for("the resolve", Duration::from_secs(30), || alerts(&recorded).len() >= 2).await;
     let (_, body, _) = crate::twin_harness::http(&url, "GET", "/metrics", &[], b"").await;
     let metrics = String::from_utf8(body).unwrap();
@@ -118,7 +110,7 @@ command = ["tee", "-a", {recorded}]
     assert_eq!(got.len(), 2, "one page and one resolve, nothing twice: {got:?}");
     assert_eq!(got[0].0, "trigger");
     assert_eq!(got[1], ("resolve".to_string(), got[0].1.clone()), "resolved with the page's dedup key");
-    let store = Store::open(&dir.path().join("state.sqlite")).unwrap();
+    let store = Store::open(&dir.join("state.sqlite")).unwrap();
     let incidents = store.incidents("prod").unwrap();
     assert_eq!(incidents.len(), 1, "{incidents:?}");
     assert!(incidents[0].triggered && incidents[0].closed);
@@ -138,7 +130,7 @@ command = ["tee", "-a", {recorded}]
         (counter("cognito_probe_cloudwatch_reads_total"), counter("cognito_probe_cloudwatch_calls_total"));
     assert!(reads >= 1 && (1..=reads).contains(&calls), "at least the baseline read: {reads} reads, {calls} calls");
     assert!(twin.control().calls("GetMetricData") >= calls, "the twin served them");
-    twin.shutdown().await;
+    rig.shutdown().await;
 }
 
 /// The exec channel's program for the test below: records the alert (stdin) to `$1`, except that the
@@ -157,25 +149,24 @@ with open(sys.argv[1], "a") as f:
 async fn sigkill_while_the_resolve_is_being_sent_then_restart_sends_it() {
     let python = Path::new("/usr/bin/python3");
     assert!(python.exists(), "{} not found: install Debian's python3 (`apt-get install python3`)", python.display());
-    let dir = tempfile::tempdir().unwrap();
-    let maildir = dir.path().join("Maildir");
-    let twin = Twin::spawn(Scenario::default_scenario().unwrap(), &maildir).await.unwrap();
+    let rig = testkit::Rig::builder().build().await;
+    let (dir, twin) = (rig.dir(), rig.twin());
     twin.control().patch_faults(&json!({"identity_policy_missing": true})).unwrap();
-    let (recorded, hanging) = (dir.path().join("alerts.jsonl"), dir.path().join("resolve-started"));
-    std::fs::write(dir.path().join("record.py"), HANG_ON_FIRST_RESOLVE_PY).unwrap();
+    let (recorded, hanging) = (dir.join("alerts.jsonl"), dir.join("resolve-started"));
+    std::fs::write(dir.join("record.py"), HANG_ON_FIRST_RESOLVE_PY).unwrap();
     let s = |p: &Path| toml::Value::String(p.display().to_string()).to_string();
-    std::fs::create_dir(dir.path().join("probes")).unwrap();
-    let text = healthy_probe(&twin.endpoint_url(), &maildir, "probe-prod-fcp")
+    std::fs::create_dir(dir.join("probes")).unwrap();
+    let text = healthy_probe(&rig, "probe-prod-fcp")
         + &format!(
             "[alert]\nfailure_threshold = 1\nsuccess_threshold = 1\n[[alert.channels]]\ntype = \"exec\"\n\
              command = [\"/usr/bin/python3\", {}, {}, {}]\n",
-            s(&dir.path().join("record.py")),
+            s(&dir.join("record.py")),
             s(&recorded),
             s(&hanging)
         );
-    std::fs::write(dir.path().join("probes/prod.toml"), text).unwrap();
+    std::fs::write(dir.join("probes/prod.toml"), text).unwrap();
 
-    let (mut monitor, _) = spawn_with_url(dir.path());
+    let (mut monitor, _) = spawn_with_url(dir);
     wait_for("the page", Duration::from_secs(30), || !alerts(&recorded).is_empty()).await;
     twin.control().reset();
     // The next run (10 s later) delivers and starts the resolve; the monitor dies while it is being sent.
@@ -184,7 +175,7 @@ async fn sigkill_while_the_resolve_is_being_sent_then_restart_sends_it() {
     monitor.wait().unwrap();
     assert_eq!(alerts(&recorded).len(), 1, "the resolve did not get through before the kill");
 
-    let (mut monitor, _) = spawn_with_url(dir.path());
+    let (mut monitor, _) = spawn_with_url(dir);
     let waited = tokio::time::timeout(Duration::from_secs(30), async {
         while alerts(&recorded).len() < 2 {
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -197,34 +188,34 @@ async fn sigkill_while_the_resolve_is_being_sent_then_restart_sends_it() {
     assert!(waited.is_ok(), "the resolve was never sent after the restart: {got:?}");
     assert_eq!(got.len(), 2, "{got:?}");
     assert_eq!(got[1], ("resolve".to_string(), got[0].1.clone()), "resolved with the page's dedup key");
-    twin.shutdown().await;
+    rig.shutdown().await;
 }
 
 /// Starts the monitor on `dir/probes` and `dir/state.sqlite`; returns it with the base URL it printed.
 fn spawn_with_url(dir: &Path) -> (Child, String) {
-    monitor::start(monitor::command(&dir.join("probes"), &dir.join("state.sqlite")).stderr(Stdio::null()))
+    monitor::start(monitor::command(crate::PROBE, &dir.join("probes"), &dir.join("state.sqlite")).stderr(Stdio::null()))
 }
 
-fn healthy_probe(endpoint: &str, maildir: &Path, user: &str) -> String {
+fn healthy_probe(rig: &testkit::Rig, user: &str) -> String {
     // The CONFIRMED user is triggered with ForgotPassword through the pool's web client.
     let client = if user == "probe-prod-confirmed" { "client_id = \"ujzde8gxd6ncf10epf91dhodzd\"\n" } else { "" };
     format!(
         "pool_id = \"us-east-1_knEL7cqS3\"\n{client}username = \"{user}\"\ntimeout = \"2s\"\ninterval = \"10s\"\n\
-         [aws]\nendpoint_url = \"{endpoint}\"\n[maildir]\npath = {}\n[cloudwatch]\npoll_interval = \"200ms\"\nsettle = \"1s\"\n",
-        toml::Value::String(maildir.display().to_string())
+         {}{}[cloudwatch]\npoll_interval = \"200ms\"\nsettle = \"1s\"\n",
+        rig.aws_section(),
+        rig.maildir_section()
     )
 }
 
 #[tokio::test]
 async fn sighup_adds_new_probes_and_keeps_the_old_version_of_a_broken_file() {
     use crate::twin_harness::http;
-    let dir = tempfile::tempdir().unwrap();
-    let maildir = dir.path().join("Maildir");
-    let twin = Twin::spawn(Scenario::default_scenario().unwrap(), &maildir).await.unwrap();
-    let probes = dir.path().join("probes");
+    let rig = testkit::Rig::builder().build().await;
+    let dir = rig.dir();
+    let probes = dir.join("probes");
     std::fs::create_dir(&probes).unwrap();
-    std::fs::write(probes.join("prod.toml"), healthy_probe(&twin.endpoint_url(), &maildir, "probe-prod-fcp")).unwrap();
-    let (mut monitor, url) = spawn_with_url(dir.path());
+    std::fs::write(probes.join("prod.toml"), healthy_probe(&rig, "probe-prod-fcp")).unwrap();
+    let (mut monitor, url) = spawn_with_url(dir);
     let runs = |probe: &'static str| {
         let url = url.clone();
         async move {
@@ -241,8 +232,7 @@ async fn sighup_adds_new_probes_and_keeps_the_old_version_of_a_broken_file() {
     }
     // Break prod.toml and add a new probe, then SIGHUP.
     std::fs::write(probes.join("prod.toml"), "pool_id = \"not a pool\"\n").unwrap();
-    std::fs::write(probes.join("staging.toml"), healthy_probe(&twin.endpoint_url(), &maildir, "probe-prod-confirmed"))
-        .unwrap();
+    std::fs::write(probes.join("staging.toml"), healthy_probe(&rig, "probe-prod-confirmed")).unwrap();
     let status = Command::new("kill").args(["-HUP", &monitor.id().to_string()]).status().unwrap();
     assert!(status.success());
     let start = Instant::now();
@@ -254,24 +244,23 @@ async fn sighup_adds_new_probes_and_keeps_the_old_version_of_a_broken_file() {
     assert_eq!(body, b"ok\n", "the monitor survived the broken file");
     monitor.kill().unwrap();
     monitor.wait().unwrap();
-    twin.shutdown().await;
+    rig.shutdown().await;
 }
 
 #[tokio::test]
 async fn one_shot_runs_with_state_page_after_n_like_the_monitor() {
-    let dir = tempfile::tempdir().unwrap();
-    let maildir = dir.path().join("Maildir");
-    let twin = Twin::spawn(Scenario::default_scenario().unwrap(), &maildir).await.unwrap();
+    let rig = testkit::Rig::builder().build().await;
+    let (dir, twin) = (rig.dir(), rig.twin());
     twin.control().patch_faults(&json!({"identity_policy_missing": true})).unwrap();
-    let recorded = dir.path().join("alerts.jsonl");
-    let file = dir.path().join("prod.toml");
-    let text = healthy_probe(&twin.endpoint_url(), &maildir, "probe-prod-fcp")
+    let recorded = dir.join("alerts.jsonl");
+    let file = dir.join("prod.toml");
+    let text = healthy_probe(&rig, "probe-prod-fcp")
         + &format!(
             "[alert]\nfailure_threshold = 2\n[[alert.channels]]\ntype = \"exec\"\ncommand = [\"tee\", \"-a\", {}]\n",
             toml::Value::String(recorded.display().to_string())
         );
     std::fs::write(&file, text).unwrap();
-    let state = dir.path().join("oneshot.sqlite");
+    let state = dir.join("oneshot.sqlite");
     let run = || {
         let (file, state) = (file.clone(), state.clone());
         tokio::task::spawn_blocking(move || {
@@ -299,7 +288,7 @@ async fn one_shot_runs_with_state_page_after_n_like_the_monitor() {
     assert_eq!(third.status.code(), Some(2));
     assert_eq!(alerts(&recorded).len(), 1, "no second page on the next cron run");
     assert_eq!(Store::open(&state).unwrap().runs("prod").unwrap().len(), 3);
-    twin.shutdown().await;
+    rig.shutdown().await;
 }
 
 /// `--alerts FILE`: one alert defaults file for every probe file. A probe file without `[alert]` pages
@@ -307,30 +296,29 @@ async fn one_shot_runs_with_state_page_after_n_like_the_monitor() {
 /// those. The one-shot `probe --state … --alerts FILE` does the same.
 #[tokio::test]
 async fn an_alert_defaults_file_pages_for_probe_files_without_their_own_channels() {
-    let dir = tempfile::tempdir().unwrap();
-    let maildir = dir.path().join("Maildir");
-    let twin = Twin::spawn(Scenario::default_scenario().unwrap(), &maildir).await.unwrap();
+    let rig = testkit::Rig::builder().build().await;
+    let (dir, twin) = (rig.dir(), rig.twin());
     twin.control().patch_faults(&json!({"identity_policy_missing": true})).unwrap();
-    let (global, own) = (dir.path().join("global.jsonl"), dir.path().join("own.jsonl"));
+    let (global, own) = (dir.join("global.jsonl"), dir.join("own.jsonl"));
     let tee = |path: &Path| {
         format!(
             "[[alert.channels]]\ntype = \"exec\"\ncommand = [\"tee\", \"-a\", {}]\n",
             toml::Value::String(path.display().to_string())
         )
     };
-    let alerts_file = dir.path().join("alerts.toml");
+    let alerts_file = dir.join("alerts.toml");
     std::fs::write(&alerts_file, format!("[alert]\nfailure_threshold = 1\n{}", tee(&global))).unwrap();
-    let probes = dir.path().join("probes");
+    let probes = dir.join("probes");
     std::fs::create_dir(&probes).unwrap();
-    std::fs::write(probes.join("prod.toml"), healthy_probe(&twin.endpoint_url(), &maildir, "probe-prod-fcp")).unwrap();
+    std::fs::write(probes.join("prod.toml"), healthy_probe(&rig, "probe-prod-fcp")).unwrap();
     std::fs::write(
         probes.join("prod-confirmed.toml"),
-        healthy_probe(&twin.endpoint_url(), &maildir, "probe-prod-confirmed") + "[alert]\n" + &tee(&own),
+        healthy_probe(&rig, "probe-prod-confirmed") + "[alert]\n" + &tee(&own),
     )
     .unwrap();
 
     let (mut monitor, _) = monitor::start(
-        monitor::command(&probes, &dir.path().join("state.sqlite"))
+        monitor::command(crate::PROBE, &probes, &dir.join("state.sqlite"))
             .arg("--alerts")
             .arg(&alerts_file)
             .stderr(Stdio::null()),
@@ -354,8 +342,7 @@ async fn an_alert_defaults_file_pages_for_probe_files_without_their_own_channels
     // The one-shot run with the same defaults file pages after one failure too.
     std::fs::remove_file(&global).unwrap();
     let out = tokio::task::spawn_blocking({
-        let (file, state, alerts_file) =
-            (probes.join("prod.toml"), dir.path().join("oneshot.sqlite"), alerts_file.clone());
+        let (file, state, alerts_file) = (probes.join("prod.toml"), dir.join("oneshot.sqlite"), alerts_file.clone());
         move || {
             Command::new(env!("CARGO_BIN_EXE_probe"))
                 .arg("--config")
@@ -382,7 +369,7 @@ async fn an_alert_defaults_file_pages_for_probe_files_without_their_own_channels
         .arg("--config")
         .arg(probes.join("prod.toml"))
         .arg("--state")
-        .arg(dir.path().join("oneshot.sqlite"))
+        .arg(dir.join("oneshot.sqlite"))
         .arg("--alerts")
         .arg(&alerts_file)
         .env("AWS_ACCESS_KEY_ID", "AKIDTWIN")
@@ -393,5 +380,5 @@ async fn an_alert_defaults_file_pages_for_probe_files_without_their_own_channels
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("alerts.toml:2: alert.failure_threshold: is 0"), "{stderr}");
     assert_eq!(twin.control().sent().len(), sends, "nothing sent");
-    twin.shutdown().await;
+    rig.shutdown().await;
 }

@@ -23,15 +23,14 @@ use aws_sdk_cognitoidentityprovider::types::{
 use cognito_delivery_probe::aws::cognito::{Delivery, User};
 use cognito_delivery_probe::aws::trigger::Trigger;
 use cognito_delivery_probe::aws::{AwsFailure, Clients};
+use cognito_delivery_probe::aws::policy::{self, PolicyDecision, Subject};
 use cognito_delivery_probe::secret::Secret;
-use cognito_delivery_probe::twin::policy::{self, CognitoSender, PolicyDecision};
-use cognito_delivery_probe::twin::scenario::{Scenario, VerificationStatus};
-use cognito_delivery_probe::twin::{Twin, TwinHandle};
 use futures::future::BoxFuture;
+use twin::scenario::{Scenario, VerificationStatus};
 
-use crate::util::moto::{self, Moto};
+use testkit::moto::{self, Moto};
 
-// The world both backends hold: the runbook's production pool (tests/scenarios/default.toml).
+// The world both backends hold: the runbook's production pool (crates/twin/scenarios/default.toml).
 const TWIN_POOL: &str = "us-east-1_knEL7cqS3";
 const POOL_NAME: &str = "phenom-prod";
 const IDENTITY: &str = "noreply@thephenom.app";
@@ -623,13 +622,8 @@ fn identity_policies(f: &Fixture) -> BoxFuture<'_, String> {
             Ok(p) => p,
             Err(e) => return failure(&e),
         };
-        let sender = CognitoSender {
-            identity_arn: &f.identity_arn,
-            pool_arn: &f.pool_arn,
-            account_id: &f.account,
-            pool_region: moto::REGION,
-        };
-        let verdict = match policy::evaluate(policies.iter().map(|(k, v)| (k.as_str(), v.as_str())), &sender).decision {
+        let subject = Subject::live(&f.identity_arn, &f.pool_arn, &f.account, moto::REGION);
+        let verdict = match policy::evaluate(policies.iter().map(|(k, v)| (k.as_str(), v.as_str())), &subject).decision {
             PolicyDecision::Allowed { policy, .. } => format!("allowed by {policy}"),
             PolicyDecision::Denied { policy, .. } => format!("denied by {policy}"),
             PolicyDecision::NotAllowed => "not allowed".into(),
@@ -664,7 +658,7 @@ fn account(f: &Fixture) -> BoxFuture<'_, String> {
 // ---------------------------------------------------------------- backends
 
 enum Server {
-    Twin { handle: TwinHandle, fixture: Fixture, _dir: tempfile::TempDir },
+    Twin { rig: Box<testkit::Rig>, fixture: Fixture },
     Moto { moto: Moto, clients: Clients },
 }
 
@@ -683,8 +677,8 @@ impl Server {
     /// The world as seeded, undoing whatever the previous case changed.
     async fn fresh(&mut self) -> Fixture {
         match self {
-            Server::Twin { handle, fixture, .. } => {
-                handle.control().reset();
+            Server::Twin { rig, fixture } => {
+                rig.control().reset();
                 fixture.clone()
             }
             Server::Moto { moto, clients } => {
@@ -715,14 +709,8 @@ async fn start_twin() -> Server {
         scenario.identity_arn(&scenario.identities[i]),
         scenario.identities[i].policies[POLICY_NAME].clone(),
     );
-    let dir = tempfile::tempdir().expect("temp dir");
-    let handle = Twin::spawn(scenario, &dir.path().join("Maildir")).await.expect("start the twin");
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(handle.endpoint_url())
-        .region(aws_config::Region::new(moto::REGION))
-        .test_credentials()
-        .load()
-        .await;
+    let rig = testkit::Rig::builder().scenario(scenario).build().await;
+    let sdk = rig.sdk_config().await;
     let fixture = Fixture {
         clients: Clients::from_sdk_config(sdk),
         pool_id: ids.0,
@@ -734,7 +722,7 @@ async fn start_twin() -> Server {
         backend_secret: Secret::new(backend.secret.expect("backend client has a secret")),
         seeded_policy: ids.4,
     };
-    Server::Twin { handle, fixture, _dir: dir }
+    Server::Twin { rig: Box::new(rig), fixture }
 }
 
 /// Seeds moto through the SDK the way the account is set up in AWS: the SES identity and its identity policy; the pool in DEVELOPER mode with SourceArn, From, Reply-To and a

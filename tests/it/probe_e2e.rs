@@ -9,37 +9,35 @@ use cognito_delivery_probe::aws::Clients;
 use cognito_delivery_probe::aws::trigger::Trigger;
 use cognito_delivery_probe::config::ProbeFile;
 use cognito_delivery_probe::report::Report;
-use cognito_delivery_probe::twin::scenario::Scenario;
-use cognito_delivery_probe::twin::{Twin, TwinHandle};
 use cognito_delivery_probe::verdict::{Outcome, Phase};
 use serde_json::json;
-
-use crate::util::dovecot::Dovecot;
+use testkit::dovecot::Dovecot;
+use twin::Twin;
 
 const PROD: &str = "us-east-1_knEL7cqS3";
 const WEB_CLIENT: &str = "ujzde8gxd6ncf10epf91dhodzd";
 const BACKEND_CLIENT: &str = "oc9is0j8ht9lgmxg9edn581u33";
 
-/// Dovecot + twin + SDK clients, and a directory for probe files and secrets.
+/// The rig (Dovecot + twin) and the probe's SDK clients for it.
 struct Rig {
-    dovecot: Dovecot,
-    twin: TwinHandle,
+    rig: testkit::Rig,
     clients: Clients,
-    dir: tempfile::TempDir,
 }
 
 impl Rig {
     async fn start() -> Rig {
-        let dovecot = Dovecot::start();
-        let twin = Twin::spawn(Scenario::default_scenario().unwrap(), &dovecot.maildir).await.unwrap();
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(twin.endpoint_url())
-            .test_credentials()
-            .load()
-            .await;
-        let dir = tempfile::tempdir().unwrap();
-        Rig { dovecot, twin, clients: Clients::from_sdk_config(sdk), dir }
+        let rig = testkit::Rig::builder().dovecot(true).build().await;
+        let clients = Clients::from_sdk_config(rig.sdk_config().await);
+        Rig { rig, clients }
+    }
+
+    fn dovecot(&self) -> &Dovecot {
+        self.rig.dovecot()
+    }
+
+    /// Scratch space for secrets.
+    fn dir(&self) -> &Path {
+        self.rig.dir()
     }
 
     /// A probe file as a user writes it, for `username` in `pool`, IMAP to this Dovecot.
@@ -48,10 +46,7 @@ impl Rig {
             r#"pool_id = "{pool}"
 username = "{username}"
 {timeout}{extra_top}
-[aws]
-endpoint_url = "{endpoint}"
-
-[imap]
+{aws_section}
 {imap_section}{extra_imap}
 [expect]
 from = "noreply@thephenom.app"
@@ -60,8 +55,8 @@ from = "noreply@thephenom.app"
 poll_interval = "200ms"
 settle = "1s"
 "#,
-            endpoint = self.twin.endpoint_url(),
-            imap_section = self.dovecot.imap_toml(self.dovecot.port, &self.dovecot.password_file),
+            aws_section = self.rig.aws_section(),
+            imap_section = self.rig.imap_section(),
             timeout = if section(extra, "top").contains("timeout") { "" } else { "timeout = \"3s\"\n" },
             extra_top = section(extra, "top"),
             extra_imap = section(extra, "imap"),
@@ -75,12 +70,12 @@ settle = "1s"
     }
 
     fn control(&self) -> &Twin {
-        self.twin.control()
+        self.rig.control()
     }
 
     /// Files in INBOX and Junk (new/ and cur/).
     fn mailbox_files(&self) -> Vec<PathBuf> {
-        let root = &self.dovecot.maildir;
+        let root = self.rig.maildir();
         [root.join("new"), root.join("cur"), root.join(".Junk/new"), root.join(".Junk/cur")]
             .iter()
             .flat_map(|d| {
@@ -88,10 +83,6 @@ settle = "1s"
             })
             .collect()
     }
-}
-
-fn toml_str(p: &Path) -> String {
-    toml::Value::String(p.display().to_string()).to_string()
 }
 
 /// `extra` holds lines prefixed `top:`, `imap:` or `expect:`; returns those of one section.
@@ -143,16 +134,15 @@ async fn every_trigger_status_gets_its_call_and_ok() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_secret_is_used_for_the_secret_hash() {
     let rig = Rig::start().await;
-    std::fs::write(rig.dir.path().join("client-secret"), "vdgaj8gxbenyjqwx4hh5344tfjgvq4k7bn7xj8b7tfq7xkwo886")
-        .unwrap();
+    std::fs::write(rig.dir().join("client-secret"), "vdgaj8gxbenyjqwx4hh5344tfjgvq4k7bn7xj8b7tfq7xkwo886").unwrap();
     let extra = format!(
         "top: client_id = \"{BACKEND_CLIENT}\"\ntop: client_secret = {{ file = {} }}",
-        toml_str(&rig.dir.path().join("client-secret"))
+        testkit::toml_path(&rig.dir().join("client-secret"))
     );
     let report = rig.run(&rig.probe(PROD, "probe-prod-confirmed", &extra)).await;
     assert_eq!(report.outcome, Outcome::Ok, "{}", describe(&report));
 
-    std::fs::write(rig.dir.path().join("client-secret"), "not-the-secret").unwrap();
+    std::fs::write(rig.dir().join("client-secret"), "not-the-secret").unwrap();
     let report = rig.run(&rig.probe(PROD, "probe-prod-confirmed", &extra)).await;
     assert_eq!(
         (report.outcome, report.diagnosis.code.as_str()),
@@ -335,9 +325,9 @@ async fn probe_side_trouble_is_unknown_and_sends_no_mail() {
         }
         match *kind {
             "wrong" => {
-                std::fs::write(rig.dir.path().join("wrong"), "not-the-password").unwrap();
+                std::fs::write(rig.dir().join("wrong"), "not-the-password").unwrap();
                 imap_mut(&mut probe).password =
-                    Some(cognito_delivery_probe::secret::SecretSource::File(rig.dir.path().join("wrong")));
+                    Some(cognito_delivery_probe::secret::SecretSource::File(rig.dir().join("wrong")));
             }
             "port" => {
                 let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -347,13 +337,7 @@ async fn probe_side_trouble_is_unknown_and_sends_no_mail() {
         }
         let clients = if *kind == "aws" {
             let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-            let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .region(aws_config::Region::new("us-east-1"))
-                .endpoint_url(format!("http://127.0.0.1:{free}"))
-                .test_credentials()
-                .load()
-                .await;
-            Clients::from_sdk_config(sdk)
+            Clients::from_sdk_config(testkit::aws::sdk_config(&format!("http://127.0.0.1:{free}")).await)
         } else {
             rig.clients.clone()
         };
@@ -371,9 +355,9 @@ async fn probe_side_trouble_is_unknown_and_sends_no_mail() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn other_mail_is_never_matched_or_deleted_and_stale_probe_mail_is_swept() {
-    use cognito_delivery_probe::twin::mail::{Folder, deliver};
+    use twin::mail::{Folder, deliver};
     let rig = Rig::start().await;
-    let root = rig.dovecot.maildir.clone();
+    let root = rig.dovecot().maildir.clone();
     let long_ago = chrono::Utc::now() - chrono::Duration::hours(2);
     let msg = |from: &str, to: &str| {
         format!("From: {from}\r\nTo: {to}\r\nSubject: hello\r\nDate: Thu, 26 Nov 2026 10:00:00 +0000\r\n\r\nbody\r\n")
@@ -468,7 +452,7 @@ async fn an_imap_failure_during_the_wait_says_the_mail_was_sent() {
     let run = cognito_delivery_probe::probe::run(&probe, &rig.clients, &|_| {});
     let kick = async {
         tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-        rig.dovecot.kick();
+        rig.dovecot().kick();
     };
     let (report, ()) = tokio::join!(run, kick);
     let got = (report.outcome, report.phase, report.diagnosis.code.as_str());

@@ -4,10 +4,7 @@
 
 use std::process::Command;
 
-use cognito_delivery_probe::twin::Twin;
-use cognito_delivery_probe::twin::scenario::Scenario;
-
-use crate::util::dovecot::Dovecot;
+use testkit::dovecot::Dovecot;
 
 const BACKEND_CLIENT: &str = "oc9is0j8ht9lgmxg9edn581u33";
 const BACKEND_SECRET: &str = "vdgaj8gxbenyjqwx4hh5344tfjgvq4k7bn7xj8b7tfq7xkwo886";
@@ -84,11 +81,10 @@ fn temporary_password_in_mailbox(maildir: &std::path::Path) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn canaries_never_appear_in_any_output_or_log() {
-    let dovecot = Dovecot::start();
-    let twin = Twin::spawn(Scenario::default_scenario().unwrap(), &dovecot.maildir).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let fcp = probe_file(dir.path(), &dovecot, &twin.endpoint_url(), "probe-prod-fcp");
-    let confirmed = probe_file(dir.path(), &dovecot, &twin.endpoint_url(), "probe-prod-confirmed");
+    let rig = testkit::Rig::builder().dovecot(true).build().await;
+    let dovecot = rig.dovecot();
+    let fcp = probe_file(rig.dir(), dovecot, &rig.endpoint_url(), "probe-prod-fcp");
+    let confirmed = probe_file(rig.dir(), dovecot, &rig.endpoint_url(), "probe-prod-confirmed");
 
     let mut outputs = Vec::new();
     let mut passwords = Vec::new();
@@ -138,5 +134,5 @@ async fn canaries_never_appear_in_any_output_or_log() {
             assert!(!all.contains(canary.as_str()), "{name}: output contains the secret {canary:?}:\n{all}");
         }
     }
-    twin.shutdown().await;
+    rig.shutdown().await;
 }

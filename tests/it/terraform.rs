@@ -10,8 +10,8 @@ use cognito_delivery_probe::aws::Clients;
 use cognito_delivery_probe::config::ProbeFile;
 use cognito_delivery_probe::doctor;
 
-use crate::util::moto::Moto;
-use crate::util::terraform::{Terraform, copy_tree};
+use testkit::moto::Moto;
+use testkit::terraform::{Terraform, copy_tree};
 
 fn example() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("terraform-example")

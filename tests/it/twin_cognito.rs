@@ -5,9 +5,9 @@
 
 use aws_sdk_cognitoidentityprovider::types::{DeliveryMediumType, MessageActionType, UserStatusType};
 use chrono::Duration;
-use cognito_delivery_probe::twin::cognito::secret_hash;
-use cognito_delivery_probe::twin::scenario::SendingAccount;
-use cognito_delivery_probe::twin::sending::SendOutcome;
+use twin::cognito::secret_hash;
+use twin::scenario::SendingAccount;
+use twin::sending::SendOutcome;
 
 use crate::twin_harness::*;
 

@@ -189,7 +189,7 @@ async fn cbor_errors_are_cbor() {
         let (got, body, head) = http(&env.url(), "POST", path, &headers, body).await;
         assert_eq!(got, status, "{name}");
         assert_eq!(header(&head, "content-type"), Some("application/cbor"), "{name}");
-        let decoded = cognito_delivery_probe::twin::cloudwatch::cbor_to_json(&body).unwrap();
+        let decoded = twin::cloudwatch::cbor_to_json(&body).unwrap();
         assert_eq!(decoded["__type"], format!("com.amazonaws.cloudwatch#{code}"), "{name}");
         assert!(decoded["message"].is_string(), "{name}");
     }
@@ -197,7 +197,7 @@ async fn cbor_errors_are_cbor() {
 
 #[test]
 fn bad_scenario_files_name_file_line_and_field() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/bad");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/twin/scenarios/bad");
     let cases = [
         ("unknown-field.toml", "unknown-field.toml:25:1: field `pools.users.verified`: unknown field `verified`"),
         ("bad-status.toml", "bad-status.toml:23:10: field `pools.users.status`: unknown variant `ACTIVE`"),
@@ -207,7 +207,7 @@ fn bad_scenario_files_name_file_line_and_field() {
         ),
     ];
     for (file, want) in cases {
-        let err = cognito_delivery_probe::twin::scenario::Scenario::load(&dir.join(file)).unwrap_err().to_string();
+        let err = twin::scenario::Scenario::load(&dir.join(file)).unwrap_err().to_string();
         assert!(err.contains(want), "{file}: {err}");
         assert!(err.contains(&dir.join(file).display().to_string()), "{file}: the error names the file: {err}");
     }

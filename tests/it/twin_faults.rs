@@ -4,11 +4,11 @@
 
 use aws_sdk_cognitoidentityprovider::types::{DeliveryMediumType, MessageActionType};
 use chrono::Duration;
-use cognito_delivery_probe::twin::cloudwatch::SesMetric;
-use cognito_delivery_probe::twin::mail::{DkimFault, ReceiverStyle};
-use cognito_delivery_probe::twin::sending::SendOutcome;
-use cognito_delivery_probe::twin::ses::Refusal;
 use serde_json::{Value, json};
+use twin::cloudwatch::SesMetric;
+use twin::mail::{DkimFault, ReceiverStyle};
+use twin::sending::SendOutcome;
+use twin::ses::Refusal;
 
 use crate::twin_harness::*;
 
@@ -146,8 +146,8 @@ async fn delay_on_the_system_clock_and_shutdown_does_not_wait() {
     // A message queued far in the future does not hold up shutdown.
     env.control().patch_faults(&json!({"delivery_delay_seconds": 3600})).unwrap();
     resend(&env).await.unwrap();
-    let Env { twin, .. } = env;
-    tokio::time::timeout(std::time::Duration::from_secs(2), twin.shutdown()).await.expect("shutdown hung");
+    let Env { rig, .. } = env;
+    tokio::time::timeout(std::time::Duration::from_secs(2), rig.shutdown()).await.expect("shutdown hung");
 }
 
 #[tokio::test]
@@ -219,11 +219,10 @@ async fn injected_exceptions_and_throttling() {
 
 #[tokio::test]
 async fn receiver_style_and_faults_from_the_scenario_file() {
-    let text = cognito_delivery_probe::twin::scenario::DEFAULT_SCENARIO
+    let text = twin::scenario::DEFAULT_SCENARIO
         .replace("receiver = \"gmail\"", "receiver = \"outlook\"")
         .replace("[faults]", "[faults]\njunk = true\ndkim = \"unaligned\"");
-    let scenario =
-        cognito_delivery_probe::twin::scenario::Scenario::parse(&text, std::path::Path::new("junk.toml")).unwrap();
+    let scenario = twin::scenario::Scenario::parse(&text, std::path::Path::new("junk.toml")).unwrap();
     let env = start_with(scenario, Some(t0())).await;
     resend(&env).await.unwrap();
     assert_eq!(env.junk().len(), 1);

@@ -1,17 +1,14 @@
-//! Shared set-up for the twin's integration tests: a twin in-process on 127.0.0.1:0 (manual clock
+//! Shared set-up for the twin's integration tests: the rig's twin in-process on 127.0.0.1:0 (manual clock
 //! unless a test needs real time), the real SDK clients pointed at it with test credentials and retries
 //! disabled, a raw HTTP helper for malformed requests and the control endpoint, and Maildir listing.
 
 use std::path::{Path, PathBuf};
 
-use aws_config::BehaviorVersion;
-use aws_config::Region;
-use aws_config::retry::RetryConfig;
 use chrono::{DateTime, Utc};
-use cognito_delivery_probe::twin::clock::Clock;
-use cognito_delivery_probe::twin::scenario::Scenario;
-use cognito_delivery_probe::twin::{Twin, TwinHandle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use twin::Twin;
+use twin::clock::Clock;
+use twin::scenario::Scenario;
 
 /// Prod pool of the default scenario (seeds/ runbook id).
 pub const PROD: &str = "us-east-1_knEL7cqS3";
@@ -28,22 +25,21 @@ pub fn t0() -> DateTime<Utc> {
 }
 
 pub struct Env {
-    pub twin: TwinHandle,
+    pub rig: testkit::Rig,
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
     pub ses: aws_sdk_sesv2::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     /// The probe's own clients over the same configuration.
     pub clients: cognito_delivery_probe::aws::Clients,
-    _dir: tempfile::TempDir,
 }
 
 impl Env {
     pub fn control(&self) -> &Twin {
-        self.twin.control()
+        self.rig.control()
     }
 
     pub fn maildir(&self) -> &Path {
-        self.twin.maildir()
+        self.rig.maildir()
     }
 
     /// Messages in INBOX and in Junk (Maildir++ `.Junk`), as delivered (`new/`).
@@ -56,7 +52,7 @@ impl Env {
     }
 
     pub fn url(&self) -> String {
-        self.twin.endpoint_url()
+        self.rig.endpoint_url()
     }
 }
 
@@ -80,23 +76,15 @@ pub async fn start() -> Env {
 
 /// A scenario on a manual clock starting at `manual`, or on the system clock when `None`.
 pub async fn start_with(scenario: Scenario, manual: Option<DateTime<Utc>>) -> Env {
-    let dir = tempfile::tempdir().unwrap();
     let clock = manual.map_or_else(Clock::system, Clock::manual);
-    let twin = Twin::with_clock(scenario, &dir.path().join("Maildir"), clock).unwrap().serve_locally().await.unwrap();
-    let conf = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(twin.endpoint_url())
-        .region(Region::new("us-east-1"))
-        .test_credentials()
-        .retry_config(RetryConfig::disabled())
-        .load()
-        .await;
+    let rig = testkit::Rig::builder().scenario(scenario).clock(clock).build().await;
+    let conf = rig.sdk_config_without_retries().await;
     Env {
         clients: cognito_delivery_probe::aws::Clients::from_sdk_config(conf.clone()),
         cognito: aws_sdk_cognitoidentityprovider::Client::new(&conf),
         ses: aws_sdk_sesv2::Client::new(&conf),
         cloudwatch: aws_sdk_cloudwatch::Client::new(&conf),
-        twin,
-        _dir: dir,
+        rig,
     }
 }
 

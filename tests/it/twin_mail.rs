@@ -9,12 +9,12 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use cognito_delivery_probe::twin::mail::{
-    AuthFaults, DkimFault, DkimKeys, FORGED_AUTHSERV_ID, MailError, Outgoing, ReceiverStyle, Sending, compose,
-};
 use mail_auth::common::parse::TxtRecordParser as _;
 use mail_auth::common::verify::DomainKey;
 use mail_auth::{AuthenticatedMessage, DkimResult, MessageAuthenticator, Parameters, ResolverCache, Txt};
+use twin::mail::{
+    AuthFaults, DkimFault, DkimKeys, FORGED_AUTHSERV_ID, MailError, Outgoing, ReceiverStyle, Sending, compose,
+};
 
 /// The secret a Cognito message carries; must never show in any Debug output.
 const CODE: &str = "482913";

@@ -185,7 +185,8 @@ fn ready_line_and_the_aws_cli_against_probe_sandbox() {
 #[test]
 fn bad_scenario_file_stops_the_sandbox_with_its_location() {
     let dir = tempfile::tempdir().unwrap();
-    let scenario = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/bad/unknown-field.toml");
+    let scenario =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/twin/scenarios/bad/unknown-field.toml");
     let out = Command::new(env!("CARGO_BIN_EXE_probe"))
         .args(["sandbox", "--listen", "127.0.0.1:0", "--maildir"])
         .arg(dir.path())

@@ -273,13 +273,7 @@ async fn concurrent_probe_reads_share_one_get_metric_data_call() {
 
     // A failing call fails every read it serves, with the reason.
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(format!("http://{closed}"))
-        .region(aws_config::Region::new("us-east-1"))
-        .test_credentials()
-        .retry_config(aws_config::retry::RetryConfig::disabled())
-        .load()
-        .await;
+    let conf = testkit::aws::sdk_config_without_retries(&format!("http://{closed}")).await;
     let unreachable = cognito_delivery_probe::aws::Clients::from_sdk_config(conf);
     let (a, b) = tokio::join!(
         unreachable.send_sum(&SendMetric::Account, earlier, wait),

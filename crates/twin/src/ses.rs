@@ -4,9 +4,11 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
-use crate::twin::policy::{self, CognitoSender, PolicyDecision};
-use crate::twin::scenario::{Identity, MxFailure, Pool, Scenario, VerificationStatus, identity_name_from_arn};
-use crate::twin::server::AwsError;
+use crate::policy::{self, CognitoSender, PolicyDecision};
+use crate::scenario::{
+    Identity, MxFailure, Pool, Scenario, SesIdentityArn, VerificationStatus, identity_name_from_arn,
+};
+use crate::server::AwsError;
 
 /// Why SES did not send a message Cognito handed over. Cognito still answered success: these drops are
 /// silent at the Cognito API (seeds/ runbook: "Cognito returns success at the API but SES silently
@@ -49,7 +51,7 @@ pub fn pool_identity<'s>(scenario: &'s Scenario, pool: &Pool) -> Option<&'s Iden
 
 /// The Region inside an SES identity ARN (`arn:aws:ses:<region>:…`).
 fn arn_region(arn: &str) -> Option<&str> {
-    arn.split(':').nth(3).filter(|r| !r.is_empty() && arn.starts_with("arn:") && arn.contains(":ses:"))
+    SesIdentityArn::parse(arn).map(|a| a.region)
 }
 
 /// Whether the identity's policies let Cognito send for `pool`, honouring the missing-policy fault.

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::SdkConfig;
 
 /// These tests were written against moto 5.2.1, the version `tests/run-all.sh` installs.
 pub const INSTALL_HINT: &str = "install moto: `pip install \"moto[cognitoidp]==5.2.1\" flask flask-cors` \
@@ -109,12 +109,7 @@ impl Moto {
     /// The SDK configuration for moto: its endpoint, us-east-1, test credentials (research/aws.md §4.1
     /// "Rust client setup").
     pub async fn sdk_config(&self) -> SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(self.endpoint_url())
-            .region(Region::new(REGION))
-            .test_credentials()
-            .load()
-            .await
+        crate::aws::sdk_config(&self.endpoint_url()).await
     }
 
     /// `sent_notifications` of one topic from moto's model dump (`GET /moto-api/data.json`, research/aws.md

@@ -6,17 +6,18 @@ use std::io::BufRead;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-/// `probe monitor --listen 127.0.0.1:0 --probes PROBES --state STATE`, with test credentials that the twin
-/// and moto accept and no profile or session token from the environment. Callers add arguments, env and
-/// stderr before [`start`].
-pub fn command(probes: &Path, state: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_probe"));
+/// `<probe> monitor --listen 127.0.0.1:0 --probes PROBES --state STATE`, with test credentials that the twin
+/// and moto accept and no profile or session token from the environment. `probe` is the binary's path:
+/// `env!("CARGO_BIN_EXE_probe")`, which only the probe crate's own tests and benches know. Callers add
+/// arguments, env and stderr before [`start`].
+pub fn command(probe: &str, probes: &Path, state: &Path) -> Command {
+    let mut cmd = Command::new(probe);
     cmd.args(["monitor", "--listen", "127.0.0.1:0", "--probes"])
         .arg(probes)
         .arg("--state")
         .arg(state)
-        .env("AWS_ACCESS_KEY_ID", "AKIDTWIN")
-        .env("AWS_SECRET_ACCESS_KEY", "twin-secret")
+        .env("AWS_ACCESS_KEY_ID", crate::aws::ACCESS_KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", crate::aws::SECRET_ACCESS_KEY)
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_SESSION_TOKEN")
         .stdin(Stdio::null())

@@ -2,7 +2,7 @@
 //! AdminGetUser, AdminCreateUser (RESEND, and plain creation), ForgotPassword, AdminResetUserPassword,
 //! ResendConfirmationCode, DescribeUserPool, DescribeUserPoolClient — with the status rules, exception
 //! names and messages, SecretHash, PreventUserExistenceErrors and per-user limits of
-//! research/aws.md §1. Rendering of the pool's templates happens here; [`crate::twin::sending`] decides
+//! research/aws.md §1. Rendering of the pool's templates happens here; [`crate::sending`] decides
 //! what SES does with the result.
 
 use base64::Engine as _;
@@ -12,13 +12,11 @@ use rand::Rng;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::twin::Shared;
-use crate::twin::State;
-use crate::twin::scenario::{
-    Client, Pool, PreventUserExistenceErrors, RecoveryMechanism, User, UserStatus, is_pool_id,
-};
-use crate::twin::sending::{self, Email, SendOutcome};
-use crate::twin::server::AwsError;
+use crate::Shared;
+use crate::State;
+use crate::scenario::{Client, Pool, PreventUserExistenceErrors, RecoveryMechanism, User, UserStatus, is_pool_id};
+use crate::sending::{self, Email, SendOutcome};
+use crate::server::AwsError;
 
 /// Operations that Cognito serves without IAM credentials (research/aws.md §1.2: "you can't use IAM
 /// credentials to authorize requests"; the Rust SDK sends them unsigned).

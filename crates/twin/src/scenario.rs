@@ -1,7 +1,7 @@
 //! Scenario files: the world the twin simulates — the AWS account and its SES state, SES identities with
 //! their policies, user pools with clients and users, the receiver's style, delivery rules and faults —
 //! read from TOML (`deny_unknown_fields`; errors name the file, line and field). The default scenario,
-//! `tests/scenarios/default.toml`, models the runbook's account (seeds/) and is built into the binary.
+//! `crates/twin/scenarios/default.toml`, models the runbook's account (seeds/) and is built into the binary.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::twin::faults::{FaultError, Faults};
-use crate::twin::mail::ReceiverStyle;
+use crate::faults::{FaultError, Faults};
+use crate::mail::ReceiverStyle;
 
 /// The built-in default scenario (`probe sandbox` without `--scenario`, `probe demo`, the tests).
-pub const DEFAULT_SCENARIO: &str = include_str!("../../tests/scenarios/default.toml");
+pub const DEFAULT_SCENARIO: &str = include_str!("../scenarios/default.toml");
 
 /// A whole scenario file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -478,7 +478,7 @@ pub enum ScenarioError {
 impl Scenario {
     /// The built-in default scenario.
     pub fn default_scenario() -> Result<Scenario, ScenarioError> {
-        Scenario::parse(DEFAULT_SCENARIO, Path::new("tests/scenarios/default.toml"))
+        Scenario::parse(DEFAULT_SCENARIO, Path::new("crates/twin/scenarios/default.toml"))
     }
 
     /// Reads and validates a scenario file.
@@ -612,9 +612,36 @@ impl Scenario {
     }
 }
 
+/// The parts of an SES identity ARN, `arn:<partition>:ses:<region>:<account>:identity/<name>`
+/// (research/aws.md §3.1: "Take the identity name from `SourceArn`
+/// (`arn:aws:ses:<region>:<acct>:identity/<name>`)").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SesIdentityArn<'a> {
+    pub partition: &'a str,
+    pub region: &'a str,
+    pub account: &'a str,
+    /// An email address or a domain (research/aws.md §1.5 `SourceArn`).
+    pub name: &'a str,
+}
+
+impl<'a> SesIdentityArn<'a> {
+    /// `None` unless `arn` has all six parts, the `ses` service, the `identity/` resource type and no
+    /// empty region, account or name.
+    pub fn parse(arn: &'a str) -> Option<SesIdentityArn<'a>> {
+        let rest = arn.strip_prefix("arn:")?;
+        let (partition, rest) = rest.split_once(':')?;
+        let rest = rest.strip_prefix("ses:")?;
+        let (region, rest) = rest.split_once(':')?;
+        let (account, resource) = rest.split_once(':')?;
+        let name = resource.strip_prefix("identity/")?;
+        let parts = [partition, region, account, name];
+        parts.iter().all(|p| !p.is_empty()).then_some(SesIdentityArn { partition, region, account, name })
+    }
+}
+
 /// The identity name inside an SES identity ARN (research/aws.md §3.1: take it from SourceArn).
 pub fn identity_name_from_arn(arn: &str) -> Option<&str> {
-    arn.split_once(":identity/").map(|(_, name)| name).filter(|n| !n.is_empty())
+    SesIdentityArn::parse(arn).map(|a| a.name)
 }
 
 /// Line and column (1-based) of byte `offset`, and the dotted field written on that line, if any
@@ -731,6 +758,32 @@ mod tests {
         ];
         for (id, want) in cases {
             assert_eq!(is_pool_id(id), want, "{id}");
+        }
+    }
+
+    #[test]
+    fn ses_identity_arn_cases() {
+        let ok = |partition, region, account, name| Some(SesIdentityArn { partition, region, account, name });
+        let cases = [
+            (
+                "arn:aws:ses:us-east-1:657033058608:identity/noreply@thephenom.app",
+                ok("aws", "us-east-1", "657033058608", "noreply@thephenom.app"),
+            ),
+            ("arn:aws-cn:ses:cn-north-1:1:identity/example.cn", ok("aws-cn", "cn-north-1", "1", "example.cn")),
+            (
+                "arn:aws:ses:eu-west-1:657033058608:identity/thephenom.app",
+                ok("aws", "eu-west-1", "657033058608", "thephenom.app"),
+            ),
+            ("arn:aws:ses:us-east-1:657033058608:configuration-set/cognito-mail", None),
+            ("arn:aws:sns:us-east-1:657033058608:identity/x", None),
+            ("arn:aws:ses::657033058608:identity/x", None),
+            ("arn:aws:ses:us-east-1::identity/x", None),
+            ("arn:aws:ses:us-east-1:657033058608:identity/", None),
+            ("noreply@thephenom.app", None),
+            ("", None),
+        ];
+        for (arn, want) in cases {
+            assert_eq!(SesIdentityArn::parse(arn), want, "{arn:?}");
         }
     }
 

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::twin::mail::DkimFault;
+use crate::mail::DkimFault;
 
 /// Every operation of the twin's Cognito side; exception and throttling faults may name one of these.
 pub const COGNITO_OPERATIONS: [&str; 7] = [

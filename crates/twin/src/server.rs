@@ -19,8 +19,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::twin::cloudwatch::{self, Wire};
-use crate::twin::{Twin, cognito, ses};
+use crate::cloudwatch::{self, Wire};
+use crate::{Twin, cognito, ses};
 
 /// Largest request body the twin reads; the probe's requests are a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -96,7 +96,7 @@ async fn handle(State(twin): State<Twin>, request: Request) -> Response {
             if !signed && !cognito::UNSIGNED_OPERATIONS.contains(&op) {
                 return error_response(Protocol::Json11, &missing_auth(400));
             }
-            if !crate::twin::faults::COGNITO_OPERATIONS.contains(&op) {
+            if !crate::faults::COGNITO_OPERATIONS.contains(&op) {
                 return error_response(Protocol::Json11, &cognito::unknown_operation(op));
             }
             count(&twin, op);

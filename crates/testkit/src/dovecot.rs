@@ -26,10 +26,7 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls::{self, pki_types::ServerName};
 
-use cognito_delivery_probe::config::{Cleanup, ImapAuth, ImapSettings};
-use cognito_delivery_probe::secret::SecretSource;
-
-use super::tls::{TestCa, client_config_trusting};
+use crate::tls::{TestCa, client_config_trusting};
 
 const DOVECOT: &str = "/usr/sbin/dovecot";
 const INSTALL_HINT: &str =
@@ -322,27 +319,30 @@ impl Dovecot {
         client
     }
 
-    /// The probe's IMAP settings for this server: verified TLS against the test CA, LOGIN with the password
-    /// from [`Dovecot::password_file`], INBOX watched (Junk found by SPECIAL-USE), IDLE on, cleanup delete.
-    pub fn probe_settings(&self) -> ImapSettings {
-        ImapSettings {
-            host: self.host.clone(),
-            port: self.port,
-            tls: true,
-            ca_file: Some(self.ca_pem_path.clone()),
-            auth: ImapAuth::Login,
-            username: self.username.clone(),
-            password: Some(SecretSource::File(self.password_file.clone())),
-            token: None,
-            folders: vec!["INBOX".to_string()],
-            junk_folder: None,
-            idle: true,
-            poll_interval: Duration::from_secs(5),
-            trusted_authserv_ids: Vec::new(),
-            no_authserv_id: false,
-            cleanup: Cleanup::Delete,
-            max_connections: 8,
-        }
+    /// The probe's IMAP settings for this server, as the probe file's `[imap]` table (without the header):
+    /// verified TLS against the test CA, LOGIN with the password from [`Dovecot::password_file`], INBOX
+    /// watched (Junk found by SPECIAL-USE), IDLE on, NOOP every 5 s, no trusted authserv-ids, cleanup delete,
+    /// at most 8 connections.
+    pub fn probe_settings_toml(&self) -> String {
+        let s = |p: &Path| toml::Value::String(p.display().to_string()).to_string();
+        format!(
+            "host = \"{host}\"\nport = {port}\ntls = true\nca_file = {ca}\nauth = \"login\"\nusername = \"{user}\"\n\
+             password = {{ file = {pw} }}\nfolders = [\"INBOX\"]\nidle = true\npoll_interval = \"5s\"\n\
+             trusted_authserv_ids = []\ncleanup = \"delete\"\nmax_connections = 8\n",
+            host = self.host,
+            port = self.port,
+            ca = s(&self.ca_pem_path),
+            user = self.username,
+            pw = s(&self.password_file),
+        )
+    }
+
+    /// [`Dovecot::probe_settings_toml`] read into the probe's settings type (`ImapSettings`, which
+    /// deserializes from the `[imap]` table); this crate does not know the probe's types.
+    pub fn probe_settings<T: serde::de::DeserializeOwned>(&self) -> T {
+        let text = self.probe_settings_toml();
+        toml::from_str(&text)
+            .unwrap_or_else(|e| panic!("the [imap] settings of the test Dovecot do not parse: {e}\n{text}"))
     }
 
     /// A logged-in IMAP session as the test user.

@@ -1,10 +1,12 @@
 //! The twin's DKIM and ARC test keys and the DNS TXT records that publish their public halves.
 //!
-//! The key files in `src/twin/keys/` are PUBLIC TEST-ONLY keys, checked in on purpose: they protect nothing
+//! The key files in `crates/twin/keys/` are PUBLIC TEST-ONLY keys, checked in on purpose: they protect nothing
 //! and exist so that the twin's mail really verifies with a DKIM/ARC verifier fed [`DkimKeys::txt_record`].
 
 use base64::Engine as _;
 use mail_auth::common::crypto::{RsaKey, Sha256};
+use rustls_pki_types::PrivateKeyDer;
+use rustls_pki_types::pem::{self, PemObject as _};
 
 use super::MailError;
 
@@ -28,7 +30,7 @@ pub enum KeyRole {
 }
 
 /// Test DKIM keys of the twin (customer domain, amazonses.com, receivers' ARC). Not secrets: public test keys,
-/// checked in under `src/twin/keys/` so any verifier can be fed their public halves.
+/// checked in under `crates/twin/keys/` so any verifier can be fed their public halves.
 #[derive(Clone)]
 pub struct DkimKeys {
     customer: KeyPem,
@@ -58,19 +60,19 @@ impl DkimKeys {
     pub fn test_keys() -> Self {
         DkimKeys {
             customer: KeyPem {
-                private: include_str!("../keys/customer.key.pem"),
-                public: include_str!("../keys/customer.pub.pem"),
-                file: "src/twin/keys/customer.key.pem",
+                private: include_str!("../../keys/customer.key.pem"),
+                public: include_str!("../../keys/customer.pub.pem"),
+                file: "crates/twin/keys/customer.key.pem",
             },
             amazonses: KeyPem {
-                private: include_str!("../keys/amazonses.key.pem"),
-                public: include_str!("../keys/amazonses.pub.pem"),
-                file: "src/twin/keys/amazonses.key.pem",
+                private: include_str!("../../keys/amazonses.key.pem"),
+                public: include_str!("../../keys/amazonses.pub.pem"),
+                file: "crates/twin/keys/amazonses.key.pem",
             },
             arc: KeyPem {
-                private: include_str!("../keys/arc.key.pem"),
-                public: include_str!("../keys/arc.pub.pem"),
-                file: "src/twin/keys/arc.key.pem",
+                private: include_str!("../../keys/arc.key.pem"),
+                public: include_str!("../../keys/arc.pub.pem"),
+                file: "crates/twin/keys/arc.key.pem",
             },
         }
     }
@@ -124,9 +126,10 @@ impl DkimKeys {
             KeyRole::Arc => &self.arc,
         };
         let bad = |reason: String| MailError::Key { file: pem.file, reason };
-        let der = rustls_pemfile::private_key(&mut pem.private.as_bytes())
-            .map_err(|e| bad(e.to_string()))?
-            .ok_or_else(|| bad("no PEM private key block (expected -----BEGIN PRIVATE KEY-----)".into()))?;
+        let der = PrivateKeyDer::from_pem_slice(pem.private.as_bytes()).map_err(|e| match e {
+            pem::Error::NoItemsFound => bad("no PEM private key block (expected -----BEGIN PRIVATE KEY-----)".into()),
+            other => bad(other.to_string()),
+        })?;
         RsaKey::<Sha256>::from_key_der(der).map_err(|e| bad(e.to_string()))
     }
 

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::Value;
 
-use crate::twin::server::AwsError;
+use crate::server::AwsError;
 
 /// The namespace SES publishes to (research/aws.md §2.1).
 pub const SES_NAMESPACE: &str = "AWS/SES";

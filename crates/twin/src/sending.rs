@@ -9,13 +9,13 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use tokio_util::sync::CancellationToken;
 
-use crate::twin::cloudwatch::SesMetric;
-use crate::twin::faults::RecipientDrop;
-use crate::twin::mail::{self, AuthFaults, DkimFault, Folder, Outgoing, ReceiverStyle, Sending};
-use crate::twin::scenario::SendingAccount;
-use crate::twin::server::AwsError;
-use crate::twin::ses::{self, Refusal};
-use crate::twin::{Shared, State};
+use crate::cloudwatch::SesMetric;
+use crate::faults::RecipientDrop;
+use crate::mail::{self, AuthFaults, DkimFault, Folder, Outgoing, ReceiverStyle, Sending};
+use crate::scenario::SendingAccount;
+use crate::server::AwsError;
+use crate::ses::{self, Refusal};
+use crate::{Shared, State};
 
 /// Cognito's own sender address (research/aws.md §1.5: "the default FROM is no-reply@verificationemail.com").
 pub const COGNITO_DEFAULT_FROM: &str = "no-reply@verificationemail.com";

@@ -11,10 +11,14 @@
 //! * [`cloudwatch`] — the `AWS/SES` metrics and GetMetricData / GetMetricStatistics.
 //! * [`sending`] — renders nothing itself: takes a rendered message, applies SES's decision and the
 //!   faults, records metrics and writes the mail through [`mail`].
-//! * [`policy`] — the identity-policy rule (pure; `probe doctor` reuses it).
+//! * [`policy`] — SES's identity-policy rule for Cognito's sends (pure), the twin's own reading of
+//!   research/aws.md §3.3; it shares no code with the probe's.
 //! * [`scenario`], [`faults`], [`clock`] — the simulated world, what is broken, and what time it is.
 //!
 //! Start it with [`run`] on a listener (the `probe sandbox` command) or [`Twin::spawn`] (tests, demo).
+//!
+//! This crate does not depend on the probe and must never: a rule the two shared could be wrong in both
+//! and no test would notice (DESIGN.md §8).
 
 pub mod clock;
 pub mod cloudwatch;
@@ -38,12 +42,12 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::twin::clock::Clock;
-use crate::twin::cloudwatch::{Datum, MetricStore};
-use crate::twin::faults::{FaultError, Faults};
-use crate::twin::mail::DkimKeys;
-use crate::twin::scenario::{Account, Scenario};
-use crate::twin::sending::{Pending, SendRecord};
+use crate::clock::Clock;
+use crate::cloudwatch::{Datum, MetricStore};
+use crate::faults::{FaultError, Faults};
+use crate::mail::DkimKeys;
+use crate::scenario::{Account, Scenario};
+use crate::sending::{Pending, SendRecord};
 
 /// Why the twin cannot start or cannot do what it was asked.
 #[derive(Debug, thiserror::Error)]

@@ -57,6 +57,7 @@ fn find_mirror() -> PathBuf {
 
 impl Terraform {
     /// Finds terraform and the provider mirror, and writes the CLI config.
+    #[expect(clippy::new_without_default, reason = "new() searches the machine and panics with an install hint")]
     pub fn new() -> Terraform {
         let program = std::env::var_os("TERRAFORM").map(PathBuf::from).unwrap_or_else(|| "terraform".into());
         match Command::new(&program).arg("version").output() {

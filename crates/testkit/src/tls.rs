@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose, SanType};
+use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::{self, RootCertStore};
 
 /// A CA and one server certificate, written as PEM files into a directory.
@@ -42,11 +44,31 @@ impl TestCa {
     }
 }
 
+impl TestCa {
+    /// A rustls server config presenting the server certificate (ring provider), for TLS servers the tests
+    /// run in-process.
+    pub fn server_config(&self) -> Arc<rustls::ServerConfig> {
+        let pem = std::fs::read(&self.server_cert_path).expect("read server certificate");
+        let certs: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_slice_iter(&pem).collect::<Result<_, _>>().expect("server certificate PEM parses");
+        let key_pem = std::fs::read(&self.server_key_path).expect("read server key");
+        let key = PrivateKeyDer::from_pem_slice(&key_pem).expect("server key PEM parses");
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .expect("server certificate and key match");
+        Arc::new(config)
+    }
+}
+
 /// A rustls client config that trusts exactly the CA in `ca_pem_path`.
 pub fn client_config_trusting(ca_pem_path: &Path) -> Arc<rustls::ClientConfig> {
     let pem = std::fs::read(ca_pem_path).expect("read CA PEM");
     let mut roots = RootCertStore::empty();
-    for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+    for cert in CertificateDer::pem_slice_iter(&pem) {
         roots.add(cert.expect("CA PEM parses")).expect("CA certificate accepted");
     }
     Arc::new(client_config(roots))
