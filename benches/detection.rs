@@ -77,8 +77,10 @@ async fn measure(dovecot: &Dovecot, name: &str, idle: bool, poll: Duration, n: u
             Instant::now()
         });
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        let found =
-            inbox.wait(&baseline, &Matcher::new(FROM, TO), deadline).await.expect("wait").found.expect("probe mail found");
+        let found = inbox.wait(&baseline, &Matcher::new(FROM, TO), deadline).await.expect("wait").found.expect(
+            "probe mail \
+                found",
+        );
         let returned = Instant::now();
         let renamed = writer.await.expect("writer");
         let (session, announced) = watcher.await.expect("observer");

@@ -158,11 +158,13 @@ async fn main() {
     }
 
     println!(
-        "| probes | seconds | runs started | ok | warning | critical | unknown | RSS at start MB | peak RSS MB | CPU s (% of one core) | drift p50 ms | drift p99 ms | runs started within 1 s |"
+        "| probes | seconds | runs started | ok | warning | critical | unknown | RSS at start MB | peak RSS MB | CPU \
+            s (% of one core) | drift p50 ms | drift p99 ms | runs started within 1 s |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     println!(
-        "| {probes} | {wall:.0} | {runs} | {} | {} | {} | {} | {:.1} | {:.1} | {cpu:.1} ({:.0}%) | {:.1} | {:.1} | {within_1s:.2}% |",
+        "| {probes} | {wall:.0} | {runs} | {} | {} | {} | {} | {:.1} | {:.1} | {cpu:.1} ({:.0}%) | {:.1} | {:.1} | \
+            {within_1s:.2}% |",
         by_result("ok"),
         by_result("warning"),
         by_result("critical"),
@@ -175,7 +177,8 @@ async fn main() {
     );
     println!();
     println!(
-        "| CloudWatch Send reads asked for | GetMetricData calls made | calls the twin served | reads per call | calls per second |"
+        "| CloudWatch Send reads asked for | GetMetricData calls made | calls the twin served | reads per call | \
+            calls per second |"
     );
     println!("|---|---|---|---|---|");
     println!("| {reads} | {calls} | {served} | {:.1} | {:.2} |", reads / calls.max(1.0), calls / wall);
@@ -184,7 +187,8 @@ async fn main() {
         println!("runs that did not deliver, by outcome and diagnosis: {not_ok:?}");
     }
     println!(
-        "goal: peak RSS <= 64 MB, drift p99 < 1000 ms, GetMetricData calls per second independent of the number of probes"
+        "goal: peak RSS <= 64 MB, drift p99 < 1000 ms, GetMetricData calls per second independent of the number of \
+            probes"
     );
     rig.shutdown().await;
 }

@@ -43,6 +43,25 @@ if [ ! -x "$CHECKOV_VENV/bin/checkov" ]; then
 fi
 export CHECKOV="$CHECKOV_VENV/bin/checkov"
 
+# Formatting and lints are part of the tests. rustfmt leaves a statement alone when a line of it cannot fit
+# in max_width (120), so lines over 120 characters are refused here: otherwise `cargo fmt --check` would
+# pass on code it never formatted.
+cargo fmt --all -- --check
+long=$(find src crates tests benches -name '*.rs' -not -path '*/target/*' -print0 | python3 -c '
+import sys
+for path in sys.stdin.read().split("\0"):
+    if path:
+        for n, line in enumerate(open(path, encoding="utf-8").read().split("\n"), 1):
+            if len(line) > 120:
+                print(f"{path}:{n}: {len(line)} characters")
+')
+if [ -n "$long" ]; then
+    echo "tests: lines over 120 characters (rustfmt skips the statements holding them):" >&2
+    echo "$long" >&2
+    exit 1
+fi
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
 # The benches share crates/testkit with the tests: compile them (test profile, not run) so a change there
 # cannot break them unnoticed. --workspace: the twin's and the testkit's own tests run too.
 cargo test --locked --workspace --benches --no-run 2>&1

@@ -194,9 +194,9 @@ fn match_signature(r: &ResInfo, ar_domain: Option<&str>, sigs: &[DkimSignature])
     if let Some(b) = r.prop("header.b").map(clean_b).filter(|b| b.len() >= 4) {
         return unique(&|s| s.b.starts_with(b) && domain_ok(s));
     }
-    if ar_domain.is_none() {
-        return None;
-    }
+    // A result naming no domain is tied to a signature by header.b only: `d=` is never borrowed (an
+    // unverified DKIM-Signature could otherwise lend its domain to a bare `dkim=pass`).
+    ar_domain.as_ref()?;
     if let Some(sel) = r.prop("header.s") {
         return unique(&|s| s.s == sel && domain_ok(s));
     }

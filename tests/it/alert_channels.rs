@@ -1,7 +1,8 @@
 //! Paging channels against real receivers: one conformance suite (trigger, reminder, resolve, probe blind,
 //! each with hostile summaries) run against every backend — exec with a small recording program, the
 //! webhook and PagerDuty channels against an axum server on 127.0.0.1:0 that records what it receives —
-//! and SNS on moto, read back from moto's `/moto-api/data.json` — then the failure paths: a channel that is down is retried and fails with a clear error, 429 and 5xx are
+//! and SNS on moto, read back from moto's `/moto-api/data.json` — then the failure paths: a channel that is down is
+//! retried and fails with a clear error, 429 and 5xx are
 //! retried, other 4xx are not, and a hung program is killed.
 
 use std::path::{Path, PathBuf};
@@ -86,7 +87,11 @@ impl Backend {
                 command: vec![
                     "/bin/sh".into(),
                     "-c".into(),
-                    r#"cat > "$1/stdin.json" && printf %s "$PROBE_SUMMARY" > "$1/summary" && printf %s "$PROBE_ALERT_KIND" > "$1/kind" && printf %s "$PROBE_DEDUP_KEY" > "$1/dedup""#.into(),
+                    concat!(
+                        r#"cat > "$1/stdin.json" && printf %s "$PROBE_SUMMARY" > "$1/summary""#,
+                        r#" && printf %s "$PROBE_ALERT_KIND" > "$1/kind" && printf %s "$PROBE_DEDUP_KEY" > "$1/dedup""#,
+                    )
+                    .into(),
                     "record".into(),
                     dir.display().to_string(),
                 ],

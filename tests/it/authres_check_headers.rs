@@ -102,7 +102,8 @@ fn strict_alignment_from_the_command_line() {
 fn documented_example_matches_the_binary() {
     let doc_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md");
     let doc = std::fs::read_to_string(&doc_path).expect("README.md");
-    let command = "$ probe check-headers tests/data/check-headers/gmail-ses-default-mail-from.eml --trusted-authserv-id mx.google.com\n";
+    let command = "$ probe check-headers tests/data/check-headers/gmail-ses-default-mail-from.eml \
+        --trusted-authserv-id mx.google.com\n";
     let after = doc.split(command).nth(1).expect("the documented command");
     let documented = after.split("$ echo $?\n").next().unwrap_or_default();
     let file = sample("gmail-ses-default-mail-from.eml");

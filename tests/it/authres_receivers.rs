@@ -41,21 +41,36 @@ fn finding<'a>(e: &'a Evaluation, method: &str) -> (&'a FindingOutcome, &'a str)
     (&f.outcome, f.explanation.as_str())
 }
 
-const SES_SIG_CUSTOMER: &str = "DKIM-Signature: v=1; a=rsa-sha256; q=dns/txt; c=relaxed/simple;\n\ts=z7emv322ttjwltxazlriftckkl3p3ys2; d=example.com; t=1608297000;\n\th=Date:From:To:Message-ID:Subject:MIME-Version:Content-Type; bh=abc=;\n\tb=kdd7/gKnQ1w2e3r4t5y6u7i8o9p0";
-const SES_SIG_AMAZON: &str = "DKIM-Signature: v=1; a=rsa-sha256; q=dns/txt; c=relaxed/simple;\n\ts=224i4yxa5dv7c2xz3womw6peuasteono; d=amazonses.com; t=1608297000;\n\th=Date:From:To:Message-ID:Subject:MIME-Version:Content-Type:Feedback-ID; bh=abc=;\n\tb=L7Gap8PVzz9x8c7v6b5n4m3";
+const SES_SIG_CUSTOMER: &str = "DKIM-Signature: v=1; a=rsa-sha256; q=dns/txt; \
+    c=relaxed/simple;\n\ts=z7emv322ttjwltxazlriftckkl3p3ys2; d=example.com; \
+        t=1608297000;\n\th=Date:From:To:Message-ID:Subject:MIME-Version:Content-Type; \
+        bh=abc=;\n\tb=kdd7/gKnQ1w2e3r4t5y6u7i8o9p0";
+const SES_SIG_AMAZON: &str = "DKIM-Signature: v=1; a=rsa-sha256; q=dns/txt; \
+    c=relaxed/simple;\n\ts=224i4yxa5dv7c2xz3womw6peuasteono; d=amazonses.com; \
+        t=1608297000;\n\th=Date:From:To:Message-ID:Subject:MIME-Version:Content-Type:Feedback-ID; \
+        bh=abc=;\n\tb=L7Gap8PVzz9x8c7v6b5n4m3";
 const FROM: &str = "From: Phenom <noreply@example.com>";
 /// Exchange Online Protection's border hop (research §2: `*.mail.protection.outlook.com`).
-const MS_HOP: &str = "Received: from a8-64.smtp-out.amazonses.com (54.240.8.64) by\n BN8NAM11FT066.mail.protection.outlook.com (10.13.177.77) with Microsoft SMTP\n Server id 15.20.7000.1 via Frontend Transport";
+const MS_HOP: &str = "Received: from a8-64.smtp-out.amazonses.com (54.240.8.64) by\n \
+    BN8NAM11FT066.mail.protection.outlook.com (10.13.177.77) with Microsoft SMTP\n Server id 15.20.7000.1 via \
+        Frontend Transport";
 
 fn gmail_custom_mail_from() -> Vec<&'static str> {
     vec![
         "Delivered-To: probe@gmail.com",
         "Received: by 2002:a05:6a10:1234 with SMTP id x; Fri, 18 Dec 2020 05:10:01 -0800 (PST)",
-        "ARC-Authentication-Results: i=1; mx.google.com;\n       dkim=pass header.i=@example.com header.s=z7emv322ttjwltxazlriftckkl3p3ys2 header.b=\"kdd7/gKn\"",
+        "ARC-Authentication-Results: i=1; mx.google.com;\n       dkim=pass header.i=@example.com \
+            header.s=z7emv322ttjwltxazlriftckkl3p3ys2 header.b=\"kdd7/gKn\"",
         "Return-Path: <0100017674efab57-x-000000@ses-us-east-1.example.com>",
         "Received: from a8-64.smtp-out.amazonses.com (a8-64.smtp-out.amazonses.com. [54.240.8.64]) by mx.google.com",
-        "Received-SPF: pass (google.com: domain of 0100017674efab57-x-000000@ses-us-east-1.example.com designates 54.240.8.64 as permitted sender) client-ip=54.240.8.64;",
-        "Authentication-Results: mx.google.com;\n       dkim=pass header.i=@example.com header.s=z7emv322ttjwltxazlriftckkl3p3ys2 header.b=\"kdd7/gKn\";\n       dkim=pass header.i=@amazonses.com header.s=224i4yxa5dv7c2xz3womw6peuasteono header.b=L7Gap8PV;\n       spf=pass (google.com: domain of 0100017674efab57-x-000000@ses-us-east-1.example.com designates 54.240.8.64 as permitted sender) smtp.mailfrom=0100017674efab57-x-000000@ses-us-east-1.example.com;\n       dmarc=pass (p=REJECT sp=REJECT dis=NONE) header.from=example.com",
+        "Received-SPF: pass (google.com: domain of 0100017674efab57-x-000000@ses-us-east-1.example.com designates \
+            54.240.8.64 as permitted sender) client-ip=54.240.8.64;",
+        "Authentication-Results: mx.google.com;\n       dkim=pass header.i=@example.com \
+            header.s=z7emv322ttjwltxazlriftckkl3p3ys2 header.b=\"kdd7/gKn\";\n       dkim=pass \
+                header.i=@amazonses.com header.s=224i4yxa5dv7c2xz3womw6peuasteono header.b=L7Gap8PV;\n       spf=pass \
+                    (google.com: domain of 0100017674efab57-x-000000@ses-us-east-1.example.com designates 54.240.8.64 \
+                    as permitted sender) smtp.mailfrom=0100017674efab57-x-000000@ses-us-east-1.example.com;\n       \
+                    dmarc=pass (p=REJECT sp=REJECT dis=NONE) header.from=example.com",
         SES_SIG_CUSTOMER,
         SES_SIG_AMAZON,
         FROM,
@@ -101,7 +116,12 @@ fn ses_custom_mail_from_does_not_align_strict() {
 #[test]
 fn ses_default_mail_from_passes_spf_but_never_aligns() {
     let headers = [
-        "Authentication-Results: mx.google.com;\n       dkim=pass header.i=@example.com header.s=z7emv322ttjwltxazlriftckkl3p3ys2 header.b=\"kdd7/gKn\";\n       dkim=pass header.i=@amazonses.com header.s=224i4yxa5dv7c2xz3womw6peuasteono header.b=L7Gap8PV;\n       spf=pass (google.com: domain of 0101016ffebba6b4-x-000000@us-west-2.amazonses.com designates 54.240.27.116 as permitted sender) smtp.mailfrom=0101016ffebba6b4-x-000000@us-west-2.amazonses.com;\n       dmarc=pass (p=QUARANTINE sp=QUARANTINE dis=NONE) header.from=example.com",
+        "Authentication-Results: mx.google.com;\n       dkim=pass header.i=@example.com \
+            header.s=z7emv322ttjwltxazlriftckkl3p3ys2 header.b=\"kdd7/gKn\";\n       dkim=pass \
+                header.i=@amazonses.com header.s=224i4yxa5dv7c2xz3womw6peuasteono header.b=L7Gap8PV;\n       spf=pass \
+                    (google.com: domain of 0101016ffebba6b4-x-000000@us-west-2.amazonses.com designates 54.240.27.116 \
+                    as permitted sender) smtp.mailfrom=0101016ffebba6b4-x-000000@us-west-2.amazonses.com;\n       \
+                    dmarc=pass (p=QUARANTINE sp=QUARANTINE dis=NONE) header.from=example.com",
         SES_SIG_CUSTOMER,
         SES_SIG_AMAZON,
         FROM,
@@ -125,7 +145,10 @@ fn ses_default_mail_from_passes_spf_but_never_aligns() {
 #[test]
 fn ses_fallback_to_default_mail_from_is_reported() {
     let headers = [
-        "Authentication-Results: mx.google.com;\n       dkim=pass header.i=@example.com header.s=z7emv322ttjwltxazlriftckkl3p3ys2 header.b=\"kdd7/gKn\";\n       spf=pass smtp.mailfrom=0101-x-000000@amazonses.com;\n       dmarc=pass (p=REJECT sp=REJECT dis=NONE) header.from=example.com",
+        "Authentication-Results: mx.google.com;\n       dkim=pass header.i=@example.com \
+            header.s=z7emv322ttjwltxazlriftckkl3p3ys2 header.b=\"kdd7/gKn\";\n       spf=pass \
+                smtp.mailfrom=0101-x-000000@amazonses.com;\n       dmarc=pass (p=REJECT sp=REJECT dis=NONE) \
+                    header.from=example.com",
         SES_SIG_CUSTOMER,
         FROM,
     ];
@@ -140,7 +163,10 @@ fn ses_fallback_to_default_mail_from_is_reported() {
 fn amazonses_only_signature_never_aligns() {
     // Email-address identity without domain DKIM: only SES's own signature (research §0, [QW]).
     let headers = [
-        "Authentication-Results: mx.google.com;\n       dkim=pass header.i=@amazonses.com header.s=gdwg2y3kokkkj5a55z2ilkup5wp5hhxx header.b=FxxfSHRK;\n       spf=pass smtp.mailfrom=0101016ffebba6b4-x-000000@us-west-2.amazonses.com;\n       dmarc=fail (p=NONE sp=QUARANTINE dis=NONE) header.from=example.com",
+        "Authentication-Results: mx.google.com;\n       dkim=pass header.i=@amazonses.com \
+            header.s=gdwg2y3kokkkj5a55z2ilkup5wp5hhxx header.b=FxxfSHRK;\n       spf=pass \
+                smtp.mailfrom=0101016ffebba6b4-x-000000@us-west-2.amazonses.com;\n       dmarc=fail (p=NONE \
+                sp=QUARANTINE dis=NONE) header.from=example.com",
         "DKIM-Signature: v=1; a=rsa-sha256; s=gdwg2y3kokkkj5a55z2ilkup5wp5hhxx; d=amazonses.com; b=FxxfSHRKabc",
         FROM,
     ];
@@ -161,8 +187,11 @@ fn amazonses_only_signature_never_aligns() {
 fn outlook_without_authserv_id_by_position() {
     // Watermark support article, SES default MAIL FROM, only SES's signature (research §2 [WM]).
     let headers = [
-        "Authentication-Results: spf=pass (sender IP is 54.240.44.159)\n smtp.mailfrom=amazonses.com; dkim=pass (signature was verified)\n header.d=amazonses.com;dmarc=fail action=quarantine\n header.from=example.edu;compauth=fail reason=000",
-        "Received-SPF: Pass (protection.outlook.com: domain of amazonses.com designates\n 54.240.44.159 as permitted sender) receiver=protection.outlook.com;",
+        "Authentication-Results: spf=pass (sender IP is 54.240.44.159)\n smtp.mailfrom=amazonses.com; dkim=pass \
+            (signature was verified)\n header.d=amazonses.com;dmarc=fail action=quarantine\n \
+                header.from=example.edu;compauth=fail reason=000",
+        "Received-SPF: Pass (protection.outlook.com: domain of amazonses.com designates\n 54.240.44.159 as permitted \
+            sender) receiver=protection.outlook.com;",
         MS_HOP,
         "From: Registrar <noreply@example.edu>",
     ];
@@ -178,8 +207,11 @@ fn outlook_without_authserv_id_by_position() {
 #[test]
 fn outlook_pass_with_recipient_domain_tokens() {
     let headers = [
-        "Received: from SN6PR01MB1234.namprd01.prod.outlook.com (2603:10b6::1) by\n BN8PR01MB5678.namprd01.prod.outlook.com with HTTPS",
-        "Authentication-Results: spf=pass (sender IP is 66.111.4.222)\n smtp.mailfrom=fastmail.com; outlook.com; dkim=pass (signature was verified)\n header.d=fastmail.com;outlook.com; dmarc=pass action=none\n header.from=fastmail.com;",
+        "Received: from SN6PR01MB1234.namprd01.prod.outlook.com (2603:10b6::1) by\n \
+            BN8PR01MB5678.namprd01.prod.outlook.com with HTTPS",
+        "Authentication-Results: spf=pass (sender IP is 66.111.4.222)\n smtp.mailfrom=fastmail.com; outlook.com; \
+            dkim=pass (signature was verified)\n header.d=fastmail.com;outlook.com; dmarc=pass action=none\n \
+                header.from=fastmail.com;",
         MS_HOP,
         "From: alice@fastmail.com",
     ];
@@ -204,7 +236,9 @@ fn outlook_pass_with_recipient_domain_tokens() {
 #[test]
 fn yahoo_suffix_trust_and_trailing_semicolons() {
     let headers = [
-        "Authentication-Results: atlas-production.v2-mail-prod1-gq1.omega.yahoo.com;\n dkim=pass header.i=@fastmail.com header.s=fm2;\n dkim=pass header.i=@messagingengine.com header.s=fm2;\n spf=pass smtp.mailfrom=fastmail.com;\n dmarc=pass(p=NONE,sp=NONE) header.from=fastmail.com;",
+        "Authentication-Results: atlas-production.v2-mail-prod1-gq1.omega.yahoo.com;\n dkim=pass \
+            header.i=@fastmail.com header.s=fm2;\n dkim=pass header.i=@messagingengine.com header.s=fm2;\n spf=pass \
+                smtp.mailfrom=fastmail.com;\n dmarc=pass(p=NONE,sp=NONE) header.from=fastmail.com;",
         "DKIM-Signature: v=1; a=rsa-sha256; d=fastmail.com; s=fm2; b=AAAA1111",
         "DKIM-Signature: v=1; a=rsa-sha256; d=messagingengine.com; s=fm2; b=BBBB2222",
         "From: alice@fastmail.com",
@@ -221,9 +255,12 @@ fn icloud_one_field_per_check() {
     let headers = [
         "Authentication-Results: bimi.icloud.com; bimi=skipped reason=\"insufficient dmarc\"",
         "Authentication-Results: dmarc.icloud.com; dmarc=pass header.from=fastmail.com",
-        "Authentication-Results: dkim-verifier.icloud.com;\n\tdkim=pass (2048-bit key) header.d=fastmail.com header.i=@fastmail.com header.b=XEFkSwVW",
-        "Authentication-Results: dkim-verifier.icloud.com;\n\tdkim=pass (2048-bit key) header.d=messagingengine.com header.i=@messagingengine.com header.b=tIugs7hL",
-        "Authentication-Results: spf.icloud.com; spf=pass (spf.icloud.com: domain of alice@fastmail.com designates 66.111.4.28 as permitted sender) smtp.mailfrom=alice@fastmail.com",
+        "Authentication-Results: dkim-verifier.icloud.com;\n\tdkim=pass (2048-bit key) header.d=fastmail.com \
+            header.i=@fastmail.com header.b=XEFkSwVW",
+        "Authentication-Results: dkim-verifier.icloud.com;\n\tdkim=pass (2048-bit key) header.d=messagingengine.com \
+            header.i=@messagingengine.com header.b=tIugs7hL",
+        "Authentication-Results: spf.icloud.com; spf=pass (spf.icloud.com: domain of alice@fastmail.com designates \
+            66.111.4.28 as permitted sender) smtp.mailfrom=alice@fastmail.com",
         "From: alice@fastmail.com",
     ];
     let e = eval(&headers, &["*.icloud.com"], &relaxed());
@@ -237,10 +274,19 @@ fn icloud_one_field_per_check() {
 #[test]
 fn fastmail_authentication_milter() {
     let headers = [
-        "ARC-Authentication-Results: i=1; mx3.messagingengine.com;\n    dkim=pass (2048-bit rsa key sha256) header.d=arewe.at header.i=@arewe.at\n    header.b=Nh7CKMWS header.a=rsa-sha256 header.s=202405r",
-        "Authentication-Results: mx3.messagingengine.com;\n    x-csa=none;\n    x-me-sender=none;\n    x-ptr=pass smtp.helo=mail.localhost.horse\n      policy.ptr=mail.localhost.horse",
+        "ARC-Authentication-Results: i=1; mx3.messagingengine.com;\n    dkim=pass (2048-bit rsa key sha256) \
+            header.d=arewe.at header.i=@arewe.at\n    header.b=Nh7CKMWS header.a=rsa-sha256 header.s=202405r",
+        "Authentication-Results: mx3.messagingengine.com;\n    x-csa=none;\n    x-me-sender=none;\n    x-ptr=pass \
+            smtp.helo=mail.localhost.horse\n      policy.ptr=mail.localhost.horse",
         "Authentication-Results: mx3.messagingengine.com;\n    bimi=none (No BIMI records found)",
-        "Authentication-Results: mx3.messagingengine.com;\n    dkim=pass (2048-bit rsa key sha256) header.d=arewe.at header.i=@arewe.at\n      header.b=Nh7CKMWS header.a=rsa-sha256 header.s=202405r;\n    dkim=pass (ed25519 key sha256) header.d=arewe.at header.i=@arewe.at\n      header.b=yBgMwq3y header.a=ed25519-sha256 header.s=202405e;\n    dmarc=pass policy.published-domain-policy=reject\n      policy.applied-disposition=none policy.evaluated-disposition=none\n      (p=reject,d=none,d.eval=none) policy.policy-from=p\n      header.from=arewe.at;\n    iprev=pass smtp.remote-ip=136.243.83.41 (mail.localhost.horse);\n    spf=pass smtp.mailfrom=rust-sydney@arewe.at\n      smtp.helo=mail.localhost.horse",
+        "Authentication-Results: mx3.messagingengine.com;\n    dkim=pass (2048-bit rsa key sha256) header.d=arewe.at \
+            header.i=@arewe.at\n      header.b=Nh7CKMWS header.a=rsa-sha256 header.s=202405r;\n    dkim=pass (ed25519 \
+                key sha256) header.d=arewe.at header.i=@arewe.at\n      header.b=yBgMwq3y header.a=ed25519-sha256 \
+                header.s=202405e;\n    dmarc=pass policy.published-domain-policy=reject\n      \
+                policy.applied-disposition=none policy.evaluated-disposition=none\n      \
+                (p=reject,d=none,d.eval=none) policy.policy-from=p\n      header.from=arewe.at;\n    iprev=pass \
+                smtp.remote-ip=136.243.83.41 (mail.localhost.horse);\n    spf=pass \
+                smtp.mailfrom=rust-sydney@arewe.at\n      smtp.helo=mail.localhost.horse",
         "X-ME-Authentication-Results: mx3.messagingengine.com;\n    x-aligned-from=pass (Address match)",
         "From: Rust Sydney <rust-sydney@arewe.at>",
     ];
@@ -255,11 +301,15 @@ fn fastmail_authentication_milter() {
 #[test]
 fn proton_disagreeing_duplicates_merge_per_signature() {
     let headers = [
-        "Authentication-Results: mail.protonmail.ch; dkim=pass (Good 2048 bit\n    rsa-sha256 signature) header.d=arewe.at header.a=rsa-sha256; dkim=pass\n    (Good ed25519-sha256 signature) header.d=arewe.at\n    header.a=ed25519-sha256",
+        "Authentication-Results: mail.protonmail.ch; dkim=pass (Good 2048 bit\n    rsa-sha256 signature) \
+            header.d=arewe.at header.a=rsa-sha256; dkim=pass\n    (Good ed25519-sha256 signature) \
+                header.d=arewe.at\n    header.a=ed25519-sha256",
         "Authentication-Results: mail.protonmail.ch; dmarc=pass (p=reject dis=none)\n header.from=arewe.at",
         "Authentication-Results: mail.protonmail.ch; spf=pass smtp.mailfrom=arewe.at",
         "Authentication-Results: mail.protonmail.ch; arc=none smtp.remote-ip=136.243.83.41",
-        "Authentication-Results: mail.protonmail.ch; dkim=pass (2048-bit key) header.d=arewe.at\n header.i=@arewe.at header.b=\"Dq3hIIXB\"; dkim=permerror (0-bit key) header.d=arewe.at\n header.i=@arewe.at header.b=\"l7vXbjP4\"",
+        "Authentication-Results: mail.protonmail.ch; dkim=pass (2048-bit key) header.d=arewe.at\n header.i=@arewe.at \
+            header.b=\"Dq3hIIXB\"; dkim=permerror (0-bit key) header.d=arewe.at\n header.i=@arewe.at \
+                header.b=\"l7vXbjP4\"",
         "DKIM-Signature: v=1; a=rsa-sha256; d=arewe.at; s=202405r; b=Dq3hIIXBrest",
         "DKIM-Signature: v=1; a=ed25519-sha256; d=arewe.at; s=202405e; b=l7vXbjP4rest",
         "From: Rust Sydney <rust-sydney@arewe.at>",
@@ -275,7 +325,9 @@ fn proton_disagreeing_duplicates_merge_per_signature() {
 #[test]
 fn zoho_dkim_without_domain() {
     let headers = [
-        "Authentication-Results: mx.zohomail.eu;\n\tdkim=pass;\n\tspf=pass (zohomail.eu: domain of amazonses.com designates 54.240.8.64 as permitted sender)  smtp.mailfrom=0100-x@amazonses.com;\n\tdmarc=pass(p=none dis=none)  header.from=example.com",
+        "Authentication-Results: mx.zohomail.eu;\n\tdkim=pass;\n\tspf=pass (zohomail.eu: domain of amazonses.com \
+            designates 54.240.8.64 as permitted sender)  smtp.mailfrom=0100-x@amazonses.com;\n\tdmarc=pass(p=none \
+                dis=none)  header.from=example.com",
         SES_SIG_CUSTOMER,
         SES_SIG_AMAZON,
         FROM,
@@ -305,7 +357,8 @@ fn zoho_dkim_without_domain() {
 #[test]
 fn opendkim_opendmarc_one_field_per_milter() {
     let headers = [
-        "Authentication-Results: mxpostfix02.mail.de;\n\tdkim=pass (2048-bit key; unprotected) header.d=fastmail.com header.i=@fastmail.com header.b=\"Tt2wMg3b\";\n\tdkim-atps=neutral",
+        "Authentication-Results: mxpostfix02.mail.de;\n\tdkim=pass (2048-bit key; unprotected) header.d=fastmail.com \
+            header.i=@fastmail.com header.b=\"Tt2wMg3b\";\n\tdkim-atps=neutral",
         "Authentication-Results: mxpostfix02.mail.de; dmarc=pass (p=none dis=none) header.from=fastmail.com",
         "Authentication-Results: mxpostfix02.mail.de; spf=tempfail smtp.mailfrom=fastmail.com",
         "DKIM-Signature: v=1; a=rsa-sha256; d=fastmail.com; s=fm1; b=Tt2wMg3bZZZ",
@@ -322,7 +375,9 @@ fn opendkim_opendmarc_one_field_per_milter() {
 #[test]
 fn rspamd_style() {
     let headers = [
-        "Authentication-Results: test.com; dkim=pass header.d=test.com header.s=selector1 header.b=Iww3/TIUS; dmarc=pass (policy=reject) header.from=test.com; spf=pass (test.com: domain of no-reply@test.com designates 1.1.1.1 as permitted sender) smtp.mailfrom=no-reply@test.com",
+        "Authentication-Results: test.com; dkim=pass header.d=test.com header.s=selector1 header.b=Iww3/TIUS; \
+            dmarc=pass (policy=reject) header.from=test.com; spf=pass (test.com: domain of no-reply@test.com \
+                designates 1.1.1.1 as permitted sender) smtp.mailfrom=no-reply@test.com",
         "From: no-reply@test.com",
     ];
     let e = eval(&headers, &["test.com"], &strict());
@@ -333,9 +388,12 @@ fn rspamd_style() {
 #[test]
 fn forged_upstream_header_with_the_receivers_id_is_ignored() {
     let headers = [
-        "Authentication-Results: mx.google.com;\n       dkim=fail header.i=@example.com header.s=z7emv322ttjwltxazlriftckkl3p3ys2 header.b=\"kdd7/gKn\";\n       spf=softfail smtp.mailfrom=evil.example;\n       dmarc=fail (p=REJECT sp=REJECT dis=REJECT) header.from=example.com",
+        "Authentication-Results: mx.google.com;\n       dkim=fail header.i=@example.com \
+            header.s=z7emv322ttjwltxazlriftckkl3p3ys2 header.b=\"kdd7/gKn\";\n       spf=softfail \
+                smtp.mailfrom=evil.example;\n       dmarc=fail (p=REJECT sp=REJECT dis=REJECT) header.from=example.com",
         "Received: from evil.example by mx.google.com",
-        "Authentication-Results: mx.google.com; dkim=pass header.i=@example.com; spf=pass smtp.mailfrom=example.com; dmarc=pass header.from=example.com",
+        "Authentication-Results: mx.google.com; dkim=pass header.i=@example.com; spf=pass smtp.mailfrom=example.com; \
+            dmarc=pass header.from=example.com",
         "Authentication-Results: aaa.com; dkim=pass header.d=example.com",
         SES_SIG_CUSTOMER,
         FROM,
@@ -396,7 +454,8 @@ fn expectations_deserialise_from_a_probe_file() {
         )
     };
     let p = probe(
-        "dkim = \"pass\"\nspf = \"any\"\ndmarc = \"pass\"\ndkim_aligned = true\nalignment = \"strict\"\ndkim_domain = \"example.com\"\n",
+        "dkim = \"pass\"\nspf = \"any\"\ndmarc = \"pass\"\ndkim_aligned = true\nalignment = \"strict\"\ndkim_domain = \
+            \"example.com\"\n",
     )
     .unwrap();
     let e = Expectations::from(&p.expect);
@@ -417,7 +476,8 @@ fn topmost_mode_warns_when_no_received_line_names_the_receiver() {
     // A receiver that wrote no results: the sender's `aaa.com` field would be trusted by position alone.
     let headers = [
         "Received: from a8-64.smtp-out.amazonses.com by mx.example.net",
-        "Authentication-Results: aaa.com; dkim=pass header.d=example.com; spf=pass smtp.mailfrom=example.com; dmarc=pass header.from=example.com",
+        "Authentication-Results: aaa.com; dkim=pass header.d=example.com; spf=pass smtp.mailfrom=example.com; \
+            dmarc=pass header.from=example.com",
         SES_SIG_CUSTOMER,
         FROM,
     ];

@@ -28,7 +28,8 @@ fn a_bad_probe_file_is_reported_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("broken.toml"),
-        "pool_id = \"us-east-1_abc\"\nusername = \"u\"\n[imap]\nhost = \"h\"\nusername = \"u\"\npasword = { env = \"X\" }\n",
+        "pool_id = \"us-east-1_abc\"\nusername = \"u\"\n[imap]\nhost = \"h\"\nusername = \"u\"\npasword = { env = \
+            \"X\" }\n",
     )
     .unwrap();
     let dir_arg = dir.path().to_str().unwrap();
@@ -93,7 +94,8 @@ fn validate_shows_paging_with_the_shipped_alert_defaults() {
 fn probe_file(pool: &str, name: Option<&str>) -> String {
     let name = name.map(|n| format!("name = \"{n}\"\n")).unwrap_or_default();
     format!(
-        "{name}pool_id = \"{pool}\"\nusername = \"u\"\n[aws]\nendpoint_url = \"http://127.0.0.1:9\"\n[maildir]\npath = \"/nonexistent\"\n"
+        "{name}pool_id = \"{pool}\"\nusername = \"u\"\n[aws]\nendpoint_url = \"http://127.0.0.1:9\"\n[maildir]\npath \
+            = \"/nonexistent\"\n"
     )
 }
 

@@ -175,7 +175,14 @@ fn prod_pool(s: &mut Scenario) -> &mut twin::scenario::Pool {
 /// A policy on the identity with one statement; `extra` is appended inside the statement.
 fn policy(effect: &str, extra: &str) -> String {
     format!(
-        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"S","Effect":"{effect}","Principal":{{"Service":"email.cognito-idp.amazonaws.com"}},"Action":"ses:SendEmail","Resource":"{IDENTITY_ARN}"{extra}}}]}}"#
+        concat!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"S","Effect":"{effect}","#,
+            r#""Principal":{{"Service":"email.cognito-idp.amazonaws.com"}},"#,
+            r#""Action":"ses:SendEmail","Resource":"{IDENTITY_ARN}"{extra}}}]}}"#,
+        ),
+        effect = effect,
+        IDENTITY_ARN = IDENTITY_ARN,
+        extra = extra,
     )
 }
 
@@ -320,7 +327,9 @@ async fn each_scenario_change_or_fault_fires_its_check() {
             k(),
             Box::new(|s| {
                 s.identities[0].policies.clear();
-                s.identities[0].policies.insert("OtherPool".into(), policy("Allow", r#","Condition":{"ArnLike":{"aws:SourceArn":"arn:aws:cognito-idp:us-east-1:657033058608:userpool/us-east-1_other"}}"#));
+                let other = "arn:aws:cognito-idp:us-east-1:657033058608:userpool/us-east-1_other";
+                let condition = format!(r#","Condition":{{"ArnLike":{{"aws:SourceArn":"{other}"}}}}"#);
+                s.identities[0].policies.insert("OtherPool".into(), policy("Allow", &condition));
             }),
             json!({}),
             "ses.policy",

@@ -176,7 +176,8 @@ fn exit_codes_and_formats() {
     assert_eq!(
         stdout.trim_end(),
         format!(
-            "LINT-TERRAFORM WARNING - 0 failure(s), 1 warning(s); first: from-address-specials at {specials}/main.tf:12 \
+            "LINT-TERRAFORM WARNING - 0 failure(s), 1 warning(s); first: from-address-specials at \
+                {specials}/main.tf:12 \
              | failures=0;;;0 warnings=1;;;0 files=1;;;0 pools=2;;;0"
         )
     );

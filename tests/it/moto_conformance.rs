@@ -9,7 +9,8 @@
 //! moto is known to deviate from AWS (research/aws.md §4.2, §4.3: RESEND rebuilds users, ForgotPassword
 //! checks neither status nor SecretHash, no GetAccount, VerifiedForSendingStatus always false, no
 //! MailFromAttributes; observed here on moto 5.2.1: no ResendConfirmationCode, and DKIM that cannot reach
-//! SUCCESS in a form the SDK parses) the case names the deviation, asserts AWS's documented behaviour on the twin only, and
+//! SUCCESS in a form the SDK parses) the case names the deviation, asserts AWS's documented behaviour on the twin only,
+//! and
 //! asserts moto's known answer on moto — so a moto upgrade that changes it makes the case fail and be
 //! revisited rather than silently pass.
 //!
@@ -21,9 +22,9 @@ use aws_sdk_cognitoidentityprovider::types::{
     PreventUserExistenceErrorTypes, RecoveryOptionNameType, RecoveryOptionType,
 };
 use cognito_delivery_probe::aws::cognito::{Delivery, User};
+use cognito_delivery_probe::aws::policy::{self, PolicyDecision, Subject};
 use cognito_delivery_probe::aws::trigger::Trigger;
 use cognito_delivery_probe::aws::{AwsFailure, Clients};
-use cognito_delivery_probe::aws::policy::{self, PolicyDecision, Subject};
 use cognito_delivery_probe::secret::Secret;
 use futures::future::BoxFuture;
 use twin::scenario::{Scenario, VerificationStatus};
@@ -233,7 +234,8 @@ const CASES: &[Case] = &[
     Case {
         name: "RESEND FORCE_CHANGE_PASSWORD user keeps the user",
         check: resend_fcp,
-        aws: "sent EMAIL destination=none; then FORCE_CHANGE_PASSWORD enabled email=probe+prod-fcp@mail.test verified=true",
+        aws: "sent EMAIL destination=none; then FORCE_CHANGE_PASSWORD enabled email=probe+prod-fcp@mail.test \
+            verified=true",
         moto: OnMoto::Deviates {
             why: "research/aws.md §4.2: RESEND rebuilds the user from the request, wiping email and email_verified",
             answers: "sent EMAIL destination=none; then FORCE_CHANGE_PASSWORD enabled email=- verified=false",
@@ -422,7 +424,8 @@ fn describe_pool(f: &Fixture) -> BoxFuture<'_, String> {
             None => "-".to_string(),
         };
         format!(
-            "{} source_arn={} arn={} from={:?} reply_to={} configuration_set={} ses_identity={} ses_region={} sender={}",
+            "{} source_arn={} arn={} from={:?} reply_to={} configuration_set={} ses_identity={} ses_region={} \
+                sender={}",
             pool.sending_account,
             same(pool.source_arn.as_deref(), &f.identity_arn, "identity"),
             same(pool.arn.as_deref(), &f.pool_arn, "pool"),
@@ -623,7 +626,8 @@ fn identity_policies(f: &Fixture) -> BoxFuture<'_, String> {
             Err(e) => return failure(&e),
         };
         let subject = Subject::live(&f.identity_arn, &f.pool_arn, &f.account, moto::REGION);
-        let verdict = match policy::evaluate(policies.iter().map(|(k, v)| (k.as_str(), v.as_str())), &subject).decision {
+        let verdict = match policy::evaluate(policies.iter().map(|(k, v)| (k.as_str(), v.as_str())), &subject).decision
+        {
             PolicyDecision::Allowed { policy, .. } => format!("allowed by {policy}"),
             PolicyDecision::Denied { policy, .. } => format!("denied by {policy}"),
             PolicyDecision::NotAllowed => "not allowed".into(),
@@ -725,7 +729,8 @@ async fn start_twin() -> Server {
     Server::Twin { rig: Box::new(rig), fixture }
 }
 
-/// Seeds moto through the SDK the way the account is set up in AWS: the SES identity and its identity policy; the pool in DEVELOPER mode with SourceArn, From, Reply-To and a
+/// Seeds moto through the SDK the way the account is set up in AWS: the SES identity and its identity policy; the pool
+/// in DEVELOPER mode with SourceArn, From, Reply-To and a
 /// configuration set, AccountRecoverySetting=verified_email (without it moto picks SMS for ForgotPassword,
 /// research/aws.md §4.2); the two app clients; one user per status of the trigger table.
 async fn seed_moto(clients: &Clients) -> Fixture {

@@ -150,7 +150,13 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "regional principal",
-            one(doc(vec![statement("Allow", service("cognito-idp.us-east-1.amazonaws.com"), send(), json!(IDENTITY), json!({}))])),
+            one(doc(vec![statement(
+                "Allow",
+                service("cognito-idp.us-east-1.amazonaws.com"),
+                send(),
+                json!(IDENTITY),
+                json!({}),
+            )])),
             allowed_p.clone(),
         ),
         case(
@@ -175,7 +181,13 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "action does not send",
-            one(doc(vec![statement("Allow", service(COGNITO), json!("ses:GetEmailIdentity"), json!(IDENTITY), json!({}))])),
+            one(doc(vec![statement(
+                "Allow",
+                service(COGNITO),
+                json!("ses:GetEmailIdentity"),
+                json!(IDENTITY),
+                json!({}),
+            )])),
             not_allowed.clone(),
         ),
         case(
@@ -214,8 +226,20 @@ fn cases() -> Vec<Case> {
         case(
             "explicit deny wins over allow",
             vec![
-                ("allow", doc(vec![statement("Allow", service(COGNITO), json!("ses:SendEmail"), json!(IDENTITY), json!({}))])),
-                ("deny", doc(vec![statement("Deny", service(COGNITO_EMAIL), json!("ses:*"), json!("*"), json!({"Sid": "s1"}))])),
+                (
+                    "allow",
+                    doc(vec![statement("Allow", service(COGNITO), json!("ses:SendEmail"), json!(IDENTITY), json!({}))]),
+                ),
+                (
+                    "deny",
+                    doc(vec![statement(
+                        "Deny",
+                        service(COGNITO_EMAIL),
+                        json!("ses:*"),
+                        json!("*"),
+                        json!({"Sid": "s1"}),
+                    )]),
+                ),
             ],
             (denied("deny", Some("s1")), 0),
         ),
@@ -226,7 +250,11 @@ fn cases() -> Vec<Case> {
             (Decision::NotAllowed, 2),
         ),
         // Actions: research/aws.md §3.3 "case-insensitive prefix `SES:`/`ses:`, and `ses:*` or `*` also count".
-        case("action *", one(doc(vec![statement("Allow", service(COGNITO), json!("*"), json!(IDENTITY), json!({}))])), allowed_p.clone()),
+        case(
+            "action *",
+            one(doc(vec![statement("Allow", service(COGNITO), json!("*"), json!(IDENTITY), json!({}))])),
+            allowed_p.clone(),
+        ),
         case(
             "action ses:Send*",
             one(doc(vec![statement("Allow", service(COGNITO), json!("ses:Send*"), json!(IDENTITY), json!({}))])),
@@ -244,7 +272,13 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "templated sending only",
-            one(doc(vec![statement("Allow", service(COGNITO), json!("ses:SendTemplatedEmail"), json!(IDENTITY), json!({}))])),
+            one(doc(vec![statement(
+                "Allow",
+                service(COGNITO),
+                json!("ses:SendTemplatedEmail"),
+                json!(IDENTITY),
+                json!({}),
+            )])),
             not_allowed.clone(),
         ),
         case(
@@ -255,7 +289,13 @@ fn cases() -> Vec<Case> {
         // Resources: "Resource equals or matches the identity ARN, or is `*`".
         case(
             "resource: every identity of the account",
-            one(doc(vec![statement("Allow", service(COGNITO), send(), json!("arn:aws:ses:us-east-1:657033058608:identity/*"), json!({}))])),
+            one(doc(vec![statement(
+                "Allow",
+                service(COGNITO),
+                send(),
+                json!("arn:aws:ses:us-east-1:657033058608:identity/*"),
+                json!({}),
+            )])),
             allowed_p.clone(),
         ),
         case(
@@ -288,7 +328,13 @@ fn cases() -> Vec<Case> {
         // Principals: research/aws.md §3.3 — the three service names, as a string or an array.
         case(
             "principal list naming Cognito among others",
-            one(doc(vec![statement("Allow", json!({"Service": ["lambda.amazonaws.com", COGNITO_EMAIL]}), send(), json!(IDENTITY), json!({}))])),
+            one(doc(vec![statement(
+                "Allow",
+                json!({"Service": ["lambda.amazonaws.com", COGNITO_EMAIL]}),
+                send(),
+                json!(IDENTITY),
+                json!({}),
+            )])),
             allowed_p.clone(),
         ),
         case(
@@ -298,7 +344,13 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "principal: the account root, not Cognito",
-            one(doc(vec![statement("Allow", json!({"AWS": "arn:aws:iam::657033058608:root"}), send(), json!(IDENTITY), json!({}))])),
+            one(doc(vec![statement(
+                "Allow",
+                json!({"AWS": "arn:aws:iam::657033058608:root"}),
+                send(),
+                json!(IDENTITY),
+                json!({}),
+            )])),
             not_allowed.clone(),
         ),
         case(
@@ -308,12 +360,24 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "service name in another case",
-            one(doc(vec![statement("Allow", service("Cognito-IDP.amazonaws.com"), send(), json!(IDENTITY), json!({}))])),
+            one(doc(vec![statement(
+                "Allow",
+                service("Cognito-IDP.amazonaws.com"),
+                send(),
+                json!(IDENTITY),
+                json!({}),
+            )])),
             not_allowed.clone(),
         ),
         case(
             "regional principal of another Region",
-            one(doc(vec![statement("Allow", service("cognito-idp.eu-west-1.amazonaws.com"), send(), json!(IDENTITY), json!({}))])),
+            one(doc(vec![statement(
+                "Allow",
+                service("cognito-idp.eu-west-1.amazonaws.com"),
+                send(),
+                json!(IDENTITY),
+                json!({}),
+            )])),
             not_allowed.clone(),
         ),
         Case {
@@ -324,7 +388,9 @@ fn cases() -> Vec<Case> {
                 service("cognito-idp.eu-west-1.amazonaws.com"),
                 send(),
                 json!(IDENTITY),
-                json!({"Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:cognito-idp:eu-west-1:657033058608:userpool/*"}}}),
+                json!({"Condition": {"ArnLike": {
+                    "aws:SourceArn": "arn:aws:cognito-idp:eu-west-1:657033058608:userpool/*"
+                }}}),
             )])),
             expect: allowed_p.clone(),
             probe_differs: None,
@@ -339,7 +405,9 @@ fn cases() -> Vec<Case> {
         // Statement shapes.
         case(
             "a single statement object instead of an array",
-            one(json!({"Statement": statement("Allow", service(COGNITO), send(), json!(IDENTITY), json!({"Sid": "only"}))}).to_string()),
+            one(json!({"Statement": statement("Allow", service(COGNITO), send(), json!(IDENTITY),
+                json!({"Sid": "only"}))})
+            .to_string()),
             (allowed("p", Some("only")), 0),
         ),
         case(
@@ -386,7 +454,11 @@ fn cases() -> Vec<Case> {
             one(allow_with(json!({"Condition": {"StringEqualsIgnoreCase": {"aws:SourceArn": POOL.to_uppercase()}}}))),
             allowed_p.clone(),
         ),
-        case("ArnEquals on the pool ARN", one(allow_with(json!({"Condition": {"ArnEquals": {"aws:SourceArn": POOL}}}))), allowed_p.clone()),
+        case(
+            "ArnEquals on the pool ARN",
+            one(allow_with(json!({"Condition": {"ArnEquals": {"aws:SourceArn": POOL}}}))),
+            allowed_p.clone(),
+        ),
         case(
             "StringEqualsIfExists on the account",
             one(allow_with(json!({"Condition": {"StringEqualsIfExists": {"aws:SourceAccount": ACCOUNT}}}))),
@@ -444,12 +516,21 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "deny for everyone, before the allow",
-            vec![("deny", doc(vec![statement("Deny", json!("*"), json!("ses:*"), json!("*"), json!({"Sid": "d"}))])), ("allow", doc(vec![allow_cognito()]))],
+            vec![
+                ("deny", doc(vec![statement("Deny", json!("*"), json!("ses:*"), json!("*"), json!({"Sid": "d"}))])),
+                ("allow", doc(vec![allow_cognito()])),
+            ],
             (denied("deny", Some("d")), 0),
         ),
         case(
             "deny whose condition does not hold (another account)",
-            with_deny(statement("Deny", service(COGNITO), send(), json!("*"), json!({"Condition": {"StringEquals": {"aws:SourceAccount": "111122223333"}}}))),
+            with_deny(statement(
+                "Deny",
+                service(COGNITO),
+                send(),
+                json!("*"),
+                json!({"Condition": {"StringEquals": {"aws:SourceAccount": "111122223333"}}}),
+            )),
             allowed_by_allow.clone(),
         ),
         case(
@@ -475,7 +556,13 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "confused-deputy guard: deny unless our account (StringNotEquals)",
-            with_deny(statement("Deny", json!("*"), json!("ses:*"), json!("*"), json!({"Condition": {"StringNotEquals": {"aws:SourceAccount": ACCOUNT}}}))),
+            with_deny(statement(
+                "Deny",
+                json!("*"),
+                json!("ses:*"),
+                json!("*"),
+                json!({"Condition": {"StringNotEquals": {"aws:SourceAccount": ACCOUNT}}}),
+            )),
             allowed_by_allow.clone(),
         ),
         Case {
@@ -509,7 +596,8 @@ fn cases() -> Vec<Case> {
                 json!(null),
                 json!("ses:*"),
                 json!("*"),
-                json!({"Sid": "root-only", "Principal": null, "NotPrincipal": {"AWS": "arn:aws:iam::657033058608:root"}}),
+                json!({"Sid": "root-only", "Principal": null,
+                    "NotPrincipal": {"AWS": "arn:aws:iam::657033058608:root"}}),
             )),
             expect: (denied("deny", Some("root-only")), 0),
             probe_differs: Some((allowed_by_allow.clone(), NOT_ELEMENTS)),
@@ -521,7 +609,8 @@ fn cases() -> Vec<Case> {
                 json!(null),
                 json!("ses:*"),
                 json!("*"),
-                json!({"Principal": null, "NotPrincipal": {"Service": [COGNITO, COGNITO_EMAIL, "cognito-idp.us-east-1.amazonaws.com"]}}),
+                json!({"Principal": null, "NotPrincipal": {"Service": [COGNITO, COGNITO_EMAIL,
+                    "cognito-idp.us-east-1.amazonaws.com"]}}),
             )),
             allowed_by_allow.clone(),
         ),
@@ -564,7 +653,13 @@ fn cases() -> Vec<Case> {
         },
         case(
             "Principal and NotPrincipal together (IAM allows one)",
-            one(doc(vec![statement("Allow", service(COGNITO), send(), json!(IDENTITY), json!({"NotPrincipal": {"AWS": "*"}}))])),
+            one(doc(vec![statement(
+                "Allow",
+                service(COGNITO),
+                send(),
+                json!(IDENTITY),
+                json!({"NotPrincipal": {"AWS": "*"}}),
+            )])),
             not_allowed.clone(),
         ),
         // The shape of the documents the default twin scenario and the runbook ship.

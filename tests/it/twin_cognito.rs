@@ -85,7 +85,8 @@ async fn every_trigger_for_every_user_status() {
             Box::leak(format!("Resend not possible. {u} status is not FORCE_CHANGE_PASSWORD.").into_boxed_str()),
         ))
     };
-    // (username, status as AdminGetUser reports it, [RESEND, ForgotPassword, AdminResetUserPassword, ResendConfirmationCode])
+    // (username, status as AdminGetUser reports it, [RESEND, ForgotPassword, AdminResetUserPassword,
+    // ResendConfirmationCode])
     let table: Vec<(&str, Option<UserStatusType>, [Expect; 4])> = vec![
         (
             "probe-prod-fcp",

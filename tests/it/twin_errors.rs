@@ -59,7 +59,8 @@ async fn malformed_requests_case_table() {
             br#"{"Username":"u"}"#.to_vec(),
             400,
             "InvalidParameterException",
-            "1 validation error detected: Value null at 'userPoolId' failed to satisfy constraint: Member must not be null",
+            "1 validation error detected: Value null at 'userPoolId' failed to satisfy constraint: Member must not be \
+                null",
         ),
         (
             "malformed UserPoolId",
@@ -166,7 +167,8 @@ async fn malformed_requests_case_table() {
 #[tokio::test]
 async fn cbor_errors_are_cbor() {
     let env = start().await;
-    let signed = "AWS4-HMAC-SHA256 Credential=testing/20261126/us-east-1/monitoring/aws4_request, SignedHeaders=host, Signature=00";
+    let signed = "AWS4-HMAC-SHA256 Credential=testing/20261126/us-east-1/monitoring/aws4_request, SignedHeaders=host, \
+        Signature=00";
     let cases: [(&str, &str, &[u8], u16, &str); 2] = [
         (
             "garbage body",

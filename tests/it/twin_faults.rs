@@ -184,7 +184,8 @@ async fn injected_exceptions_and_throttling() {
     let (status, _) = control(
         &env,
         "/_twin/faults",
-        json!({"exceptions": [{"name": "CodeDeliveryFailureException", "message": "Unable to deliver", "count": 2, "operation": "AdminCreateUser"}]}),
+        json!({"exceptions": [{"name": "CodeDeliveryFailureException", "message": "Unable to deliver", "count": 2,
+            "operation": "AdminCreateUser"}]}),
     )
     .await;
     assert_eq!(status, 200);

@@ -137,7 +137,10 @@ fn ready_line_and_the_aws_cli_against_probe_sandbox() {
     let now = chrono::Utc::now();
     let start = (now - chrono::Duration::minutes(10)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let end = (now + chrono::Duration::minutes(5)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let query = r#"[{"Id":"send","MetricStat":{"Metric":{"Namespace":"AWS/SES","MetricName":"Send"},"Period":60,"Stat":"Sum"}}]"#;
+    let query = concat!(
+        r#"[{"Id":"send","MetricStat":{"Metric":{"Namespace":"AWS/SES","MetricName":"Send"},"#,
+        r#""Period":60,"Stat":"Sum"}}]"#
+    );
     let data = aws(
         &endpoint,
         &["cloudwatch", "get-metric-data", "--metric-data-queries", query, "--start-time", &start, "--end-time", &end],

@@ -8,7 +8,8 @@
 //! # async fn example() {
 //! let rig = testkit::Rig::builder().dovecot(true).build().await;
 //! let sdk = rig.sdk_config().await; // → cognito_delivery_probe::aws::Clients::from_sdk_config(sdk)
-//! let probe = format!("pool_id = \"us-east-1_knEL7cqS3\"\nusername = \"probe-prod-fcp\"\n{}{}", rig.aws_section(), rig.imap_section());
+//! let probe = format!("pool_id = \"us-east-1_knEL7cqS3\"\nusername = \"probe-prod-fcp\"\n{}{}", rig.aws_section(),
+//! rig.imap_section());
 //! # let _ = (sdk, probe);
 //! # }
 //! ```

@@ -75,7 +75,9 @@ impl Terraform {
         std::fs::write(
             &cli_config,
             format!(
-                "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"registry.terraform.io/hashicorp/aws\"]\n  }}\n  direct {{\n    exclude = [\"registry.terraform.io/hashicorp/aws\"]\n  }}\n}}\n",
+                "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = \
+                    [\"registry.terraform.io/hashicorp/aws\"]\n  }}\n  direct {{\n    exclude = \
+                        [\"registry.terraform.io/hashicorp/aws\"]\n  }}\n}}\n",
                 mirror.display()
             ),
         )

@@ -389,7 +389,8 @@ pub fn get_metric_data(
         Some("TimestampAscending") => false,
         Some(other) => {
             return Err(validation(format!(
-                "The value {other} for parameter ScanBy is not valid; expected TimestampDescending or TimestampAscending."
+                "The value {other} for parameter ScanBy is not valid; expected TimestampDescending or \
+                    TimestampAscending."
             )));
         }
     };
@@ -423,7 +424,8 @@ pub fn get_metric_data(
             && id.len() <= 255;
         if !id_ok {
             return Err(validation(format!(
-                "The value {id:?} for parameter MetricDataQueries.member.{n}.Id is not valid; expected a lowercase letter followed by letters, digits or underscores."
+                "The value {id:?} for parameter MetricDataQueries.member.{n}.Id is not valid; expected a lowercase \
+                    letter followed by letters, digits or underscores."
             )));
         }
         if q.get("Expression").is_some() {
@@ -451,7 +453,8 @@ pub fn get_metric_data(
         let stat_name = ms.get("Stat").and_then(Value::as_str).unwrap_or_default();
         let Some(stat) = Stat::parse(stat_name) else {
             return Err(validation(format!(
-                "The value {stat_name:?} for parameter MetricDataQueries.member.{n}.MetricStat.Stat is not valid; expected Sum, SampleCount, Average, Maximum or Minimum."
+                "The value {stat_name:?} for parameter MetricDataQueries.member.{n}.MetricStat.Stat is not valid; \
+                    expected Sum, SampleCount, Average, Maximum or Minimum."
             )));
         };
         let dims = dimensions(&metric).map_err(|e| validation(format!("MetricDataQueries.member.{n}: {e}")))?;
@@ -550,7 +553,12 @@ pub fn get_metric_statistics(
     }
     let mut stats = Vec::new();
     for s in statistics {
-        stats.push(Stat::parse(s).ok_or_else(|| invalid(format!("The value {s} for parameter Statistics is not valid; expected Sum, SampleCount, Average, Maximum or Minimum.")))?);
+        stats.push(Stat::parse(s).ok_or_else(|| {
+            invalid(format!(
+                "The value {s} for parameter Statistics is not valid; \
+            expected Sum, SampleCount, Average, Maximum or Minimum."
+            ))
+        })?);
     }
     let requested = (floor_minute(end) - floor_minute(start)).num_seconds() / period + 1;
     if requested > 1440 {
@@ -607,7 +615,8 @@ mod tests {
         let mut q = json!({
             "StartTime": t("2026-11-26T12:00:45Z").timestamp(),
             "EndTime": t("2026-11-26T12:05:00Z").timestamp(),
-            "MetricDataQueries": [{"Id": "send", "MetricStat": {"Metric": {"Namespace": "AWS/SES", "MetricName": "Send"}, "Period": 60, "Stat": "Sum"}}]
+            "MetricDataQueries": [{"Id": "send", "MetricStat": {"Metric": {"Namespace": "AWS/SES",
+                "MetricName": "Send"}, "Period": 60, "Stat": "Sum"}}]
         });
         for (k, v) in extra.as_object().unwrap() {
             q[k] = v.clone();
@@ -649,19 +658,23 @@ mod tests {
             ("lag hides recent points", json!({}), 3600 - 60, vec![(m("2026-11-26T12:00:00Z"), 2.0)]),
             (
                 "configuration-set metric alone",
-                json!({"MetricDataQueries": [{"Id": "cs", "MetricStat": {"Metric": {"Namespace": "AWS/SES", "MetricName": "Send", "Dimensions": [{"Name": "ses:configuration-set", "Value": "cs"}]}, "Period": 60, "Stat": "Sum"}}]}),
+                json!({"MetricDataQueries": [{"Id": "cs", "MetricStat": {"Metric": {"Namespace": "AWS/SES",
+                    "MetricName": "Send", "Dimensions": [{"Name": "ses:configuration-set", "Value": "cs"}]},
+                    "Period": 60, "Stat": "Sum"}}]}),
                 0,
                 vec![(m("2026-11-26T12:00:00Z"), 1.0)],
             ),
             (
                 "five-minute period, SampleCount",
-                json!({"MetricDataQueries": [{"Id": "n", "MetricStat": {"Metric": {"Namespace": "AWS/SES", "MetricName": "Send"}, "Period": 300, "Stat": "SampleCount"}}]}),
+                json!({"MetricDataQueries": [{"Id": "n", "MetricStat": {"Metric": {"Namespace": "AWS/SES",
+                    "MetricName": "Send"}, "Period": 300, "Stat": "SampleCount"}}]}),
                 0,
                 vec![(m("2026-11-26T12:00:00Z"), 3.0)],
             ),
             (
                 "other namespace is empty",
-                json!({"MetricDataQueries": [{"Id": "x", "MetricStat": {"Metric": {"Namespace": "AWS/EC2", "MetricName": "Send"}, "Period": 60, "Stat": "Sum"}}]}),
+                json!({"MetricDataQueries": [{"Id": "x", "MetricStat": {"Metric": {"Namespace": "AWS/EC2",
+                    "MetricName": "Send"}, "Period": 60, "Stat": "Sum"}}]}),
                 0,
                 vec![],
             ),
@@ -700,17 +713,20 @@ mod tests {
         let cases: &[(&str, Value, &str)] = &[
             (
                 "period not a multiple of 60",
-                json!({"MetricDataQueries": [{"Id": "a", "MetricStat": {"Metric": {"Namespace": "AWS/SES", "MetricName": "Send"}, "Period": 90, "Stat": "Sum"}}]}),
+                json!({"MetricDataQueries": [{"Id": "a", "MetricStat": {"Metric": {"Namespace": "AWS/SES",
+                    "MetricName": "Send"}, "Period": 90, "Stat": "Sum"}}]}),
                 "multiple of 60",
             ),
             (
                 "unknown stat",
-                json!({"MetricDataQueries": [{"Id": "a", "MetricStat": {"Metric": {"Namespace": "AWS/SES", "MetricName": "Send"}, "Period": 60, "Stat": "p99"}}]}),
+                json!({"MetricDataQueries": [{"Id": "a", "MetricStat": {"Metric": {"Namespace": "AWS/SES",
+                    "MetricName": "Send"}, "Period": 60, "Stat": "p99"}}]}),
                 "\"p99\"",
             ),
             (
                 "bad id",
-                json!({"MetricDataQueries": [{"Id": "Send", "MetricStat": {"Metric": {"Namespace": "AWS/SES", "MetricName": "Send"}, "Period": 60, "Stat": "Sum"}}]}),
+                json!({"MetricDataQueries": [{"Id": "Send", "MetricStat": {"Metric": {"Namespace": "AWS/SES",
+                    "MetricName": "Send"}, "Period": 60, "Stat": "Sum"}}]}),
                 "\"Send\"",
             ),
             ("end before start", json!({"EndTime": 0}), "less than"),
@@ -726,7 +742,9 @@ mod tests {
     #[test]
     fn get_metric_statistics_sums_and_validates() {
         let now = t("2026-11-26T13:00:00Z");
-        let input = json!({"Namespace": "AWS/SES", "MetricName": "Send", "StartTime": t("2026-11-26T12:00:00Z").timestamp(), "EndTime": t("2026-11-26T12:10:00Z").timestamp(), "Period": 60, "Statistics": ["Sum", "Maximum"]});
+        let input = json!({"Namespace": "AWS/SES", "MetricName": "Send",
+            "StartTime": t("2026-11-26T12:00:00Z").timestamp(), "EndTime": t("2026-11-26T12:10:00Z").timestamp(),
+            "Period": 60, "Statistics": ["Sum", "Maximum"]});
         let out = get_metric_statistics(&store(), &input, now, Duration::zero()).unwrap().to_json();
         let points = out["Datapoints"].as_array().unwrap();
         assert_eq!(points.len(), 2);

@@ -400,7 +400,8 @@ impl Op<'_> {
             },
             "EmailVerificationSubject": t.verification_subject,
             "EmailVerificationMessage": t.verification_message,
-            "Policies": {"PasswordPolicy": {"MinimumLength": 8, "RequireUppercase": true, "RequireLowercase": true, "RequireNumbers": true, "RequireSymbols": true, "TemporaryPasswordValidityDays": 7}},
+            "Policies": {"PasswordPolicy": {"MinimumLength": 8, "RequireUppercase": true, "RequireLowercase": true,
+                "RequireNumbers": true, "RequireSymbols": true, "TemporaryPasswordValidityDays": 7}},
             "UserPoolTier": "ESSENTIALS",
         });
         if let Some(mechanisms) = &pool.account_recovery {
@@ -468,9 +469,8 @@ impl Op<'_> {
                 let to = user.email.clone().unwrap_or_default();
                 let body = render(&pool.templates.verification_message, &user.username, &code);
                 self.send(state, operation, p, user, &to, &pool.templates.verification_subject, body)?;
-                Ok(
-                    json!({"CodeDeliveryDetails": {"Destination": mask_email(&to), "DeliveryMedium": "EMAIL", "AttributeName": "email"}}),
-                )
+                Ok(json!({"CodeDeliveryDetails": {"Destination": mask_email(&to), "DeliveryMedium": "EMAIL",
+                        "AttributeName": "email"}}))
             }
             Medium::Sms => {
                 let phone = user.phone_number.clone().unwrap_or_default();
@@ -483,9 +483,8 @@ impl Op<'_> {
                     Some(phone.clone()),
                     SendOutcome::Sms,
                 );
-                Ok(
-                    json!({"CodeDeliveryDetails": {"Destination": mask_phone(&phone), "DeliveryMedium": "SMS", "AttributeName": "phone_number"}}),
-                )
+                Ok(json!({"CodeDeliveryDetails": {"Destination": mask_phone(&phone), "DeliveryMedium": "SMS",
+                        "AttributeName": "phone_number"}}))
             }
         }
     }
@@ -568,9 +567,8 @@ fn unknown_user(client: &Client, username: &str) -> Result<Value, AwsError> {
         }
         PreventUserExistenceErrors::Enabled => {
             let pretend = if username.contains('@') { username.to_string() } else { format!("{username}@example.com") };
-            Ok(
-                json!({"CodeDeliveryDetails": {"Destination": mask_email(&pretend), "DeliveryMedium": "EMAIL", "AttributeName": "email"}}),
-            )
+            Ok(json!({"CodeDeliveryDetails": {"Destination": mask_email(&pretend), "DeliveryMedium": "EMAIL",
+                    "AttributeName": "email"}}))
         }
     }
 }
@@ -695,7 +693,8 @@ mod tests {
 
     #[test]
     fn secret_hash_matches_the_documented_formula() {
-        // Independent value: python3 -c "import hmac,hashlib,base64; print(base64.b64encode(hmac.new(b'secret', b'userclient', hashlib.sha256).digest()).decode())"
+        // Independent value: python3 -c "import hmac,hashlib,base64; print(base64.b64encode(hmac.new(b'secret',
+        // b'userclient', hashlib.sha256).digest()).decode())"
         assert_eq!(secret_hash("secret", "user", "client"), "wvW87lzZoI+qQCVGmWVBJLlucdJ65huAVP1z+0MgA6E=");
     }
 

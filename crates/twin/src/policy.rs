@@ -371,9 +371,8 @@ mod tests {
     fn unreadable_policies_are_reported_and_allow_nothing() {
         let ev = evaluate([("broken", "{"), ("no-statement", r#"{"Version":"2012-10-17"}"#)], &sender());
         assert_eq!(ev.decision, PolicyDecision::NotAllowed);
-        assert!(
-            matches!(&ev.malformed[..], [PolicyError::NotJson { .. }, PolicyError::NoStatement { policy }] if policy == "no-statement")
-        );
+        assert!(matches!(&ev.malformed[..], [PolicyError::NotJson { .. },
+                PolicyError::NoStatement { policy }] if policy == "no-statement"));
     }
 
     #[test]

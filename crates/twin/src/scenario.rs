@@ -469,7 +469,8 @@ fn default_cognito_quota() -> u32 {
 pub enum ScenarioError {
     #[error("cannot read scenario file {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
-    #[error("{path}:{line}:{column}: {}{message}", field.as_ref().map(|f| format!("field `{f}`: ")).unwrap_or_default())]
+    #[error("{path}:{line}:{column}: {}{message}",
+        field.as_ref().map(|f| format!("field `{f}`: ")).unwrap_or_default())]
     Syntax { path: PathBuf, line: usize, column: usize, field: Option<String>, message: String },
     #[error("{path}: field `{field}`: {message}")]
     Invalid { path: PathBuf, field: String, message: String },
@@ -559,7 +560,8 @@ impl Scenario {
                     return Err((
                         format!("pools[{i}].email.source_arn"),
                         format!(
-                            "{arn:?} is not an SES identity ARN; expected arn:aws:ses:<region>:<account>:identity/<name>"
+                            "{arn:?} is not an SES identity ARN; expected \
+                                arn:aws:ses:<region>:<account>:identity/<name>"
                         ),
                     ));
                 };
@@ -722,23 +724,27 @@ mod tests {
             (
                 "bad pool id",
                 format!(
-                    "{base}[[pools]]\nid = \"knEL7cqS3\"\nname = \"p\"\nemail = {{ sending_account = \"COGNITO_DEFAULT\" }}\n"
+                    "{base}[[pools]]\nid = \"knEL7cqS3\"\nname = \"p\"\nemail = {{ sending_account = \
+                        \"COGNITO_DEFAULT\" }}\n"
                 ),
                 "x.toml:5:6: field `pools.id`: user pool id \"knEL7cqS3\" is not valid",
             ),
             (
                 "bad user status",
                 format!(
-                    "{base}[[pools]]\nid = \"us-east-1_a1\"\nname = \"p\"\nemail = {{ sending_account = \"COGNITO_DEFAULT\" }}\n[[pools.users]]\nusername = \"u\"\nstatus = \"ACTIVE\"\n"
+                    "{base}[[pools]]\nid = \"us-east-1_a1\"\nname = \"p\"\nemail = {{ sending_account = \
+                        \"COGNITO_DEFAULT\" }}\n[[pools.users]]\nusername = \"u\"\nstatus = \"ACTIVE\"\n"
                 ),
                 "x.toml:10:10: field `pools.users.status`: unknown variant `ACTIVE`, expected one of",
             ),
             (
                 "developer without identity",
                 format!(
-                    "{base}[[pools]]\nid = \"us-east-1_a1\"\nname = \"p\"\nemail = {{ sending_account = \"DEVELOPER\", source_arn = \"arn:aws:ses:us-east-1:657033058608:identity/x.example\" }}\n"
+                    "{base}[[pools]]\nid = \"us-east-1_a1\"\nname = \"p\"\nemail = {{ sending_account = \
+                        \"DEVELOPER\", source_arn = \"arn:aws:ses:us-east-1:657033058608:identity/x.example\" }}\n"
                 ),
-                "x.toml: field `pools[0].email.source_arn`: names identity \"x.example\", which is not among [[identities]]",
+                "x.toml: field `pools[0].email.source_arn`: names identity \"x.example\", which is not among \
+                    [[identities]]",
             ),
         ];
         for (name, text, want) in cases {

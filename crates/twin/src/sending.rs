@@ -149,7 +149,8 @@ pub(crate) fn send(shared: &Shared, state: &mut State, email: Email) -> Result<(
                 return Err(AwsError::new(
                     400,
                     "LimitExceededException",
-                    "Exceeded daily email limit for the operation or the account. If a higher limit is required, please configure your user pool to use your own Amazon SES configuration for sending email.",
+                    "Exceeded daily email limit for the operation or the account. If a higher limit is required, \
+                        please configure your user pool to use your own Amazon SES configuration for sending email.",
                 ));
             }
             state.cognito_default_sent.push(now);
@@ -183,7 +184,8 @@ pub(crate) fn send(shared: &Shared, state: &mut State, email: Email) -> Result<(
                     (sending, from, Some(route))
                 }
                 Err(reason) => {
-                    tracing::info!(pool = %pool.id.as_str(), ?reason, "SES refused the message; Cognito answered success");
+                    tracing::info!(pool = %pool.id.as_str(), ?reason, "SES refused the message; Cognito answered \
+                        success");
                     record.outcome = SendOutcome::Refused { reason };
                     state.log.push(record);
                     return Ok(());

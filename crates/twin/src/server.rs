@@ -356,7 +356,8 @@ fn control(twin: &Twin, method: &Method, path: &str, body: &Bytes) -> Response {
         }
         _ => reply(
             StatusCode::NOT_FOUND,
-            json!({"error": format!("no control route {method} /_twin{path}; expected GET /_twin/state, GET|POST /_twin/faults, POST /_twin/account, POST /_twin/reset, POST /_twin/clock")}),
+            json!({"error": format!("no control route {method} /_twin{path}; expected GET /_twin/state, GET|POST \
+                /_twin/faults, POST /_twin/account, POST /_twin/reset, POST /_twin/clock")}),
         ),
     }
 }

@@ -37,7 +37,8 @@ pub(super) fn seal(s: &Sealer<'_>, aar: &str, message: &[u8]) -> Result<String, 
         s.signed.iter().copied().filter(|name| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))).collect();
     let ind = s.indent;
     let ams_unsigned = format!(
-        "ARC-Message-Signature: i=1; a=rsa-sha256; c=relaxed/relaxed; d={d}; s={sel};\r\n{ind}t={t};\r\n{ind}h={h};\r\n{ind}bh={body_hash};\r\n{ind}b=",
+        "ARC-Message-Signature: i=1; a=rsa-sha256; c=relaxed/relaxed; d={d}; \
+            s={sel};\r\n{ind}t={t};\r\n{ind}h={h};\r\n{ind}bh={body_hash};\r\n{ind}b=",
         d = s.domain,
         sel = s.selector,
         t = s.timestamp,

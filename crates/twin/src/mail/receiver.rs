@@ -209,8 +209,10 @@ fn outlook(msg: &Outgoing, env: &Envelope, v: &Verdicts) -> String {
         "Received-SPF: {spf_text} receiver=protection.outlook.com;\r\n client-ip={ip}; helo={host}; pr=C\r\n"
     ));
     h.push_str(&format!(
-        "Received: from {host} ({ip}) by\r\n {frontend}.mail.protection.outlook.com (10.13.{}.{}) with Microsoft SMTP\r\n \
-         Server (version=TLS1_2, cipher=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384) id\r\n 15.20.{}.{} via Frontend Transport; {}\r\n",
+        "Received: from {host} ({ip}) by\r\n {frontend}.mail.protection.outlook.com (10.13.{}.{}) with Microsoft \
+            SMTP\r\n \
+         Server (version=TLS1_2,
+             cipher=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384) id\r\n 15.20.{}.{} via Frontend Transport; {}\r\n",
         rng.gen_range(0..=255u8),
         rng.gen_range(1..=254u8),
         rng.gen_range(7000..9000u16),
@@ -251,7 +253,8 @@ fn yahoo(msg: &Outgoing, env: &Envelope, v: &Verdicts) -> String {
     }
     h.push_str(&format!("X-Apparently-To: {}; {date}\r\n", env.rcpt));
     h.push_str(&format!(
-        "Received: from {ip} (EHLO {host})\r\n by 10.217.{}.{} with SMTPs\r\n (version=TLS1_3 cipher=TLS_AES_128_GCM_SHA256);\r\n {date}\r\n",
+        "Received: from {ip} (EHLO {host})\r\n by 10.217.{}.{} with SMTPs\r\n (version=TLS1_3 \
+            cipher=TLS_AES_128_GCM_SHA256);\r\n {date}\r\n",
         rng.gen_range(128..=159u8),
         rng.gen_range(1..=254u8),
     ));
@@ -277,7 +280,8 @@ fn fastmail(msg: &Outgoing, env: &Envelope, v: &Verdicts, keys: &DkimKeys, below
         .iter()
         .map(|s| {
             format!(
-                "dkim={} (2048-bit rsa key sha256) header.d={d} header.i=@{d}\r\n      header.b={} header.a=rsa-sha256 header.s={}",
+                "dkim={} (2048-bit rsa key sha256) header.d={d} header.i=@{d}\r\n      header.b={} \
+                    header.a=rsa-sha256 header.s={}",
                 pf(s.pass),
                 b8(&s.b),
                 s.selector,
@@ -348,7 +352,8 @@ fn fastmail(msg: &Outgoing, env: &Envelope, v: &Verdicts, keys: &DkimKeys, below
     ));
     let local = us_local(msg.delivered_at, -5, "EST", "EDT");
     h.push_str(&format!(
-        "Received: from {host} ({host} [{ip}])\r\n\t(using TLSv1.2 with cipher ECDHE-RSA-AES128-SHA256 (128/128 bits))\r\n\t\
+        "Received: from {host} ({host} [{ip}])\r\n\t(using TLSv1.2 with cipher ECDHE-RSA-AES128-SHA256 (128/128 \
+            bits))\r\n\t\
          (No client certificate requested)\r\n\tby {mx} (Postfix) with ESMTPS\r\n\tfor <{}>; {}\r\n",
         env.rcpt,
         local_date(local, "%a, %e %b %Y %H:%M:%S %z"),
@@ -393,8 +398,10 @@ fn opendkim(msg: &Outgoing, env: &Envelope, v: &Verdicts) -> String {
         (0..11).map(|_| char::from(b"0123456789ABCDEF"[rng.gen_range(0..16)])).collect()
     };
     h.push_str(&format!(
-        "Received: from {host} ({host} [{ip}])\r\n\t(using TLSv1.2 with cipher ECDHE-RSA-AES128-SHA256 (128/128 bits))\r\n\t\
-         (No client certificate requested)\r\n\tby {id} (Postfix) with ESMTPS id {queue_id}\r\n\tfor <{}>; {} (UTC)\r\n",
+        "Received: from {host} ({host} [{ip}])\r\n\t(using TLSv1.2 with cipher ECDHE-RSA-AES128-SHA256 (128/128 \
+            bits))\r\n\t\
+         (No client certificate requested)\r\n\tby {id} (Postfix) with ESMTPS id {queue_id}\r\n\tfor <{}>; {} \
+             (UTC)\r\n",
         env.rcpt,
         msg.delivered_at.format("%a, %e %b %Y %H:%M:%S +0000"),
         host = env.host,
