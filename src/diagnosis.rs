@@ -25,6 +25,7 @@ pub enum Code {
     AuthFailed,
     AuthUnverifiable,
     ReceiverChanged,
+    ReceiverUnconfirmed,
     TwoPieceGotcha,
     RecipientSide,
     NotDelivered,
@@ -85,7 +86,7 @@ pub struct Entry {
 }
 
 impl Code {
-    pub const ALL: [Code; 23] = [
+    pub const ALL: [Code; 24] = [
         Code::Delivered,
         Code::DeliveredJunk,
         Code::DeliveredSlow,
@@ -94,6 +95,7 @@ impl Code {
         Code::AuthFailed,
         Code::AuthUnverifiable,
         Code::ReceiverChanged,
+        Code::ReceiverUnconfirmed,
         Code::TwoPieceGotcha,
         Code::RecipientSide,
         Code::NotDelivered,
@@ -122,6 +124,7 @@ impl Code {
             Code::AuthFailed => "auth_failed",
             Code::AuthUnverifiable => "auth_unverifiable",
             Code::ReceiverChanged => "receiver_changed",
+            Code::ReceiverUnconfirmed => "receiver_unconfirmed",
             Code::TwoPieceGotcha => "two_piece_gotcha",
             Code::RecipientSide => "recipient_side",
             Code::NotDelivered => "not_delivered",
@@ -151,6 +154,7 @@ impl Code {
             Code::AuthFailed => &AUTH_FAILED,
             Code::AuthUnverifiable => &AUTH_UNVERIFIABLE,
             Code::ReceiverChanged => &RECEIVER_CHANGED,
+            Code::ReceiverUnconfirmed => &RECEIVER_UNCONFIRMED,
             Code::TwoPieceGotcha => &TWO_PIECE_GOTCHA,
             Code::RecipientSide => &RECIPIENT_SIDE,
             Code::NotDelivered => &NOT_DELIVERED,
@@ -260,6 +264,17 @@ const RECEIVER_CHANGED: Entry = Entry {
         "If the test user's mailbox moved on purpose, name the new receiver in imap.trusted_authserv_ids (a probe \
          file that names its receiver pins none); otherwise look at who sent this message: its results are not \
          the pinned receiver's.",
+    ),
+    source: "RFC 8601 §5 (only the receiver's own results count); DESIGN.md §5",
+};
+
+const RECEIVER_UNCONFIRMED: Entry = Entry {
+    outcome: Outcome::Warning,
+    title: "mail delivered and its results passed, but they were trusted by position only: nothing in the \
+     trace confirms the receiver wrote them",
+    fix: Fix::Text(
+        "Name the receiver in imap.trusted_authserv_ids (its authserv-id is in the evidence; the README lists \
+         each big receiver's), so only its own Authentication-Results count.",
     ),
     source: "RFC 8601 §5 (only the receiver's own results count); DESIGN.md §5",
 };

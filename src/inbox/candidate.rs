@@ -75,13 +75,15 @@ pub struct Choice<T> {
     pub chosen: Option<T>,
     /// Whether the chosen message lacks SES's Message-ID form (a note says so).
     pub without_ses_form: bool,
+    /// The chosen message's label, for the note when a better one replaces it.
+    chosen_label: String,
     /// One line per foreign message, for the notes.
     pub foreign: Vec<String>,
 }
 
 impl<T> Default for Choice<T> {
     fn default() -> Self {
-        Choice { chosen: None, without_ses_form: false, foreign: Vec::new() }
+        Choice { chosen: None, without_ses_form: false, chosen_label: String::new(), foreign: Vec::new() }
     }
 }
 
@@ -93,14 +95,17 @@ impl<T> Choice<T> {
             Candidate::Foreign(why) => self.foreign.push(format!("{label}: {why}; not the probe's mail")),
             Candidate::Ours { ses_message_id: Some(_) } if self.chosen.is_none() || self.without_ses_form => {
                 if self.chosen.is_some() {
+                    let earlier = &self.chosen_label;
                     self.foreign
-                        .push(format!("an earlier candidate without SES's Message-ID form was set aside for {label}"));
+                        .push(format!("{earlier}: no SES Message-ID form; set aside for {label}, which has it"));
                 }
                 self.chosen = Some(item);
+                self.chosen_label = label.to_string();
                 self.without_ses_form = false;
             }
             Candidate::Ours { ses_message_id } if self.chosen.is_none() => {
                 self.chosen = Some(item);
+                self.chosen_label = label.to_string();
                 self.without_ses_form = ses_message_id.is_none();
             }
             Candidate::Ours { .. } => {
@@ -187,5 +192,10 @@ mod tests {
         assert_eq!(choice.chosen, Some(9));
         assert!(!choice.without_ses_form);
         assert_eq!(choice.foreign.len(), 3, "{:?}", choice.foreign);
+        assert!(
+            choice.foreign[1].starts_with("INBOX 7: no SES Message-ID form; set aside for INBOX 9"),
+            "{:?}",
+            choice.foreign
+        );
     }
 }

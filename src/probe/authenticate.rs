@@ -21,6 +21,9 @@ pub struct Judgement {
     pub failures: Vec<String>,
     /// True when the only trouble is SPF alignment (SES's default MAIL FROM).
     pub spf_unaligned: bool,
+    /// True when the only trouble is that the results were trusted by position, with no receiver configured
+    /// and nothing in the trace confirming it.
+    pub receiver_unconfirmed: bool,
 }
 
 /// The judgement plus the full evaluation for the JSON report.
@@ -68,10 +71,12 @@ pub fn judge(ev: &authres::Evaluation) -> Judgement {
     let warned: Vec<Method> =
         ev.findings.iter().filter(|f| f.outcome == FindingOutcome::Warn).map(|f| f.method).collect();
     let outcome = ev.outcome();
-    let spf_unaligned = outcome == Outcome::Warning && !warned.is_empty() && warned.iter().all(|m| *m == Method::Spf);
+    let only =
+        |method: Method| outcome == Outcome::Warning && !warned.is_empty() && warned.iter().all(|m| *m == method);
+    let (spf_unaligned, receiver_unconfirmed) = (only(Method::Spf), only(Method::Trust));
     let summary = match outcome {
         Outcome::Unknown => failures.first().cloned().unwrap_or_else(|| "no trusted Authentication-Results".into()),
         _ => parts.join(" "),
     };
-    Judgement { outcome, summary, failures, spf_unaligned }
+    Judgement { outcome, summary, failures, spf_unaligned, receiver_unconfirmed }
 }

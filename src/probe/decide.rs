@@ -202,6 +202,9 @@ fn authentication(auth: &Judgement) -> Option<Cause> {
         Outcome::Warning if auth.spf_unaligned => {
             Some(Cause::new(Code::SpfUnaligned).detail(auth.summary.clone()).evidence_all(failures()))
         }
+        Outcome::Warning if auth.receiver_unconfirmed => {
+            Some(Cause::new(Code::ReceiverUnconfirmed).detail(auth.summary.clone()).evidence_all(failures()))
+        }
         Outcome::Warning => {
             Some(Cause::new(Code::AuthFailed).detail(auth.summary.clone()).evidence_all(failures()).downgraded())
         }

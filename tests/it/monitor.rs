@@ -274,3 +274,87 @@ async fn monitor_serves_metrics_healthz_and_last_reports() {
     shutdown.cancel();
     monitor.await.unwrap().unwrap();
 }
+
+/// Real probe runs fed what the state remembers, as the monitor's own runner does.
+struct RememberingRunner(Clients, cognito_delivery_probe::inbox::pool::ImapPool);
+
+impl Runner for RememberingRunner {
+    fn run<'a>(
+        &'a self,
+        probe: &'a ProbeFile,
+        memory: cognito_delivery_probe::probe::Memory,
+    ) -> Pin<Box<dyn std::future::Future<Output = Report> + Send + 'a>> {
+        Box::pin(async move {
+            let ctx = cognito_delivery_probe::probe::RunContext { clients: &self.0, imap: &self.1, memory };
+            cognito_delivery_probe::probe::run_with(probe, &ctx, &|_| {}).await
+        })
+    }
+}
+
+/// Starts the monitor loop over `probes` on a fresh context (a new process on the same state file), waits
+/// for the first report of `name` and stops it; returns that report as `/probes` serves it.
+async fn one_monitor_run(rig: &Rig, probes: &Path, name: &str) -> Value {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let ctx = Arc::new(rig.context());
+    let shutdown = CancellationToken::new();
+    let (_reload_tx, reload_rx) = tokio::sync::mpsc::channel(1);
+    let runner =
+        Arc::new(RememberingRunner(rig.clients.clone(), cognito_delivery_probe::inbox::pool::ImapPool::one_shot()));
+    let monitor = tokio::spawn({
+        let (ctx, shutdown, probes) = (ctx.clone(), shutdown.clone(), probes.to_path_buf());
+        async move { cognito_delivery_probe::monitor::run(&probes, ctx, runner, listener, reload_rx, shutdown).await }
+    });
+    let mut report = Value::Null;
+    for _ in 0..150 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let (_, body, _) = http(&url, "GET", "/probes", &[], b"").await;
+        let reports: Value = serde_json::from_slice(&body).unwrap();
+        if let Some(r) = reports.get(name) {
+            report = r.clone();
+            break;
+        }
+    }
+    shutdown.cancel();
+    monitor.await.unwrap().unwrap();
+    assert!(!report.is_null(), "no report of {name} within 15 s");
+    report
+}
+
+/// A probe file that names no authserv-id pins the receiver of the first trusted run. When a later run's
+/// results come from another receiver — the mailbox moved, or someone forged them — that run is a WARNING
+/// naming both, after a restart too; the new receiver is never silently trusted, and the pin stays put
+/// until the old receiver is back.
+#[tokio::test]
+async fn a_changed_receiver_is_a_warning_naming_both_and_the_pin_survives_restarts() {
+    use twin::mail::ReceiverStyle;
+    let rig = Rig::start().await;
+    let probes = rig.dir().join("probes");
+    std::fs::create_dir(&probes).unwrap();
+    std::fs::write(probes.join("prod.toml"), rig.probe_text("prod", "", None)).unwrap();
+
+    let first = one_monitor_run(&rig, &probes, "prod").await;
+    assert_eq!(first["outcome"], "ok", "{first:#}");
+    // The mailbox moves from Gmail to Microsoft 365.
+    rig.rig.control().set_receiver(ReceiverStyle::Outlook);
+    for restart in ["after the change", "after a second restart"] {
+        let report = one_monitor_run(&rig, &probes, "prod").await;
+        assert_eq!(
+            (&report["outcome"], &report["diagnosis"]["code"]),
+            (&json!("warning"), &json!("receiver_changed")),
+            "{restart}: {report:#}"
+        );
+        let summary = report["diagnosis"]["summary"].as_str().unwrap();
+        assert!(
+            summary.contains("pinned google.com") && summary.contains("now outlook.com"),
+            "{restart}: both receivers named: {summary}"
+        );
+        assert_eq!(report["auth"]["verdict"], "ok", "{restart}: the results themselves passed: {report:#}");
+    }
+    rig.rig.control().set_receiver(ReceiverStyle::Gmail);
+    let back = one_monitor_run(&rig, &probes, "prod").await;
+    assert_eq!(back["outcome"], "ok", "the pinned receiver is back: {back:#}");
+    let store = Store::open(&rig.dir().join("state.sqlite")).unwrap();
+    let outcomes: Vec<String> = store.runs("prod").unwrap().into_iter().rev().map(|r| r.outcome).collect();
+    assert_eq!(outcomes, ["ok", "warning", "warning", "ok"]);
+}

@@ -264,7 +264,8 @@ async fn every_fault_gets_the_verdict_phase_and_diagnosis_a_user_needs() {
         ),
         (
             "attempt limit",
-            json!({"exceptions": [{"operation": "AdminCreateUser", "name": "LimitExceededException", "message": "Attempt limit exceeded, please try after some time."}]}),
+            json!({"exceptions": [{"operation": "AdminCreateUser", "name": "LimitExceededException",
+                "message": "Attempt limit exceeded, please try after some time."}]}),
             "",
             Outcome::Unknown,
             Phase::Trigger,
@@ -273,7 +274,8 @@ async fn every_fault_gets_the_verdict_phase_and_diagnosis_a_user_needs() {
         ),
         (
             "cognito cannot use the identity",
-            json!({"exceptions": [{"operation": "AdminCreateUser", "name": "InvalidEmailRoleAccessPolicyException", "message": "Cognito isn't allowed to use your email identity."}]}),
+            json!({"exceptions": [{"operation": "AdminCreateUser", "name": "InvalidEmailRoleAccessPolicyException",
+                "message": "Cognito isn't allowed to use your email identity."}]}),
             "",
             Outcome::Critical,
             Phase::Trigger,
@@ -528,4 +530,90 @@ async fn the_live_view_shows_every_phase() {
         assert!(report.timings[&phase].is_some(), "{phase} timed: {:?}", report.timings);
     }
     assert!(report.timings[&Phase::Config].is_none());
+}
+
+/// A hand-made message from the pool's sender to the test user, as anyone on the internet can send one:
+/// a `Received` line and Authentication-Results claiming to be Gmail's, then `extra` header lines.
+fn forgery(results: &str, message_id: &str, extra: &str) -> String {
+    format!(
+        "Received: from mail.evil.example (mail.evil.example [203.0.113.9]) by mx.google.com with ESMTPS id f0rg3d\r\n\
+         Authentication-Results: mx.google.com;\r\n       {results}\r\n\
+         From: Phenom <noreply@thephenom.app>\r\n{extra}\
+         To: probe+prod-fcp@mail.test\r\nSubject: Your temporary password\r\nMessage-ID: {message_id}\r\n\
+         Date: Tue, 01 Dec 2026 10:00:00 +0000\r\n\r\nYour username is probe-prod-fcp and temporary password is \
+         forged-0000.\r\n"
+    )
+}
+
+/// Anyone who can mail the plus-addressed test user can race the real mail. Each forgery lands in INBOX
+/// the moment SES accepts the probe's message — before the real one, which the receiver takes 2 s later —
+/// and must neither hide an outage (a forged pass over a real DKIM failure) nor page on a healthy chain (a
+/// forged fail). The real mail decides; the forgery is named in the notes and left where it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forgery_racing_the_real_mail_never_decides_the_verdict() {
+    use twin::mail::{Folder, deliver};
+    const PASS: &str = "dkim=pass header.i=@thephenom.app header.s=s1;\r\n       spf=pass smtp.mailfrom=thephenom.app;\
+                        \r\n       dmarc=pass (p=QUARANTINE) header.from=thephenom.app";
+    const FAIL: &str = "dkim=fail header.i=@thephenom.app;\r\n       spf=fail smtp.mailfrom=thephenom.app;\
+                        \r\n       dmarc=fail (p=QUARANTINE) header.from=thephenom.app";
+    // SES's Message-ID form (research/ses-events-oauth-emf.md §1): a forger can copy it.
+    const SES_FORM: &str = "<0100019ad1e2f3a4-5b6c7d8e-1111-2222-3333-444455556666-000000@email.amazonses.com>";
+    let rig = Rig::start().await;
+    let probe = rig.probe(PROD, "probe-prod-fcp", "top: timeout = \"15s\"");
+    // (case, faults of the real chain, forged message, outcome, code, note the forgery gets)
+    let cases = [
+        (
+            "forged pass over a real DKIM failure",
+            json!({"dkim": "fail"}),
+            forgery(PASS, "<forged-1@evil.example>", ""),
+            Outcome::Critical,
+            "auth_failed",
+            "no SES Message-ID form; set aside",
+        ),
+        (
+            "forged fail over a healthy chain",
+            json!({}),
+            forgery(FAIL, "<forged-2@evil.example>", ""),
+            Outcome::Ok,
+            "delivered",
+            "no SES Message-ID form; set aside",
+        ),
+        (
+            "two From fields and SES's Message-ID form",
+            json!({"dkim": "fail"}),
+            forgery(PASS, SES_FORM, "From: Phenom <noreply@thephenom.app>\r\n"),
+            Outcome::Critical,
+            "auth_failed",
+            "2 From fields",
+        ),
+    ];
+    for (case, faults, forged, outcome, code, note) in cases {
+        rig.control().reset();
+        rig.control().patch_faults(&faults).unwrap();
+        rig.control().patch_faults(&json!({"delivery_delay_seconds": 2})).unwrap();
+        let (twin, root, sent_before) =
+            (rig.control().clone(), rig.rig.maildir().to_path_buf(), rig.control().sent().len());
+        let forger = tokio::spawn(async move {
+            while twin.sent().len() == sent_before {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            deliver(&root, Folder::Inbox, forged.as_bytes(), chrono::Utc::now()).unwrap()
+        });
+        let report = rig.run(&probe).await;
+        let forged_file = forger.await.unwrap();
+        assert_eq!((report.outcome, report.diagnosis.code.as_str()), (outcome, code), "{case}:\n{}", describe(&report));
+        let foreign: Vec<&String> = report.notes.iter().filter(|n| n.starts_with("foreign mail:")).collect();
+        assert!(
+            foreign.len() == 1 && foreign[0].contains(note),
+            "{case}: one foreign note saying {note:?}: {:?}",
+            report.notes
+        );
+        let mail = report.mail.as_ref().unwrap_or_else(|| panic!("{case}: no mail judged\n{}", describe(&report)));
+        assert!(mail.ses_message_id.is_some(), "{case}: the judged mail is SES's: {mail:?}");
+        let base = forged_file.file_name().unwrap().to_string_lossy().split(':').next().unwrap().to_string();
+        assert!(
+            rig.mailbox_files().iter().any(|p| p.file_name().unwrap().to_string_lossy().starts_with(&base)),
+            "{case}: the forgery was deleted"
+        );
+    }
 }

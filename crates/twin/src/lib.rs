@@ -79,7 +79,8 @@ pub(crate) struct State {
     pub metrics: MetricStore,
     pub pending: Vec<Pending>,
     pub log: Vec<SendRecord>,
-    /// Cognito and CloudWatch calls served, by operation name (`GetMetricData`, `AdminGetUser`, …): what a test or bench
+    /// Cognito and CloudWatch calls served, by operation name (`GetMetricData`, `AdminGetUser`, …): what a test or
+    /// bench
     /// counts to show that calls are shared.
     pub calls: std::collections::BTreeMap<String, u64>,
 }
@@ -198,6 +199,13 @@ impl Twin {
         Ok(faults)
     }
 
+    /// Switches the receiver's style: the test mailbox moved to another provider, or another host now writes
+    /// its Authentication-Results. Messages delivered from now on carry the new receiver's trace; reset
+    /// restores the scenario's.
+    pub fn set_receiver(&self, receiver: mail::ReceiverStyle) {
+        self.0.lock().scenario.delivery.receiver = receiver;
+    }
+
     /// Merges a JSON object of account fields (production access, sending enabled, quotas) into the
     /// live SES account state.
     pub fn patch_account(&self, patch: &Value) -> Result<Account, TwinError> {
@@ -302,7 +310,10 @@ impl Twin {
         let identities: Vec<Value> = s
             .identities
             .iter()
-            .map(|i| json!({"identity": i.identity, "arn": s.identity_arn(i), "verification_status": i.verification_status.as_str()}))
+            .map(|i| {
+                json!({"identity": i.identity, "arn": s.identity_arn(i),
+                "verification_status": i.verification_status.as_str()})
+            })
             .collect();
         json!({
             "endpoint_url": endpoint_url,

@@ -116,7 +116,13 @@ fn not_delivered_names_the_side_that_dropped_the_mail() {
 }
 
 fn judgement(outcome: Outcome, spf_unaligned: bool) -> Judgement {
-    Judgement { outcome, summary: "dkim=pass".into(), failures: vec!["x".into()], spf_unaligned }
+    Judgement {
+        outcome,
+        summary: "dkim=pass".into(),
+        failures: vec!["x".into()],
+        spf_unaligned,
+        receiver_unconfirmed: false,
+    }
 }
 
 fn mail(folder: &str, total: f64) -> MailRecord {
@@ -187,6 +193,14 @@ fn a_delivered_mail_is_judged_by_its_worst_finding() {
             judgement(Warning, true),
             mail("INBOX", 3.0),
             (Code::SpfUnaligned, Warning, Phase::Authenticate, 0),
+        ),
+        (
+            "passed, but the receiver is unconfirmed",
+            "",
+            Developer,
+            Judgement { receiver_unconfirmed: true, ..judgement(Warning, false) },
+            mail("INBOX", 3.0),
+            (Code::ReceiverUnconfirmed, Warning, Phase::Authenticate, 0),
         ),
         (
             "another auth warning",
