@@ -104,9 +104,8 @@ impl MaildirInbox {
             }
             // Mail without SES's Message-ID form decides only when nothing better came by the deadline.
             let last_look = tokio::time::Instant::now() + self.poll > deadline;
-            if let Some((folder, junk, path, raw, judged)) =
-                choice.chosen.take().filter(|_| choice.settled() || last_look)
-            {
+            let decided = choice.settled() || last_look;
+            if let Some((folder, junk, path, raw, judged)) = choice.chosen.take().filter(|_| decided) {
                 let visible_at = std::fs::metadata(&path).and_then(|m| m.modified()).ok().map(DateTime::<Utc>::from);
                 let ses_message_id = match judged {
                     Candidate::Ours { ses_message_id } => ses_message_id,
@@ -221,5 +220,37 @@ mod tests {
         assert_eq!(sweep.late, 1);
         assert!(!old.exists(), "stale probe mail is swept");
         assert!(other.exists(), "other senders' mail is never touched");
+    }
+
+    /// SES's mail decides the moment it is there; a candidate without SES's Message-ID form waits for the
+    /// deadline (a better one may still come). Measured on tokio's paused clock, where a wait that sleeps
+    /// until its deadline shows as elapsed virtual time.
+    #[tokio::test(start_paused = true)]
+    async fn mail_with_ses_form_is_found_at_once_and_other_mail_waits_for_the_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let m = Matcher::new("noreply@thephenom.app", "probe+prod@mail.test");
+        for sub in ["tmp", "new", "cur"] {
+            std::fs::create_dir_all(root.join(sub)).unwrap();
+        }
+        let mut inbox = MaildirInbox::open(root).unwrap();
+        let baseline = inbox.baseline().unwrap();
+        let now = baseline.taken_at.timestamp();
+        let plain = write(root, "INBOX", now, "noreply@thephenom.app", "probe+prod@mail.test");
+        let start = tokio::time::Instant::now();
+        let found = inbox.wait(&baseline, &m, start + Duration::from_secs(60)).await.unwrap().found.unwrap();
+        assert_eq!(PathBuf::from(&found.id), plain);
+        assert!(start.elapsed() >= Duration::from_secs(55), "waited for something better: {:?}", start.elapsed());
+
+        std::fs::remove_file(&plain).unwrap();
+        let ses = write(root, "INBOX", now, "noreply@thephenom.app", "probe+prod@mail.test");
+        let text = std::fs::read_to_string(&ses).unwrap();
+        let id = "Message-ID: <0100019e073d2c68-04b83c28-ae44-470a-afe5-6d58b9fb4ac5-000000@email.amazonses.com>\r\n";
+        std::fs::write(&ses, format!("{id}{text}")).unwrap();
+        let start = tokio::time::Instant::now();
+        let found = inbox.wait(&baseline, &m, start + Duration::from_secs(60)).await.unwrap().found.unwrap();
+        assert_eq!(PathBuf::from(&found.id), ses);
+        assert!(found.ses_message_id.is_some());
+        assert!(start.elapsed() < Duration::from_secs(5), "SES's mail decided at once: {:?}", start.elapsed());
     }
 }
