@@ -213,6 +213,9 @@ pub enum AttemptError {
     },
     #[error("cannot reach {target}: {detail}")]
     Connect { target: String, detail: String },
+    /// The request went out but no complete answer came back: the receiver may have taken it.
+    #[error("{target}: the request was sent but the answer was cut short: {detail}")]
+    Interrupted { target: String, detail: String },
     #[error("{target} did not answer within {}", crate::duration::show(*after))]
     Timeout { target: String, after: Duration },
     #[error("cannot start {program:?}: {source} (hint: give the program's absolute path or check PATH)")]
@@ -224,7 +227,14 @@ pub enum AttemptError {
     #[error("{program:?}: cannot pass the alert on stdin: {source}")]
     Stdin { program: String, source: std::io::Error },
     #[error("SNS {target}: {code}: {message}")]
-    Aws { target: String, code: String, message: String, retryable: bool },
+    Aws {
+        target: String,
+        code: String,
+        message: String,
+        retryable: bool,
+        /// Whether SNS may have published it anyway (a timeout or a cut answer, not a refusal).
+        uncertain: bool,
+    },
 }
 
 impl AttemptError {
@@ -237,10 +247,30 @@ impl AttemptError {
             AttemptError::Spawn { .. } => false,
             AttemptError::Aws { retryable, .. } => *retryable,
             AttemptError::Connect { .. }
+            | AttemptError::Interrupted { .. }
             | AttemptError::Timeout { .. }
             | AttemptError::Exit { .. }
             | AttemptError::ExecTimeout { .. }
             | AttemptError::Stdin { .. } => true,
+        }
+    }
+}
+
+impl AttemptError {
+    /// Whether the far end may have taken the alert although the attempt failed: it was sent and then timed
+    /// out or was cut short, or the program ran past its timeout. An answer (an HTTP status, an exit status,
+    /// an AWS error code), a refused connection or a program that never started are certain: not taken.
+    pub fn maybe_taken(&self) -> bool {
+        match self {
+            AttemptError::Interrupted { .. }
+            | AttemptError::Timeout { .. }
+            | AttemptError::ExecTimeout { .. }
+            | AttemptError::Stdin { .. } => true,
+            AttemptError::Aws { uncertain, .. } => *uncertain,
+            AttemptError::Status { .. }
+            | AttemptError::Connect { .. }
+            | AttemptError::Spawn { .. }
+            | AttemptError::Exit { .. } => false,
         }
     }
 }
@@ -266,7 +296,14 @@ pub enum ChannelError {
     #[error("{channel} channel: cannot set up TLS: {detail}")]
     Tls { channel: &'static str, detail: String },
     #[error("{channel}: alert {dedup_key:?} not delivered after {attempts} attempt(s): {last}")]
-    Undelivered { channel: String, dedup_key: String, attempts: u32, last: Box<AttemptError> },
+    Undelivered {
+        channel: String,
+        dedup_key: String,
+        attempts: u32,
+        last: Box<AttemptError>,
+        /// Whether any attempt may have reached the receiver ([`AttemptError::maybe_taken`]).
+        uncertain: bool,
+    },
 }
 
 /// The transport behind a channel; each lives in its own file.
@@ -364,7 +401,7 @@ impl Channel {
     /// monitor marks an incident triggered only then (gatus: "triggered" set only when a send succeeded).
     pub async fn send(&self, alert: &Alert) -> Result<(), ChannelError> {
         let inner = &self.inner;
-        let mut attempt = 0;
+        let (mut attempt, mut uncertain) = (0, false);
         loop {
             attempt += 1;
             let result = match &inner.transport {
@@ -381,6 +418,7 @@ impl Channel {
                 Err(error) => error,
             };
             inner.errors.fetch_add(1, Ordering::Relaxed);
+            uncertain |= error.maybe_taken();
             let retry = error.retryable() && attempt < self.retry.attempts;
             tracing::warn!(
                 channel = %inner.label,
@@ -399,6 +437,7 @@ impl Channel {
                     dedup_key: alert.dedup_key.clone(),
                     attempts: attempt,
                     last: Box::new(error),
+                    uncertain,
                 });
             }
             tokio::time::sleep(self.retry.delay(attempt, &error)).await;

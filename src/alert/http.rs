@@ -90,11 +90,15 @@ impl HttpClient {
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| AttemptError::Connect { target: target.clone(), detail: e.to_string() })?;
         let exchange = async {
-            let response = self
-                .client
-                .request(request)
-                .await
-                .map_err(|e| AttemptError::Connect { target: target.clone(), detail: error_chain(&e) })?;
+            let response = self.client.request(request).await.map_err(|e| {
+                let detail = error_chain(&e);
+                // Before the connection was up nothing was sent; after it, the receiver may have the request.
+                if e.is_connect() {
+                    AttemptError::Connect { target: target.clone(), detail }
+                } else {
+                    AttemptError::Interrupted { target: target.clone(), detail }
+                }
+            })?;
             let status = response.status();
             if status.is_success() {
                 return Ok(());

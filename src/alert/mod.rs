@@ -4,12 +4,12 @@
 //! Payload building stays apart from transport so every channel's payload is testable without a network.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::verdict::{Outcome, Phase};
 
 /// What the alert says happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertKind {
     /// Delivery failed N consecutive times: page.
@@ -22,6 +22,11 @@ pub enum AlertKind {
     ProbeBlind,
     /// The probe can see again.
     ProbeBlindResolve,
+    /// The monitor cannot write its state (full disk, damaged database): its paging cannot be trusted
+    /// until this resolves. Sent from memory, since the state is what failed.
+    MonitorDegraded,
+    /// The monitor writes its state again.
+    MonitorDegradedResolve,
 }
 
 impl AlertKind {
@@ -33,19 +38,56 @@ impl AlertKind {
             AlertKind::Resolve => "resolve",
             AlertKind::ProbeBlind => "probe_blind",
             AlertKind::ProbeBlindResolve => "probe_blind_resolve",
+            AlertKind::MonitorDegraded => "monitor_degraded",
+            AlertKind::MonitorDegradedResolve => "monitor_degraded_resolve",
+        }
+    }
+
+    /// Every kind, in the order above.
+    pub const ALL: [AlertKind; 7] = [
+        AlertKind::Trigger,
+        AlertKind::Reminder,
+        AlertKind::Resolve,
+        AlertKind::ProbeBlind,
+        AlertKind::ProbeBlindResolve,
+        AlertKind::MonitorDegraded,
+        AlertKind::MonitorDegradedResolve,
+    ];
+
+    /// The kind spelled as [`AlertKind::name`] does.
+    pub fn parse(name: &str) -> Option<AlertKind> {
+        AlertKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// Whether the alert closes an incident (PagerDuty `resolve`).
+    pub fn is_resolve(self) -> bool {
+        matches!(self, AlertKind::Resolve | AlertKind::ProbeBlindResolve | AlertKind::MonitorDegradedResolve)
+    }
+
+    /// The resolve of the incident this kind opens or repeats.
+    pub fn resolve(self) -> AlertKind {
+        match self {
+            AlertKind::Trigger | AlertKind::Reminder | AlertKind::Resolve => AlertKind::Resolve,
+            AlertKind::ProbeBlind | AlertKind::ProbeBlindResolve => AlertKind::ProbeBlindResolve,
+            AlertKind::MonitorDegraded | AlertKind::MonitorDegradedResolve => AlertKind::MonitorDegradedResolve,
         }
     }
 }
 
 /// One alert, as every channel receives it. Untrusted strings (subjects, error texts) are data here and
 /// must stay data in every channel: never command text, never a header name.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     pub kind: AlertKind,
     pub probe: String,
     pub pool_id: String,
     /// Stable for the life of one incident; PagerDuty's dedup_key. Persisted across restarts.
     pub dedup_key: String,
+    /// Stable for one alert of one incident (`<dedup_key>/<kind>/<sequence>`): a channel may receive the
+    /// same alert more than once (a send cut short by a crash or a timeout is repeated), always with this
+    /// key, so a receiver can drop the repeat. Also the `Idempotency-Key` header of webhook requests and
+    /// `PROBE_IDEMPOTENCY_KEY` of exec programs.
+    pub idempotency_key: String,
     pub outcome: Outcome,
     pub phase: Phase,
     /// `diagnosis.code` of the report that caused the alert.
@@ -66,7 +108,7 @@ mod sns;
 mod webhook;
 
 pub use channel::{AttemptError, Channel, ChannelConfig, ChannelError, RetryPolicy};
-pub use webhook::SIGNATURE_HEADER;
+pub use webhook::{IDEMPOTENCY_HEADER, SIGNATURE_HEADER};
 
 #[cfg(test)]
 mod tests {
@@ -74,14 +116,9 @@ mod tests {
 
     #[test]
     fn kind_names_are_the_json_spelling() {
-        for kind in [
-            AlertKind::Trigger,
-            AlertKind::Reminder,
-            AlertKind::Resolve,
-            AlertKind::ProbeBlind,
-            AlertKind::ProbeBlindResolve,
-        ] {
+        for kind in AlertKind::ALL {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.name(), "{kind:?}");
+            assert_eq!(AlertKind::parse(kind.name()), Some(kind));
         }
     }
 }

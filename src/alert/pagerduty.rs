@@ -22,16 +22,13 @@ const SUMMARY_MAX: usize = 1024;
 
 /// The Events API v2 event for `alert`. Pure, so every field is testable without a network.
 ///
-/// * `event_action`: `trigger` for Trigger, Reminder and ProbeBlind; `resolve` for Resolve and
-///   ProbeBlindResolve (a resolve needs only routing_key, event_action and dedup_key).
+/// * `event_action`: `trigger` for Trigger, Reminder, ProbeBlind and MonitorDegraded; `resolve` for their
+///   resolves (a resolve needs only routing_key, event_action and dedup_key).
 /// * `payload.severity` ∈ critical|error|warning|info: CRITICAL → critical, WARNING → warning, a blind
 ///   probe (UNKNOWN) → error, OK → info.
 /// * `component` = phase, `group` = pool id, `class` = diagnosis code, `custom_details` = the full report.
 pub fn event(alert: &Alert, routing_key: &str) -> Value {
-    let action = match alert.kind {
-        AlertKind::Trigger | AlertKind::Reminder | AlertKind::ProbeBlind => "trigger",
-        AlertKind::Resolve | AlertKind::ProbeBlindResolve => "resolve",
-    };
+    let action = if alert.kind.is_resolve() { "resolve" } else { "trigger" };
     let mut event = json!({
         "routing_key": routing_key,
         "event_action": action,
@@ -39,7 +36,7 @@ pub fn event(alert: &Alert, routing_key: &str) -> Value {
     });
     if action == "trigger" {
         let severity = match (alert.kind, alert.outcome) {
-            (AlertKind::ProbeBlind, _) | (_, Outcome::Unknown) => "error",
+            (AlertKind::ProbeBlind | AlertKind::MonitorDegraded, _) | (_, Outcome::Unknown) => "error",
             (_, Outcome::Critical) => "critical",
             (_, Outcome::Warning) => "warning",
             (_, Outcome::Ok) => "info",
@@ -54,6 +51,7 @@ pub fn event(alert: &Alert, routing_key: &str) -> Value {
             "class": alert.code,
             "custom_details": {
                 "kind": alert.kind,
+                "idempotency_key": alert.idempotency_key,
                 "summary": alert.summary,
                 "consecutive_failures": alert.consecutive_failures,
                 "report": alert.report,
@@ -65,7 +63,11 @@ pub fn event(alert: &Alert, routing_key: &str) -> Value {
 
 /// `<probe>: <OUTCOME> in <phase>: <summary>`, cut to [`SUMMARY_MAX`] characters (not bytes).
 fn summary(alert: &Alert) -> String {
-    let blind = if alert.kind == AlertKind::ProbeBlind { " (probe cannot see)" } else { "" };
+    let blind = match alert.kind {
+        AlertKind::ProbeBlind => " (probe cannot see)",
+        AlertKind::MonitorDegraded => " (monitor cannot record its state)",
+        _ => "",
+    };
     let full =
         format!("{}: {}{blind} in {}: {}", alert.probe, alert.outcome.label(), alert.phase.name(), alert.summary);
     if full.chars().count() <= SUMMARY_MAX {
@@ -127,6 +129,7 @@ mod tests {
             probe: "prod-eu".into(),
             pool_id: "eu-west-1_AbC".into(),
             dedup_key: "cdp-prod-eu-42".into(),
+            idempotency_key: "cdp-prod-eu-42/trigger/1".into(),
             outcome,
             phase: Phase::Ses,
             code: "SES_SANDBOX".into(),

@@ -63,6 +63,8 @@ pub fn subject(alert: &Alert) -> String {
         AlertKind::Resolve => "resolved",
         AlertKind::ProbeBlind => "probe cannot see",
         AlertKind::ProbeBlindResolve => "probe can see again",
+        AlertKind::MonitorDegraded => "monitor cannot record its state",
+        AlertKind::MonitorDegradedResolve => "monitor records its state again",
     };
     let full = format!("{}: {} {what}: {}", alert.probe, alert.outcome.label(), alert.summary);
     let clean: String = full.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
@@ -149,19 +151,22 @@ impl Sns {
                     code.as_str(),
                     "Throttled" | "Throttling" | "ThrottlingException" | "InternalError" | "KMSThrottling"
                 );
-                AttemptError::Aws { target, code, message, retryable }
+                AttemptError::Aws { target, code, message, retryable, uncertain: false }
             }
             SdkError::ConstructionFailure(_) => AttemptError::Aws {
                 target,
                 code: "ConstructionFailure".into(),
                 message: super::http::error_chain(&error),
                 retryable: false,
+                uncertain: false,
             },
+            // A dispatch failure never reached SNS; a timeout or a cut response may have published.
             _ => AttemptError::Aws {
                 target,
                 code: "Transport".into(),
                 message: super::http::error_chain(&error),
                 retryable: true,
+                uncertain: !matches!(error, SdkError::DispatchFailure(_)),
             },
         }
     }
@@ -203,6 +208,7 @@ mod tests {
             probe: "prod-eu".into(),
             pool_id: "p".into(),
             dedup_key: "k".into(),
+            idempotency_key: "k/trigger/1".into(),
             outcome: Outcome::Critical,
             phase: Phase::Inbox,
             code: "C".into(),

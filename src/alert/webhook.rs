@@ -16,9 +16,12 @@ use crate::secret::Secret;
 
 /// The header carrying the body's signature.
 pub const SIGNATURE_HEADER: &str = "x-probe-signature";
+/// The alert's idempotency key ([`Alert::idempotency_key`]), the same on every repeat of one alert.
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
 /// Headers the probe sets itself; a configured header may not replace them.
-const RESERVED: [&str; 5] = [SIGNATURE_HEADER, "content-type", "content-length", "host", "transfer-encoding"];
+const RESERVED: [&str; 6] =
+    [SIGNATURE_HEADER, IDEMPOTENCY_HEADER, "content-type", "content-length", "host", "transfer-encoding"];
 
 /// The POST body: the alert as one JSON document (the same document exec channels get on stdin).
 pub fn body(alert: &Alert) -> Vec<u8> {
@@ -103,6 +106,10 @@ impl Webhook {
     pub(crate) async fn attempt(&self, alert: &Alert) -> Result<(), AttemptError> {
         let body = body(alert);
         let mut headers = self.headers.clone();
+        // draft-ietf-httpapi-idempotency-key-header: the same key on every repeat of one alert.
+        if let Ok(value) = HeaderValue::from_str(&alert.idempotency_key) {
+            headers.push((HeaderName::from_static(IDEMPOTENCY_HEADER), value));
+        }
         if let Some(secret) = &self.secret {
             let signature = signature(secret.expose(), &body);
             // The hex signature is ASCII, always a valid header value.

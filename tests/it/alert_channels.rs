@@ -42,13 +42,15 @@ fn alert(kind: AlertKind, summary: &str) -> Alert {
     let (outcome, failures) = match kind {
         AlertKind::Trigger | AlertKind::Reminder => (Outcome::Critical, 3),
         AlertKind::ProbeBlind => (Outcome::Unknown, 12),
-        AlertKind::Resolve | AlertKind::ProbeBlindResolve => (Outcome::Ok, 0),
+        AlertKind::MonitorDegraded => (Outcome::Unknown, 0),
+        AlertKind::Resolve | AlertKind::ProbeBlindResolve | AlertKind::MonitorDegradedResolve => (Outcome::Ok, 0),
     };
     Alert {
         kind,
         probe: "prod-eu".into(),
         pool_id: "eu-west-1_AbCdEf".into(),
         dedup_key: format!("cdp/prod-eu/{kind:?}/42").to_lowercase(),
+        idempotency_key: format!("cdp/prod-eu/{kind:?}/42/{}/1", kind.name()).to_lowercase(),
         outcome,
         phase: Phase::Inbox,
         code: "MAIL_NOT_DELIVERED".into(),
@@ -150,6 +152,7 @@ impl Backend {
                 assert_eq!(r.json(), expected_json, "{case}: body is the alert");
                 assert_eq!(r.headers["content-type"], "application/json", "{case}");
                 assert_eq!(r.headers["x-team"], "mail", "{case}: configured header");
+                assert_eq!(r.headers["idempotency-key"], sent.idempotency_key.as_str(), "{case}: Idempotency-Key");
                 let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
                 mac.update(&r.body);
                 let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
@@ -167,13 +170,15 @@ impl Backend {
                 let event = r.json();
                 assert_eq!(event["routing_key"], routing_key.as_str(), "{case}");
                 assert_eq!(event["dedup_key"], sent.dedup_key.as_str(), "{case}");
-                let resolve = matches!(sent.kind, AlertKind::Resolve | AlertKind::ProbeBlindResolve);
+                let resolve = sent.kind.is_resolve();
                 assert_eq!(event["event_action"], if resolve { "resolve" } else { "trigger" }, "{case}");
                 if !resolve {
                     let payload = &event["payload"];
                     let summary = payload["summary"].as_str().unwrap();
                     assert!(summary.ends_with(&sent.summary), "{case}: summary {summary:?}");
                     assert_eq!(payload["custom_details"]["summary"], sent.summary.as_str(), "{case}");
+                    let key = &payload["custom_details"]["idempotency_key"];
+                    assert_eq!(key, sent.idempotency_key.as_str(), "{case}");
                     assert_eq!(payload["custom_details"]["report"], sent.report, "{case}");
                     assert_eq!(payload["component"], "inbox", "{case}");
                     assert_eq!(payload["group"], "eu-west-1_AbCdEf", "{case}");
