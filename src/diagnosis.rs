@@ -41,6 +41,7 @@ pub enum Code {
     MailboxUnavailable,
     MailboxLost,
     ConfigInvalid,
+    StateUnwritable,
 }
 
 /// How a row's fix is written: fixed text, or Terraform built from the pool's own values when known.
@@ -86,7 +87,7 @@ pub struct Entry {
 }
 
 impl Code {
-    pub const ALL: [Code; 24] = [
+    pub const ALL: [Code; 25] = [
         Code::Delivered,
         Code::DeliveredJunk,
         Code::DeliveredSlow,
@@ -111,6 +112,7 @@ impl Code {
         Code::MailboxUnavailable,
         Code::MailboxLost,
         Code::ConfigInvalid,
+        Code::StateUnwritable,
     ];
 
     /// The snake_case name, as serialised.
@@ -140,6 +142,7 @@ impl Code {
             Code::MailboxUnavailable => "mailbox_unavailable",
             Code::MailboxLost => "mailbox_lost",
             Code::ConfigInvalid => "config_invalid",
+            Code::StateUnwritable => "state_unwritable",
         }
     }
 
@@ -170,6 +173,7 @@ impl Code {
             Code::MailboxUnavailable => &MAILBOX_UNAVAILABLE,
             Code::MailboxLost => &MAILBOX_LOST,
             Code::ConfigInvalid => &CONFIG_INVALID,
+            Code::StateUnwritable => &STATE_UNWRITABLE,
         }
     }
 }
@@ -423,6 +427,16 @@ const CONFIG_INVALID: Entry = Entry {
     title: "the probe's configuration is not usable",
     fix: Fix::Text("Fix the probe file; `probe validate` checks every file."),
     source: "DESIGN.md §6",
+};
+
+const STATE_UNWRITABLE: Entry = Entry {
+    outcome: Outcome::Unknown,
+    title: "the monitor's state file cannot be written or read: paging cannot be trusted until it can",
+    fix: Fix::Text(
+        "Free space on the state file's filesystem, or move a damaged state file aside (a fresh one starts \
+         with no open incidents); `/healthz` fails and the channels were told (monitor_degraded) meanwhile.",
+    ),
+    source: "DESIGN.md §7 (the state is persisted before any alert is sent)",
 };
 
 /// A diagnosis raised but not yet placed in a phase: the catalogue row plus this run's specifics. Phases

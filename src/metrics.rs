@@ -26,7 +26,7 @@ use crate::report::Report;
 use crate::verdict::{Outcome, Phase};
 
 /// Metric names (as registered; counters get `_total` from the encoder) and help texts.
-pub const NAMES: [(&str, &str); 12] = [
+pub const NAMES: [(&str, &str); 14] = [
     ("cognito_probe_success", "1 when the last run of the probe delivered (OK or WARNING), else 0"),
     (
         "cognito_probe_outcome",
@@ -48,6 +48,8 @@ pub const NAMES: [(&str, &str); 12] = [
         "cognito_probe_channel_retries",
         "Alert delivery attempts repeated after a failed one (the channel was down, busy or slow)",
     ),
+    ("cognito_probe_state_writable", "1 while the monitor records runs in its state file, 0 after a failed write"),
+    ("cognito_probe_state_errors", "Runs whose state could not be recorded (full disk, damaged database)"),
 ];
 
 /// The shared IMAP connections of `probe monitor` ([`crate::inbox::pool::ImapPool`]), labelled by
@@ -159,6 +161,8 @@ pub struct Metrics {
     runs: Family<Labels, Counter>,
     alerts: Family<Labels, Counter>,
     drift: Histogram,
+    state_writable: Gauge,
+    state_errors: Counter,
     imap: ImapMetrics,
     cloudwatch: CloudWatchMetrics,
 }
@@ -192,11 +196,14 @@ impl Metrics {
             runs: Family::default(),
             alerts: Family::default(),
             drift: drift_histogram(),
+            state_writable: Gauge::default(),
+            state_errors: Counter::default(),
             imap: ImapMetrics::default(),
             cloudwatch: CloudWatchMetrics::default(),
         };
         let mut registry = Registry::default();
-        let [success, outcome, phase, latency, auth, late, last, chan, runs, alerts, drift, retries] = NAMES;
+        let [success, outcome, phase, latency, auth, late, last, chan, runs, alerts, drift, retries, writable, errors] =
+            NAMES;
         registry.register(success.0, success.1, m.success.clone());
         registry.register(outcome.0, outcome.1, m.outcome.clone());
         registry.register(phase.0, phase.1, m.phase.clone());
@@ -209,6 +216,9 @@ impl Metrics {
         registry.register(alerts.0, alerts.1, m.alerts.clone());
         registry.register(drift.0, drift.1, m.drift.clone());
         registry.register(retries.0, retries.1, m.channel_retries.clone());
+        registry.register(writable.0, writable.1, m.state_writable.clone());
+        registry.register(errors.0, errors.1, m.state_errors.clone());
+        m.state_writable.set(1);
         let [opened, reused, discarded, slot_wait] = IMAP_NAMES;
         registry.register(opened.0, opened.1, m.imap.opened.clone());
         registry.register(reused.0, reused.1, m.imap.reused.clone());
@@ -285,6 +295,41 @@ impl Metrics {
         self.alerts.get_or_create(&vec![("channel", channel.to_string()), ("result", kind.to_string())]).inc();
     }
 
+    /// Counts a run whose state could not be recorded; the state is unwritable until the next recorded run.
+    pub fn state_error(&self) {
+        self.state_errors.inc();
+        self.state_writable.set(0);
+    }
+
+    /// Whether the state is written again (set by the exposition with its error).
+    fn state_written(&self, ok: bool) {
+        self.state_writable.set(i64::from(ok));
+    }
+
+    /// Removes every per-probe series of `probe` (its file was removed from the monitor), so a retired
+    /// probe neither keeps firing nor keeps a stale value on a dashboard.
+    pub fn forget(&self, probe: &str) {
+        let p = || ("probe", probe.to_string());
+        let results = ["ok", "warning", "critical", "unknown"];
+        self.success.remove(&vec![p()]);
+        self.latency.remove(&vec![p()]);
+        self.late.remove(&vec![p()]);
+        self.last_success.remove(&vec![p()]);
+        for r in results {
+            self.outcome.remove(&vec![p(), ("result", r.to_string())]);
+            self.runs.remove(&vec![p(), ("result", r.to_string())]);
+        }
+        for phase in Phase::ALL {
+            self.phase.remove(&vec![p(), ("phase", phase.name().to_string())]);
+        }
+        let auth = ["pass", "fail", "softfail", "neutral", "none", "temperror", "permerror", "policy", "other"];
+        for method in ["dkim", "spf", "dmarc"] {
+            for r in auth {
+                self.auth.remove(&vec![p(), ("method", method.to_string()), ("result", r.to_string())]);
+            }
+        }
+    }
+
     /// Records how late a run started against its schedule.
     pub fn drift(&self, seconds: f64) {
         self.drift.observe(seconds.max(0.0));
@@ -306,6 +351,8 @@ pub struct Exposition {
     /// The last report of each probe as compact JSON text: a parsed `serde_json::Value` costs about four
     /// times as much memory, which a monitor of a thousand probes notices.
     pub last_reports: Mutex<BTreeMap<String, String>>,
+    /// Why the state cannot be written, while it cannot: `/healthz` answers 503 with it.
+    state_error: Mutex<Option<String>>,
 }
 
 impl Exposition {
@@ -317,15 +364,45 @@ impl Exposition {
             map.insert(report.probe.clone(), json.to_string());
         }
     }
+
+    /// Sets (or with `None` clears) the state failure `/healthz` reports.
+    pub fn set_state_error(&self, error: Option<String>) {
+        self.metrics.state_written(error.is_none());
+        if let Ok(mut e) = self.state_error.lock() {
+            *e = error;
+        }
+    }
+
+    /// The state failure in force, if any.
+    pub fn state_error(&self) -> Option<String> {
+        self.state_error.lock().ok().and_then(|e| e.clone())
+    }
+
+    /// Drops a removed probe's series and last report.
+    pub fn forget(&self, probe: &str) {
+        self.metrics.forget(probe);
+        if let Ok(mut map) = self.last_reports.lock() {
+            map.remove(probe);
+        }
+    }
 }
 
 /// The router of `/metrics`, `/healthz` and `/probes`.
 pub fn router(state: Arc<Exposition>) -> Router {
     Router::new()
         .route("/metrics", get(metrics_handler))
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz_handler))
         .route("/probes", get(probes_handler))
         .with_state(state)
+}
+
+/// `ok` while the monitor can record its runs; 503 with the reason once it cannot (its paging is not to
+/// be trusted then).
+async fn healthz_handler(State(s): State<Arc<Exposition>>) -> impl IntoResponse {
+    match s.state_error() {
+        None => (StatusCode::OK, "ok\n".to_string()),
+        Some(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("state unwritable: {e}\n")),
+    }
 }
 
 async fn metrics_handler(State(s): State<Arc<Exposition>>) -> impl IntoResponse {

@@ -76,6 +76,27 @@ impl Report {
         report
     }
 
+    /// A run whose state could not be recorded (`--state`, the monitor): UNKNOWN `state_unwritable` with
+    /// the store's error. `run`, when the probe did run, keeps its verdict in the evidence.
+    pub fn unrecorded(probe: &str, pool_id: &str, error: &str, run: Option<&Report>) -> Report {
+        let mut report = match run {
+            Some(r) => r.clone(),
+            None => Report::new(probe, pool_id, ""),
+        };
+        let mut cause = Cause::new(Code::StateUnwritable).detail(error);
+        if let Some(r) = run {
+            let verdict =
+                format!("the run itself: {} {} — {}", r.outcome.label(), r.diagnosis.code, r.diagnosis.summary);
+            cause = cause.evidence(verdict);
+        }
+        let diagnosis = cause.at(Phase::Config);
+        report.outcome = diagnosis.outcome();
+        report.phase = diagnosis.phase;
+        report.diagnosis = diagnosis;
+        report.finished_at = Utc::now();
+        report
+    }
+
     /// Records the verdict and the phases' timings, and stamps the finish time.
     pub fn conclude(&mut self, verdict: Diagnosis, timings: BTreeMap<Phase, f64>) {
         self.outcome = verdict.outcome();

@@ -1,7 +1,7 @@
 //! `probe monitor`: the synthetic monitor. Thin: opens the state database, binds the HTTP listener,
 //! wires SIGHUP to reload and SIGTERM/SIGINT to shutdown, and runs [`crate::monitor::run`].
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
@@ -32,13 +32,11 @@ pub async fn run(args: MonitorArgs) -> u8 {
     }
     let exposition = Arc::new(Exposition::default());
     let runner = Arc::new(SdkRunner::with_metrics(&exposition.metrics));
-    let ctx = Arc::new(Context {
-        store: Mutex::new(store),
-        notifier: Arc::new(Channels),
-        exposition,
-        retention: args.retention,
-        alert_defaults: args.alerts.clone(),
-    });
+    let ctx = Arc::new(
+        Context::new(store, Arc::new(Channels), exposition)
+            .with_retention(args.retention)
+            .with_alert_defaults(args.alerts.clone()),
+    );
     let shutdown = CancellationToken::new();
     let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(1);
     spawn_signals(shutdown.clone(), reload_tx);

@@ -19,10 +19,18 @@ pub async fn run(args: RunArgs) -> u8 {
         Err(e) => return config_failure(&args, &e.to_string()),
     };
     // `--state`: what earlier runs left (the late-mail window of `cleanup = keep`, the pinned receiver).
-    let store = args.state.as_deref().map(Store::open);
+    // A state that cannot be opened (locked by a monitor, damaged, unwritable) stops the run before any mail
+    // is sent: its outcome could not be recorded nor paged, and cron must see that (exit 3).
+    let store = match args.state.as_deref().map(Store::open).transpose() {
+        Ok(store) => store,
+        Err(e) => return state_failure(&args, &probe, &e.to_string(), None),
+    };
     let memory = match &store {
-        Some(Ok(s)) => s.memory(&probe.name).unwrap_or_default(),
-        _ => Default::default(),
+        Some(s) => match s.memory(&probe.name) {
+            Ok(memory) => memory,
+            Err(e) => return state_failure(&args, &probe, &e.to_string(), None),
+        },
+        None => Default::default(),
     };
     let clients = Clients::new(&probe.aws, &probe.region()).await;
     let live = args.format == Format::Text && std::io::stderr().is_terminal();
@@ -34,9 +42,27 @@ pub async fn run(args: RunArgs) -> u8 {
     let imap = ImapPool::one_shot();
     let ctx = RunContext { clients: &clients, imap: &imap, memory };
     let report = crate::probe::run_with(&probe, &ctx, &progress).await;
+    if let Some(store) = store
+        && let Err(e) = record_state(store, &probe, &report).await
+    {
+        return state_failure(&args, &probe, &e.to_string(), Some(&report));
+    }
     emit(&report, args.format);
-    if let Some(store) = store {
-        record_state(store, &probe, &report).await;
+    report.outcome.exit_code()
+}
+
+/// `--state` could not be used: the report says `state_unwritable` (keeping the run's own verdict when it
+/// ran), in the requested format, and the exit code is 3 whatever the run found.
+fn state_failure(args: &RunArgs, probe: &ProbeFile, message: &str, run: Option<&Report>) -> u8 {
+    let report = Report::unrecorded(&probe.name, &probe.pool_id, message, run);
+    match args.format {
+        Format::Text if run.is_none() => eprintln!("probe: {message}"),
+        format => {
+            emit(&report, format);
+            if format == Format::Text {
+                eprintln!("probe: {message}");
+            }
+        }
     }
     report.outcome.exit_code()
 }
@@ -65,27 +91,16 @@ fn emit(report: &Report, format: Format) {
     }
 }
 
-/// `--state FILE`: the monitor's store and state machine for one-shot runs (cron, systemd timers).
-/// A state failure is reported on stderr; the exit code stays the probe's outcome.
-async fn record_state(store: Result<Store, crate::monitor::store::StoreError>, probe: &ProbeFile, report: &Report) {
-    use crate::monitor::{Context, DEFAULT_RETENTION, handle_report, notify::Channels};
-    let store = match store {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("probe: {e}");
-            return;
-        }
-    };
-    let ctx = Context {
-        store: std::sync::Mutex::new(store),
-        notifier: std::sync::Arc::new(Channels),
-        exposition: Default::default(),
-        retention: DEFAULT_RETENTION,
-        alert_defaults: None,
-    };
-    if let Err(e) = handle_report(&ctx, probe, report).await {
-        eprintln!("probe: {e}");
-    }
+/// `--state FILE`: the monitor's store and state machine for one-shot runs (cron, systemd timers). An
+/// alert a channel did not take stays owed in the ledger and goes out with the next run.
+async fn record_state(
+    store: Store,
+    probe: &ProbeFile,
+    report: &Report,
+) -> Result<(), crate::monitor::store::StoreError> {
+    use crate::monitor::{Context, handle_report, notify::Channels};
+    let ctx = Context::new(store, std::sync::Arc::new(Channels), Default::default());
+    handle_report(&ctx, probe, report).await.map(|_| ())
 }
 
 /// A probe that cannot even be configured is UNKNOWN (exit 3), in the requested format: JSON is a

@@ -3,24 +3,31 @@
 //! metrics (DESIGN.md §7, §10).
 //!
 //! * [`state`] — the pure alert state machine ([`state::step`]).
-//! * [`store`] — SQLite state: history, counters, incidents with dedup keys.
-//! * [`notify`] — the [`notify::Notifier`] seam and the `exec` channel.
+//! * [`store`] — SQLite state: history, counters, incidents with dedup keys; [`lock`] — one process per
+//!   state file.
+//! * [`ledger`] — what each channel is owed and took; [`deliver`] sends it, channels side by side.
+//! * `degraded` — a state that cannot be written pages and fails `/healthz` instead of going blind.
+//! * [`notify`] — the [`notify::Notifier`] seam between the monitor and the channels.
 //!
 //! [`handle_report`] is the one path from a finished report to persisted state and sent alerts; the
 //! monitor and the one-shot `probe --state FILE` both use it.
 
+mod degraded;
+pub mod deliver;
+pub mod ledger;
+pub mod lock;
 pub mod notify;
 pub mod state;
 pub mod store;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use rand::Rng;
 use tokio_util::sync::CancellationToken;
 
@@ -134,6 +141,38 @@ pub struct Context {
     pub retention: Duration,
     /// The alert defaults file (`--alerts`), read with the probe files at start and on every reload.
     pub alert_defaults: Option<PathBuf>,
+    /// One sender per probe at a time: a run's aftermath, the retry timer and a retirement take turns.
+    senders: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    degraded: Mutex<degraded::Degraded>,
+}
+
+impl Context {
+    /// A context over `store`, keeping [`DEFAULT_RETENTION`] of history, without alert defaults.
+    pub fn new(store: Store, notifier: Arc<dyn Notifier>, exposition: Arc<Exposition>) -> Context {
+        Context {
+            store: Mutex::new(store),
+            notifier,
+            exposition,
+            retention: DEFAULT_RETENTION,
+            alert_defaults: None,
+            senders: Mutex::default(),
+            degraded: Mutex::default(),
+        }
+    }
+
+    pub fn with_retention(self, retention: Duration) -> Context {
+        Context { retention, ..self }
+    }
+
+    pub fn with_alert_defaults(self, alert_defaults: Option<PathBuf>) -> Context {
+        Context { alert_defaults, ..self }
+    }
+
+    /// The sender lock of `probe`.
+    fn sender(&self, probe: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut senders = self.senders.lock().unwrap_or_else(|p| p.into_inner());
+        senders.entry(probe.to_string()).or_default().clone()
+    }
 }
 
 fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
@@ -141,15 +180,23 @@ fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
     store.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Steps the state machine for `report`, persists run and state (before sending), sends the alerts to every
-/// channel of `probe` that has not taken it yet — preceded by any resolve an earlier run could not deliver —
-/// and records each alert delivered by all of them. Returns the actions taken.
+/// The ids of `probe`'s channels as the ledger names them.
+fn channel_ids(probe: &ProbeFile) -> Vec<String> {
+    probe.alert.channels.iter().enumerate().map(|(i, c)| ledger::channel_id(i, c.kind())).collect()
+}
+
+/// Steps the state machine for `report`, persists run, state and the alerts it raised (owed to every
+/// channel that should get them, [`ledger`]) in one transaction before sending anything, then sends what
+/// the probe owes — this run's alerts and any an earlier run could not deliver — channels side by side.
+/// Returns the actions the run raised.
 pub async fn handle_report(ctx: &Context, probe: &ProbeFile, report: &Report) -> Result<Vec<Action>, StoreError> {
+    let sender = ctx.sender(&probe.name);
+    let _turn = sender.lock().await;
     let now = Utc::now();
     // Serialised once: the state database and /probes keep this text; alerts parse it only when sent.
     let json = serde_json::to_string(report).unwrap_or_else(|_| "null".into());
     let thresholds = state::Thresholds::from(&probe.alert);
-    let (mut next, actions) = {
+    let actions = {
         let mut store = lock(&ctx.store);
         let current = store.load(&probe.name)?;
         let (next, actions) = state::step(current, &probe.name, report.outcome, now, &thresholds);
@@ -162,7 +209,8 @@ pub async fn handle_report(ctx: &Context, probe: &ProbeFile, report: &Report) ->
             report: &json,
             late_mails: report.late_mails,
         };
-        store.record_run(&run, &next)?;
+        let alerts: Vec<Alert> = actions.iter().map(|a| alert(a, probe, report, &json, next.failures, now)).collect();
+        store.record_run(&run, &next, &alerts, &channel_ids(probe))?;
         // A probe file that names no receiver pins the first one whose results it trusted.
         if probe.mailbox.trusted_authserv_ids().is_empty()
             && let Some(auth) = &report.auth
@@ -171,63 +219,61 @@ pub async fn handle_report(ctx: &Context, probe: &ProbeFile, report: &Report) ->
         {
             tracing::info!(probe = %probe.name, receiver = %receiver, "receiver pinned");
         }
-        // Resolves an earlier run owed but did not deliver (crash, channel down) go out first, with their key.
-        let mut owed: Vec<Action> =
-            store.unsent_resolves(&probe.name)?.into_iter().filter(|a| !actions.contains(a)).collect();
-        owed.extend(actions);
-        (next, owed)
+        actions
     };
     ctx.exposition.record(report, &json);
-    for action in &actions {
-        let failures = next.failures;
-        let alert = Alert {
-            kind: action.kind,
-            probe: probe.name.clone(),
-            pool_id: probe.pool_id.clone(),
-            dedup_key: action.dedup_key.clone(),
-            outcome: report.outcome,
-            phase: report.phase,
-            code: report.diagnosis.code.to_string(),
-            summary: report.diagnosis.summary.clone(),
-            consecutive_failures: failures,
-            at: now,
-            report: serde_json::from_str(&json).unwrap_or(serde_json::Value::Null),
-        };
-        // A one-time alert re-sent (a channel missed it earlier) goes only to the channels that missed it;
-        // reminders are repeated by design. A channel is known by its position and type in the probe file.
-        let once = action.kind != AlertKind::Reminder;
-        let already = if once { lock(&ctx.store).delivered_to(action)? } else { Vec::new() };
-        let mut delivered = !probe.alert.channels.is_empty();
-        for (index, channel) in probe.alert.channels.iter().enumerate() {
-            let id = format!("{index}:{}", channel.kind());
-            if already.contains(&id) {
-                continue;
-            }
-            match ctx.notifier.notify(channel, &alert).await {
-                Ok(sent) => {
-                    ctx.exposition.metrics.channel_retries(channel.kind(), sent.retries);
-                    ctx.exposition.metrics.alert_sent(channel.kind(), action.kind.name());
-                    if once {
-                        lock(&ctx.store).record_delivery(action, &id, now)?;
-                    }
-                }
-                Err(e) => {
-                    delivered = false;
-                    ctx.exposition.metrics.channel_retries(channel.kind(), e.retries);
-                    ctx.exposition.metrics.channel_error(channel.kind());
-                    let (channel, key) = (channel.kind(), &action.dedup_key);
-                    let why = "alert not delivered, re-sent after the next run";
-                    tracing::warn!(probe = %probe.name, channel, dedup_key = %key, "{why}: {e}");
-                }
-            }
-        }
-        if delivered {
-            state::mark_sent(&mut next, action, now);
-            lock(&ctx.store).mark_sent(action, now)?;
-        }
-    }
+    deliver::owed(ctx, &probe.name, &probe.alert.channels, None).await?;
     lock(&ctx.store).prune(now, ctx.retention)?;
     Ok(actions)
+}
+
+/// The alert for `action`, from the run's report (`json`: the report serialised once). The ledger gives
+/// it its idempotency key.
+fn alert(action: &Action, probe: &ProbeFile, report: &Report, json: &str, failures: u32, now: DateTime<Utc>) -> Alert {
+    Alert {
+        kind: action.kind,
+        probe: probe.name.clone(),
+        pool_id: probe.pool_id.clone(),
+        dedup_key: action.dedup_key.clone(),
+        idempotency_key: String::new(),
+        outcome: report.outcome,
+        phase: report.phase,
+        code: report.diagnosis.code.to_string(),
+        summary: report.diagnosis.summary.clone(),
+        consecutive_failures: failures,
+        at: now,
+        report: serde_json::from_str(json).unwrap_or(serde_json::Value::Null),
+    }
+}
+
+/// The probe's file was removed from the monitor: its open incidents are closed with the reason, each
+/// channel that took a trigger gets the resolve, and its series leave `/metrics`.
+async fn retire(ctx: &Context, probe: &ProbeFile) -> Result<usize, StoreError> {
+    let sender = ctx.sender(&probe.name);
+    let _turn = sender.lock().await;
+    let now = Utc::now();
+    let resolve = |incident: &state::Incident| Alert {
+        kind: if incident.kind == state::IncidentKind::Delivery {
+            AlertKind::Resolve
+        } else {
+            AlertKind::ProbeBlindResolve
+        },
+        probe: probe.name.clone(),
+        pool_id: probe.pool_id.clone(),
+        dedup_key: incident.dedup_key.clone(),
+        idempotency_key: String::new(),
+        outcome: crate::verdict::Outcome::Unknown,
+        phase: crate::verdict::Phase::Config,
+        code: "probe_removed".to_string(),
+        summary: "probe removed from the monitor: incident closed without a recovery".to_string(),
+        consecutive_failures: 0,
+        at: now,
+        report: serde_json::Value::Null,
+    };
+    let closed = lock(&ctx.store).retire(&probe.name, &channel_ids(probe), now, resolve)?;
+    ctx.exposition.forget(&probe.name);
+    deliver::owed(ctx, &probe.name, &probe.alert.channels, None).await?;
+    Ok(closed.len())
 }
 
 /// Loads every probe file of `dir` with the alert defaults of `alerts` applied; bad probe files are
@@ -268,8 +314,13 @@ async fn probe_loop(ctx: Arc<Context>, runner: Arc<dyn Runner>, probe: ProbeFile
             }
             r = runner.run(&probe, memory(&ctx, &probe)) => r,
         };
-        if let Err(e) = handle_report(&ctx, &probe, &report).await {
-            tracing::error!(probe = %probe.name, "cannot record the run: {e}");
+        if stop.is_cancelled() {
+            // Removed or changed while running: its successor (or its retirement) takes over.
+            return;
+        }
+        match handle_report(&ctx, &probe, &report).await {
+            Ok(_) => degraded::recovered(&ctx, &probe).await,
+            Err(e) => degraded::degrade(&ctx, &probe, &report, &e).await,
         }
         let now = tokio::time::Instant::now();
         // The next tick not in the past: ticks missed while the run overran are skipped (interval ≥ 10 s).
@@ -288,9 +339,14 @@ fn memory(ctx: &Context, probe: &ProbeFile) -> crate::probe::Memory {
     })
 }
 
+/// The channels of every probe the monitor has run, retired ones included until restart: what the retry
+/// timer sends owed alerts through.
+type KnownChannels = Arc<Mutex<BTreeMap<String, Vec<crate::alert::ChannelConfig>>>>;
+
 /// The set of running probe tasks, keyed by probe name.
 struct Running {
     tasks: HashMap<String, (ProbeFile, CancellationToken, tokio::task::JoinHandle<()>)>,
+    channels: KnownChannels,
 }
 
 impl Running {
@@ -319,6 +375,8 @@ impl Running {
                     let token = stop.child_token();
                     let handle = tokio::spawn(probe_loop(ctx.clone(), runner.clone(), p.clone(), token.clone()));
                     tracing::info!(probe = %p.name, interval = ?p.interval, "scheduled");
+                    let mut known = self.channels.lock().unwrap_or_else(|e| e.into_inner());
+                    known.insert(p.name.clone(), p.alert.channels.clone());
                     self.tasks.insert(p.name.clone(), (p, token, handle));
                 }
                 Err(e) => {
@@ -342,9 +400,21 @@ impl Running {
             .map(|(n, _)| n.clone())
             .collect();
         for name in gone {
-            if let Some((_, token, _)) = self.tasks.remove(&name) {
+            if let Some((probe, token, handle)) = self.tasks.remove(&name) {
                 token.cancel();
                 tracing::info!(probe = %name, "probe file removed: unscheduled");
+                let ctx = ctx.clone();
+                // Once its last run is recorded (or abandoned), its open incidents are resolved.
+                tokio::spawn(async move {
+                    let _ = handle.await;
+                    match retire(&ctx, &probe).await {
+                        Ok(0) => {}
+                        Ok(n) => {
+                            tracing::info!(probe = %name, incidents = n, "open incidents of a removed probe resolved")
+                        }
+                        Err(e) => tracing::error!(probe = %name, "cannot close the removed probe's incidents: {e}"),
+                    }
+                });
             }
         }
     }
@@ -367,9 +437,10 @@ pub async fn run(
         }
         return Err(MonitorError::NoProbes { dir: dir.to_path_buf() });
     }
-    let mut running = Running { tasks: HashMap::new() };
+    let mut running = Running { tasks: HashMap::new(), channels: KnownChannels::default() };
     running.apply(loaded, &ctx, &runner, &shutdown);
     let server = tokio::spawn(crate::metrics::serve(listener, ctx.exposition.clone(), shutdown.clone()));
+    let retries = tokio::spawn(deliver::retry_loop(ctx.clone(), running.channels.clone(), shutdown.clone()));
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -387,6 +458,7 @@ pub async fn run(
         let _ = handle.await;
     }
     runner.shutdown().await;
+    let _ = retries.await;
     match server.await {
         Ok(Ok(())) | Err(_) => Ok(()),
         Ok(Err(e)) => Err(MonitorError::Http(e)),

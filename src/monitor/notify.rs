@@ -21,6 +21,9 @@ pub struct NotSent {
     pub retries: u32,
     /// What went wrong, for logs (no secrets).
     pub error: String,
+    /// Whether the receiver may have taken it anyway (an attempt timed out or was cut short after the
+    /// request went out): such a channel is owed the incident's resolve like one that confirmed the page.
+    pub uncertain: bool,
 }
 
 impl std::fmt::Display for NotSent {
@@ -46,9 +49,11 @@ pub struct Channels;
 impl Notifier for Channels {
     fn notify<'a>(&'a self, channel: &'a ChannelSettings, alert: &'a Alert) -> SendFuture<'a> {
         Box::pin(async move {
-            let channel = crate::alert::Channel::from_config(channel)
-                .await
-                .map_err(|e| NotSent { retries: 0, error: e.to_string() })?;
+            let channel = crate::alert::Channel::from_config(channel).await.map_err(|e| NotSent {
+                retries: 0,
+                error: e.to_string(),
+                uncertain: false,
+            })?;
             send(&channel, alert).await
         })
     }
@@ -61,6 +66,9 @@ pub async fn send(channel: &crate::alert::Channel, alert: &Alert) -> Result<Sent
     let failed = u32::try_from(channel.errors()).unwrap_or(u32::MAX);
     match result {
         Ok(()) => Ok(Sent { retries: failed }),
-        Err(e) => Err(NotSent { retries: failed.saturating_sub(1), error: e.to_string() }),
+        Err(e) => {
+            let uncertain = matches!(e, crate::alert::ChannelError::Undelivered { uncertain: true, .. });
+            Err(NotSent { retries: failed.saturating_sub(1), error: e.to_string(), uncertain })
+        }
     }
 }

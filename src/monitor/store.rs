@@ -1,13 +1,12 @@
-//! The monitor's state in SQLite (WAL): run history, per-probe counters, incidents with their dedup keys
-//! and `triggered` flags, late-mail counts. Every run is recorded in one transaction together with the state
-//! it produced, and that happens BEFORE any alert is sent; [`Store::mark_sent`] records a delivered alert
-//! afterwards. A crash between the two leaves the incident untriggered, so the next run re-sends it with the
-//! same dedup key — never a second incident. Likewise a triggered incident is closed with its resolve
-//! pending (`resolve_sent = 0`) until every channel took the resolve: a crash or a channel that is down at
-//! recovery gets the resolve re-sent after the next run ([`Store::unsent_resolves`]), so no receiver is left
-//! with an incident open forever. Which channel took which one-time alert (trigger, probe_blind and their
-//! resolves) is kept in `deliveries`, so a re-send goes only to the channels that missed it: one channel
-//! down never makes the others page twice.
+//! The monitor's state in SQLite (WAL): run history, per-probe counters, incidents with their dedup keys,
+//! late-mail counts, the pinned receivers and the delivery ledger ([`super::ledger`]). Every run is recorded
+//! in one transaction together with the state it produced and the alerts it owes each channel, and that
+//! happens BEFORE any alert is sent; a crash at any point leaves either the run and its owed alerts or
+//! neither — never a second incident, never a page without its record.
+//!
+//! One process at a time: [`Store::open`] takes an exclusive lock ([`super::lock`]) held for the store's
+//! life, so a second monitor (or a `probe --state` run) on the same file is refused with who holds it.
+//! The files are created 0600 (SQLite gives its `-wal` and `-shm` files the database's mode).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,8 +14,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::state::{Action, AlertState, Incident, IncidentKind};
-use crate::alert::AlertKind;
+use super::state::{AlertState, Incident, IncidentKind};
+use crate::alert::{Alert, AlertKind};
 
 /// A failure of the state database.
 #[derive(Debug, thiserror::Error)]
@@ -25,12 +24,21 @@ pub enum StoreError {
     Sqlite { path: PathBuf, source: rusqlite::Error },
     #[error("state database {path}: stored state of probe {probe:?} is not valid JSON: {message}")]
     Corrupt { path: PathBuf, probe: String, message: String },
+    #[error(
+        "state database {path} is in use by another probe process ({holder}); two monitors on one state \
+         would page twice — stop the other one or give this one its own --state"
+    )]
+    Locked { path: PathBuf, holder: String },
+    #[error("state database {path}: cannot lock or create it: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
 }
 
 /// The state database. One connection; callers serialise access (the monitor holds it behind a mutex).
 pub struct Store {
-    conn: Connection,
-    path: PathBuf,
+    pub(super) conn: Connection,
+    pub(super) path: PathBuf,
+    /// Held for the store's life; `None` for a read-only inspection ([`Store::inspect`]).
+    _lock: Option<super::lock::StateLock>,
 }
 
 impl std::fmt::Debug for Store {
@@ -124,15 +132,35 @@ pub struct IncidentRow {
     pub dedup_key: String,
     pub probe: String,
     pub kind: String,
+    /// At least one channel took its opening alert.
     pub triggered: bool,
     pub closed: bool,
+    pub opened_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
 }
 
 impl Store {
-    /// Opens (creating when missing) the database at `path`, in WAL mode with synchronous=FULL so a
-    /// committed run survives kill -9 and power loss.
+    /// Opens (creating when missing, mode 0600) the database at `path`, in WAL mode with synchronous=FULL so
+    /// a committed run survives kill -9 and power loss, after taking its exclusive lock.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let lock = super::lock::StateLock::acquire(path)?;
+        let mut store = Self::connect(path)?;
+        store._lock = Some(lock);
+        Ok(store)
+    }
+
+    /// Opens the database for reading what a monitor recorded, without its lock (the monitor may be
+    /// running): history, incidents, the ledger. Never write through it.
+    pub fn inspect(path: &Path) -> Result<Store, StoreError> {
         let err = |source| StoreError::Sqlite { path: path.to_path_buf(), source };
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(err)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
+        Ok(Store { conn, path: path.to_path_buf(), _lock: None })
+    }
+
+    fn connect(path: &Path) -> Result<Store, StoreError> {
+        let err = |source| StoreError::Sqlite { path: path.to_path_buf(), source };
+        super::lock::create_private(path).map_err(|source| StoreError::Io { path: path.to_path_buf(), source })?;
         let conn = Connection::open(path).map_err(err)?;
         conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
@@ -148,10 +176,40 @@ impl Store {
         }
         conn.execute_batch(DELIVERIES).map_err(err)?;
         conn.execute_batch(RECEIVERS).map_err(err)?;
-        Ok(Store { conn, path: path.to_path_buf() })
+        conn.execute_batch(super::ledger::SCHEMA).map_err(err)?;
+        let mut store = Store { conn, path: path.to_path_buf(), _lock: None };
+        store.owe_legacy_resolves().map_err(err)?;
+        Ok(store)
     }
 
-    fn err(&self, source: rusqlite::Error) -> StoreError {
+    /// State files written before the ledger kept pending resolves as `resolve_sent = 0` and the channels
+    /// that took each trigger in `deliveries`: those resolves become ledger rows, once.
+    fn owe_legacy_resolves(&mut self) -> rusqlite::Result<()> {
+        let tx = self.conn.transaction()?;
+        let pending: Vec<(String, String, String)> = {
+            let mut stmt = tx.prepare(
+                "SELECT dedup_key, probe, kind FROM incidents
+                 WHERE closed_at IS NOT NULL AND triggered = 1 AND resolve_sent = 0",
+            )?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?
+        };
+        for (dedup_key, probe, kind) in pending {
+            let channels: Vec<String> = {
+                let mut stmt = tx.prepare(
+                    "SELECT DISTINCT channel FROM deliveries
+                     WHERE dedup_key = ?1 AND alert IN ('trigger', 'probe_blind')",
+                )?;
+                stmt.query_map(params![dedup_key], |r| r.get(0))?.collect::<Result<_, _>>()?
+            };
+            let kind = if kind == "blind" { AlertKind::ProbeBlindResolve } else { AlertKind::Resolve };
+            let alert = legacy_resolve(&probe, &dedup_key, kind);
+            super::ledger::enqueue(&tx, &alert, &channels, Utc::now())?;
+            tx.execute("UPDATE incidents SET resolve_sent = 1 WHERE dedup_key = ?1", params![dedup_key])?;
+        }
+        tx.commit()
+    }
+
+    pub(super) fn err(&self, source: rusqlite::Error) -> StoreError {
         StoreError::Sqlite { path: self.path.clone(), source }
     }
 
@@ -202,15 +260,22 @@ impl Store {
             let incident = Incident { kind, dedup_key, opened_at, triggered, last_notified };
             match kind {
                 IncidentKind::Delivery => state.delivery = Some(incident),
-                IncidentKind::Blind => state.blind = Some(incident),
+                IncidentKind::Blind | IncidentKind::Degraded => state.blind = Some(incident),
             }
         }
         Ok(state)
     }
 
-    /// Records one run and the state it produced, in one transaction: the run row, the counters, new
-    /// incidents (untriggered), and closes incidents the state no longer holds. Call before sending.
-    pub fn record_run(&mut self, run: &RunRecord<'_>, state: &AlertState) -> Result<(), StoreError> {
+    /// Records one run, the state it produced and the alerts it raised, in one transaction: the run row, the
+    /// counters, new incidents (untriggered), closes incidents the state no longer holds, and owes each of
+    /// `alerts` to `channels` in the ledger. Call before sending.
+    pub fn record_run(
+        &mut self,
+        run: &RunRecord<'_>,
+        state: &AlertState,
+        alerts: &[Alert],
+        channels: &[String],
+    ) -> Result<(), StoreError> {
         let RunRecord { probe, at, outcome, code, report, late_mails } = *run;
         let path = self.path.clone();
         let err = |source| StoreError::Sqlite { path: path.clone(), source };
@@ -249,91 +314,55 @@ impl Store {
             .map_err(err)?;
         drop(stmt);
         for key in stale.iter().filter(|k| !keys.contains(k)) {
-            tx.execute("UPDATE incidents SET closed_at = ?2, resolve_sent = 0 WHERE dedup_key = ?1", params![key, at])
-                .map_err(err)?;
+            tx.execute("UPDATE incidents SET closed_at = ?2 WHERE dedup_key = ?1", params![key, at]).map_err(err)?;
+        }
+        for i in &open {
+            tx.execute(
+                "UPDATE incidents SET last_notified = ?2 WHERE dedup_key = ?1 AND closed_at IS NULL",
+                params![i.dedup_key, i.last_notified],
+            )
+            .map_err(err)?;
+        }
+        for alert in alerts {
+            super::ledger::enqueue(&tx, alert, channels, at).map_err(err)?;
         }
         tx.commit().map_err(err)
     }
 
-    /// Records that `action` was delivered: a trigger/reminder sets `triggered` and `last_notified`, a resolve
-    /// sets `resolve_sent` of the closed incident.
-    pub fn mark_sent(&self, action: &Action, at: DateTime<Utc>) -> Result<(), StoreError> {
-        let (sql, at) = match action.kind {
-            AlertKind::Resolve | AlertKind::ProbeBlindResolve => {
-                ("UPDATE incidents SET resolve_sent = 1 WHERE dedup_key = ?1 AND closed_at IS NOT NULL", None)
-            }
-            AlertKind::Trigger | AlertKind::Reminder | AlertKind::ProbeBlind => (
-                "UPDATE incidents SET triggered = 1, last_notified = ?2 WHERE dedup_key = ?1 AND closed_at IS NULL",
-                Some(at),
-            ),
-        };
-        let result = match at {
-            Some(at) => self.conn.execute(sql, params![action.dedup_key, at]),
-            None => self.conn.execute(sql, params![action.dedup_key]),
-        };
-        result.map(|_| ()).map_err(|e| self.err(e))
-    }
-
-    /// The channels (ids chosen by the caller) that already took `action`'s alert of its incident.
-    pub fn delivered_to(&self, action: &Action) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT channel FROM deliveries WHERE dedup_key = ?1 AND alert = ?2")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![action.dedup_key, action.kind.name()], |r| r.get::<_, String>(0))
-            .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
-    }
-
-    /// Records that `channel` took `action`'s alert, so a re-send for the channels that missed it skips it.
-    pub fn record_delivery(&self, action: &Action, channel: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "INSERT OR IGNORE INTO deliveries (dedup_key, alert, channel, at) VALUES (?1, ?2, ?3, ?4)",
-                params![action.dedup_key, action.kind.name(), channel, at],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err(e))
-    }
-
-    /// Resolves of `probe` that were due but not delivered by every channel (a crash or a channel down at
-    /// recovery), oldest first: closed incidents that had paged and whose resolve is not marked sent.
-    pub fn unsent_resolves(&self, probe: &str) -> Result<Vec<Action>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT dedup_key, kind FROM incidents
-                 WHERE probe = ?1 AND closed_at IS NOT NULL AND triggered = 1 AND resolve_sent = 0
-                 ORDER BY closed_at",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![probe], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-            .map_err(|e| self.err(e))?;
-        let mut actions = Vec::new();
-        for row in rows {
-            let (dedup_key, kind) = row.map_err(|e| self.err(e))?;
-            let kind = match kind.as_str() {
-                "delivery" => AlertKind::Resolve,
-                "blind" => AlertKind::ProbeBlindResolve,
-                other => {
-                    return Err(StoreError::Corrupt {
-                        path: self.path.clone(),
-                        probe: probe.to_string(),
-                        message: format!("incident kind {other:?}, expected \"delivery\" or \"blind\""),
-                    });
-                }
-            };
-            actions.push(Action { kind, dedup_key });
+    /// Closes the open incidents of `probe` (its file was removed from the monitor) and owes each one's
+    /// resolve, built by `resolve`, to the channels that took its trigger. Returns the incidents closed.
+    pub fn retire(
+        &mut self,
+        probe: &str,
+        channels: &[String],
+        now: DateTime<Utc>,
+        resolve: impl Fn(&Incident) -> Alert,
+    ) -> Result<Vec<Incident>, StoreError> {
+        let state = self.load(probe)?;
+        let open: Vec<Incident> = state.delivery.iter().chain(state.blind.iter()).cloned().collect();
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(err)?;
+        for incident in &open {
+            tx.execute("UPDATE incidents SET closed_at = ?2 WHERE dedup_key = ?1", params![incident.dedup_key, now])
+                .map_err(err)?;
+            super::ledger::enqueue(&tx, &resolve(incident), channels, now).map_err(err)?;
         }
-        Ok(actions)
+        tx.execute("DELETE FROM probe_state WHERE probe = ?1", params![probe]).map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(open)
     }
 
-    /// Deletes run history older than `keep`. Runs of open incidents are history too, but counters and
-    /// incidents are never pruned.
+    /// Deletes run history and settled ledger rows (delivered or cancelled) older than `keep`. Runs of open
+    /// incidents are history too, but counters, incidents and owed alerts are never pruned.
     pub fn prune(&self, now: DateTime<Utc>, keep: Duration) -> Result<usize, StoreError> {
         let cutoff = now - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+        self.conn
+            .execute(
+                "DELETE FROM ledger WHERE created_at < ?1 AND (delivered_at IS NOT NULL OR cancelled_at IS NOT NULL)",
+                params![cutoff],
+            )
+            .map_err(|e| self.err(e))?;
         self.conn.execute("DELETE FROM runs WHERE at < ?1", params![cutoff]).map_err(|e| self.err(e))
     }
 
@@ -363,7 +392,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT dedup_key, probe, kind, triggered, closed_at IS NOT NULL FROM incidents
+                "SELECT dedup_key, probe, kind, triggered, closed_at IS NOT NULL, opened_at, closed_at FROM incidents
                  WHERE probe = ?1 ORDER BY opened_at",
             )
             .map_err(|e| self.err(e))?;
@@ -375,6 +404,8 @@ impl Store {
                     kind: r.get(2)?,
                     triggered: r.get(3)?,
                     closed: r.get(4)?,
+                    opened_at: r.get(5)?,
+                    closed_at: r.get(6)?,
                 })
             })
             .map_err(|e| self.err(e))?;
@@ -435,38 +466,90 @@ impl Store {
     }
 }
 
-/// The alert's name in `deliveries`: its serde name (`trigger`, `probe_blind_resolve`, …).
+/// The resolve owed for an incident closed before the ledger existed: what is known of it.
+fn legacy_resolve(probe: &str, dedup_key: &str, kind: AlertKind) -> Alert {
+    Alert {
+        kind,
+        probe: probe.to_string(),
+        pool_id: String::new(),
+        dedup_key: dedup_key.to_string(),
+        idempotency_key: String::new(),
+        outcome: crate::verdict::Outcome::Ok,
+        phase: crate::verdict::Phase::Authenticate,
+        code: "delivered".to_string(),
+        summary: "incident closed".to_string(),
+        consecutive_failures: 0,
+        at: Utc::now(),
+        report: serde_json::Value::Null,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::alert::AlertKind;
-    use crate::monitor::state::{Thresholds, step};
+    use crate::monitor::ledger::Owed;
+    use crate::monitor::state::{Action, Thresholds, step};
     use crate::verdict::Outcome;
+
+    const CHANNELS: [&str; 2] = ["0:exec", "1:webhook"];
 
     fn at(s: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_795_000_000 + s, 0).unwrap()
     }
 
-    /// Steps, records and (when `deliver`) marks sent, reopening the database before every run the way
-    /// restarts do; returns the store's view of the probe after the last run.
-    fn run_all(path: &Path, outcomes: &[Outcome], deliver: bool) -> (AlertState, Vec<Vec<AlertKind>>) {
-        let t = Thresholds { failure: 2, success: 2, ..Thresholds::default() };
-        let mut kinds = Vec::new();
-        for (i, outcome) in outcomes.iter().enumerate() {
-            let mut store = Store::open(path).unwrap();
-            let now = at(60 * i as i64);
-            let (next, actions) = step(store.load("p").unwrap(), "p", *outcome, now, &t);
-            let report = serde_json::json!({"outcome": outcome}).to_string();
-            let run = RunRecord { probe: "p", at: now, outcome: "x", code: "c", report: &report, late_mails: 1 };
-            store.record_run(&run, &next).unwrap();
-            if deliver {
-                for a in &actions {
-                    store.mark_sent(a, now).unwrap();
-                }
-            }
-            kinds.push(actions.iter().map(|a| a.kind).collect());
+    fn channels() -> Vec<String> {
+        CHANNELS.iter().map(|c| c.to_string()).collect()
+    }
+
+    fn alert_for(action: &Action, now: DateTime<Utc>) -> Alert {
+        Alert {
+            kind: action.kind,
+            dedup_key: action.dedup_key.clone(),
+            at: now,
+            ..legacy_resolve("p", "", action.kind)
         }
-        (Store::open(path).unwrap().load("p").unwrap(), kinds)
+    }
+
+    /// One run: steps, records (owing its alerts to both channels) and returns the actions, reopening the
+    /// database the way a restart does.
+    fn run(path: &Path, outcome: Outcome, now: DateTime<Utc>) -> Vec<Action> {
+        let t =
+            Thresholds { failure: 2, success: 2, reminder: Some(Duration::from_secs(300)), ..Thresholds::default() };
+        let mut store = Store::open(path).unwrap();
+        let (next, actions) = step(store.load("p").unwrap(), "p", outcome, now, &t);
+        let report = serde_json::json!({"outcome": outcome}).to_string();
+        let record = RunRecord { probe: "p", at: now, outcome: "x", code: "c", report: &report, late_mails: 1 };
+        let alerts: Vec<Alert> = actions.iter().map(|a| alert_for(a, now)).collect();
+        store.record_run(&record, &next, &alerts, &channels()).unwrap();
+        actions
+    }
+
+    /// Settles what is owed to `channel`: `Some(true)` delivered, `Some(false)` a certain failure, `None` a
+    /// send begun and never finished (a crash).
+    fn settle(path: &Path, channel: &str, result: Option<bool>, uncertain: bool) -> Vec<Owed> {
+        let mut store = Store::open(path).unwrap();
+        let owed: Vec<Owed> = store.owed("p", None).unwrap().into_iter().filter(|o| o.channel == channel).collect();
+        for o in &owed {
+            store.begin_send(o, at(1)).unwrap();
+            match result {
+                Some(true) => store.delivered(o, at(1)).unwrap(),
+                Some(false) => store.failed(o, uncertain, "HTTP 503", at(1)).unwrap(),
+                None => {}
+            }
+        }
+        owed
+    }
+
+    fn owed_kinds(path: &Path, channel: &str) -> Vec<String> {
+        let store = Store::open(path).unwrap();
+        store
+            .owed("p", None)
+            .unwrap()
+            .iter()
+            .filter(|o| o.channel == channel)
+            .map(|o| o.idempotency_key.clone())
+            .collect()
     }
 
     #[test]
@@ -474,15 +557,22 @@ mod tests {
         use Outcome::{Critical as C, Ok as O};
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.sqlite");
-        let (state, kinds) = run_all(&path, &[C, C, C], true);
+        let kinds: Vec<Vec<AlertKind>> = [C, C, C]
+            .iter()
+            .enumerate()
+            .map(|(i, o)| run(&path, *o, at(60 * i as i64)).iter().map(|a| a.kind).collect())
+            .collect();
         assert_eq!(kinds, vec![vec![], vec![AlertKind::Trigger], vec![]], "paged once across reopenings");
+        settle(&path, "0:exec", Some(true), false);
+        let state = Store::open(&path).unwrap().load("p").unwrap();
         let incident = state.delivery.clone().unwrap();
-        assert!(incident.triggered);
+        assert!(incident.triggered, "one channel took the page");
         assert_eq!(state.failures, 3);
-        let (state, kinds) = run_all(&path, &[O, O], true);
-        assert_eq!(kinds[1], vec![AlertKind::Resolve]);
-        assert!(state.delivery.is_none());
+        run(&path, O, at(600));
+        let resolve = run(&path, O, at(660));
+        assert_eq!(resolve.iter().map(|a| a.kind).collect::<Vec<_>>(), vec![AlertKind::Resolve]);
         let store = Store::open(&path).unwrap();
+        assert!(store.load("p").unwrap().delivery.is_none());
         let incidents = store.incidents("p").unwrap();
         assert_eq!(incidents.len(), 1);
         assert!(incidents[0].closed && incidents[0].dedup_key == incident.dedup_key);
@@ -490,78 +580,162 @@ mod tests {
         assert_eq!(store.late_mails("p").unwrap(), 5);
     }
 
+    /// The resolve follows the record of who took the trigger: the channel that took it is owed the
+    /// resolve until it takes that too; the channel that refused the trigger gets neither — its owed
+    /// trigger is cancelled, no page goes out for a closed incident.
     #[test]
-    fn a_resolve_stays_pending_until_it_is_delivered() {
+    fn each_channel_that_took_the_trigger_gets_the_resolve_and_no_other() {
         use Outcome::{Critical as C, Ok as O};
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.sqlite");
-        let (state, _) = run_all(&path, &[C, C], true);
-        let key = state.delivery.unwrap().dedup_key;
-        let resolve = Action { kind: AlertKind::Resolve, dedup_key: key.clone() };
-        // Recovery, but the resolve is not delivered (crash, channel down).
-        let (state, kinds) = run_all(&path, &[O, O], false);
-        assert_eq!(kinds[1], vec![AlertKind::Resolve]);
-        assert!(state.delivery.is_none(), "the incident is closed");
-        let store = Store::open(&path).unwrap();
-        assert_eq!(store.unsent_resolves("p").unwrap(), vec![resolve.clone()], "pending across a reopening");
-        store.mark_sent(&resolve, at(600)).unwrap();
-        assert!(store.unsent_resolves("p").unwrap().is_empty(), "delivered: no longer pending");
-        // An incident that never paged needs no resolve.
-        let (_, _) = run_all(&path, &[C, C, O, O], false);
-        assert!(Store::open(&path).unwrap().unsent_resolves("p").unwrap().is_empty());
+        run(&path, C, at(0));
+        let key = run(&path, C, at(60))[0].dedup_key.clone();
+        settle(&path, "0:exec", Some(true), false);
+        settle(&path, "1:webhook", Some(false), false);
+        assert_eq!(owed_kinds(&path, "1:webhook"), vec![format!("{key}/trigger/1")], "still owed after a failure");
+        run(&path, O, at(120));
+        run(&path, O, at(180));
+        assert_eq!(owed_kinds(&path, "0:exec"), vec![format!("{key}/resolve/1")]);
+        assert!(owed_kinds(&path, "1:webhook").is_empty(), "never took the trigger: no resolve, no late page");
+        let ledger = Store::open(&path).unwrap().ledger("p").unwrap();
+        let cancelled: Vec<_> = ledger.iter().filter(|r| r.cancelled.is_some()).map(|r| r.channel.as_str()).collect();
+        assert_eq!(cancelled, vec!["1:webhook"]);
+        // Undelivered across a reopening, then delivered once.
+        settle(&path, "0:exec", Some(false), false);
+        assert_eq!(owed_kinds(&path, "0:exec").len(), 1, "a failed resolve stays owed");
+        settle(&path, "0:exec", Some(true), false);
+        assert!(owed_kinds(&path, "0:exec").is_empty());
     }
 
+    /// A channel that may have taken the trigger — its send timed out after the request went out, or a
+    /// crash cut the send short — is owed the resolve like one that confirmed it.
     #[test]
-    fn deliveries_are_kept_per_alert_and_channel() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("s.sqlite")).unwrap();
-        let trigger = Action { kind: AlertKind::Trigger, dedup_key: "k".into() };
-        let resolve = Action { kind: AlertKind::Resolve, dedup_key: "k".into() };
-        let other = Action { kind: AlertKind::Trigger, dedup_key: "k2".into() };
-        store.record_delivery(&trigger, "0:exec", at(0)).unwrap();
-        store.record_delivery(&trigger, "2:sns", at(0)).unwrap();
-        store.record_delivery(&trigger, "2:sns", at(60)).unwrap();
-        let cases =
-            [("trigger", &trigger, vec!["0:exec", "2:sns"]), ("resolve", &resolve, vec![]), ("other", &other, vec![])];
-        for (name, action, expected) in cases {
-            let mut got = store.delivered_to(action).unwrap();
-            got.sort();
-            assert_eq!(got, expected, "{name}");
+    fn a_channel_that_may_have_taken_the_trigger_gets_the_resolve() {
+        use Outcome::{Critical as C, Ok as O};
+        for (case, result, uncertain) in [("timed out", Some(false), true), ("crash mid-send", None, false)] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("s.sqlite");
+            run(&path, C, at(0));
+            let key = run(&path, C, at(60))[0].dedup_key.clone();
+            settle(&path, "1:webhook", result, uncertain);
+            run(&path, O, at(120));
+            run(&path, O, at(180));
+            assert_eq!(owed_kinds(&path, "1:webhook"), vec![format!("{key}/resolve/1")], "{case}");
+            assert!(
+                owed_kinds(&path, "0:exec").is_empty(),
+                "{case}: the untried channel's trigger is cancelled, no resolve"
+            );
         }
     }
 
+    /// Reminders get their own sequence numbers and never pile up behind a channel that has not taken
+    /// the previous alert.
     #[test]
-    fn databases_without_resolve_sent_are_upgraded() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("old.sqlite");
-        let old_schema = SCHEMA.replace(",\n    resolve_sent INTEGER NOT NULL DEFAULT 1", "");
-        assert!(!old_schema.contains("resolve_sent"));
-        let conn = Connection::open(&path).unwrap();
-        conn.execute_batch(&old_schema).unwrap();
-        conn.execute(
-            "INSERT INTO incidents (dedup_key, probe, kind, opened_at, triggered, closed_at)
-             VALUES ('k', 'p', 'delivery', ?1, 1, ?1)",
-            params![at(0)],
-        )
-        .unwrap();
-        drop(conn);
-        let store = Store::open(&path).unwrap();
-        assert!(store.unsent_resolves("p").unwrap().is_empty(), "old closed incidents count as resolved");
-        assert_eq!(store.incidents("p").unwrap().len(), 1);
-    }
-
-    #[test]
-    fn undelivered_trigger_stays_untriggered_and_prune_keeps_state() {
+    fn reminders_are_numbered_and_wait_for_a_channel_that_is_down() {
         use Outcome::Critical as C;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.sqlite");
-        let (state, kinds) = run_all(&path, &[C, C, C], false);
-        assert_eq!(kinds, vec![vec![], vec![AlertKind::Trigger], vec![AlertKind::Trigger]], "re-sent, same incident");
-        assert!(!state.delivery.as_ref().unwrap().triggered);
+        run(&path, C, at(0));
+        let key = run(&path, C, at(60))[0].dedup_key.clone();
+        settle(&path, "0:exec", Some(true), false);
+        assert_eq!(run(&path, C, at(400))[0].kind, AlertKind::Reminder);
+        settle(&path, "0:exec", Some(true), false);
+        assert_eq!(run(&path, C, at(800))[0].kind, AlertKind::Reminder);
+        let keys: Vec<String> = Store::open(&path)
+            .unwrap()
+            .ledger("p")
+            .unwrap()
+            .iter()
+            .map(|r| format!("{} {}", r.channel, r.idempotency_key))
+            .collect();
+        assert_eq!(
+            keys,
+            vec![
+                format!("0:exec {key}/trigger/1"),
+                format!("1:webhook {key}/trigger/1"),
+                format!("0:exec {key}/reminder/1"),
+                format!("0:exec {key}/reminder/2"),
+            ],
+            "the webhook still owes its trigger: no reminders queue up behind it"
+        );
+    }
+
+    /// A channel that took the trigger after its incident closed (a send in flight while recovery was
+    /// recorded) is owed the resolve on the spot.
+    #[test]
+    fn a_trigger_delivered_after_the_close_owes_its_resolve() {
+        use Outcome::{Critical as C, Ok as O};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite");
+        run(&path, C, at(0));
+        let key = run(&path, C, at(60))[0].dedup_key.clone();
+        let mut store = Store::open(&path).unwrap();
+        let in_flight: Vec<Owed> =
+            store.owed("p", None).unwrap().into_iter().filter(|o| o.channel == "0:exec").collect();
+        drop(store);
+        run(&path, O, at(120));
+        run(&path, O, at(180));
+        store = Store::open(&path).unwrap();
+        store.delivered(&in_flight[0], at(200)).unwrap();
+        drop(store);
+        assert_eq!(owed_kinds(&path, "0:exec"), vec![format!("{key}/resolve/1")]);
+    }
+
+    #[test]
+    fn databases_before_the_ledger_owe_their_pending_resolves_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
+        conn.execute_batch(DELIVERIES).unwrap();
+        for (key, resolve_sent) in [("k-pending", 0), ("k-done", 1)] {
+            conn.execute(
+                "INSERT INTO incidents (dedup_key, probe, kind, opened_at, triggered, closed_at, resolve_sent)
+                 VALUES (?1, 'p', 'delivery', ?2, 1, ?2, ?3)",
+                params![key, at(0), resolve_sent],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO deliveries (dedup_key, alert, channel, at) VALUES (?1, 'trigger', '2:sns', ?2)",
+                params![key, at(0)],
+            )
+            .unwrap();
+        }
+        drop(conn);
+        let owed = Store::open(&path).unwrap().owed("p", None).unwrap();
+        assert_eq!(owed.len(), 1, "{owed:?}");
+        assert_eq!((owed[0].channel.as_str(), owed[0].kind), ("2:sns", AlertKind::Resolve));
+        assert_eq!(owed[0].idempotency_key, "k-pending/resolve/1");
+        assert_eq!(Store::open(&path).unwrap().owed("p", None).unwrap().len(), 1, "owed once, not per opening");
+    }
+
+    #[test]
+    fn prune_keeps_state_incidents_and_owed_alerts() {
+        use Outcome::Critical as C;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite");
+        for i in 0..3 {
+            run(&path, C, at(60 * i));
+        }
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.incidents("p").unwrap().len(), 1);
+        let state = store.load("p").unwrap();
         assert_eq!(store.prune(at(3600), Duration::from_secs(60)).unwrap(), 3);
         assert!(store.runs("p").unwrap().is_empty());
         assert_eq!(store.load("p").unwrap(), state, "pruning history never touches counters or incidents");
+        assert_eq!(store.owed("p", None).unwrap().len(), 2, "owed alerts are never pruned");
+    }
+
+    #[test]
+    fn a_second_open_is_refused_and_inspection_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite");
+        let first = Store::open(&path).unwrap();
+        let err = Store::open(&path).unwrap_err();
+        assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+        Store::inspect(&path).unwrap().runs("p").unwrap();
+        drop(first);
+        Store::open(&path).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     }
 }

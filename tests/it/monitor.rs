@@ -6,12 +6,11 @@
 
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use cognito_delivery_probe::alert::AlertKind;
 use cognito_delivery_probe::aws::Clients;
 use cognito_delivery_probe::config::ProbeFile;
-use cognito_delivery_probe::metrics::Exposition;
 use cognito_delivery_probe::monitor::notify::Channels;
 use cognito_delivery_probe::monitor::store::Store;
 use cognito_delivery_probe::monitor::{Context, Runner, handle_report};
@@ -90,13 +89,8 @@ timeout = "5s"
 
     /// A monitor context over the state file, as a fresh process would open it.
     fn context(&self) -> Context {
-        Context {
-            store: Mutex::new(Store::open(&self.dir().join("state.sqlite")).unwrap()),
-            notifier: Arc::new(Channels),
-            exposition: Arc::new(Exposition::default()),
-            retention: std::time::Duration::from_secs(3600),
-            alert_defaults: None,
-        }
+        Context::new(Store::open(&self.dir().join("state.sqlite")).unwrap(), Arc::new(Channels), Arc::default())
+            .with_retention(std::time::Duration::from_secs(3600))
     }
 
     /// (kind, dedup_key) of every alert the recorder received, in order.

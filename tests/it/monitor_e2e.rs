@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cognito_delivery_probe::alert::{Alert, Channel, ChannelConfig};
@@ -205,13 +205,9 @@ endpoint_url = "{moto}"
 
     /// A monitor context over the state file, as a fresh process opens it.
     async fn context(&self) -> Context {
-        Context {
-            store: Mutex::new(Store::open(&self.rig.dir().join("state.sqlite")).unwrap()),
-            notifier: Arc::new(MotoChannels(self.moto.sdk_config().await)),
-            exposition: Arc::new(Exposition::default()),
-            retention: Duration::from_secs(3600),
-            alert_defaults: None,
-        }
+        let store = Store::open(&self.rig.dir().join("state.sqlite")).unwrap();
+        Context::new(store, Arc::new(MotoChannels(self.moto.sdk_config().await)), Arc::default())
+            .with_retention(Duration::from_secs(3600))
     }
 
     fn exec_alerts(&self) -> Vec<Value> {
@@ -254,9 +250,11 @@ struct MotoChannels(aws_config::SdkConfig);
 impl Notifier for MotoChannels {
     fn notify<'a>(&'a self, channel: &'a ChannelConfig, alert: &'a Alert) -> SendFuture<'a> {
         Box::pin(async move {
-            let channel = Channel::from_config_with_aws(channel, &self.0)
-                .await
-                .map_err(|e| NotSent { retries: 0, error: e.to_string() })?;
+            let channel = Channel::from_config_with_aws(channel, &self.0).await.map_err(|e| NotSent {
+                retries: 0,
+                error: e.to_string(),
+                uncertain: false,
+            })?;
             send(&channel, alert).await
         })
     }
@@ -403,7 +401,9 @@ async fn a_channel_that_is_down_is_retried_and_metrics_show_it() {
         let store = ctx.store.lock().unwrap();
         let incidents = store.incidents("prod").unwrap();
         assert_eq!(incidents.len(), 1);
-        assert!(!incidents[0].triggered, "not every channel has it: the page is re-sent after the next run");
+        assert!(incidents[0].triggered, "three channels took the page");
+        let owed: Vec<String> = store.owed("prod", None).unwrap().into_iter().map(|o| o.channel).collect();
+        assert_eq!(owed, vec!["1:webhook"], "only the webhook still owes the page, re-sent after the next run");
     }
 
     // The next failing run re-sends the page with its key to the webhook, back after one more 503.
