@@ -119,8 +119,9 @@ pub struct ValidateArgs {
     /// Also check this alert defaults file and show each probe's paging with it applied.
     #[arg(long, value_name = "FILE")]
     pub alerts: Option<PathBuf>,
-    /// Check the files only, not whether the secrets they name can be read on this host (CI, or a
-    /// machine that is not the one the probe runs on).
+    /// Check the files only, not what only the probe's own host can tell: whether the secrets they name
+    /// can be read and the programs their exec channels run exist (CI, or a machine that is not the one
+    /// the probe runs on).
     #[arg(long)]
     pub skip_secrets: bool,
 }

@@ -15,7 +15,8 @@
 //! * [`doctor`] — `probe doctor`, the read-only preflight; [`lint`] — `probe lint-terraform`.
 //! * [`monitor`] — scheduler, alert state machine, SQLite state; [`alert`] — the channels; [`metrics`] —
 //!   Prometheus metrics and HTTP endpoints.
-//! * [`demo`] — `probe demo` over the AWS twin; [`logging`], [`secret`], [`duration`].
+//! * [`demo`] — `probe demo` over the AWS twin; [`logging`], [`secret`], [`duration`]; [`child`] — the
+//!   environment of the programs the probe starts (exec channels, secret commands).
 //!
 //! The AWS twin is its own crate, `twin` (`crates/twin`): Cognito, SESv2 and CloudWatch as the probe sees
 //! them, served over HTTP on loopback for the real SDK clients, delivering real DKIM-signed mail into a
@@ -26,6 +27,7 @@ pub mod address;
 pub mod alert;
 pub mod authres;
 pub mod aws;
+pub mod child;
 pub mod cli;
 pub mod cmd;
 pub mod config;

@@ -12,6 +12,7 @@ use rand::Rng as _;
 use serde::Deserialize;
 
 use super::{Alert, exec, pagerduty, sns, webhook};
+use crate::child::PassEnv;
 use crate::duration;
 use crate::secret::{SecretError, SecretSource};
 
@@ -23,6 +24,9 @@ pub enum ChannelConfig {
     /// Run a program (argv, no shell) with the alert as JSON on stdin and in `PROBE_*` environment variables.
     Exec {
         command: Vec<String>,
+        /// Variables of the probe's environment the program gets besides the minimal one (`crate::child`).
+        #[serde(default)]
+        pass_env: PassEnv,
         #[serde(default = "default_exec_timeout", deserialize_with = "duration::de")]
         timeout: Duration,
     },
@@ -59,9 +63,12 @@ pub enum ChannelConfig {
 impl std::fmt::Debug for ChannelConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ChannelConfig::Exec { command, timeout } => {
-                f.debug_struct("Exec").field("command", command).field("timeout", timeout).finish()
-            }
+            ChannelConfig::Exec { command, pass_env, timeout } => f
+                .debug_struct("Exec")
+                .field("command", command)
+                .field("pass_env", &pass_env.names())
+                .field("timeout", timeout)
+                .finish(),
             ChannelConfig::Webhook { url, secret, headers, timeout } => f
                 .debug_struct("Webhook")
                 .field("url", &without_path(url))
@@ -85,13 +92,9 @@ impl std::fmt::Debug for ChannelConfig {
     }
 }
 
-/// `https://host:port/…` for `https://host:port/secret/path?token=…`.
+/// `https://host:port/…` for `https://user:token@host:port/secret/path?token=…` (the errors' form).
 fn without_path(url: &str) -> String {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    match url[after_scheme..].find(['/', '?', '#']) {
-        Some(i) => format!("{}/…", &url[..after_scheme + i]),
-        None => url.to_string(),
-    }
+    super::http::redacted(url)
 }
 
 fn default_exec_timeout() -> Duration {
@@ -128,7 +131,7 @@ impl ChannelConfig {
     /// `probe validate` and a SIGHUP reload reject a channel that could never page.
     pub fn validate(&self) -> Result<(), ChannelError> {
         match self {
-            ChannelConfig::Exec { command, timeout } => {
+            ChannelConfig::Exec { command, timeout, .. } => {
                 exec::validate(command)?;
                 check_timeout("exec", *timeout)
             }
@@ -350,8 +353,8 @@ impl Channel {
     async fn build(config: &ChannelConfig, aws: Option<&aws_config::SdkConfig>) -> Result<Channel, ChannelError> {
         config.validate()?;
         let (label, transport) = match config {
-            ChannelConfig::Exec { command, timeout } => {
-                let exec = exec::Exec::new(command.clone(), *timeout)?;
+            ChannelConfig::Exec { command, pass_env, timeout } => {
+                let exec = exec::Exec::new(command.clone(), pass_env.clone(), *timeout)?;
                 (format!("exec {}", exec.program()), Transport::Exec(exec))
             }
             ChannelConfig::Webhook { url, secret, headers, timeout } => {
@@ -455,13 +458,25 @@ mod tests {
 
     #[test]
     fn configs_parse_with_defaults() {
-        let cases: [(&str, &str, ChannelConfig); 4] = [
+        let cases: [(&str, &str, ChannelConfig); 5] = [
             (
                 "exec",
                 r#"type = "exec"
                    command = ["/usr/local/bin/page", "--team", "mail"]"#,
                 ChannelConfig::Exec {
                     command: vec!["/usr/local/bin/page".into(), "--team".into(), "mail".into()],
+                    pass_env: PassEnv::default(),
+                    timeout: Duration::from_secs(30),
+                },
+            ),
+            (
+                "exec passing variables",
+                r#"type = "exec"
+                   command = ["/usr/local/bin/page"]
+                   pass_env = ["SLACK_CHANNEL"]"#,
+                ChannelConfig::Exec {
+                    command: vec!["/usr/local/bin/page".into()],
+                    pass_env: PassEnv::new(vec!["SLACK_CHANNEL".into()]).unwrap(),
                     timeout: Duration::from_secs(30),
                 },
             ),
@@ -512,6 +527,16 @@ mod tests {
             ("unknown type", "type = \"email\"", "unknown variant `email`"),
             ("inline secret", "type = \"pagerduty\"\nrouting_key = \"R0UT1NGKEY\"", "inline secret values"),
             ("bad duration", "type = \"exec\"\ncommand = [\"x\"]\ntimeout = \"soon\"", "invalid duration \"soon\""),
+            (
+                "bad pass_env",
+                "type = \"exec\"\ncommand = [\"x\"]\npass_env = [\"A B\"]",
+                "\"A B\" is not an environment",
+            ),
+            (
+                "pass_env on a webhook",
+                "type = \"webhook\"\nurl = \"https://h/\"\npass_env = []",
+                "unknown field `pass_env`",
+            ),
         ];
         for (name, text, expected) in cases {
             let err = parse(text).expect_err(name);
@@ -531,20 +556,28 @@ mod tests {
         let cases = [
             (
                 "empty argv",
-                ChannelConfig::Exec { command: vec![], timeout: Duration::from_secs(1) },
+                ChannelConfig::Exec { command: vec![], pass_env: PassEnv::default(), timeout: Duration::from_secs(1) },
                 "command is empty",
             ),
             (
                 "empty program",
-                ChannelConfig::Exec { command: vec!["".into()], timeout: Duration::from_secs(1) },
+                ChannelConfig::Exec {
+                    command: vec!["".into()],
+                    pass_env: PassEnv::default(),
+                    timeout: Duration::from_secs(1),
+                },
                 "program name is empty",
             ),
             (
                 "zero timeout",
-                ChannelConfig::Exec { command: vec!["true".into()], timeout: Duration::ZERO },
+                ChannelConfig::Exec {
+                    command: vec!["true".into()],
+                    pass_env: PassEnv::default(),
+                    timeout: Duration::ZERO,
+                },
                 "greater than zero",
             ),
-            ("ftp url", webhook("ftp://example.com/x", &[]), "\"ftp://example.com/x\""),
+            ("ftp url", webhook("ftp://example.com/x", &[]), "\"ftp://example.com/…\" is not an absolute"),
             (
                 "bad arn",
                 ChannelConfig::Sns { topic_arn: "arn:aws:sns:eu-west-1:1:t".into(), region: None, endpoint_url: None },
@@ -557,9 +590,9 @@ mod tests {
                     region: None,
                     endpoint_url: Some("localhost:4566".into()),
                 },
-                "\"localhost:4566\"",
+                "(no scheme)",
             ),
-            ("relative url", webhook("/hook", &[]), "\"/hook\""),
+            ("relative url", webhook("/hook", &[]), "(no scheme)"),
             ("bad header name", webhook("https://example.com/", &[("Bad Header", "x")]), "\"Bad Header\""),
             ("reserved header", webhook("https://example.com/", &[("X-Probe-Signature", "x")]), "set by the probe"),
             ("header with newline", webhook("https://example.com/", &[("X-A", "a\r\nX-B: b")]), "\"X-A\""),

@@ -1,6 +1,8 @@
 //! The exec channel: runs a configured program directly (argv, never a shell) with the alert as JSON on
 //! stdin and its main fields in `PROBE_*` environment variables. Untrusted strings (summaries, subjects,
-//! error texts) only ever reach the program as data: a byte string on stdin or an environment value.
+//! error texts) only ever reach the program as data: a byte string on stdin or an environment value. The
+//! program inherits none of the probe's environment beyond [`crate::child`]'s minimal one and the
+//! variables its channel names in `pass_env`.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -9,6 +11,7 @@ use tokio::io::AsyncWriteExt as _;
 
 use super::Alert;
 use super::channel::{AttemptError, ChannelError};
+use crate::child::{self, PassEnv};
 
 /// How much of the program's stderr is kept for the error message.
 const STDERR_EXCERPT: usize = 500;
@@ -59,13 +62,15 @@ fn serde_name<T: serde::Serialize>(value: &T) -> String {
 #[derive(Debug)]
 pub(crate) struct Exec {
     argv: Vec<String>,
+    /// Variables of the probe's environment the program gets besides [`child::environment`]'s.
+    pass_env: PassEnv,
     timeout: Duration,
 }
 
 impl Exec {
-    pub(crate) fn new(argv: Vec<String>, timeout: Duration) -> Result<Exec, ChannelError> {
+    pub(crate) fn new(argv: Vec<String>, pass_env: PassEnv, timeout: Duration) -> Result<Exec, ChannelError> {
         validate(&argv)?;
-        Ok(Exec { argv, timeout })
+        Ok(Exec { argv, pass_env, timeout })
     }
 
     pub(crate) fn program(&self) -> &str {
@@ -76,7 +81,8 @@ impl Exec {
     /// group, so on timeout everything it started (a shell's background jobs included) is killed with it.
     pub(crate) async fn attempt(&self, alert: &Alert) -> Result<(), AttemptError> {
         let program = self.program().to_string();
-        let mut child = tokio::process::Command::new(&program)
+        let mut command = tokio::process::Command::new(&program);
+        let mut child = child::minimal_env(&mut command, &self.pass_env)
             .args(&self.argv[1..])
             .envs(env(alert))
             .stdin(Stdio::piped())
@@ -113,7 +119,7 @@ impl Exec {
             Ok(result) => result,
             Err(_) => {
                 if let Some(group) = group {
-                    kill_group(group);
+                    crate::child::kill_group(group);
                 }
                 Err(AttemptError::ExecTimeout { program: program.clone(), after: self.timeout })
             }
@@ -121,15 +127,6 @@ impl Exec {
     }
 }
 
-/// SIGKILL to every process in the group the timed-out program leads (spawned with `process_group(0)`,
-/// so its group id is its pid; POSIX kill(2): a negative pid addresses a process group).
-fn kill_group(group: u32) {
-    let Ok(group) = libc::pid_t::try_from(group) else { return };
-    // SAFETY: kill(2) takes plain integers and touches no memory of ours; ESRCH (group already gone) is fine.
-    unsafe {
-        libc::kill(-group, libc::SIGKILL);
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -19,9 +19,10 @@ use super::channel::{AttemptError, ChannelError};
 /// How much of an error response body is kept for the error message.
 const BODY_EXCERPT: usize = 200;
 
-/// Parses a channel URL: absolute, `http` or `https`, with a host.
+/// Parses a channel URL: absolute, `http` or `https`, with a host. The error shows the URL only as
+/// [`redacted`] does: a bad URL is as likely to carry a token as a good one.
 pub(crate) fn parse_url(channel: &'static str, url: &str) -> Result<Uri, ChannelError> {
-    let bad = |detail: &str| ChannelError::BadUrl { channel, url: url.to_string(), detail: detail.to_string() };
+    let bad = |detail: &str| ChannelError::BadUrl { channel, url: redacted(url), detail: detail.to_string() };
     let uri: Uri = url.parse().map_err(|e: hyper::http::uri::InvalidUri| bad(&e.to_string()))?;
     match uri.scheme_str() {
         Some("http" | "https") => {}
@@ -32,6 +33,21 @@ pub(crate) fn parse_url(channel: &'static str, url: &str) -> Result<Uri, Channel
         return Err(bad("no host"));
     }
     Ok(uri)
+}
+
+/// A URL as an error may show it, parsed or not: `scheme://host[:port]`, a user-info part replaced by `…@`,
+/// anything after the authority by `/…`. A webhook's path or query is often its token (Slack's
+/// `https://hooks.slack.com/services/T…/B…/<token>`, PagerDuty's integration URLs). Text without `://` has
+/// no recognisable host, so none of it is shown.
+pub(crate) fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return "…".to_string() };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (userinfo, host) = match rest[..end].rsplit_once('@') {
+        Some((_, host)) => ("…@", host),
+        None => ("", &rest[..end]),
+    };
+    let tail = if end < rest.len() { "/…" } else { "" };
+    format!("{scheme}://{userinfo}{host}{tail}")
 }
 
 /// `scheme://host:port` of a URL: what logs and errors show, since the path of a webhook is often a token.
@@ -136,6 +152,25 @@ pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each bad URL, and what its error shows of it: never a path, a query or a user-info part.
+    #[test]
+    fn bad_url_errors_show_only_scheme_and_host() {
+        let cases = [
+            ("a typo'd scheme", "htps://hooks.slack.com/services/T0/B0/tok-canary", "\"htps://hooks.slack.com/…\""),
+            ("ftp", "ftp://example.com/x?token=tok-canary", "\"ftp://example.com/…\""),
+            ("no scheme", "hooks.slack.com/services/T0/B0/tok-canary", "\"…\""),
+            ("a bare token", "tok-canary", "\"…\""),
+            ("credentials in the authority", "ftp://user:tok-canary@example.com:21/x", "\"ftp://…@example.com:21/…\""),
+            ("a space in the path", "https://example.com/tok canary", "\"https://example.com/…\""),
+            ("no host", "https:///services/tok-canary", "\"https:///…\""),
+        ];
+        for (case, url, shown) in cases {
+            let err = parse_url("webhook", url).expect_err(case).to_string();
+            assert!(err.contains(shown), "{case}: {err}");
+            assert!(!err.contains("tok-canary") && !err.contains("tok canary"), "{case}: {err}");
+        }
+    }
 
     #[test]
     fn targets_hide_the_path_and_query() {

@@ -1,10 +1,15 @@
 //! `probe validate [PATH]`: checks probe files and prints, per file, what the probe will do — or every
-//! error with file:line. A file is valid when it parses, passes every rule, and every secret it names can
-//! be read here (variable set, file readable, command found; no value is read out or shown). Exit 0 when
-//! all are valid, 3 otherwise.
+//! error with file:line. A file is valid when it parses, passes every rule, every secret it names can be
+//! read here (variable set, file or credential readable, command found; no value is read out or shown)
+//! and every exec channel's program can be started here. Exit 0 when all are valid, 3 otherwise.
+//! `--skip-secrets` skips what only the probe's own host can tell: the secrets and the programs.
 
+use std::path::Path;
+
+use crate::alert::ChannelConfig;
+use crate::child;
 use crate::cli::ValidateArgs;
-use crate::config::{self, ConfigError, ProbeFile, syntax};
+use crate::config::{self, AlertOverrides, ConfigError, ProbeFile, syntax};
 use crate::duration;
 use crate::output;
 use crate::verdict::Outcome;
@@ -17,6 +22,13 @@ pub async fn run(args: ValidateArgs) -> u8 {
             return Outcome::Unknown.exit_code();
         }
     };
+    if let (Some(d), Some(path)) = (&defaults, args.alerts.as_deref())
+        && !args.skip_secrets
+        && let Err(unusable) = programs_found(d)
+    {
+        output::println(&format!("BAD {}", at_channel(path, unusable)));
+        return Outcome::Unknown.exit_code();
+    }
     let results = if args.path.is_dir() {
         match config::load_dir(&args.path) {
             Ok(r) => r,
@@ -38,7 +50,13 @@ pub async fn run(args: ValidateArgs) -> u8 {
             if let Some(d) = &defaults {
                 p.apply_alert_defaults(d);
             }
-            if args.skip_secrets { Ok(p) } else { secrets_readable(&p).map(|()| p) }
+            if args.skip_secrets {
+                return Ok(p);
+            }
+            secrets_readable(&p)?;
+            let path = p.source.clone().unwrap_or_default();
+            programs_found(&p.alert_overrides).map_err(|message| at_channel(&path, message))?;
+            Ok(p)
         });
         match checked {
             Ok(p) => output::println(&describe(&p)),
@@ -57,6 +75,31 @@ fn secrets_readable(p: &ProbeFile) -> Result<(), ConfigError> {
     let path = p.source.clone().unwrap_or_default();
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     Err(syntax::invalid(&text, &path, key, format!("secret cannot be read here: {err}")))
+}
+
+/// The first exec channel of `section` whose program cannot be started here (found as the channel would
+/// find it: a path as given, a bare name along the child's `PATH`), as its position and the message. A
+/// probe file's own `[alert]` is checked against that file, the defaults file's against the defaults file.
+fn programs_found(section: &AlertOverrides) -> Result<(), (usize, String)> {
+    for (index, channel) in section.channels.iter().flatten().enumerate() {
+        let ChannelConfig::Exec { command, .. } = channel else { continue };
+        let Some(program) = command.first() else { continue };
+        if let Err(e) = child::find_program(program) {
+            return Err((index, format!("channel {} (exec) cannot run here: {e}", index + 1)));
+        }
+    }
+    Ok(())
+}
+
+/// A `file:line: alert.channels: …` error pointing at the channel's `command`.
+fn at_channel(path: &Path, (index, message): (usize, String)) -> ConfigError {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    ConfigError::Invalid {
+        path: path.to_path_buf(),
+        line: syntax::key_line(&text, &format!("alert.channels.{index}.command")),
+        field: "alert.channels".into(),
+        message,
+    }
 }
 
 /// `ok  name (file): pool … in …, user …, trigger …, every …, timeout …, mailbox, paging`.

@@ -11,6 +11,7 @@ use crate::secret::SecretSource;
 
 /// The mailbox the test user's mail lands in.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // one per probe file, read once: boxing the IMAP settings buys nothing
 pub enum Mailbox {
     Imap(ImapSettings),
     Maildir(MaildirSettings),

@@ -71,16 +71,24 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Line of a dotted key (`imap.password`) in a TOML text, or of its table, or 1 when absent.
+/// Line of a dotted key (`imap.password`) in a TOML text, or of its table, or 1 when absent. A numeric
+/// part is a 0-based position in an array (`alert.channels.1.command`: the second `[[alert.channels]]`).
 pub fn key_line(text: &str, dotted: &str) -> usize {
     let Ok(doc) = toml_edit::ImDocument::parse(text) else { return 1 };
     let mut item: &toml_edit::Item = doc.as_item();
     let mut line = 1;
     for part in dotted.split('.') {
-        let Some(next) = item.get(part) else { break };
+        let index = part.parse::<usize>().ok();
+        let Some(next) = (match index {
+            Some(i) => item.get(i),
+            None => item.get(part),
+        }) else {
+            break;
+        };
         if let Some(span) = next.span() {
             line = line_col(text, span.start).0;
-        } else if let Some((key, _)) = item.as_table_like().and_then(|t| t.get_key_value(part))
+        } else if index.is_none()
+            && let Some((key, _)) = item.as_table_like().and_then(|t| t.get_key_value(part))
             && let Some(span) = key.span()
         {
             line = line_col(text, span.start).0;
@@ -96,8 +104,19 @@ mod tests {
 
     #[test]
     fn key_lines_point_at_the_key_or_its_table() {
-        let text = "a = 1\n[imap]\nhost = \"h\"\n\n[alert]\nfailure_threshold = 0\n";
-        let cases = [("a", 1), ("imap", 2), ("imap.host", 3), ("alert.failure_threshold", 6), ("missing", 1)];
+        let text = "a = 1\n[imap]\nhost = \"h\"\n\n[alert]\nfailure_threshold = 0\n\
+                    [[alert.channels]]\ntype = \"exec\"\ncommand = [\"a\"]\n\
+                    [[alert.channels]]\ntype = \"exec\"\ncommand = [\"b\"]\n";
+        let cases = [
+            ("a", 1),
+            ("imap", 2),
+            ("imap.host", 3),
+            ("alert.failure_threshold", 6),
+            ("missing", 1),
+            ("alert.channels.0.command", 9),
+            ("alert.channels.1.command", 12),
+            ("alert.channels.7.command", 7),
+        ];
         for (key, line) in cases {
             assert_eq!(key_line(text, key), line, "{key}");
         }

@@ -129,6 +129,26 @@ fn bad_files_fail_with_file_line_and_field() {
         ),
         ("inline secret", &MINIMAL.replace("{ env = \"PROBE_IMAP_PASSWORD\" }", "\"hunter2\""), "probes/p.toml:8:12:"),
         (
+            "inline number",
+            &MINIMAL.replace("{ env = \"PROBE_IMAP_PASSWORD\" }", "123456"),
+            "probes/p.toml:8:12: inline secret values are not accepted",
+        ),
+        (
+            "bad pass_env name",
+            &MINIMAL.replace("{ env = \"PROBE_IMAP_PASSWORD\" }", "{ command = [\"h\"], pass_env = [\"VAULT ADDR\"] }"),
+            "probes/p.toml:8:42: pass_env: \"VAULT ADDR\" is not an environment variable name",
+        ),
+        (
+            "credential outside its directory",
+            &MINIMAL.replace("{ env = \"PROBE_IMAP_PASSWORD\" }", "{ credential = \"../shadow\" }"),
+            "probes/p.toml:8:12: credential \"../shadow\" is not a credential name",
+        ),
+        (
+            "exec channel pass_env",
+            &format!("{MINIMAL}[[alert.channels]]\ntype = \"exec\"\ncommand = [\"p\"]\npass_env = [\"1X\"]\n"),
+            "probes/p.toml:9:1: pass_env: \"1X\" is not an environment variable name",
+        ),
+        (
             "bad result",
             &format!("{MINIMAL}\n[expect]\ndmarc = \"passed\"\n"),
             "probes/p.toml:11:9: unknown variant `passed`, expected `pass` or `any`",
@@ -163,7 +183,10 @@ fn bad_files_fail_with_file_line_and_field() {
 
 #[test]
 fn inline_secret_error_does_not_echo_the_value() {
-    let text = MINIMAL.replace("{ env = \"PROBE_IMAP_PASSWORD\" }", "\"hunter2\"");
-    let err = ProbeFile::parse(&text, Path::new("p.toml")).unwrap_err().to_string();
-    assert!(!err.contains("hunter2"), "{err}");
+    for (value, secret) in [("\"hunter2\"", "hunter2"), ("123456", "123456"), ("-98765", "98765"), ("3.14159", "14159")]
+    {
+        let text = MINIMAL.replace("{ env = \"PROBE_IMAP_PASSWORD\" }", value);
+        let err = ProbeFile::parse(&text, Path::new("p.toml")).unwrap_err().to_string();
+        assert!(err.contains("inline secret values are not accepted") && !err.contains(secret), "{value}: {err}");
+    }
 }

@@ -97,6 +97,7 @@ impl Backend {
                     "record".into(),
                     dir.display().to_string(),
                 ],
+                pass_env: Default::default(),
                 timeout: Duration::from_secs(10),
             },
             Backend::Webhook { recorder, secret } => {
@@ -354,6 +355,7 @@ async fn a_failing_program_is_retried_and_its_stderr_reported() {
     let script = r#"if [ -e "$1/ran" ]; then exit 0; fi; touch "$1/ran"; echo "pager gateway busy" >&2; exit 3"#;
     let config = ChannelConfig::Exec {
         command: vec!["/bin/sh".into(), "-c".into(), script.into(), "flaky".into(), dir.path().display().to_string()],
+        pass_env: Default::default(),
         timeout: Duration::from_secs(10),
     };
     let channel = Channel::from_config(&config).await.unwrap().with_retry(quick_retry(3));
@@ -362,6 +364,7 @@ async fn a_failing_program_is_retried_and_its_stderr_reported() {
 
     let always = ChannelConfig::Exec {
         command: vec!["/bin/sh".into(), "-c".into(), "echo 'pager gateway busy' >&2; exit 3".into()],
+        pass_env: Default::default(),
         timeout: Duration::from_secs(10),
     };
     let channel = Channel::from_config(&always).await.unwrap().with_retry(quick_retry(2));
@@ -372,8 +375,11 @@ async fn a_failing_program_is_retried_and_its_stderr_reported() {
 
 #[tokio::test]
 async fn a_missing_program_fails_at_once_with_a_hint() {
-    let config =
-        ChannelConfig::Exec { command: vec!["/nonexistent/pager-cli".into()], timeout: Duration::from_secs(1) };
+    let config = ChannelConfig::Exec {
+        command: vec!["/nonexistent/pager-cli".into()],
+        pass_env: Default::default(),
+        timeout: Duration::from_secs(1),
+    };
     let channel = Channel::from_config(&config).await.unwrap().with_retry(quick_retry(5));
     let (attempts, text) = undelivered(channel.send(&alert(AlertKind::Trigger, "x")).await.unwrap_err());
     assert_eq!(attempts, 1, "{text}");
@@ -393,6 +399,7 @@ async fn a_hung_program_is_killed_at_the_timeout() {
             "hang".into(),
             pid_file.display().to_string(),
         ],
+        pass_env: Default::default(),
         timeout: Duration::from_millis(300),
     };
     let channel = Channel::from_config(&config).await.unwrap().with_retry(quick_retry(1));

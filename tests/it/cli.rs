@@ -220,3 +220,171 @@ fn log_level_debug_shows_the_probes_own_steps() {
     }
     assert!(!err.contains("aws_smithy_runtime"), "SDK internals only on request:\n{err}");
 }
+
+/// A probe file on a Maildir (no secrets of its own) with `extra` appended.
+fn paging_file(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
+    let path = dir.join("p.toml");
+    let text = format!("pool_id = \"us-east-1_abc\"\nusername = \"u\"\n[maildir]\npath = \"/nonexistent\"\n{extra}");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn validate(path: &std::path::Path, extra: &[&str], env: &[(&str, &std::path::Path)]) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_probe"))
+        .arg("validate")
+        .arg(path)
+        .args(extra)
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code(), all)
+}
+
+/// An exec channel whose program could not start would page nobody: `validate` refuses it, naming the
+/// file, the line of its `command` and why, and finds a bare name along PATH as the channel would.
+#[test]
+fn validate_refuses_an_exec_program_that_cannot_run_here() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("page-oncall");
+    std::fs::write(&plain, "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let shown = |p: &std::path::Path| p.display().to_string();
+    // (case, program, exit code, words of the message)
+    let cases = [
+        ("missing", "/nonexistent/page-oncall".to_string(), 3, "program \"/nonexistent/page-oncall\" does not exist"),
+        ("not executable", shown(&plain), 3, "is not executable by this user (hint: chmod +x"),
+        ("a directory", shown(dir.path()), 3, "is not a regular file"),
+        ("bare name not on PATH", "page-oncall-surely-absent".into(), 3, "is not found in PATH="),
+        ("absolute and executable", "/bin/sh".into(), 0, "ok  p "),
+        ("bare name on PATH", "sh".into(), 0, "ok  p "),
+    ];
+    for (case, program, code, words) in cases {
+        let channel = format!(
+            "[alert]\nfailure_threshold = 2\n\n[[alert.channels]]\ntype = \"exec\"\n\
+             command = [{}, \"--team\", \"id\"]\n",
+            toml::Value::String(program.clone())
+        );
+        let path = paging_file(dir.path(), &channel);
+        let (got, out) = validate(&path, &[], &[]);
+        assert_eq!(got, Some(code), "{case}: {out}");
+        assert!(out.contains(words), "{case}: {out}");
+        if code == 3 {
+            let at = format!("{}:10: alert.channels: channel 1 (exec) cannot run here: program", path.display());
+            assert!(out.starts_with(&format!("BAD {at}")), "{case}: {out}");
+            // Another host's programs are not this one's: --skip-secrets skips what only that host can tell.
+            let (got, out) = validate(&path, &["--skip-secrets"], &[]);
+            assert_eq!(got, Some(0), "{case} --skip-secrets: {out}");
+        }
+    }
+
+    // A channel of the alert defaults file is reported against that file.
+    let alerts = dir.path().join("alerts.toml");
+    std::fs::write(&alerts, "[alert]\n[[alert.channels]]\ntype = \"exec\"\ncommand = [\"/nonexistent/pager\"]\n")
+        .unwrap();
+    let path = paging_file(dir.path(), "");
+    let (got, out) = validate(&path, &["--alerts", alerts.to_str().unwrap()], &[]);
+    assert_eq!(got, Some(3), "{out}");
+    assert!(out.starts_with(&format!("BAD {}:4: alert.channels: channel 1 (exec)", alerts.display())), "{out}");
+
+    // A secret command's program likewise.
+    let secret = format!("[[alert.channels]]\ntype = \"pagerduty\"\nrouting_key = {{ command = [{}] }}\n", {
+        toml::Value::String(shown(&plain))
+    });
+    let (got, out) = validate(&paging_file(dir.path(), &format!("[alert]\n{secret}")), &[], &[]);
+    assert_eq!(got, Some(3), "{out}");
+    assert!(
+        out.contains("secret cannot be read here: secret command: program") && out.contains("not executable"),
+        "{out}"
+    );
+}
+
+/// `{ credential = "NAME" }` reads `$CREDENTIALS_DIRECTORY/NAME`, as systemd's LoadCredential= provides it;
+/// validate says what is missing — the directory (not started by systemd), the file — and refuses a name
+/// that would leave the directory.
+#[test]
+fn validate_checks_systemd_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let credentials = dir.path().join("credentials");
+    std::fs::create_dir(&credentials).unwrap();
+    let file = |name: &str| {
+        let text = format!(
+            "pool_id = \"us-east-1_abc\"\nusername = \"u\"\n[imap]\nhost = \"h\"\nusername = \"u\"\n\
+             password = {{ credential = {} }}\n",
+            toml::Value::String(name.into())
+        );
+        let path = dir.path().join("p.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let path = file("imap-password");
+    let (code, out) = validate(&path, &[], &[]);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(
+        out.contains("p.toml:6: imap.password:") && out.contains("not started by systemd with LoadCredential="),
+        "{out}"
+    );
+    let (code, out) = validate(&path, &[], &[("CREDENTIALS_DIRECTORY", &credentials)]);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains(&format!("cannot read {}", credentials.join("imap-password").display())), "{out}");
+    std::fs::write(credentials.join("imap-password"), "canary-credential-pw\n").unwrap();
+    let (code, out) = validate(&path, &[], &[("CREDENTIALS_DIRECTORY", &credentials)]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(!out.contains("canary-credential-pw"), "{out}");
+    for name in ["../imap-password", "sub/imap-password", "..", ""] {
+        let (code, out) = validate(&file(name), &["--skip-secrets"], &[("CREDENTIALS_DIRECTORY", &credentials)]);
+        assert_eq!(code, Some(3), "{name:?}: {out}");
+        assert!(out.contains("p.toml:6:") && out.contains("is not a credential name"), "{name:?}: {out}");
+    }
+}
+
+/// A webhook URL often is its token (Slack's `…/services/T…/B…/<token>`), and `password = 123456` is the
+/// password itself: the errors say what is wrong and where, and show neither — in validate and in a run.
+#[test]
+fn errors_show_neither_a_webhook_token_nor_an_inline_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let hook = |url: &str| format!("[alert]\n[[alert.channels]]\ntype = \"webhook\"\nurl = \"{url}\"\n");
+    let pagerduty = "[alert]\n[[alert.channels]]\ntype = \"pagerduty\"\nrouting_key = { env = \"PD\" }\n\
+                     url = \"ftp://events.example.com/v2/enqueue?token=9184736250\"\n";
+    let imap = |password: &str| format!("[imap]\nhost = \"h\"\nusername = \"u\"\npassword = {password}\n");
+    // (case, probe file without its mailbox or with its own, what the error must say, what it must not)
+    let cases: [(&str, String, &str, &str); 7] = [
+        (
+            "a typo'd scheme",
+            hook("htps://hooks.slack.com/services/T0/B0/slack-token-canary"),
+            "\"htps://hooks.slack.com/…\" is not an absolute http:// or https:// URL",
+            "slack-token-canary",
+        ),
+        (
+            "no scheme",
+            hook("hooks.slack.com/services/T0/B0/slack-token-canary"),
+            "url \"…\" is not",
+            "slack-token-canary",
+        ),
+        (
+            "user and password",
+            hook("ftp://probe:slack-token-canary@hooks.example.com/x"),
+            "…@hooks",
+            "slack-token-canary",
+        ),
+        ("pagerduty url with a token", pagerduty.into(), "\"ftp://events.example.com/…\"", "9184736250"),
+        ("a number", imap("123456"), "inline secret values are not accepted", "123456"),
+        ("a float", imap("8675.309"), "inline secret values are not accepted", "8675"),
+        ("a list", imap("[\"hunter2-canary\"]"), "inline secret values are not accepted", "hunter2-canary"),
+    ];
+    for (case, section, words, secret) in cases {
+        let mailbox = if section.contains("[imap]") { "" } else { "[maildir]\npath = \"/nonexistent\"\n" };
+        let path = dir.path().join("p.toml");
+        std::fs::write(&path, format!("pool_id = \"us-east-1_abc\"\nusername = \"u\"\n{mailbox}{section}")).unwrap();
+        let (code, out) = validate(&path, &["--skip-secrets"], &[]);
+        assert_eq!(code, Some(3), "{case}: {out}");
+        assert!(out.contains(&format!("{}:", path.display())) && out.contains(words), "{case}: {out}");
+        assert!(!out.contains(secret), "{case}: validate echoes {secret:?}: {out}");
+        let (code, out, err) = probe(&["--config", path.to_str().unwrap(), "--format", "nagios"]);
+        assert_eq!(code, Some(3), "{case}: {out}{err}");
+        assert!(out.contains(words), "{case}: {out}");
+        assert!(!out.contains(secret) && !err.contains(secret), "{case}: the run echoes {secret:?}: {out}{err}");
+    }
+}

@@ -27,7 +27,7 @@ fn token_command(dir: &Path, token: &str) -> SecretSource {
     let script: PathBuf = dir.join("print-token");
     std::fs::write(&script, format!("#!/bin/sh\nprintf '%s\\n' '{token}'\n")).expect("write token script");
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod token script");
-    SecretSource::Command(vec![script.display().to_string()])
+    SecretSource::command(vec![script.display().to_string()])
 }
 
 fn xoauth2_settings(dovecot: &Dovecot, dir: &Path, token: &str) -> ImapSettings {
