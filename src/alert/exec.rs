@@ -127,7 +127,6 @@ impl Exec {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
