@@ -9,6 +9,7 @@
 //! [`pool::ImapPool`] shares logged-in IMAP sessions between the monitor's runs of probes with the same
 //! login, one run per connection at a time, capped by `imap.max_connections`.
 
+pub mod budget;
 pub mod candidate;
 pub mod imap;
 pub mod maildir;
