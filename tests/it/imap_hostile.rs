@@ -1,7 +1,7 @@
 //! A broken or hostile IMAP server cannot exhaust the probe's memory. No real server misbehaves on
 //! purpose, so this is the one place a scripted server stands in: a few lines of IMAP over plain TCP that
 //! log the probe in and then answer one command with a flood — `UID FETCH` responses that never end, a
-//! literal of hundreds of megabytes, a `SEARCH` line without end. The real binary runs against it (and the
+//! literal of hundreds of megabytes, `SEARCH` results that never end. The real binary runs against it (and the
 //! AWS twin for the trigger) as a child process; its peak RSS is what the kernel counted (`wait4`'s
 //! `ru_maxrss`), and a child that passes 1 GiB is killed before it can hurt the machine.
 
@@ -27,7 +27,8 @@ enum Flood {
     EndlessFetch,
     /// Answers `UID FETCH` with a 400 MB literal, then streams its bytes.
     HugeLiteral,
-    /// Answers `UID SEARCH` (the sweep of late mail, before the trigger) with a `SEARCH` line without end.
+    /// Answers `UID SEARCH` (the sweep of late mail, before the trigger) with `SEARCH` lines for ever, each
+    /// with a thousand new UIDs.
     EndlessSearch,
 }
 
@@ -56,10 +57,15 @@ async fn session(socket: TcpStream, flood: Flood) -> std::io::Result<()> {
                  {tag} OK [READ-ONLY] done\r\n"
             )
         } else if upper.starts_with("UID SEARCH") && flood == Flood::EndlessSearch {
-            write.write_all(b"* SEARCH").await?;
-            let numbers: String = (1..10_000).map(|n| format!(" {n}")).collect();
+            let mut n = 1u64;
             loop {
-                write.write_all(numbers.as_bytes()).await?;
+                let mut line = String::from("* SEARCH");
+                for _ in 0..1000 {
+                    line.push_str(&format!(" {n}"));
+                    n += 1;
+                }
+                line.push_str("\r\n");
+                write.write_all(line.as_bytes()).await?;
             }
         } else if upper.starts_with("UID SEARCH") {
             format!("* SEARCH\r\n{tag} OK done\r\n")
