@@ -7,7 +7,9 @@
 //! * among the probe's candidates the one carrying SES's Message-ID form is preferred
 //!   (`<id@email.amazonses.com>` in us-east-1, `<id@<region>.amazonses.com>` elsewhere: SES overrides any
 //!   Message-ID it is given, research/ses-events-oauth-emf.md §1 "SES messageId vs delivered Message-ID");
-//! * every other matching message is foreign: named in the report's notes, never the one judged.
+//! * every other matching message is foreign: named in the report's notes, never the one judged;
+//! * a candidate over `max_message_size` is never chosen, so never read whole: it is named in the notes as
+//!   not read ([`Choice::offer_sized`]). Probe mail is a few KB.
 //!
 //! Without SES event records the probe cannot tell a forgery that copies SES's Message-ID form from the
 //! real mail; the README says so.
