@@ -1,5 +1,5 @@
 //! Sizes in bytes as humans read and write them: `"10 MiB"`, `"64KiB"`, `"500kB"` or a plain number of
-//! bytes in a settings file (serde helper), and the one way output prints a size.
+//! bytes in a settings file (a serde deserializer), and the one way output prints a size.
 
 use serde::Deserializer;
 
