@@ -15,8 +15,9 @@
 //! * [`doctor`] — `probe doctor`, the read-only preflight; [`lint`] — `probe lint-terraform`.
 //! * [`monitor`] — scheduler, alert state machine, SQLite state; [`alert`] — the channels; [`metrics`] —
 //!   Prometheus metrics and HTTP endpoints.
-//! * [`demo`] — `probe demo` over the AWS twin; [`logging`], [`secret`], [`duration`]; [`child`] — the
-//!   environment of the programs the probe starts (exec channels, secret commands).
+//! * [`demo`] — `probe demo` over the AWS twin; [`logging`], [`secret`], [`duration`], [`size`]; [`child`] —
+//!   the environment of the programs the probe starts (exec channels, secret commands); [`regular_file`] —
+//!   bounded reads of local files that are regular files, never links, FIFOs or devices.
 //!
 //! The AWS twin is its own crate, `twin` (`crates/twin`): Cognito, SESv2 and CloudWatch as the probe sees
 //! them, served over HTTP on loopback for the real SDK clients, delivering real DKIM-signed mail into a
@@ -43,6 +44,8 @@ pub mod metrics;
 pub mod monitor;
 pub mod output;
 pub mod probe;
+pub mod regular_file;
 pub mod report;
 pub mod secret;
+pub mod size;
 pub mod verdict;

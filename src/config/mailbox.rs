@@ -8,6 +8,7 @@ use serde::{Deserialize, Deserializer};
 
 use crate::duration;
 use crate::secret::SecretSource;
+use crate::size;
 
 /// The mailbox the test user's mail lands in.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +57,14 @@ impl Mailbox {
         match self {
             Mailbox::Imap(i) => Some(i),
             Mailbox::Maildir(_) => None,
+        }
+    }
+
+    /// The largest message the probe reads whole.
+    pub fn max_message_size(&self) -> u64 {
+        match self {
+            Mailbox::Imap(i) => i.max_message_size,
+            Mailbox::Maildir(m) => m.max_message_size,
         }
     }
 
@@ -114,6 +123,10 @@ pub struct ImapSettings {
     /// (Dovecot `mail_max_userip_connections` 10, Gmail 15); a run waits for a free one before its baseline.
     #[serde(default = "defaults::max_connections")]
     pub max_connections: usize,
+    /// The largest message the probe reads whole (`RFC822.SIZE`, bytes). A candidate over it is judged on its
+    /// header only and named in the report's notes, never fetched; probe mail is a few KB.
+    #[serde(default = "defaults::max_message_size", deserialize_with = "size::de")]
+    pub max_message_size: u64,
 }
 
 impl ImapSettings {
@@ -184,6 +197,9 @@ pub struct MaildirSettings {
     pub no_authserv_id: bool,
     #[serde(default)]
     pub cleanup: Cleanup,
+    /// As `[imap] max_message_size`: a larger file is judged on its first bytes only and named in the notes.
+    #[serde(default = "defaults::max_message_size", deserialize_with = "size::de")]
+    pub max_message_size: u64,
 }
 
 mod defaults {
@@ -203,6 +219,9 @@ mod defaults {
     }
     pub fn max_connections() -> usize {
         8
+    }
+    pub fn max_message_size() -> u64 {
+        crate::inbox::DEFAULT_MAX_MESSAGE_SIZE
     }
 }
 

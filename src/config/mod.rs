@@ -254,6 +254,11 @@ impl ProbeFile {
         if let Mailbox::Imap(imap) = &self.mailbox {
             validate_imap(imap)?;
         }
+        let size_key = match self.mailbox {
+            Mailbox::Imap(_) => "imap.max_message_size",
+            Mailbox::Maildir(_) => "maildir.max_message_size",
+        };
+        validate_max_message_size(self.mailbox.max_message_size()).map_err(|message| (size_key, message))?;
         if let Some(url) = &self.aws.endpoint_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
@@ -290,6 +295,24 @@ fn validate_imap(imap: &ImapSettings) -> Result<(), (&'static str, String)> {
         return Err(("imap.max_connections", message.into()));
     }
     Ok(())
+}
+
+/// The bounds of `max_message_size`: the probe's own mail (a few KB of headers: DKIM signatures, the
+/// receiver's trace) must fit, and the IMAP client buffers a message whole, so it stays far below what a
+/// host can spare (IMAP sizes are 32-bit, RFC 3501 §9 `number`).
+const MESSAGE_SIZE_RANGE: std::ops::RangeInclusive<u64> = 16 * 1024..=1024 * 1024 * 1024;
+
+fn validate_max_message_size(limit: u64) -> Result<(), String> {
+    if MESSAGE_SIZE_RANGE.contains(&limit) {
+        return Ok(());
+    }
+    Err(format!(
+        "{} is out of range, expected {} to {} (probe mail is a few KB; default {})",
+        crate::size::show(limit),
+        crate::size::show(*MESSAGE_SIZE_RANGE.start()),
+        crate::size::show(*MESSAGE_SIZE_RANGE.end()),
+        crate::size::show(crate::inbox::DEFAULT_MAX_MESSAGE_SIZE),
+    ))
 }
 
 /// Loads every `*.toml` in `dir`, sorted by name; a broken file stops nothing: every result is returned.

@@ -100,6 +100,7 @@ fn minimal_file_gets_documented_defaults() {
     assert_eq!(imap.folders, vec!["INBOX"]);
     assert_eq!(imap.cleanup, Cleanup::Delete);
     assert_eq!(imap.max_connections, 8);
+    assert_eq!(imap.max_message_size, 10 * 1024 * 1024, "10 MiB: probe mail is a few KB");
     assert!(p.expect.dkim_aligned && !p.expect.spf_aligned);
 }
 
@@ -174,6 +175,27 @@ fn bad_files_fail_with_file_line_and_field() {
             &format!("{MINIMAL}max_connections = 0\n"),
             "probes/p.toml:9: imap.max_connections: is 0, expected at least 1",
         ),
+        (
+            "message size without a known unit",
+            &format!("{MINIMAL}max_message_size = \"10 megs\"\n"),
+            "probes/p.toml:9:20: invalid size \"10 megs\" (unknown unit \"megs\")",
+        ),
+        (
+            "message size too small for probe mail",
+            &format!("{MINIMAL}max_message_size = 1000\n"),
+            "probes/p.toml:9: imap.max_message_size: 1000 bytes is out of range, expected 16 KiB to 1 GiB",
+        ),
+        (
+            "message size of a Maildir too large",
+            "pool_id = \"us-east-1_knEL7cqS3\"\nusername = \"u\"\n[maildir]\npath = \"/m\"\n\
+             max_message_size = \"2 GiB\"\n",
+            "probes/p.toml:5: maildir.max_message_size: 2 GiB is out of range",
+        ),
+        (
+            "message size of the wrong type",
+            &format!("{MINIMAL}max_message_size = true\n"),
+            "probes/p.toml:9:20: invalid type: boolean `true`, expected a number of bytes or a size",
+        ),
     ];
     for (name, text, expected) in cases {
         let err = ProbeFile::parse(text, Path::new("probes/p.toml")).unwrap_err().to_string();
@@ -188,5 +210,14 @@ fn inline_secret_error_does_not_echo_the_value() {
         let text = MINIMAL.replace("{ env = \"PROBE_IMAP_PASSWORD\" }", value);
         let err = ProbeFile::parse(&text, Path::new("p.toml")).unwrap_err().to_string();
         assert!(err.contains("inline secret values are not accepted") && !err.contains(secret), "{value}: {err}");
+    }
+}
+
+#[test]
+fn message_sizes_are_read_as_written() {
+    for (written, bytes) in [("65536", 65_536), ("\"64 KiB\"", 65_536), ("\"2 MB\"", 2_000_000)] {
+        let text = format!("{MINIMAL}max_message_size = {written}\n");
+        let p = ProbeFile::parse(&text, Path::new("p.toml")).unwrap();
+        assert_eq!(p.mailbox.max_message_size(), bytes, "{written}");
     }
 }

@@ -7,7 +7,9 @@
 //! * among the probe's candidates the one carrying SES's Message-ID form is preferred
 //!   (`<id@email.amazonses.com>` in us-east-1, `<id@<region>.amazonses.com>` elsewhere: SES overrides any
 //!   Message-ID it is given, research/ses-events-oauth-emf.md §1 "SES messageId vs delivered Message-ID");
-//! * every other matching message is foreign: named in the report's notes, never the one judged.
+//! * every other matching message is foreign: named in the report's notes, never the one judged;
+//! * a candidate over `max_message_size` is never chosen, so never read whole: it is named in the notes as
+//!   not read ([`Choice::offer_sized`]). Probe mail is a few KB.
 //!
 //! Without SES event records the probe cannot tell a forgery that copies SES's Message-ID form from the
 //! real mail; the README says so.
@@ -68,6 +70,10 @@ pub fn ses_message_id(message_id: &str) -> Option<String> {
     (ses && !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')).then(|| id.to_string())
 }
 
+/// Lines kept per kind of note in one look; past it they are counted, so a mailbox flooded with
+/// lookalikes cannot grow the report without bound.
+pub const MAX_NOTES: usize = 20;
+
 /// How the candidates of one look at the mailbox were decided.
 #[derive(Debug)]
 pub struct Choice<T> {
@@ -79,11 +85,33 @@ pub struct Choice<T> {
     chosen_label: String,
     /// One line per foreign message, for the notes.
     pub foreign: Vec<String>,
+    /// One line per message left unread: the probe's candidate over `max_message_size`, or (Maildir) an
+    /// entry that is not a regular file.
+    pub unread: Vec<String>,
+    /// Lines past [`MAX_NOTES`] in `foreign` and in `unread`, counted only.
+    more_foreign: usize,
+    more_unread: usize,
 }
 
 impl<T> Default for Choice<T> {
     fn default() -> Self {
-        Choice { chosen: None, without_ses_form: false, chosen_label: String::new(), foreign: Vec::new() }
+        Choice {
+            chosen: None,
+            without_ses_form: false,
+            chosen_label: String::new(),
+            foreign: Vec::new(),
+            unread: Vec::new(),
+            more_foreign: 0,
+            more_unread: 0,
+        }
+    }
+}
+
+fn push_note(lines: &mut Vec<String>, more: &mut usize, line: String) {
+    if lines.len() < MAX_NOTES {
+        lines.push(line);
+    } else {
+        *more += 1;
     }
 }
 
@@ -92,12 +120,12 @@ impl<T> Choice<T> {
     pub fn offer(&mut self, label: &str, judged: Candidate, item: T) {
         match judged {
             Candidate::NotOurs => {}
-            Candidate::Foreign(why) => self.foreign.push(format!("{label}: {why}; not the probe's mail")),
+            Candidate::Foreign(why) => self.note_foreign(format!("{label}: {why}; not the probe's mail")),
             Candidate::Ours { ses_message_id: Some(_) } if self.chosen.is_none() || self.without_ses_form => {
                 if self.chosen.is_some() {
                     let earlier = &self.chosen_label;
-                    self.foreign
-                        .push(format!("{earlier}: no SES Message-ID form; set aside for {label}, which has it"));
+                    let line = format!("{earlier}: no SES Message-ID form; set aside for {label}, which has it");
+                    self.note_foreign(line);
                 }
                 self.chosen = Some(item);
                 self.chosen_label = label.to_string();
@@ -109,14 +137,48 @@ impl<T> Choice<T> {
                 self.without_ses_form = ses_message_id.is_none();
             }
             Candidate::Ours { .. } => {
-                self.foreign.push(format!("{label}: another message from the sender to the test user; not judged"))
+                self.note_foreign(format!("{label}: another message from the sender to the test user; not judged"))
             }
         }
+    }
+
+    /// [`Choice::offer`] for a message of `size` bytes (when known): a candidate of the probe's over `limit`
+    /// (`max_message_size`) is never chosen, so never read whole — it is named in `unread`. Probe mail is a
+    /// few KB; a message that large is not the mail Cognito sends.
+    pub fn offer_sized(&mut self, label: &str, judged: Candidate, size: Option<u64>, limit: u64, item: T) {
+        match (judged, size) {
+            (Candidate::Ours { .. }, Some(size)) if size > limit => self.not_read(format!(
+                "{label} is {size} bytes, over max_message_size ({}); not read",
+                crate::size::show(limit)
+            )),
+            (judged, _) => self.offer(label, judged, item),
+        }
+    }
+
+    /// Notes a message the probe did not read (the line says which and why).
+    pub fn not_read(&mut self, line: String) {
+        push_note(&mut self.unread, &mut self.more_unread, line);
+    }
+
+    fn note_foreign(&mut self, line: String) {
+        push_note(&mut self.foreign, &mut self.more_foreign, line);
     }
 
     /// Whether looking further cannot give a better choice.
     pub fn settled(&self) -> bool {
         self.chosen.is_some() && !self.without_ses_form
+    }
+
+    /// The chosen message, the foreign notes and the unread notes, each list closed by a count of the lines
+    /// past [`MAX_NOTES`].
+    pub fn finish(self) -> (Option<T>, Vec<String>, Vec<String>) {
+        let close = |mut lines: Vec<String>, more: usize| {
+            if more > 0 {
+                lines.push(format!("{more} more like these, not listed"));
+            }
+            lines
+        };
+        (self.chosen, close(self.foreign, self.more_foreign), close(self.unread, self.more_unread))
     }
 }
 
@@ -197,5 +259,25 @@ mod tests {
             "{:?}",
             choice.foreign
         );
+    }
+
+    #[test]
+    fn a_candidate_over_the_limit_is_never_chosen_and_notes_are_bounded() {
+        let ours = || Candidate::Ours { ses_message_id: Some("id".to_string()) };
+        let mut choice = Choice::default();
+        choice.offer_sized("INBOX UID 1", ours(), Some(1_048_576), 65_536, 1);
+        choice.offer_sized("INBOX UID 2", Candidate::Foreign("2 From fields".into()), Some(1_048_576), 65_536, 2);
+        assert!(choice.chosen.is_none(), "an oversized candidate is not chosen");
+        choice.offer_sized("INBOX UID 3", ours(), None, 65_536, 3);
+        assert_eq!(choice.chosen, Some(3), "a size the server did not give is bounded when the message is read");
+        for uid in 4..40 {
+            choice.offer_sized(&format!("INBOX UID {uid}"), ours(), Some(1 << 30), 65_536, uid);
+        }
+        let (chosen, foreign, unread) = choice.finish();
+        assert_eq!(chosen, Some(3));
+        assert_eq!(foreign, ["INBOX UID 2: 2 From fields; not the probe's mail"]);
+        assert_eq!(unread[0], "INBOX UID 1 is 1048576 bytes, over max_message_size (64 KiB); not read");
+        assert_eq!(unread.len(), MAX_NOTES + 1);
+        assert_eq!(unread[MAX_NOTES], "17 more like these, not listed");
     }
 }

@@ -1,19 +1,27 @@
 //! The IMAP backend: TLS with certificate verification (custom CA allowed), LOGIN or XOAUTH2, a baseline
-//! from `STATUS (UIDNEXT UIDVALIDITY)`, waiting with IDLE (RFC 2177) and a NOOP-poll fallback, matching
-//! on ENVELOPE From/To among UIDs above the baseline, fetching with `BODY.PEEK[]` so the message stays
-//! unseen, and clean-up of exactly the matched UID (UIDPLUS `UID EXPUNGE`, RFC 4315; `UID MOVE`, RFC 6851).
+//! from `STATUS (UIDNEXT UIDVALIDITY)`, waiting with IDLE (RFC 2177) and a NOOP-poll fallback, and clean-up
+//! of exactly the matched UID (UIDPLUS `UID EXPUNGE`, RFC 4315; `UID MOVE`, RFC 6851).
+//!
+//! What is read is bounded at every step, whatever the server does: new UIDs above the baseline are listed
+//! in batches of [`ENVELOPE_BATCH`] (`UID FETCH a:b (UID RFC822.SIZE INTERNALDATE ENVELOPE)`, never an
+//! open-ended `n:*`), at most [`NEW_PER_LOOK`] per folder per look (the rest on the next look, at once); a
+//! message whose envelope matches is judged on its header alone (`BODY.PEEK[HEADER]<0.256 KiB>`); only the
+//! chosen message is fetched whole (`BODY.PEEK[]`, so it stays unseen), and only when its `RFC822.SIZE` is
+//! within `max_message_size` — a larger candidate is a note, never loaded. Every answer is read within a
+//! byte budget per command ([`super::budget`]): a server that sends more is dropped, the run UNKNOWN.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_imap::types::{Fetch, NameAttribute};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::rustls;
 
+use super::budget::{self, Budget, Budgeted};
 use super::candidate::{self, Candidate, Choice};
-use super::{Baseline, FolderMark, Found, InboxError, LateWindow, Matcher, Sweep, Waited};
+use super::{Baseline, FolderMark, Found, HEADER_BYTES, InboxError, LateWindow, Matcher, Sweep, Waited};
 use crate::config::{Cleanup, ImapAuth, ImapSettings};
 use crate::secret::Secret;
 
@@ -25,6 +33,15 @@ type Session = async_imap::Session<Box<dyn ImapStream>>;
 
 /// One command's time budget; a server that stops answering is the probe's trouble, not a delivery failure.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// UIDs whose envelopes one `UID FETCH` lists.
+pub const ENVELOPE_BATCH: u32 = 25;
+
+/// New UIDs one look at a folder lists; more wait for the next look, which follows at once.
+pub const NEW_PER_LOOK: u32 = 500;
+
+/// The probe's own stale mail one sweep handles per folder, oldest first; the rest is swept by the next run.
+pub const SWEEP_PER_FOLDER: usize = 500;
 
 /// Junk folder names used by big providers when the server does not mark one SPECIAL-USE `\Junk`
 /// (RFC 6154). Gmail: `[Gmail]/Spam`; Outlook: `Junk Email`; Yahoo: `Bulk` / `Bulk Mail`.
@@ -45,6 +62,32 @@ pub struct ImapInbox {
     checked_uid_next: Vec<(String, Option<u32>)>,
     /// Set when any command failed or timed out: the connection's state is unknown, so it is never reused.
     failed: bool,
+    /// What the server may still send in answer to the current command.
+    budget: Budget,
+    /// The folder last EXAMINEd or SELECTed, so the chosen message is fetched without selecting again.
+    examined: Option<String>,
+}
+
+/// What one envelope listing says about a message.
+#[derive(Debug)]
+struct Listed {
+    uid: u32,
+    size: Option<u32>,
+    visible_at: Option<DateTime<Utc>>,
+    /// From the pool's sender to the test user by its ENVELOPE.
+    matches: bool,
+}
+
+/// A candidate judged on its header; its body is fetched only if it is the one chosen.
+#[derive(Debug)]
+struct Pending {
+    folder: String,
+    junk: bool,
+    uid_validity: Option<u32>,
+    uid: u32,
+    visible_at: Option<DateTime<Utc>>,
+    detected_at: DateTime<Utc>,
+    ses_message_id: Option<String>,
 }
 
 /// SASL XOAUTH2 (Google and Microsoft): `user=<u>^Aauth=Bearer <token>^A^A`. On failure the server sends a
@@ -152,6 +195,7 @@ async fn open_stream(
 async fn login(
     mut client: async_imap::Client<Box<dyn ImapStream>>,
     settings: &ImapSettings,
+    budget: &Budget,
 ) -> Result<Session, InboxError> {
     let connect_err = |detail: String| InboxError::Connect { host: settings.host.clone(), port: settings.port, detail };
     match tokio::time::timeout(COMMAND_TIMEOUT, client.read_response()).await {
@@ -161,6 +205,7 @@ async fn login(
         Err(_) => return Err(InboxError::Timeout(COMMAND_TIMEOUT)),
     }
     let login_err = |detail: String| InboxError::Login { username: settings.username.clone(), detail };
+    budget.allow("LOGIN", budget::ANSWER);
     let secret = match settings.credential() {
         Some(source) => source.read().await?,
         None => return Err(login_err("no password or token configured".into())),
@@ -194,8 +239,13 @@ impl ImapInbox {
         settings: &ImapSettings,
         tls: Option<Arc<rustls::ClientConfig>>,
     ) -> Result<ImapInbox, InboxError> {
-        let client = async_imap::Client::new(open_stream(settings, tls).await?);
-        let session = login(client, settings).await?;
+        let budget = Budget::default();
+        let stream: Box<dyn ImapStream> = Box::new(Budgeted::new(open_stream(settings, tls).await?, budget.clone()));
+        let too_large = |e: InboxError| match budget.exceeded() {
+            Some((command, limit)) => InboxError::TooLarge { command: command.into(), limit },
+            None => e,
+        };
+        let session = login(async_imap::Client::new(stream), settings, &budget).await.map_err(too_large)?;
         let mut inbox = ImapInbox {
             session: Some(session),
             settings: settings.clone(),
@@ -205,13 +255,32 @@ impl ImapInbox {
             moves: false,
             checked_uid_next: Vec::new(),
             failed: false,
+            budget,
+            examined: None,
         };
-        let caps = timed("CAPABILITY", inbox.session()?.capabilities()).await?;
-        inbox.server_idle = caps.has_str("IDLE");
-        inbox.uidplus = caps.has_str("UIDPLUS");
-        inbox.moves = caps.has_str("MOVE");
-        inbox.folders = inbox.discover_folders().await?;
+        let r = inbox.learn_server().await;
+        inbox.note(r)?;
         Ok(inbox)
+    }
+
+    /// CAPABILITY and the folders.
+    async fn learn_server(&mut self) -> Result<(), InboxError> {
+        self.begin("CAPABILITY", budget::ANSWER);
+        let caps = timed("CAPABILITY", self.session()?.capabilities()).await?;
+        self.server_idle = caps.has_str("IDLE");
+        self.uidplus = caps.has_str("UIDPLUS");
+        self.moves = caps.has_str("MOVE");
+        self.folders = self.discover_folders().await?;
+        Ok(())
+    }
+
+    /// Sets the byte budget for the answer to the next command, and empties the queue of untagged responses
+    /// the client kept from earlier ones (the probe reads none of them; left alone they would pile up).
+    fn begin(&mut self, command: &'static str, limit: u64) {
+        self.budget.allow(command, limit);
+        if let Some(session) = self.session.as_mut() {
+            while session.unsolicited_responses.try_recv().is_ok() {}
+        }
     }
 
     /// Whether this session may serve another run: logged in, not in IDLE, and no command of it failed or
@@ -227,6 +296,7 @@ impl ImapInbox {
         let refolder = settings.folders != self.settings.folders || settings.junk_folder != self.settings.junk_folder;
         self.settings = settings.clone();
         self.checked_uid_next.clear();
+        self.examined = None;
         if refolder {
             let folders = self.discover_folders().await;
             self.folders = self.note(folders)?;
@@ -236,6 +306,7 @@ impl ImapInbox {
 
     /// NOOP (RFC 3501 §6.1.2): proves an idle pooled connection is still alive before a run relies on it.
     pub async fn noop(&mut self) -> Result<(), InboxError> {
+        self.begin("NOOP", budget::ANSWER);
         let r = match self.session() {
             Ok(session) => timed("NOOP", session.noop()).await,
             Err(e) => Err(e),
@@ -243,12 +314,15 @@ impl ImapInbox {
         self.note(r)
     }
 
-    /// Remembers that a command failed, so the session is not reused.
+    /// Remembers that a command failed, so the session is not reused; an answer over its budget is said so.
     fn note<T>(&mut self, result: Result<T, InboxError>) -> Result<T, InboxError> {
         if result.is_err() {
             self.failed = true;
         }
-        result
+        match (result, self.budget.exceeded()) {
+            (Err(_), Some((command, limit))) => Err(InboxError::TooLarge { command: command.into(), limit }),
+            (result, _) => result,
+        }
     }
 
     fn session(&mut self) -> Result<&mut Session, InboxError> {
@@ -261,6 +335,7 @@ impl ImapInbox {
     /// (RFC 6154 §2), else the first well-known Junk name that exists.
     async fn discover_folders(&mut self) -> Result<Vec<(String, bool)>, InboxError> {
         let names: Vec<(String, bool)> = {
+            self.begin("LIST", budget::LIST_ANSWER);
             let session = self.session()?;
             let stream = timed("LIST", session.list(Some(""), Some("*"))).await?;
             let list: Vec<_> = timed("LIST", stream.try_collect::<Vec<_>>()).await?;
@@ -318,6 +393,7 @@ impl ImapInbox {
         let taken_at = Utc::now();
         let mut marks = Vec::new();
         for (folder, junk) in self.folders.clone() {
+            self.begin("STATUS", budget::ANSWER);
             let status = timed("STATUS", self.session()?.status(&folder, "(UIDNEXT UIDVALIDITY)")).await?;
             // UIDVALIDITY and UIDNEXT are non-zero numbers (RFC 3501 §2.3.1.1, §9 nz-number). Dovecot answers 0
             // while a brand-new folder's index is being created by another session: not known yet.
@@ -332,69 +408,183 @@ impl ImapInbox {
         Ok(Baseline { taken_at, folders: marks })
     }
 
-    /// New messages in one folder since `mark`: EXAMINE (read-only), then `UID FETCH next:*` of ENVELOPE and
-    /// INTERNALDATE. `n:*` always returns the last message even when its UID is below n (RFC 3501 §6.4.8),
-    /// so UIDs are filtered again here. Each message whose envelope matches is fetched (`BODY.PEEK[]`, one
-    /// at a time) and judged on its raw header ([`candidate::judge`]), once per wait (`judged`).
+    /// EXAMINE (read-only) of a folder, checking that its UIDVALIDITY is still the baseline's.
+    async fn examine(
+        &mut self,
+        folder: &str,
+        uid_validity: Option<u32>,
+    ) -> Result<async_imap::types::Mailbox, InboxError> {
+        self.begin("EXAMINE", budget::ANSWER);
+        self.examined = None;
+        let mailbox = timed("EXAMINE", self.session()?.examine(folder)).await?;
+        if let (Some(before), Some(after)) = (uid_validity, mailbox.uid_validity)
+            && before != after
+        {
+            return Err(InboxError::UidValidity { folder: folder.to_string(), before, after });
+        }
+        self.examined = Some(folder.to_string());
+        Ok(mailbox)
+    }
+
+    /// `(UID RFC822.SIZE INTERNALDATE ENVELOPE)` of the UIDs in `set`, each answer reduced to what the probe
+    /// needs as it arrives, within [`budget::ENVELOPES_ANSWER`]. Only UIDs `wanted` are kept: a server may
+    /// answer for others.
+    async fn list(
+        &mut self,
+        set: &str,
+        wanted: impl Fn(u32) -> bool,
+        matcher: &Matcher,
+    ) -> Result<Vec<Listed>, InboxError> {
+        self.begin("UID FETCH", budget::ENVELOPES_ANSWER);
+        let session = self.session()?;
+        let mut stream = timed("UID FETCH", session.uid_fetch(set, "(UID RFC822.SIZE INTERNALDATE ENVELOPE)")).await?;
+        let mut listed: Vec<Listed> = timed("UID FETCH", async {
+            let mut listed = Vec::new();
+            while let Some(fetch) = stream.try_next().await? {
+                let Some(uid) = fetch.uid.filter(|u| wanted(*u)) else { continue };
+                let visible_at = fetch.internal_date().map(|d| d.with_timezone(&Utc));
+                listed.push(Listed { uid, size: fetch.size, visible_at, matches: envelope_matches(&fetch, matcher) });
+            }
+            Ok::<_, async_imap::error::Error>(listed)
+        })
+        .await?;
+        listed.sort_by_key(|l| l.uid);
+        listed.dedup_by_key(|l| l.uid);
+        Ok(listed)
+    }
+
+    /// One section of one message (`BODY.PEEK[HEADER]<0.N>` or `BODY.PEEK[]`), read within `limit` plus the
+    /// response's framing. The bytes are copied out of the response, which is dropped at once: the message
+    /// is held once. `None` when the message is gone (expunged by another client).
+    async fn section(
+        &mut self,
+        uid: u32,
+        query: &str,
+        limit: u64,
+        header: bool,
+    ) -> Result<Option<Vec<u8>>, InboxError> {
+        self.begin("UID FETCH", limit + budget::FRAMING);
+        let session = self.session()?;
+        let mut stream = timed("UID FETCH", session.uid_fetch(uid.to_string(), query)).await?;
+        timed("UID FETCH", async {
+            let mut bytes = None;
+            while let Some(fetch) = stream.try_next().await? {
+                if fetch.uid == Some(uid) && bytes.is_none() {
+                    bytes = if header { fetch.header() } else { fetch.body() }.map(<[u8]>::to_vec);
+                }
+            }
+            Ok::<_, async_imap::error::Error>(bytes)
+        })
+        .await
+    }
+
+    /// The highest UID at or above `from`, for a server that gives no UIDNEXT (RFC 3501 §6.4.8: `n:*` also
+    /// names the last message, whatever its UID).
+    async fn last_uid(&mut self, from: u32) -> Result<Option<u32>, InboxError> {
+        self.begin("UID SEARCH", budget::SEARCH_ANSWER);
+        let uids = timed("UID SEARCH", self.session()?.uid_search(format!("UID {from}:*"))).await?;
+        Ok(uids.into_iter().filter(|u| *u >= from).max())
+    }
+
+    /// One look at a folder: the new UIDs from `next` on, listed in batches, at most [`NEW_PER_LOOK`] of
+    /// them; `next` moves past what was listed, so no UID is looked at twice in one wait. Each message whose
+    /// envelope matches is judged on its header ([`candidate::judge`]) and offered to `choice` with its size.
+    /// Returns whether new UIDs are left for the next look.
     async fn check_folder(
         &mut self,
         mark: &FolderMark,
         matcher: &Matcher,
-        judged: &mut Vec<(String, u32)>,
-        choice: &mut Choice<Found>,
-    ) -> Result<(), InboxError> {
-        let uid_next = mark.uid_next.unwrap_or(1);
-        let mailbox = timed("EXAMINE", self.session()?.examine(&mark.folder)).await?;
-        if let (Some(before), Some(after)) = (mark.uid_validity, mailbox.uid_validity)
-            && before != after
-        {
-            return Err(InboxError::UidValidity { folder: mark.folder.clone(), before, after });
-        }
+        next: &mut u32,
+        choice: &mut Choice<Pending>,
+    ) -> Result<bool, InboxError> {
+        let mailbox = self.examine(&mark.folder, mark.uid_validity).await?;
         self.checked_uid_next.retain(|(f, _)| f != &mark.folder);
         self.checked_uid_next.push((mark.folder.clone(), mailbox.uid_next));
-        if mailbox.uid_next.is_some_and(|n| n <= uid_next) || mailbox.exists == 0 {
-            return Ok(());
+        if mailbox.exists == 0 {
+            return Ok(false);
         }
-        let fetches: Vec<Fetch> = {
-            let session = self.session()?;
-            let stream =
-                timed("UID FETCH", session.uid_fetch(format!("{uid_next}:*"), "(UID INTERNALDATE ENVELOPE)")).await?;
-            timed("UID FETCH", stream.try_collect::<Vec<_>>()).await?
+        let last = match mailbox.uid_next {
+            Some(n) if n <= *next => return Ok(false),
+            Some(n) => n - 1,
+            None => match self.last_uid(*next).await? {
+                Some(last) => last,
+                None => return Ok(false),
+            },
         };
-        for fetch in fetches {
-            let Some(uid) = fetch.uid.filter(|u| *u >= uid_next) else { continue };
-            let key = (mark.folder.clone(), uid);
-            if judged.contains(&key) || !envelope_matches(&fetch, matcher) {
-                continue;
-            }
-            judged.push(key);
-            let visible_at = fetch.internal_date().map(|d| d.with_timezone(&Utc));
-            let detected_at = Utc::now();
-            let body: Vec<Fetch> = {
-                let session = self.session()?;
-                let stream = timed("UID FETCH", session.uid_fetch(uid.to_string(), "BODY.PEEK[]")).await?;
-                timed("UID FETCH", stream.try_collect::<Vec<_>>()).await?
-            };
-            let raw = body.iter().find_map(|f| f.body().map(<[u8]>::to_vec)).unwrap_or_default();
-            let verdict = candidate::judge(&raw, matcher);
-            let ses_message_id = match &verdict {
-                Candidate::Ours { ses_message_id } => ses_message_id.clone(),
-                _ => None,
-            };
-            let (folder, junk, id) = (mark.folder.clone(), mark.junk, uid.to_string());
-            let found = Found { folder, junk, id, visible_at, detected_at, ses_message_id, raw };
-            choice.offer(&format!("{} UID {uid}", mark.folder), verdict, found);
-            if choice.settled() {
-                break;
+        let (batches, more) = look(*next, last);
+        for (from, to) in batches {
+            let listed = self.list(&format!("{from}:{to}"), |u| (from..=to).contains(&u), matcher).await?;
+            *next = to.saturating_add(1);
+            for listed in listed.into_iter().filter(|l| l.matches) {
+                self.judge(mark, listed, matcher, choice).await?;
+                if choice.settled() {
+                    return Ok(false);
+                }
             }
         }
+        Ok(more)
+    }
+
+    /// Reads a matching message's header and offers it to `choice`.
+    async fn judge(
+        &mut self,
+        mark: &FolderMark,
+        listed: Listed,
+        matcher: &Matcher,
+        choice: &mut Choice<Pending>,
+    ) -> Result<(), InboxError> {
+        let query = format!("(UID BODY.PEEK[HEADER]<0.{HEADER_BYTES}>)");
+        let Some(header) = self.section(listed.uid, &query, HEADER_BYTES, true).await? else { return Ok(()) };
+        let verdict = candidate::judge(&header, matcher);
+        let ses_message_id = match &verdict {
+            Candidate::Ours { ses_message_id } => ses_message_id.clone(),
+            _ => None,
+        };
+        let pending = Pending {
+            folder: mark.folder.clone(),
+            junk: mark.junk,
+            uid_validity: mark.uid_validity,
+            uid: listed.uid,
+            visible_at: listed.visible_at,
+            detected_at: Utc::now(),
+            ses_message_id,
+        };
+        let label = format!("{} UID {}", mark.folder, listed.uid);
+        let size = listed.size.map(u64::from);
+        choice.offer_sized(&label, verdict, size, self.settings.max_message_size, pending);
         Ok(())
+    }
+
+    /// The wait's result: the chosen message fetched whole (`BODY.PEEK[]`, within `max_message_size`).
+    async fn finish(&mut self, choice: Choice<Pending>) -> Result<Waited, InboxError> {
+        let (chosen, foreign, unread) = choice.finish();
+        let Some(p) = chosen else { return Ok(Waited { found: None, foreign, unread }) };
+        if self.examined.as_deref() != Some(p.folder.as_str()) {
+            self.examine(&p.folder, p.uid_validity).await?;
+        }
+        let limit = self.settings.max_message_size;
+        let raw =
+            self.section(p.uid, "(UID BODY.PEEK[])", limit, false).await?.ok_or_else(|| InboxError::Protocol {
+                command: "UID FETCH".into(),
+                detail: format!("{} UID {} was removed before the probe read it", p.folder, p.uid),
+            })?;
+        let found = Found {
+            folder: p.folder,
+            junk: p.junk,
+            id: p.uid.to_string(),
+            visible_at: p.visible_at,
+            detected_at: p.detected_at,
+            ses_message_id: p.ses_message_id,
+            raw,
+        };
+        Ok(Waited { found: Some(found), foreign, unread })
     }
 
     /// Waits for the probe's mail in every watched folder. The first folder is watched with IDLE when the
     /// server offers it (woken at once by EXISTS); every folder is re-checked on each wake and at least every
-    /// `poll_interval` (NOOP polling where IDLE is unavailable; Gmail reports new mail on NOOP). A candidate
-    /// without SES's Message-ID form decides only when nothing better arrived by the deadline.
+    /// `poll_interval` (NOOP polling where IDLE is unavailable; Gmail reports new mail on NOOP), and at once
+    /// while a look left new UIDs unlisted. A candidate without SES's Message-ID form decides only when
+    /// nothing better arrived by the deadline.
     pub async fn wait(
         &mut self,
         baseline: &Baseline,
@@ -412,22 +602,28 @@ impl ImapInbox {
         deadline: tokio::time::Instant,
     ) -> Result<Waited, InboxError> {
         let primary = baseline.folders.first().cloned();
-        let (mut judged, mut choice) = (Vec::new(), Choice::default());
+        let mut next: Vec<u32> = baseline.folders.iter().map(|m| m.uid_next.unwrap_or(1)).collect();
+        let mut choice = Choice::default();
         loop {
-            for mark in &baseline.folders {
-                self.check_folder(mark, matcher, &mut judged, &mut choice).await?;
+            let mut more = false;
+            for (mark, next) in baseline.folders.iter().zip(next.iter_mut()) {
+                more |= self.check_folder(mark, matcher, next, &mut choice).await?;
                 if choice.settled() {
-                    return Ok(Waited { found: choice.chosen, foreign: choice.foreign });
+                    return self.finish(choice).await;
                 }
             }
             let now = tokio::time::Instant::now();
             if now >= deadline {
-                return Ok(Waited { found: choice.chosen, foreign: choice.foreign });
+                return self.finish(choice).await;
+            }
+            if more {
+                continue;
             }
             let pause = self.settings.poll_interval.min(deadline - now);
             match (&primary, self.uses_idle()) {
                 (Some(mark), true) => self.idle_once(&mark.folder, pause).await?,
                 _ => {
+                    self.begin("NOOP", budget::ANSWER);
                     timed("NOOP", self.session()?.noop()).await?;
                     tokio::time::sleep(pause).await;
                 }
@@ -440,7 +636,7 @@ impl ImapInbox {
     /// EXAMINE's response (RFC 3501 §6.3.2) and a server announces a size change once (RFC 3501 §5.2), so
     /// IDLE would not wake for it and the probe would find it only after `pause`.
     async fn idle_once(&mut self, folder: &str, pause: Duration) -> Result<(), InboxError> {
-        let mailbox = timed("EXAMINE", self.session()?.examine(folder)).await?;
+        let mailbox = self.examine(folder, None).await?;
         let checked = self.checked_uid_next.iter().find(|(f, _)| f == folder).map(|(_, n)| *n);
         if checked.is_some_and(|n| n != mailbox.uid_next) {
             return Ok(());
@@ -449,6 +645,7 @@ impl ImapInbox {
             .session
             .take()
             .ok_or_else(|| InboxError::Protocol { command: "IDLE".into(), detail: "connection lost".into() })?;
+        self.budget.allow("IDLE", budget::ANSWER);
         let mut handle = session.idle();
         timed("IDLE", handle.init()).await?;
         let (wait, _stop) = handle.wait_with_timeout(pause);
@@ -466,15 +663,21 @@ impl ImapInbox {
         if uids.is_empty() || matches!(how, Cleanup::Keep) {
             return Ok(());
         }
-        let set = uids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+        let set = uid_set(uids);
+        self.begin("SELECT", budget::ANSWER);
+        self.examined = None;
         timed("SELECT", self.session()?.select(folder)).await?;
+        self.examined = Some(folder.to_string());
         if let Cleanup::MoveTo(target) = how {
             if self.moves {
+                self.begin("UID MOVE", budget::ANSWER);
                 return timed("UID MOVE", self.session()?.uid_mv(&set, target)).await;
             }
+            self.begin("UID COPY", budget::ANSWER);
             timed("UID COPY", self.session()?.uid_copy(&set, target)).await?;
         }
         {
+            self.begin("UID STORE", budget::ANSWER);
             let session = self.session()?;
             let stream = timed("UID STORE", session.uid_store(&set, "+FLAGS.SILENT (\\Deleted)")).await?;
             timed("UID STORE", stream.try_collect::<Vec<_>>()).await?;
@@ -482,6 +685,7 @@ impl ImapInbox {
         if self.uidplus {
             // UID EXPUNGE removes only these UIDs (RFC 4315 §2.1); plain EXPUNGE would also remove mail that
             // someone else flagged \Deleted, which the probe must never touch.
+            self.begin("UID EXPUNGE", budget::ANSWER);
             let session = self.session()?;
             let stream = timed("UID EXPUNGE", session.uid_expunge(&set)).await?;
             timed("UID EXPUNGE", stream.try_collect::<Vec<_>>()).await?;
@@ -502,7 +706,8 @@ impl ImapInbox {
     }
 
     /// `UID SEARCH FROM … TO … UID 1:<baseline-1>` per folder (server-side, so the mailbox is not read), then
-    /// INTERNALDATE to keep only mail older than `older_than`.
+    /// the envelopes and INTERNALDATE of at most [`SWEEP_PER_FOLDER`] of the UIDs found, oldest first, in
+    /// batches, to keep only the probe's mail that arrived within `window`.
     pub async fn sweep(
         &mut self,
         baseline: &Baseline,
@@ -527,25 +732,29 @@ impl ImapInbox {
         let since = window.after.map(|a| format!(" SINCE {}", a.format("%-d-%b-%Y"))).unwrap_or_default();
         for mark in &baseline.folders {
             let Some(below) = mark.uid_next.filter(|n| *n > 1) else { continue };
-            timed("EXAMINE", self.session()?.examine(&mark.folder)).await?;
+            self.examine(&mark.folder, mark.uid_validity).await?;
             let query = format!("FROM {} TO {} UID 1:{}{since}", quote(&matcher.from), quote(&matcher.to), below - 1);
-            let uids = timed("UID SEARCH", self.session()?.uid_search(&query)).await?;
-            if uids.is_empty() {
-                continue;
+            self.begin("UID SEARCH", budget::SEARCH_ANSWER);
+            let found = timed("UID SEARCH", self.session()?.uid_search(&query)).await?;
+            let mut uids: Vec<u32> = found.into_iter().filter(|u| *u < below).collect();
+            uids.sort_unstable();
+            if uids.len() > SWEEP_PER_FOLDER {
+                let left = uids.len() - SWEEP_PER_FOLDER;
+                let folder = mark.folder.as_str();
+                tracing::info!(folder, left, "more stale probe mail than one sweep takes: the rest next run");
+                uids.truncate(SWEEP_PER_FOLDER);
             }
-            let set = uids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
-            let fetches: Vec<Fetch> = {
-                let session = self.session()?;
-                let stream = timed("UID FETCH", session.uid_fetch(&set, "(UID INTERNALDATE ENVELOPE)")).await?;
-                timed("UID FETCH", stream.try_collect::<Vec<_>>()).await?
-            };
-            // SEARCH FROM/TO is a substring match (RFC 3501 §6.4.4): confirm with the envelope.
-            let stale: Vec<u32> = fetches
-                .iter()
-                .filter(|f| envelope_matches(f, matcher))
-                .filter(|f| f.internal_date().is_some_and(|d| window.contains(d.with_timezone(&Utc))))
-                .filter_map(|f| f.uid)
-                .collect();
+            let mut stale = Vec::new();
+            for batch in uids.chunks(ENVELOPE_BATCH as usize) {
+                let listed = self.list(&uid_set(batch), |u| batch.contains(&u), matcher).await?;
+                // SEARCH FROM/TO is a substring match (RFC 3501 §6.4.4): confirm with the envelope.
+                stale.extend(
+                    listed
+                        .iter()
+                        .filter(|l| l.matches && l.visible_at.is_some_and(|d| window.contains(d)))
+                        .map(|l| l.uid),
+                );
+            }
             late += stale.len() as u32;
             self.remove(&mark.folder, &stale, how).await?;
         }
@@ -554,10 +763,37 @@ impl ImapInbox {
 
     /// LOGOUT (bounded to 5 s; the connection is dropped either way).
     pub async fn logout(mut self) {
+        self.budget.allow("LOGOUT", budget::ANSWER);
         if let Some(mut session) = self.session.take() {
             let _ = tokio::time::timeout(Duration::from_secs(5), session.logout()).await;
         }
     }
+}
+
+/// The batches of one look at a folder whose next unlisted UID is `next` and whose highest UID is `last`:
+/// `(from, to)` ranges of at most [`ENVELOPE_BATCH`] UIDs covering at most [`NEW_PER_LOOK`], and whether
+/// UIDs are left for the next look.
+fn look(next: u32, last: u32) -> (Vec<(u32, u32)>, bool) {
+    if next > last {
+        return (Vec::new(), false);
+    }
+    let end = last.min(next.saturating_add(NEW_PER_LOOK - 1));
+    let mut batches = Vec::new();
+    let mut from = next;
+    loop {
+        let to = end.min(from.saturating_add(ENVELOPE_BATCH - 1));
+        batches.push((from, to));
+        if to >= end {
+            break;
+        }
+        from = to + 1;
+    }
+    (batches, end < last)
+}
+
+/// `3,7,9`: a UID set (RFC 3501 §9 `sequence-set`).
+fn uid_set(uids: &[u32]) -> String {
+    uids.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
 }
 
 fn envelope_matches(fetch: &Fetch, matcher: &Matcher) -> bool {
@@ -587,6 +823,25 @@ mod tests {
         for (input, expected) in cases {
             assert_eq!(quote(input), expected);
         }
+    }
+
+    /// Each look lists bounded batches and says whether UIDs are left.
+    #[test]
+    fn looks_are_bounded_batches() {
+        let cases = [
+            ("nothing new", 10, 9, vec![], false),
+            ("one new", 10, 10, vec![(10, 10)], false),
+            ("one batch", 1, 25, vec![(1, 25)], false),
+            ("a batch and a bit", 1, 30, vec![(1, 25), (26, 30)], false),
+        ];
+        for (case, next, last, batches, more) in cases {
+            assert_eq!(look(next, last), (batches, more), "{case}");
+        }
+        let (batches, more) = look(1, 100_000);
+        assert_eq!(batches.len() as u32, NEW_PER_LOOK / ENVELOPE_BATCH, "a look lists at most NEW_PER_LOOK");
+        assert_eq!(batches.last(), Some(&(NEW_PER_LOOK - ENVELOPE_BATCH + 1, NEW_PER_LOOK)));
+        assert!(more, "the rest is left for the next look");
+        assert_eq!(look(u32::MAX - 2, u32::MAX - 1), (vec![(u32::MAX - 2, u32::MAX - 1)], false), "no overflow");
     }
 
     #[test]

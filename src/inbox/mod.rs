@@ -6,9 +6,15 @@
 //! after the baseline — never by scanning the mailbox — so a run costs the same on a full mailbox as on an
 //! empty one.
 //!
+//! Nothing a mailbox holds is read without a bound: a message over `max_message_size` is judged on its
+//! header and named in the notes, never read whole; IMAP answers are read within a byte budget per command
+//! ([`budget`]) and new mail is listed in bounded batches; a Maildir entry that is not a regular file is
+//! never opened.
+//!
 //! [`pool::ImapPool`] shares logged-in IMAP sessions between the monitor's runs of probes with the same
 //! login, one run per connection at a time, capped by `imap.max_connections`.
 
+pub mod budget;
 pub mod candidate;
 pub mod imap;
 pub mod maildir;
@@ -74,13 +80,23 @@ impl std::fmt::Debug for Found {
     }
 }
 
-/// What a wait saw: the probe's message, if it came in time, and the messages set aside as foreign (one
-/// line each, for the report's notes).
+/// What a wait saw: the probe's message, if it came in time, the messages set aside as foreign and those
+/// left unread (one line each, for the report's notes).
 #[derive(Debug, Default)]
 pub struct Waited {
     pub found: Option<Found>,
     pub foreign: Vec<String>,
+    /// Candidates over `max_message_size`, and Maildir entries that are not regular files.
+    pub unread: Vec<String>,
 }
+
+/// The most a message may be for the probe to read it, unless `max_message_size` says otherwise: probe
+/// mail is a few KB.
+pub const DEFAULT_MAX_MESSAGE_SIZE: u64 = 10 * 1024 * 1024;
+
+/// How much of a header is read to judge a candidate (`BODY.PEEK[HEADER]<0.N>`, the first bytes of a Maildir
+/// file): SES's headers with a receiver's trace are a few KB.
+pub const HEADER_BYTES: u64 = 256 * 1024;
 
 /// Mailbox state before the trigger.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -118,6 +134,12 @@ pub enum InboxError {
     Secret(#[from] crate::secret::SecretError),
     #[error("Maildir {path}: {source}")]
     Maildir { path: std::path::PathBuf, source: std::io::Error },
+    #[error(
+        "the IMAP server's answer to {command} exceeded the {} the probe reads for it (a broken or hostile \
+         server); the connection was dropped",
+        crate::size::show(*limit)
+    )]
+    TooLarge { command: String, limit: u64 },
     #[error("timed out after {} talking to the mail server", crate::duration::show(*.0))]
     Timeout(Duration),
     #[error(

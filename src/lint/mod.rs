@@ -28,6 +28,8 @@ pub enum LintError {
     Parse { file: String, line: usize, column: usize, message: String },
     #[error("no .tf files under {dir}; expected a Terraform root or a tree of them")]
     NoFiles { dir: String },
+    #[error("no .tf file under {dir} could be read ({count} left out; first: {first}); expected a Terraform root")]
+    NoneReadable { dir: String, count: usize, first: String },
 }
 
 /// How bad a finding is: warnings exit 1, failures exit 2.

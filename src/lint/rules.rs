@@ -19,6 +19,10 @@ pub const FROM_ADDRESS_SPECIALS: &str = "from-address-specials";
 /// Rule: a production pool must not use COGNITO_DEFAULT (runbook "Why SES instead of the Cognito default";
 /// issue 5: FAIL for a production pool).
 pub const COGNITO_DEFAULT_PRODUCTION: &str = "cognito-default-production";
+/// Not a rule about Terraform but about the check itself: an entry of the tree the lint did not read (a
+/// symbolic link to a directory or out of the tree, a FIFO or device, a file over the size limit), so
+/// what it holds was not checked.
+pub const UNREAD_FILE: &str = "unread-file";
 
 /// Runs every rule; findings come out ordered by file and line.
 pub fn check(tree: &Tree) -> Vec<Finding> {
@@ -29,8 +33,23 @@ pub fn check(tree: &Tree) -> Vec<Finding> {
         cognito_default_production(pool, &mut findings);
     }
     duplicate_identity_policy(tree, &mut findings);
+    unread_files(tree, &mut findings);
     findings.sort_by(|a, b| (&a.file, a.line, &a.rule).cmp(&(&b.file, b.line, &b.rule)));
     findings
+}
+
+/// A warning per entry the walk left out: the verdict holds only for what was read.
+fn unread_files(tree: &Tree, findings: &mut Vec<Finding>) {
+    for skipped in &tree.skipped {
+        findings.push(Finding {
+            file: skipped.file.clone(),
+            line: 1,
+            rule: UNREAD_FILE,
+            severity: Severity::Warning,
+            message: format!("{} {}", skipped.file, skipped.why.message()),
+            fix: skipped.why.fix(),
+        });
+    }
 }
 
 /// The sending account as the rules read it: absent means COGNITO_DEFAULT (the AWS default); an expression

@@ -2,6 +2,12 @@
 //! configuration, SES identities (data sources and resources), SES identity policies, IAM policy documents
 //! and variable defaults. Parsing is hcl-edit's; evaluation is deliberately shallow — literals, `var.x`
 //! defaults, references by address, `jsonencode()` and JSON strings — because a static check must not guess.
+//!
+//! The walk reads regular files only, so a tree under review (a pull request in CI) cannot hang or exhaust
+//! the lint: directories are entered, but a symbolic link to a directory is never followed (it could loop,
+//! or lead out of the tree); a `.tf` symbolic link is read only when it resolves to a regular file inside
+//! the scanned tree; FIFOs, devices and sockets are never opened; a `.tf` file over [`MAX_TF_FILE`] is not
+//! read. Each entry left out is a [`Skipped`], reported as an `unread-file` warning.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,6 +19,75 @@ use hcl_edit::template::{Element, Template};
 use serde_json::Value;
 
 use super::LintError;
+use crate::regular_file::{self, OpenError};
+
+/// The most the lint reads of one `.tf` file: hand-written Terraform is kilobytes; a larger file is
+/// generated, or not Terraform.
+pub const MAX_TF_FILE: u64 = 4 * 1024 * 1024;
+
+/// Why an entry of the tree was not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skip {
+    /// A symbolic link to a directory: not followed, as it could loop or lead out of the tree.
+    LinkedDirectory,
+    /// A `.tf` symbolic link resolving outside the scanned tree, to this path.
+    LinkOutside(PathBuf),
+    /// A `.tf` symbolic link that does not resolve (dangling, or a loop of links), with the reason.
+    BrokenLink(String),
+    /// A `.tf` entry that is not a regular file, or (`linked`) a link inside the tree to one.
+    NotRegular { odd: regular_file::Odd, linked: bool },
+    /// A `.tf` file over [`MAX_TF_FILE`], with its size.
+    TooLarge(u64),
+}
+
+impl Skip {
+    /// What the warning says after the file's name.
+    pub fn message(&self) -> String {
+        match self {
+            Skip::LinkedDirectory => "is a symbolic link to a directory; not followed (a link can loop or lead out of \
+                                      the tree), so the files behind it were not checked"
+                .to_string(),
+            Skip::LinkOutside(target) => {
+                format!("is a symbolic link to {}, outside the scanned tree; not read", target.display())
+            }
+            Skip::BrokenLink(why) => format!("is a symbolic link that does not resolve ({why}); not read"),
+            Skip::NotRegular { odd, linked: false } => format!("is {odd}, not a regular file; not read"),
+            Skip::NotRegular { odd, linked: true } => {
+                format!("is a symbolic link to {odd}, not a regular file; not read")
+            }
+            Skip::TooLarge(size) => format!(
+                "is {size} bytes, over the {} the lint reads of a .tf file; not read",
+                crate::size::show(MAX_TF_FILE)
+            ),
+        }
+    }
+
+    /// What to do about it.
+    pub fn fix(&self) -> String {
+        match self {
+            Skip::LinkedDirectory => {
+                "Lint the directory the link points to on its own (probe lint-terraform <target>), or replace the \
+                 link with the directory."
+            }
+            Skip::LinkOutside(_) => "Copy the file into the tree, or lint the tree it belongs to.",
+            Skip::BrokenLink(_) => "Point the link at a .tf file inside the tree, or remove it.",
+            Skip::NotRegular { .. } => "Remove it from the tree: Terraform reads regular .tf files.",
+            Skip::TooLarge(_) => {
+                "Split it into smaller files, or find out why a generated file this large is among the Terraform \
+                 sources."
+            }
+        }
+        .to_string()
+    }
+}
+
+/// An entry of the tree that was not read, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// The entry as reached from the scanned directory.
+    pub file: String,
+    pub why: Skip,
+}
 
 /// Where a declaration sits: the file (relative to the scanned directory) and its 1-based line.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -63,6 +138,8 @@ pub struct Tree {
     pub files: usize,
     pub pools: Vec<Pool>,
     pub policies: Vec<IdentityPolicy>,
+    /// Entries left out of the walk.
+    pub skipped: Vec<Skipped>,
 }
 
 /// A declaration the evaluator can look up by address (`data.aws_ses_email_identity.noreply`, `var.x`),
@@ -89,27 +166,40 @@ struct Parsed {
 /// Reads every `.tf` file under `root` (skipping hidden directories such as `.terraform/`, which holds
 /// downloaded copies of modules) and extracts the facts.
 pub fn read_tree(root: &Path) -> Result<Tree, LintError> {
-    let parsed = parse_files(root)?;
+    let mut skipped = Vec::new();
+    let parsed = parse_files(root, &mut skipped)?;
     let modules = read_modules(&parsed);
-    let mut tree = Tree { files: parsed.len(), ..Tree::default() };
+    let mut tree = Tree { files: parsed.len(), skipped, ..Tree::default() };
     for p in &parsed {
         read_resources(p, &modules, &mut tree);
     }
     Ok(tree)
 }
 
-/// Every `.tf` file under `root`, parsed; a syntax error names the file, line and column.
-fn parse_files(root: &Path) -> Result<Vec<Parsed>, LintError> {
-    let mut paths = Vec::new();
-    collect(root, &mut paths)?;
-    paths.sort();
-    if paths.is_empty() {
-        return Err(LintError::NoFiles { dir: root.display().to_string() });
-    }
+/// A `.tf` file found by the walk: where it sits in the tree, and what to open (itself, or the regular file
+/// inside the tree its link resolves to).
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Source {
+    path: PathBuf,
+    open: PathBuf,
+}
+
+/// Every readable `.tf` file under `root`, parsed; a syntax error names the file, line and column. Entries
+/// not read are added to `skipped`.
+fn parse_files(root: &Path, skipped: &mut Vec<Skipped>) -> Result<Vec<Parsed>, LintError> {
+    let canonical =
+        std::fs::canonicalize(root).map_err(|source| LintError::Read { path: root.display().to_string(), source })?;
+    let mut sources = Vec::new();
+    let mut skip = |path: &Path, why: Skip| {
+        let rel = path.strip_prefix(root).unwrap_or(path);
+        skipped.push(Skipped { file: display_path(root, rel), why });
+    };
+    collect(&canonical, root, &mut sources, &mut skip)?;
+    sources.sort();
     let mut parsed = Vec::new();
-    for path in &paths {
-        let src = std::fs::read_to_string(path)
-            .map_err(|source| LintError::Read { path: path.display().to_string(), source })?;
+    for source in &sources {
+        let Some(src) = read_source(source, &mut skip)? else { continue };
+        let path = &source.path;
         let rel = path.strip_prefix(root).unwrap_or(path).to_path_buf();
         let body = hcl_edit::parser::parse_body(&src).map_err(|e| LintError::Parse {
             file: display_path(root, &rel),
@@ -120,7 +210,47 @@ fn parse_files(root: &Path) -> Result<Vec<Parsed>, LintError> {
         let dir = rel.parent().map(Path::to_path_buf).unwrap_or_default();
         parsed.push(Parsed { rel: PathBuf::from(display_path(root, &rel)), dir, src, body });
     }
+    skipped.sort_by(|a, b| a.file.cmp(&b.file));
+    if parsed.is_empty() {
+        let dir = root.display().to_string();
+        return Err(match skipped.first() {
+            None => LintError::NoFiles { dir },
+            Some(first) => LintError::NoneReadable {
+                dir,
+                count: skipped.len(),
+                first: format!("{} {}", first.file, first.why.message()),
+            },
+        });
+    }
     Ok(parsed)
+}
+
+/// A `.tf` file's text: opened as a regular file only, read up to [`MAX_TF_FILE`]; `None` (and a
+/// [`Skipped`]) when it is something else or larger.
+fn read_source(source: &Source, skip: &mut impl FnMut(&Path, Skip)) -> Result<Option<String>, LintError> {
+    let linked = source.open != source.path;
+    let read_err = |source: std::io::Error, path: &Path| LintError::Read { path: path.display().to_string(), source };
+    let (mut file, meta) = match regular_file::open(&source.open) {
+        Ok(opened) => opened,
+        Err(OpenError::Odd(odd)) => {
+            skip(&source.path, Skip::NotRegular { odd, linked });
+            return Ok(None);
+        }
+        Err(OpenError::Io(e)) => return Err(read_err(e, &source.path)),
+    };
+    if meta.len() > MAX_TF_FILE {
+        skip(&source.path, Skip::TooLarge(meta.len()));
+        return Ok(None);
+    }
+    let bytes =
+        regular_file::read_at_most(&mut file, meta.len(), MAX_TF_FILE + 1).map_err(|e| read_err(e, &source.path))?;
+    if bytes.len() as u64 > MAX_TF_FILE {
+        skip(&source.path, Skip::TooLarge(bytes.len() as u64));
+        return Ok(None);
+    }
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|e| read_err(std::io::Error::new(std::io::ErrorKind::InvalidData, e), &source.path))
 }
 
 /// Pass 1, per module: variables, then identities and policy documents (which may use variables).
@@ -202,19 +332,41 @@ fn display_path(root: &Path, rel: &Path) -> String {
     root.join(rel).display().to_string()
 }
 
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LintError> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|source| LintError::Read { path: dir.display().to_string(), source })?;
-    for entry in entries {
-        let entry = entry.map_err(|source| LintError::Read { path: dir.display().to_string(), source })?;
+/// Walks `dir` without following links out of the scanned tree (`canonical`, its resolved path): see the
+/// module doc.
+fn collect(
+    canonical: &Path,
+    dir: &Path,
+    out: &mut Vec<Source>,
+    skip: &mut impl FnMut(&Path, Skip),
+) -> Result<(), LintError> {
+    let read_err = |source| LintError::Read { path: dir.display().to_string(), source };
+    for entry in std::fs::read_dir(dir).map_err(read_err)? {
+        let entry = entry.map_err(read_err)?;
         let path = entry.path();
-        let hidden = entry.file_name().to_string_lossy().starts_with('.');
-        if path.is_dir() {
-            if !hidden {
-                collect(&path, out)?;
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let tf = path.extension().is_some_and(|e| e == "tf");
+        // The entry's own type: a link is a link, whatever it points to.
+        let kind = entry.file_type().map_err(read_err)?;
+        if kind.is_dir() {
+            collect(canonical, &path, out, skip)?;
+        } else if kind.is_symlink() {
+            if std::fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
+                skip(&path, Skip::LinkedDirectory);
+            } else if tf {
+                match std::fs::canonicalize(&path) {
+                    Err(e) => skip(&path, Skip::BrokenLink(e.to_string())),
+                    Ok(target) if !target.starts_with(canonical) => skip(&path, Skip::LinkOutside(target)),
+                    Ok(target) => out.push(Source { path, open: target }),
+                }
             }
-        } else if path.extension().is_some_and(|e| e == "tf") && !hidden {
-            out.push(path);
+        } else if tf {
+            match regular_file::odd(kind) {
+                None => out.push(Source { open: path.clone(), path }),
+                Some(odd) => skip(&path, Skip::NotRegular { odd, linked: false }),
+            }
         }
     }
     Ok(())

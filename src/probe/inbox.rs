@@ -43,6 +43,9 @@ pub async fn open<'s>(
     let late = match window {
         Some(window) => match inbox.sweep(&baseline, &matcher, &window, probe.mailbox.cleanup()).await {
             Ok(sweep) => sweep.late,
+            // A server that sent more than the sweep reads left the connection out of step: no mail is sent
+            // that the run could not watch.
+            Err(e @ InboxError::TooLarge { .. }) => return Err(unavailable(e)),
             Err(e) => {
                 notes.push(format!("sweep of late probe mail failed: {e}"));
                 0
@@ -83,7 +86,7 @@ async fn connect(probe: &ProbeFile, ctx: &RunContext<'_>) -> Result<Inbox, Inbox
             let deadline = tokio::time::Instant::now() + probe.timeout;
             Ok(Inbox::Pooled(Box::new(ctx.imap.checkout(imap, deadline).await?)))
         }
-        Mailbox::Maildir(m) => Ok(Inbox::Maildir(MaildirInbox::open(&m.path)?)),
+        Mailbox::Maildir(m) => Ok(Inbox::Maildir(MaildirInbox::open(&m.path, m.max_message_size)?)),
     }
 }
 
@@ -101,6 +104,7 @@ pub async fn wait(
         .await
         .map_err(|e| Cause::new(Code::MailboxLost).detail(e.to_string()))?;
     opened.notes.extend(waited.foreign.iter().map(|f| format!("foreign mail: {f}")));
+    opened.notes.extend(waited.unread);
     let Some(found) = waited.found else {
         let m = &opened.matcher;
         let detail = format!("no mail from {} to {} within {}", m.from, m.to, duration::show(timeout));

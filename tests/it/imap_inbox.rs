@@ -1,6 +1,7 @@
 //! The probe's inbox phase against a real Dovecot serving the twin's Maildir: baseline, wait (IDLE and the
 //! NOOP-poll fallback), INBOX and the SPECIAL-USE Junk folder, matching only the probe's own new mail,
-//! clean-up of exactly the matched UID, and the sweep of the probe's own stale mail.
+//! clean-up of exactly the matched UID, the sweep of the probe's own stale mail, and the bounds on what is
+//! read: a candidate over `max_message_size` is never fetched, new mail is listed in bounded batches.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -13,7 +14,7 @@ use cognito_delivery_probe::inbox::{Found, Matcher};
 use futures::TryStreamExt as _;
 use twin::mail::{AuthFaults, DkimKeys, Folder, Outgoing, ReceiverStyle, Sending, compose, deliver};
 
-use testkit::dovecot::Dovecot;
+use testkit::dovecot::{Dovecot, Options};
 
 const FROM: &str = "noreply@thephenom.app";
 const TO: &str = "probe+prod@mail.test";
@@ -24,12 +25,16 @@ fn matcher() -> Matcher {
 
 /// An SES-shaped message as the twin writes it, from `from` to `to`, received at `at`.
 fn message(from: &str, to: &str, at: DateTime<Utc>) -> Vec<u8> {
+    message_with_body(from, to, at, format!("Your confirmation code is 482913 ({})\n", uuid::Uuid::new_v4()))
+}
+
+fn message_with_body(from: &str, to: &str, at: DateTime<Utc>, body: String) -> Vec<u8> {
     let msg = Outgoing {
         from: format!("Phenom <{from}>"),
         reply_to: None,
         to: to.into(),
         subject: "Your verification code".into(),
-        body: format!("Your confirmation code is 482913 ({})\n", uuid::Uuid::new_v4()),
+        body,
         sent_at: at - chrono::Duration::seconds(2),
         delivered_at: at,
         region: "us-east-1".into(),
@@ -329,4 +334,94 @@ async fn sweep_with_keep_counts_only_mail_after_the_previous_deadline_and_remove
     }
     inbox.logout().await;
     assert_eq!(uids(&contents(&dovecot, "INBOX").await), [1], "keep leaves the stale mail in place");
+}
+
+/// Bytes Dovecot sent and the command lines it received, over every session in its rawlog.
+fn rawlog(dovecot: &Dovecot) -> (u64, Vec<String>) {
+    let dir = dovecot.rawlog_dir.as_ref().expect("Dovecot started with rawlog");
+    let (mut sent, mut commands) = (0, Vec::new());
+    for entry in std::fs::read_dir(dir).expect("rawlog dir") {
+        let path = entry.expect("rawlog entry").path();
+        let data = std::fs::read(&path).expect("read rawlog");
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("out") => sent += data.len() as u64,
+            Some("in") => commands.extend(String::from_utf8_lossy(&data).lines().map(str::to_string)),
+            _ => {}
+        }
+    }
+    (sent, commands)
+}
+
+/// Makes Dovecot take in what was delivered so far (UIDs in delivery order), from another session: STATUS
+/// only, so nothing of the mail is read.
+async fn sync(dovecot: &Dovecot) {
+    let mut session = dovecot.session().await;
+    session.status("INBOX", "(MESSAGES UIDNEXT)").await.expect("STATUS");
+    session.logout().await.expect("logout");
+}
+
+/// A message of the sender's to the test user that is over `max_message_size` — with SES's Message-ID form,
+/// delivered first, so it would be the one judged if it were read — is a note and never crosses the wire;
+/// the normal probe mail after it is found.
+#[tokio::test]
+async fn a_candidate_over_max_message_size_is_a_note_and_never_fetched_while_the_probe_mail_is_found() {
+    let dovecot = Dovecot::start_with(&Options { rawlog: true, ..Options::default() });
+    let mut settings: ImapSettings = dovecot.probe_settings();
+    settings.poll_interval = Duration::from_secs(1);
+    settings.max_message_size = 64 * 1024;
+    let mut inbox = connect(&dovecot, &settings).await;
+    let baseline = inbox.baseline().await.expect("baseline");
+    let padding = "A newsletter line that makes this message large, repeated for a mebibyte.\n".repeat(15_000);
+    let big = message_with_body(FROM, TO, Utc::now(), padding);
+    assert!(big.len() > 1024 * 1024, "{}", big.len());
+    deliver(&dovecot.maildir, Folder::Inbox, &big, Utc::now()).expect("deliver");
+    sync(&dovecot).await;
+    let bytes = probe_mail(Utc::now());
+    deliver(&dovecot.maildir, Folder::Inbox, &bytes, Utc::now()).expect("deliver");
+
+    let waited = inbox.wait(&baseline, &matcher(), deadline_in(20)).await.expect("wait");
+    inbox.logout().await;
+    let found = waited.found.expect("the probe mail is found");
+    assert_eq!(found.id, "2", "the oversized candidate (UID 1) is never the one judged");
+    assert!(found.raw == bytes, "fetched message differs from what was delivered");
+    assert_eq!(waited.unread.len(), 1, "{:?}", waited.unread);
+    let note = &waited.unread[0];
+    let size: u64 = note
+        .strip_prefix("INBOX UID 1 is ")
+        .and_then(|rest| rest.strip_suffix(" bytes, over max_message_size (64 KiB); not read"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the note names the message, its size and the limit: {note:?}"));
+    assert!(size >= big.len() as u64, "RFC822.SIZE {size} of a {}-byte message", big.len());
+    let (sent, _) = rawlog(&dovecot);
+    assert!(sent < 256 * 1024, "the server sent {sent} bytes: the {}-byte message was fetched", big.len());
+}
+
+/// More new mail than one look lists (another sender's flood) is listed on the next looks, in bounded
+/// batches — never an open-ended `UID FETCH n:*` — and the probe mail behind it is found.
+#[tokio::test]
+async fn a_flood_of_new_mail_is_listed_in_bounded_batches_and_the_probe_mail_behind_it_is_found() {
+    let dovecot = Dovecot::start_with(&Options { rawlog: true, ..Options::default() });
+    let mut settings: ImapSettings = dovecot.probe_settings();
+    settings.poll_interval = Duration::from_secs(1);
+    let mut inbox = connect(&dovecot, &settings).await;
+    let baseline = inbox.baseline().await.expect("baseline");
+    let flood = cognito_delivery_probe::inbox::imap::NEW_PER_LOOK + 40;
+    let now = Utc::now();
+    for _ in 0..flood {
+        deliver(&dovecot.maildir, Folder::Inbox, &message("newsletter@shop.example", TO, now), now).expect("deliver");
+    }
+    sync(&dovecot).await;
+    let bytes = probe_mail(Utc::now());
+    deliver(&dovecot.maildir, Folder::Inbox, &bytes, Utc::now()).expect("deliver");
+
+    let found = inbox.wait(&baseline, &matcher(), deadline_in(60)).await.expect("wait").found.expect("probe mail");
+    inbox.logout().await;
+    assert_eq!(found.id, (flood + 1).to_string());
+    assert!(found.raw == bytes, "fetched message differs from what was delivered");
+    let (_, commands) = rawlog(&dovecot);
+    let fetches: Vec<&String> = commands.iter().filter(|c| c.contains("UID FETCH")).collect();
+    assert!(!fetches.is_empty(), "the rawlog holds the probe's commands");
+    for fetch in &fetches {
+        assert!(!fetch.contains(":*"), "an open-ended fetch: {fetch}");
+    }
 }

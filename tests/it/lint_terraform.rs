@@ -1,6 +1,7 @@
 //! `probe lint-terraform`: one fixture tree per rule under `tests/data/lint/<rule>/` with its exact
 //! findings, the clean trees (a policy from `aws_iam_policy_document`, terraform-example), a copy of
-//! terraform-example with the identity policy removed, and the binary's exit codes and output formats.
+//! terraform-example with the identity policy removed, the binary's exit codes and output formats, and a
+//! tree of links, FIFOs and oversized files that must not hang or exhaust it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -207,4 +208,114 @@ fn unparsable_hcl_is_unknown_with_file_and_line() {
     let (code, _, stderr) = probe(&[&empty.path().display().to_string()]);
     assert_eq!(code, 3);
     assert!(stderr.contains("no .tf files under"), "{stderr}");
+}
+
+/// Runs `probe lint-terraform` and kills it after a minute: a guard against a hang, not a timing.
+fn probe_within_a_minute(args: &[&str]) -> (u8, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_probe"))
+        .arg("lint-terraform")
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("probe runs");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut out = String::new();
+        let _ = std::io::Read::read_to_string(&mut stdout, &mut out);
+        out
+    });
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for probe") {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            child.kill().expect("kill probe");
+            panic!("probe lint-terraform {args:?} did not finish within a minute: it hung on the tree");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    (status.code().expect("probe exits with a code") as u8, reader.join().expect("stdout"))
+}
+
+/// Two links of a directory to itself, a `.tf` link to itself, one to /dev/zero and one out of the tree, a
+/// FIFO named `.tf` and a 5 MiB `.tf` file: the lint finishes, warns `unread-file` for each, and reads
+/// the regular files — a `.tf` link into the tree included.
+#[test]
+fn links_fifos_devices_and_oversized_files_are_warnings_never_a_hang() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let outside = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    std::fs::write(root.join("main.tf"), "variable \"region\" {}\n").expect("write");
+    std::fs::create_dir(root.join("shared")).expect("mkdir");
+    std::fs::write(root.join("shared/providers.tf"), "variable \"profile\" {}\n").expect("write");
+    symlink("shared/providers.tf", root.join("providers.tf")).expect("symlink");
+    symlink(".", root.join("loop-a")).expect("symlink");
+    symlink(".", root.join("loop-b")).expect("symlink");
+    symlink("self.tf", root.join("self.tf")).expect("symlink");
+    symlink("/dev/zero", root.join("zero.tf")).expect("symlink");
+    std::fs::write(outside.path().join("x.tf"), "variable \"x\" {}\n").expect("write");
+    symlink(outside.path().join("x.tf"), root.join("outside.tf")).expect("symlink");
+    let fifo = std::ffi::CString::new(root.join("pipe.tf").as_os_str().as_encoded_bytes()).expect("path");
+    // SAFETY: a valid NUL-terminated path; mkfifo has no other preconditions.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0, "mkfifo");
+    std::fs::write(root.join("big.tf"), "# generated\n".repeat(5 * 1024 * 1024 / 12 + 1)).expect("write");
+    let big = std::fs::metadata(root.join("big.tf")).expect("big.tf").len();
+
+    let shown = root.display().to_string();
+    let (code, stdout) = probe_within_a_minute(&[&shown, "--format", "json"]);
+    assert_eq!(code, 1, "warnings only:\n{stdout}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    assert_eq!((json["outcome"].as_str(), json["files"].as_u64()), (Some("warning"), Some(3)), "{stdout}");
+    let got: Vec<(String, String)> = json["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            assert_eq!((f["rule"].as_str(), f["severity"].as_str()), (Some("unread-file"), Some("warning")), "{f}");
+            (f["file"].as_str().unwrap_or_default().to_string(), f["message"].as_str().unwrap_or_default().to_string())
+        })
+        .collect();
+    let outside_x = std::fs::canonicalize(outside.path().join("x.tf")).expect("canonical");
+    let linked_dir = "is a symbolic link to a directory; not followed (a link can loop or lead out of the tree), so \
+                      the files behind it were not checked";
+    let expected = [
+        ("big.tf", format!("is {big} bytes, over the 4 MiB the lint reads of a .tf file; not read")),
+        ("loop-a", linked_dir.to_string()),
+        ("loop-b", linked_dir.to_string()),
+        ("outside.tf", format!("is a symbolic link to {}, outside the scanned tree; not read", outside_x.display())),
+        ("pipe.tf", "is a FIFO, not a regular file; not read".to_string()),
+        (
+            "self.tf",
+            "is a symbolic link that does not resolve (Too many levels of symbolic links (os error 40)); not read"
+                .to_string(),
+        ),
+        ("zero.tf", "is a symbolic link to /dev/zero, outside the scanned tree; not read".to_string()),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .into_iter()
+        .map(|(file, message)| (format!("{shown}/{file}"), format!("{shown}/{file} {message}")))
+        .collect();
+    assert_eq!(got, expected);
+
+    let (code, stdout) = probe_within_a_minute(&[&shown]);
+    assert_eq!(
+        (code, stdout.lines().last()),
+        (1, Some("lint-terraform WARNING: 0 failure(s), 7 warning(s) in 3 file(s), 0 pool(s), 0 identity policy(ies)"))
+    );
+}
+
+/// A tree whose only `.tf` files cannot be read could not be checked: exit 3, saying why.
+#[test]
+fn a_tree_with_nothing_readable_is_unknown() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero.tf")).expect("symlink");
+    let (code, _, stderr) = probe(&[&dir.path().display().to_string()]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains("no .tf file under") && stderr.contains("zero.tf is a symbolic link to /dev/zero"),
+        "{stderr}"
+    );
 }

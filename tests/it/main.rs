@@ -12,6 +12,7 @@ mod demo;
 mod doctor;
 mod dovecot;
 mod imap_auth;
+mod imap_hostile;
 mod imap_inbox;
 mod imap_pool;
 mod lint_terraform;
