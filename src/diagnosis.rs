@@ -27,7 +27,13 @@ pub enum Code {
     ReceiverChanged,
     ReceiverUnconfirmed,
     TwoPieceGotcha,
+    Suppressed,
+    Bounced,
+    Rejected,
+    RenderingFailed,
+    DeliveryDelayed,
     RecipientSide,
+    SenderUnknown,
     NotDelivered,
     CognitoCannotSend,
     SmsDelivery,
@@ -87,7 +93,7 @@ pub struct Entry {
 }
 
 impl Code {
-    pub const ALL: [Code; 25] = [
+    pub const ALL: [Code; 31] = [
         Code::Delivered,
         Code::DeliveredJunk,
         Code::DeliveredSlow,
@@ -98,7 +104,13 @@ impl Code {
         Code::ReceiverChanged,
         Code::ReceiverUnconfirmed,
         Code::TwoPieceGotcha,
+        Code::Suppressed,
+        Code::Bounced,
+        Code::Rejected,
+        Code::RenderingFailed,
+        Code::DeliveryDelayed,
         Code::RecipientSide,
+        Code::SenderUnknown,
         Code::NotDelivered,
         Code::CognitoCannotSend,
         Code::SmsDelivery,
@@ -128,7 +140,13 @@ impl Code {
             Code::ReceiverChanged => "receiver_changed",
             Code::ReceiverUnconfirmed => "receiver_unconfirmed",
             Code::TwoPieceGotcha => "two_piece_gotcha",
+            Code::Suppressed => "suppressed",
+            Code::Bounced => "bounced",
+            Code::Rejected => "rejected",
+            Code::RenderingFailed => "rendering_failed",
+            Code::DeliveryDelayed => "delivery_delayed",
             Code::RecipientSide => "recipient_side",
+            Code::SenderUnknown => "sender_unknown",
             Code::NotDelivered => "not_delivered",
             Code::CognitoCannotSend => "cognito_cannot_send",
             Code::SmsDelivery => "sms_delivery",
@@ -159,7 +177,13 @@ impl Code {
             Code::ReceiverChanged => &RECEIVER_CHANGED,
             Code::ReceiverUnconfirmed => &RECEIVER_UNCONFIRMED,
             Code::TwoPieceGotcha => &TWO_PIECE_GOTCHA,
+            Code::Suppressed => &SUPPRESSED,
+            Code::Bounced => &BOUNCED,
+            Code::Rejected => &REJECTED,
+            Code::RenderingFailed => &RENDERING_FAILED,
+            Code::DeliveryDelayed => &DELIVERY_DELAYED,
             Code::RecipientSide => &RECIPIENT_SIDE,
+            Code::SenderUnknown => &SENDER_UNKNOWN,
             Code::NotDelivered => &NOT_DELIVERED,
             Code::CognitoCannotSend => &COGNITO_CANNOT_SEND,
             Code::SmsDelivery => &SMS_DELIVERY,
@@ -290,6 +314,65 @@ const TWO_PIECE_GOTCHA: Entry = Entry {
     fix: Fix::IdentityPolicy,
     source: "runbook: \"The two-piece gotcha … Without that policy, Cognito returns success at the API but SES \
      silently denies\"; research/aws.md §3.3",
+};
+
+const SUPPRESSED: Entry = Entry {
+    outcome: Outcome::Critical,
+    title: "the test user's address is on the account's suppression list: SES accepts the mail but never \
+     sends it",
+    fix: Fix::Text(
+        "Find out why it got there (the reason, date and message below: a bounce or complaint of an earlier \
+         mail), fix that, then take the address off the list with the command in the evidence.",
+    ),
+    source: "research/ses-events-oauth-emf.md §2 (\"SES accepts the message, but doesn't send it\")",
+};
+
+const BOUNCED: Entry = Entry {
+    outcome: Outcome::Critical,
+    title: "SES sent the mail and the receiving side bounced it",
+    fix: Fix::Text(
+        "Read the bounce type, subtype and diagnostic code in the evidence: a Permanent bounce means the \
+         address or its mailbox is refused for good (and SES may add it to the suppression list); a \
+         Transient one that SES gave up on means the receiver kept deferring it.",
+    ),
+    source: "research/ses-events-oauth-emf.md §1 (Bounce record: bounceType, bounceSubType, diagnosticCode)",
+};
+
+const REJECTED: Entry = Entry {
+    outcome: Outcome::Critical,
+    title: "SES rejected the mail before sending it (SES found a virus in it)",
+    fix: Fix::Text("Check the pool's message templates for attachments or content SES scans as malicious."),
+    source: "research/ses-events-oauth-emf.md §1 (Reject: reason \"Bad content\")",
+};
+
+const RENDERING_FAILED: Entry = Entry {
+    outcome: Outcome::Critical,
+    title: "SES could not render the templated mail, so it was never sent",
+    fix: Fix::Text("Fix the template named in the evidence: its error message says which part failed."),
+    source: "research/ses-events-oauth-emf.md §1 (Rendering Failure: templateName, errorMessage)",
+};
+
+const DELIVERY_DELAYED: Entry = Entry {
+    outcome: Outcome::Warning,
+    title: "SES could not hand the mail over yet and is still retrying",
+    fix: Fix::Text(
+        "Look at the delay type and the receiver's answer in the evidence; SES retries until the expiry \
+         time shown, then reports a bounce.",
+    ),
+    source: "research/ses-events-oauth-emf.md §1 (DeliveryDelay: delayType, expirationTime)",
+};
+
+const SENDER_UNKNOWN: Entry = Entry {
+    outcome: Outcome::Critical,
+    title: "the mail did not arrive, and the sender side cannot say whether SES sent it: the account's \
+     other mail moves the AWS/SES metrics",
+    fix: Fix::Text(
+        "Set up per-message evidence: [ses_events] (the pool's configuration set publishing to an SQS \
+         queue) or Cognito's notification error logs (SetLogDeliveryConfiguration, userNotification); \
+         terraform-example/modules/ses-events does both. Meanwhile check the identity policy and the \
+         recipient's folders.",
+    ),
+    source: "research/ses-events-oauth-emf.md §3 (account metrics \"can't tell your message from other traffic\")",
 };
 
 const RECIPIENT_SIDE: Entry = Entry {

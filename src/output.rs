@@ -63,6 +63,9 @@ pub fn text(report: &Report) -> String {
             if l.clock_skew { " — clock skew between hosts" } else { "" }
         );
     }
+    if !report.ses.events.is_empty() {
+        let _ = writeln!(out, "  sender: {}", sender_timeline(report));
+    }
     if report.late_mails > 0 {
         let _ = writeln!(out, "  late mails of earlier runs found and swept: {}", report.late_mails);
     }
@@ -70,6 +73,35 @@ pub fn text(report: &Report) -> String {
         report.timings.iter().filter_map(|(p, t)| t.map(|t| format!("{} {}s", p.name(), seconds(t, 2)))).collect();
     let _ = writeln!(out, "  timings: {}", timings.join(" · "));
     out
+}
+
+/// The probe's message hop by hop, from its SES event records and the inbox: `SES accepted 10:00:00 →
+/// receiver 250 at 10:00:01 (a8-64.smtp-out.amazonses.com) → visible 10:00:01 → detected 10:00:02`.
+pub fn sender_timeline(report: &Report) -> String {
+    use crate::aws::events::EventKind;
+    let hms = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.format("%H:%M:%S%.3f").to_string());
+    let mut hops = Vec::new();
+    for event in &report.ses.events {
+        let at = hms(event.at.or(event.sent_at)).unwrap_or_else(|| "?".into());
+        hops.push(match &event.kind {
+            EventKind::Send => format!("SES accepted {at}"),
+            EventKind::Delivery { smtp_response, reporting_mta, .. } => {
+                let code = smtp_response.as_deref().and_then(|r| r.split_whitespace().next()).unwrap_or("?");
+                let via = reporting_mta.as_deref().map(|m| format!(" ({m})")).unwrap_or_default();
+                format!("receiver {code} at {at}{via}")
+            }
+            other => format!("{} at {at}", other.name()),
+        });
+    }
+    if let Some(mail) = &report.mail {
+        if let Some(v) = hms(mail.latency.visible_at) {
+            hops.push(format!("visible {v}"));
+        }
+        if let Some(d) = hms(mail.latency.detected_at) {
+            hops.push(format!("detected {d}"));
+        }
+    }
+    hops.join(" → ")
 }
 
 /// One JSON document (schema in README).

@@ -169,7 +169,9 @@ impl PartialEq<&str> for SesStatus {
     }
 }
 
-/// What the CloudWatch `AWS/SES Send` checkpoint saw (DESIGN.md §3). Evidence, not proof.
+/// What the sender side showed (DESIGN.md §3): the `AWS/SES` metrics (evidence, not proof), and where the
+/// probe file sets them up, per-message proof — the SES event records of the probe's own message, the
+/// account suppression list and Cognito's notification error logs.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SesEvidence {
     pub status: SesStatus,
@@ -181,6 +183,41 @@ pub struct SesEvidence {
     pub increment_at: Option<DateTime<Utc>>,
     pub reads: u32,
     pub error: Option<String>,
+    /// `Send` per minute over the minutes before the trigger: the rest of the account's mail.
+    pub background_per_minute: Option<f64>,
+    /// Whether a rise of the metrics can be the probe's message: false when other mail was being sent in
+    /// the minutes before the trigger, so a rise (or a flat line) says nothing about this one.
+    pub attributable: Option<bool>,
+    /// Rises after the trigger of the metrics read with `Send` (`Delivery`, `Bounce`, `Reject`,
+    /// `RenderingFailure`), by name; absent names did not rise.
+    pub rises: std::collections::BTreeMap<String, f64>,
+    /// The SES event records of the probe's message, in the order they happened.
+    pub events: Vec<crate::aws::events::SesEvent>,
+    /// How the event queue was read (`[ses_events]`): `read`, or why not.
+    pub events_status: Option<String>,
+    /// Records of other mail seen in the event queue: proof that the queue is fed.
+    pub foreign_records: u32,
+    /// The test user's address on the account's suppression list.
+    pub suppression: Option<crate::aws::ses::Suppressed>,
+    /// The pool's notification log group, when it exports one.
+    pub cognito_log_group: Option<String>,
+    /// Cognito's message-delivery errors logged after the trigger.
+    pub cognito_errors: Vec<crate::aws::cognito_logs::DeliveryError>,
+    /// Σ of each metric of [`crate::aws::cloudwatch::SES_METRICS`] from the trigger's minute, at the baseline.
+    #[serde(skip)]
+    pub baselines: Vec<f64>,
+}
+
+impl SesEvidence {
+    /// Whether an event of the probe's message has `name` (`Send`, `Delivery`, …).
+    pub fn has_event(&self, name: &str) -> bool {
+        self.events.iter().any(|e| e.kind.name() == name)
+    }
+
+    /// The first event of `name`.
+    pub fn event(&self, name: &str) -> Option<&crate::aws::events::SesEvent> {
+        self.events.iter().find(|e| e.kind.name() == name)
+    }
 }
 
 /// The probe's message as found (never its body).

@@ -1,4 +1,5 @@
-//! The SES checkpoint's reads: the per-minute `AWS/SES` `Send` metric (DESIGN.md §3, aws.md §2).
+//! The SES checkpoint's reads: the per-minute `AWS/SES` metrics — `Send`, and beside it `Delivery`, `Bounce`,
+//! `Reject` and `RenderingFailure` (DESIGN.md §3, aws.md §2, research/ses-events-oauth-emf.md §3).
 //!
 //! CloudWatch semantics that shape this code (aws.md §2.3): StartTime is rounded down to the minute and
 //! inclusive, EndTime exclusive; a bucket's timestamp is its period's start; minutes without data are
@@ -21,7 +22,10 @@ use tokio::sync::{mpsc, oneshot};
 use super::{AwsFailure, Clients};
 use crate::metrics::CloudWatchMetrics;
 
-/// Which `Send` metric to read.
+/// The `AWS/SES` metrics the checkpoint reads in one call: `Send` first.
+pub const SES_METRICS: [&str; 5] = ["Send", "Delivery", "Bounce", "Reject", "RenderingFailure"];
+
+/// Which `Send` metric to read (and at which level the others are read).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SendMetric {
     /// Account level: no dimensions (aws.md §2.1 "Across your AWS account").
@@ -47,7 +51,7 @@ const MAX_QUERIES: usize = 500;
 const MAX_PAGES: usize = 20;
 
 /// One minute-bucket of one metric: its start and its Sum.
-type Bucket = (DateTime<Utc>, f64);
+pub type Bucket = (DateTime<Utc>, f64);
 
 /// Σ of the buckets that belong to a window starting at `start`: those whose minute overlaps
 /// `[floor_minute(start), …)`. For CloudWatch's minute-aligned buckets that is `timestamp ≥ floor_minute(start)`
@@ -59,12 +63,16 @@ pub fn window_sum(buckets: &[Bucket], start: DateTime<Utc>) -> f64 {
     buckets.iter().filter(|(t, _)| *t > from).map(|(_, v)| v).sum()
 }
 
-/// A probe's request: Σ `metric` since `start`, served by a call that starts after the request.
+/// One metric of one scope: (`Send`, account level), (`Bounce`, a configuration set), ….
+type Series = (&'static str, SendMetric);
+
+/// A probe's request: the buckets of `series` from `start` on, served by a call that starts after the
+/// request.
 struct Request {
-    metric: SendMetric,
+    series: Vec<Series>,
     start: DateTime<Utc>,
     max_wait: Duration,
-    reply: oneshot::Sender<Result<f64, AwsFailure>>,
+    reply: oneshot::Sender<Result<Vec<Vec<Bucket>>, AwsFailure>>,
 }
 
 /// The batching reader of one account and Region (see the module docs). Its batch task starts on the
@@ -96,12 +104,24 @@ impl SendReader {
         start: DateTime<Utc>,
         max_wait: Duration,
     ) -> Result<f64, AwsFailure> {
+        let buckets = self.read(vec![("Send", metric.clone())], start, max_wait).await?;
+        Ok(buckets.first().map(|b| window_sum(b, start)).unwrap_or_default())
+    }
+
+    /// The minute buckets of `series` from `floor_minute(start)` (less a minute, see [`window_sum`]) up to
+    /// the time of the read, in the order asked for, through the next batched call.
+    pub async fn read(
+        &self,
+        series: Vec<Series>,
+        start: DateTime<Utc>,
+        max_wait: Duration,
+    ) -> Result<Vec<Vec<Bucket>>, AwsFailure> {
         self.stats.reads.inc();
         // A batch task that is gone drops the request (send fails) or its reply (answer fails); the second
         // attempt goes to a task started afresh.
         for _ in 0..2 {
             let (reply, answer) = oneshot::channel();
-            let request = Request { metric: metric.clone(), start, max_wait: max_wait.min(GATHER), reply };
+            let request = Request { series: series.clone(), start, max_wait: max_wait.min(GATHER), reply };
             if self.queue().send(request).is_ok()
                 && let Ok(result) = answer.await
             {
@@ -126,18 +146,18 @@ impl SendReader {
     }
 }
 
-/// The distinct metrics of one batch, in the order first asked for.
+/// The distinct series of one batch, in the order first asked for.
 #[derive(Default)]
 struct Batch {
-    metrics: Vec<SendMetric>,
+    metrics: Vec<Series>,
 }
 
 impl Batch {
-    fn add(&mut self, metric: &SendMetric) -> usize {
-        match self.metrics.iter().position(|m| m == metric) {
+    fn add(&mut self, series: &Series) -> usize {
+        match self.metrics.iter().position(|m| m == series) {
             Some(i) => i,
             None => {
-                self.metrics.push(metric.clone());
+                self.metrics.push(series.clone());
                 self.metrics.len() - 1
             }
         }
@@ -177,7 +197,7 @@ async fn batch_loop(
 
 async fn serve(client: &aws_sdk_cloudwatch::Client, requests: Vec<Request>, stats: &CloudWatchMetrics) {
     let mut batch = Batch::default();
-    let slots: Vec<usize> = requests.iter().map(|r| batch.add(&r.metric)).collect();
+    let slots: Vec<Vec<usize>> = requests.iter().map(|r| r.series.iter().map(|s| batch.add(s)).collect()).collect();
     let Some(window_start) = requests.iter().map(|r| floor_minute(r.start)).min() else {
         return;
     };
@@ -188,11 +208,8 @@ async fn serve(client: &aws_sdk_cloudwatch::Client, requests: Vec<Request>, stat
             Err(e) => results.extend(chunk.iter().map(|_| Err(e.clone()))),
         }
     }
-    for (request, slot) in requests.into_iter().zip(slots) {
-        let answer = match &results[slot] {
-            Ok(buckets) => Ok(window_sum(buckets, request.start)),
-            Err(e) => Err(e.clone()),
-        };
+    for (request, slots) in requests.into_iter().zip(slots) {
+        let answer: Result<Vec<Vec<Bucket>>, AwsFailure> = slots.iter().map(|&slot| results[slot].clone()).collect();
         // A probe that stopped waiting (its run ended) has dropped its receiver: nothing to do.
         let _ = request.reply.send(answer);
     }
@@ -203,7 +220,7 @@ async fn serve(client: &aws_sdk_cloudwatch::Client, requests: Vec<Request>, stat
 /// order of `metrics`.
 async fn read(
     client: &aws_sdk_cloudwatch::Client,
-    metrics: &[SendMetric],
+    metrics: &[Series],
     window_start: DateTime<Utc>,
     stats: &CloudWatchMetrics,
 ) -> Result<Vec<Vec<Bucket>>, AwsFailure> {
@@ -236,7 +253,7 @@ async fn read(
                     code: "InternalError".into(),
                     message: format!(
                         "query {}: {}",
-                        metric_label(&metrics[i.min(metrics.len() - 1)]),
+                        series_label(&metrics[i.min(metrics.len() - 1)]),
                         messages.join("; ")
                     ),
                 });
@@ -257,8 +274,8 @@ async fn read(
 }
 
 /// Query `m{i}` (ids start with a lowercase letter — the CloudWatch API rule the twin enforces too): the
-/// one-minute Sum of `metric`.
-fn query(i: usize, metric: &SendMetric) -> MetricDataQuery {
+/// one-minute Sum of the series.
+fn query(i: usize, (name, metric): &Series) -> MetricDataQuery {
     let dimensions = match metric {
         SendMetric::Account => None,
         SendMetric::ConfigurationSet(name) => {
@@ -269,7 +286,7 @@ fn query(i: usize, metric: &SendMetric) -> MetricDataQuery {
         .id(format!("m{i}"))
         .metric_stat(
             MetricStat::builder()
-                .metric(Metric::builder().namespace("AWS/SES").metric_name("Send").set_dimensions(dimensions).build())
+                .metric(Metric::builder().namespace("AWS/SES").metric_name(*name).set_dimensions(dimensions).build())
                 .period(60)
                 .stat("Sum")
                 .build(),
@@ -280,9 +297,13 @@ fn query(i: usize, metric: &SendMetric) -> MetricDataQuery {
 
 /// How a metric is named in reports and errors.
 pub fn metric_label(metric: &SendMetric) -> String {
+    series_label(&("Send", metric.clone()))
+}
+
+fn series_label((name, metric): &Series) -> String {
     match metric {
-        SendMetric::Account => "AWS/SES Send (account)".into(),
-        SendMetric::ConfigurationSet(c) => format!("AWS/SES Send (ses:configuration-set={c})"),
+        SendMetric::Account => format!("AWS/SES {name} (account)"),
+        SendMetric::ConfigurationSet(c) => format!("AWS/SES {name} (ses:configuration-set={c})"),
     }
 }
 
@@ -295,6 +316,18 @@ impl Clients {
         max_wait: Duration,
     ) -> Result<f64, AwsFailure> {
         self.send_reader.send_sum(metric, start, max_wait).await
+    }
+
+    /// The minute buckets of every metric of [`SES_METRICS`] at `metric`'s level from `start` on, in that
+    /// order, through the batching reader (one call for all of them).
+    pub async fn ses_buckets(
+        &self,
+        metric: &SendMetric,
+        start: DateTime<Utc>,
+        max_wait: Duration,
+    ) -> Result<Vec<Vec<Bucket>>, AwsFailure> {
+        let series = SES_METRICS.iter().map(|name| (*name, metric.clone())).collect();
+        self.send_reader.read(series, start, max_wait).await
     }
 }
 
@@ -345,8 +378,8 @@ mod tests {
             SendMetric::ConfigurationSet("prod".into()),
             SendMetric::ConfigurationSet("staging".into()),
         ]
-        .iter()
-        .map(|m| batch.add(m))
+        .into_iter()
+        .map(|m| batch.add(&("Send", m)))
         .collect();
         assert_eq!(slots, [0, 1, 0, 1, 2]);
         assert_eq!(batch.metrics.len(), 3);

@@ -1,6 +1,8 @@
 //! The only AWS calls the probe makes, on the real SDK clients: Cognito reads and triggers, the SESv2 reads
-//! `doctor` needs, and CloudWatch `GetMetricData`. The probe only *reads* configuration; the one kind of
-//! write it makes is asking Cognito to send a message.
+//! (identity, account, suppression list, event destinations), CloudWatch `GetMetricData`, Cognito's
+//! notification error logs (CloudWatch Logs `FilterLogEvents`) and the SES event queue (SQS). The probe only
+//! *reads* configuration; the writes it makes are asking Cognito to send a message and deleting its own
+//! records from its event queue.
 //!
 //! Errors are classified once here ([`AwsFailure`]) so every caller maps them to verdicts the same way.
 //! The AWS rules the probe applies live beside the calls, one home each: [`trigger`] (which call makes the
@@ -9,8 +11,11 @@
 pub mod arn;
 pub mod cloudwatch;
 pub mod cognito;
+pub mod cognito_logs;
+pub mod events;
 pub mod policy;
 pub mod ses;
+pub mod sqs;
 pub mod trigger;
 
 use std::collections::HashMap;
@@ -65,6 +70,10 @@ pub struct Clients {
     pub cognito_trigger: aws_sdk_cognitoidentityprovider::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub sesv2: aws_sdk_sesv2::Client,
+    /// The SES event queue (`[ses_events]`).
+    pub sqs: aws_sdk_sqs::Client,
+    /// Cognito's notification error logs (`[cognito_logs]`).
+    pub logs: aws_sdk_cloudwatchlogs::Client,
     /// Batched `Send` metric reads of this account and Region, shared by every probe using these clients.
     send_reader: Arc<cloudwatch::SendReader>,
     /// Clients for other Regions (an SES identity in another Region than the pool, aws.md §1.5), built once
@@ -124,6 +133,8 @@ impl Clients {
             send_reader: Arc::new(cloudwatch::SendReader::new(cloudwatch.clone(), cloudwatch_metrics.clone())),
             cloudwatch,
             sesv2: aws_sdk_sesv2::Client::new(&base),
+            sqs: aws_sdk_sqs::Client::new(&base),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&base),
             regional: Arc::default(),
             cloudwatch_metrics,
             base,

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use aws_sdk_sesv2::operation::get_account::GetAccountOutput;
 use aws_sdk_sesv2::operation::get_email_identity::GetEmailIdentityOutput;
 use aws_sdk_sesv2::types::{DkimAttributes, MailFromAttributes};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{AwsFailure, Clients};
@@ -186,6 +187,78 @@ impl Clients {
         let out = super::call("GetAccount", self.sesv2.get_account().send()).await?;
         Ok(Account::from_output(&out))
     }
+
+    /// GetSuppressedDestination (research/ses-events-oauth-emf.md §2): the address's entry on the account's
+    /// suppression list, `None` when it is not on it (SES answers 404 `NotFoundException`).
+    pub async fn suppressed(&self, address: &str) -> Result<Option<Suppressed>, AwsFailure> {
+        let result = super::call(
+            "GetSuppressedDestination",
+            self.sesv2.get_suppressed_destination().email_address(address).send(),
+        )
+        .await;
+        let out = match result {
+            Ok(out) => out,
+            Err(e) if e.code() == Some("NotFoundException") => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        Ok(out.suppressed_destination().map(|d| Suppressed {
+            address: d.email_address().to_string(),
+            reason: d.reason().as_str().to_string(),
+            since: DateTime::from_timestamp(d.last_update_time().secs(), 0),
+            message_id: d.attributes().and_then(|a| a.message_id()).map(str::to_string),
+        }))
+    }
+
+    /// The event destinations of a configuration set (GetConfigurationSetEventDestinations): whether SES
+    /// publishes fine-grained CloudWatch metrics for it, and where its records go.
+    pub async fn event_destinations(&self, set: &str) -> Result<Vec<EventDestination>, AwsFailure> {
+        let out = super::call(
+            "GetConfigurationSetEventDestinations",
+            self.sesv2.get_configuration_set_event_destinations().configuration_set_name(set).send(),
+        )
+        .await?;
+        Ok(out
+            .event_destinations()
+            .iter()
+            .map(|d| EventDestination {
+                name: d.name().to_string(),
+                enabled: d.enabled(),
+                cloudwatch: d.cloud_watch_destination().is_some(),
+                eventbridge: d.event_bridge_destination().is_some(),
+                sns: d.sns_destination().is_some(),
+                types: d.matching_event_types().iter().map(|t| t.as_str().to_string()).collect(),
+            })
+            .collect())
+    }
+}
+
+/// An address on the account's suppression list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Suppressed {
+    pub address: String,
+    /// `BOUNCE` or `COMPLAINT`.
+    pub reason: String,
+    pub since: Option<DateTime<Utc>>,
+    /// The message whose bounce or complaint put it there.
+    pub message_id: Option<String>,
+}
+
+impl Suppressed {
+    /// The exact command that takes the address off the list.
+    pub fn removal(&self, region: &str) -> String {
+        format!("aws sesv2 delete-suppressed-destination --email-address '{}' --region {region}", self.address)
+    }
+}
+
+/// One event destination of a configuration set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventDestination {
+    pub name: String,
+    pub enabled: bool,
+    pub cloudwatch: bool,
+    pub eventbridge: bool,
+    pub sns: bool,
+    pub types: Vec<String>,
 }
 
 #[cfg(test)]

@@ -68,8 +68,33 @@ pub struct ProbeFile {
     pub mailbox: Mailbox,
     pub expect: ExpectSettings,
     pub cloudwatch: CloudWatchSettings,
+    /// The SES event queue of the pool's configuration set, when there is one (per-message evidence).
+    pub ses_events: Option<crate::aws::sqs::SesEventsSettings>,
+    /// Cognito's notification error logs.
+    pub cognito_logs: crate::aws::cognito_logs::CognitoLogsSettings,
+    /// The account suppression list check.
+    pub suppression: SuppressionSettings,
     /// Where the file came from.
     pub source: Option<PathBuf>,
+}
+
+/// The `[suppression]` section: whether the test user's address is looked up on the account's suppression
+/// list (SESv2 `GetSuppressedDestination`, one call) before the trigger and after a mail that did not come.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuppressionSettings {
+    #[serde(default = "yes")]
+    pub check: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for SuppressionSettings {
+    fn default() -> Self {
+        SuppressionSettings { check: true }
+    }
 }
 
 /// A probe file as written, before the rules serde cannot express.
@@ -109,6 +134,12 @@ struct RawProbeFile {
     expect: ExpectSettings,
     #[serde(default)]
     cloudwatch: CloudWatchSettings,
+    #[serde(default)]
+    ses_events: Option<crate::aws::sqs::SesEventsSettings>,
+    #[serde(default)]
+    cognito_logs: crate::aws::cognito_logs::CognitoLogsSettings,
+    #[serde(default)]
+    suppression: SuppressionSettings,
 }
 
 fn default_interval() -> Duration {
@@ -158,6 +189,9 @@ impl ProbeFile {
             mailbox,
             expect: raw.expect,
             cloudwatch: raw.cloudwatch,
+            ses_events: raw.ses_events,
+            cognito_logs: raw.cognito_logs,
+            suppression: raw.suppression,
             source: Some(path.to_path_buf()),
         };
         probe.validate().map_err(|(field, message)| invalid(field, message))?;
@@ -263,6 +297,24 @@ impl ProbeFile {
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
             return Err(("aws.endpoint_url", format!("{url:?} is not an http(s) URL")));
+        }
+        if let Some(events) = &self.ses_events {
+            // SQS queue URLs are `https://sqs.<region>.amazonaws.com/<account>/<name>` (or an endpoint's).
+            let path_ok = events.queue_url.split_once("://").is_some_and(|(scheme, rest)| {
+                matches!(scheme, "http" | "https") && rest.split('/').filter(|s| !s.is_empty()).count() >= 3
+            });
+            if !path_ok {
+                let message = format!(
+                    "{:?} is not an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<queue>)",
+                    events.queue_url
+                );
+                return Err(("ses_events.queue_url", message));
+            }
+            let visibility = events.visibility_timeout;
+            if visibility < Duration::from_secs(1) || visibility > Duration::from_secs(43_200) {
+                let message = format!("{} is outside 1s to 12h (SQS VisibilityTimeout)", duration::show(visibility));
+                return Err(("ses_events.visibility_timeout", message));
+            }
         }
         Ok(())
     }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use super::authenticate::Judgement;
 use crate::aws::AwsFailure;
 use crate::aws::cognito::{Pool, User};
+use crate::aws::events::{EventKind, SesEvent};
 use crate::aws::trigger::Trigger;
 use crate::config::{JunkVerdict, ProbeFile};
 use crate::diagnosis::{Cause, Code, Diagnosis};
@@ -66,7 +67,86 @@ pub fn trigger_failure(call: Trigger, e: &AwsFailure, user: &User) -> Cause {
     cause.evidence(evidence)
 }
 
-/// No mail in time: which side dropped it, by the SES checkpoint (DESIGN.md §3).
+/// Whether the sender side already decided the run, whatever the inbox may still bring: the address is
+/// suppressed; an event record of the probe's message is a Bounce, a Reject or a Rendering Failure; or
+/// Cognito logged that it could not hand the message to SES. `None`: keep waiting.
+pub fn sender_conclusive(ses: &SesEvidence) -> Option<Cause> {
+    if let Some(entry) = &ses.suppression {
+        let since = entry.since.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| "?".into());
+        let mut cause = Cause::new(Code::Suppressed)
+            .detail(format!("{} ({}, since {since})", entry.address, entry.reason))
+            .evidence(format!("GetSuppressedDestination: {} on the account's list since {since}", entry.reason));
+        if let Some(id) = &entry.message_id {
+            cause = cause.evidence(format!("put there by message {id}"));
+        }
+        return Some(cause);
+    }
+    for event in &ses.events {
+        let at = event.at.map(|t| t.format("%H:%M:%S").to_string()).unwrap_or_default();
+        let cause = match &event.kind {
+            EventKind::Bounce { bounce_sub_type, .. } if bounce_sub_type == "OnAccountSuppressionList" => {
+                Cause::new(Code::Suppressed).detail("SES bounced it: OnAccountSuppressionList")
+            }
+            EventKind::Bounce { bounce_type, bounce_sub_type, .. } => {
+                Cause::new(Code::Bounced).detail(format!("{bounce_type}/{bounce_sub_type}"))
+            }
+            EventKind::Reject { reason } => {
+                Cause::new(Code::Rejected).detail(reason.clone().unwrap_or_else(|| "Bad content".into()))
+            }
+            EventKind::RenderingFailure { error_message, .. } => {
+                Cause::new(Code::RenderingFailed).detail(error_message.clone().unwrap_or_default())
+            }
+            _ => continue,
+        };
+        return Some(cause.evidence(format!("SES {} record at {at}: {}", event.kind.name(), event_text(event))));
+    }
+    let first = ses.cognito_errors.first()?;
+    let at = first.at.map(|t| t.format("%H:%M:%S").to_string()).unwrap_or_default();
+    let logged = format!("Cognito logged at {at}: {}", first.message);
+    let cause = if first.is_authorization() {
+        Cause::new(Code::TwoPieceGotcha).detail("proven by Cognito's notification log")
+    } else {
+        Cause::new(Code::CognitoCannotSend).detail("logged by Cognito after the call succeeded")
+    };
+    Some(cause.evidence(logged))
+}
+
+/// One line on an event: the fields a reader acts on.
+pub fn event_text(event: &SesEvent) -> String {
+    let opt = |label: &str, v: &Option<String>| v.as_ref().map(|v| format!("{label} {v}"));
+    let parts: Vec<Option<String>> = match &event.kind {
+        EventKind::Delivery { smtp_response, reporting_mta, processing_time_millis } => vec![
+            opt("receiver answered", smtp_response),
+            opt("via", reporting_mta),
+            processing_time_millis.map(|ms| format!("after {ms} ms")),
+        ],
+        EventKind::Bounce { bounce_type, bounce_sub_type, diagnostic_code, status, reporting_mta } => vec![
+            Some(format!("{bounce_type}/{bounce_sub_type}")),
+            opt("status", status),
+            opt("diagnostic", diagnostic_code),
+            opt("reported by", reporting_mta),
+        ],
+        EventKind::DeliveryDelay { delay_type, expiration_time, status, diagnostic_code, reporting_mta } => vec![
+            opt("type", delay_type),
+            opt("status", status),
+            opt("diagnostic", diagnostic_code),
+            opt("retried until", expiration_time),
+            opt("reported by", reporting_mta),
+        ],
+        EventKind::Reject { reason } => vec![opt("reason", reason)],
+        EventKind::RenderingFailure { error_message, template_name } => {
+            vec![opt("template", template_name), opt("error", error_message)]
+        }
+        EventKind::Complaint { feedback_type, sub_type } => vec![opt("type", feedback_type), opt("subtype", sub_type)],
+        EventKind::Send | EventKind::Other(_) => vec![Some(format!("message {}", event.message_id))],
+    };
+    let text: Vec<String> = parts.into_iter().flatten().collect();
+    text.join(", ")
+}
+
+/// No mail in time: which side dropped it (DESIGN.md §3), from the strongest evidence there is — the
+/// events of the probe's message, then Cognito's logs, then the metrics when (and only when) no other
+/// mail of the account can explain them.
 pub fn not_delivered(
     pool: &Pool,
     call: Trigger,
@@ -76,16 +156,54 @@ pub fn not_delivered(
 ) -> Diagnosis {
     let waited = duration::show(probe.timeout);
     let accepted = format!("Cognito accepted {call} at {}", trigger_at.format("%H:%M:%S"));
+    if let Some(cause) = sender_conclusive(ses) {
+        return cause
+            .evidence(accepted)
+            .evidence(format!("no mail in the watched folders within {waited}"))
+            .at(Phase::Ses);
+    }
+    if let Some(cause) = from_events(ses, probe) {
+        let phase = phase_of(&cause);
+        return cause.evidence(accepted).evidence(format!("no mail in the watched folders within {waited}")).at(phase);
+    }
     let metric = ses.metric.clone().unwrap_or_default();
     let sum = |v: Option<f64>| duration::number(v.unwrap_or_default(), 0);
-    match (pool.is_developer(), ses.status, ses.increment_seen) {
-        (true, SesStatus::Checked, true) => Cause::new(Code::RecipientSide)
-            .detail("SES sent")
-            .evidence(accepted)
-            .evidence(format!("SES {metric} rose after the trigger ({} → {})", sum(ses.baseline), sum(ses.latest)))
-            .evidence(format!("no mail in the watched folders within {waited}"))
-            .at(Phase::Inbox),
-        (true, SesStatus::Checked, false) if ses.reads > 0 => {
+    let background = ses.background_per_minute.unwrap_or_default();
+    match (pool.is_developer(), ses.status, ses.increment_seen, ses.attributable) {
+        (true, SesStatus::Checked, _, Some(false)) => {
+            let rate = duration::number(background, 1);
+            Cause::new(Code::SenderUnknown)
+                .detail(format!("other mail {rate}/min"))
+                .evidence(accepted)
+                .evidence(format!(
+                    "SES {metric}: {rate} other mails a minute over the {} minutes before the trigger, so its \
+                     move after it ({} → {}) cannot be told apart from the probe's message",
+                    super::ses::BACKGROUND_MINUTES,
+                    sum(ses.baseline),
+                    sum(ses.latest)
+                ))
+                .evidence(format!("no mail in the watched folders within {waited}"))
+                .at(Phase::Inbox)
+        }
+        (true, SesStatus::Checked, true, _) => {
+            let mut cause = match (ses.rises.get("Bounce"), ses.rises.get("Reject")) {
+                (Some(_), _) => Cause::new(Code::Bounced).detail("AWS/SES Bounce rose"),
+                (None, Some(_)) => Cause::new(Code::Rejected).detail("AWS/SES Reject rose"),
+                _ => Cause::new(Code::RecipientSide).detail("SES sent"),
+            };
+            cause = cause
+                .evidence(accepted)
+                .evidence(format!("SES {metric} rose after the trigger ({} → {})", sum(ses.baseline), sum(ses.latest)))
+                .evidence("no other mail was sent in the minutes before: the rise is the probe's message");
+            for (name, rise) in &ses.rises {
+                if name != "Send" {
+                    cause = cause.evidence(format!("AWS/SES {name} rose by {}", duration::number(*rise, 0)));
+                }
+            }
+            let phase = if cause.code == Code::RecipientSide { Phase::Inbox } else { Phase::Ses };
+            cause.evidence(format!("no mail in the watched folders within {waited}")).at(phase)
+        }
+        (true, SesStatus::Checked, false, _) if ses.reads > 0 => {
             let settle = duration::show(probe.cloudwatch.settle);
             let flat =
                 format!("SES {metric} flat for {waited} plus {settle} ({} reads, Σ {})", ses.reads, sum(ses.latest));
@@ -97,7 +215,7 @@ pub fn not_delivered(
             }
             cause.at(Phase::Ses)
         }
-        (false, _, _) => Cause::new(Code::NotDelivered)
+        (false, _, _, _) => Cause::new(Code::NotDelivered)
             .detail("COGNITO_DEFAULT pool")
             .evidence(accepted)
             .evidence("COGNITO_DEFAULT: Cognito's own sender, invisible in the account's AWS/SES metrics")
@@ -111,6 +229,62 @@ pub fn not_delivered(
                 .evidence(format!("no mail within {waited}"))
                 .at(Phase::Inbox)
         }
+    }
+}
+
+fn phase_of(cause: &Cause) -> Phase {
+    match cause.code {
+        Code::RecipientSide | Code::NotDelivered => Phase::Inbox,
+        _ => Phase::Ses,
+    }
+}
+
+/// What the probe's own event records prove about a mail that did not come, short of
+/// [`sender_conclusive`]: the receiver's 250 (recipient side, proven), a delay SES is still retrying, SES
+/// accepted it and no more is known yet, or — when the queue is fed (other mail's records came) — no record
+/// of it at all: SES never accepted it, the two-piece gotcha proven.
+fn from_events(ses: &SesEvidence, probe: &ProbeFile) -> Option<Cause> {
+    let status = ses.events_status.as_deref()?;
+    if status != "read" {
+        return None;
+    }
+    if let Some(delivery) = ses.event("Delivery") {
+        return Some(
+            Cause::new(Code::RecipientSide)
+                .detail("the receiver accepted it")
+                .evidence(format!("SES Delivery record: {}", event_text(delivery))),
+        );
+    }
+    if let Some(delay) = ses.event("DeliveryDelay") {
+        return Some(
+            Cause::new(Code::DeliveryDelayed)
+                .detail(delay_type(delay))
+                .evidence(format!("SES DeliveryDelay record: {}", event_text(delay))),
+        );
+    }
+    if let Some(send) = ses.event("Send") {
+        let at = send.at.or(send.sent_at).map(|t| t.format("%H:%M:%S").to_string()).unwrap_or_default();
+        return Some(
+            Cause::new(Code::NotDelivered)
+                .detail("SES accepted it; no Delivery or Bounce record yet")
+                .evidence(format!("SES Send record at {at} (message {})", send.message_id)),
+        );
+    }
+    if ses.foreign_records > 0 {
+        let settle = duration::show(probe.cloudwatch.settle);
+        return Some(Cause::new(Code::TwoPieceGotcha).detail("no SES record of the message").evidence(format!(
+            "no SES Send record for the probe's message within the timeout plus {settle}, while {} records of \
+                 other mail came through the same queue: SES never accepted it",
+            ses.foreign_records
+        )));
+    }
+    None
+}
+
+fn delay_type(event: &SesEvent) -> String {
+    match &event.kind {
+        EventKind::DeliveryDelay { delay_type: Some(t), .. } => t.clone(),
+        _ => "delayed".into(),
     }
 }
 

@@ -15,6 +15,7 @@ pub mod clock;
 pub mod decide;
 pub mod inbox;
 pub mod resolve;
+pub mod sender;
 pub mod ses;
 pub mod trigger;
 
@@ -28,8 +29,8 @@ use crate::aws::Clients;
 use crate::config::ProbeFile;
 use crate::diagnosis::Diagnosis;
 use crate::inbox::pool::ImapPool;
-use crate::report::{PoolSummary, Report, TriggerRecord};
-use crate::verdict::Phase;
+use crate::report::{PoolSummary, Report, SesEvidence, TriggerRecord};
+use crate::verdict::{Mark, Phase};
 use clock::Clock;
 use resolve::Target;
 
@@ -115,14 +116,14 @@ async fn after_baseline(
 ) -> Result<Diagnosis, Diagnosis> {
     report.late_mails = opened.late;
     report.notes.append(&mut opened.notes);
-    let checkpoint = ses::Checkpoint::of(probe, &resolved.pool, ctx.clients);
+    let sender =
+        sender::Sender::prepare(probe, &resolved.pool, ctx.clients, &target.recipient, &mut report.notes).await;
     let window_start = Utc::now();
-    let ses_base = match &checkpoint {
-        Some(c) => Some(clock.phase(Phase::Ses, c.baseline(window_start)).await?),
-        None => {
-            clock.skip(Phase::Ses, ses::skipped_because(probe, &resolved.pool));
-            None
-        }
+    let ses_base = if sender.any() {
+        Some(clock.phase(Phase::Ses, sender.before_trigger(window_start)).await?)
+    } else {
+        clock.skip(Phase::Ses, ses::skipped_because(probe, &resolved.pool));
+        None
     };
     // 3. trigger
     let sent = clock.phase(Phase::Trigger, trigger::run(probe, target, &resolved.user, ctx.clients)).await?;
@@ -130,29 +131,45 @@ async fn after_baseline(
     let wait_until = Utc::now() + chrono::Duration::from_std(probe.timeout).unwrap_or_default();
     report.trigger =
         Some(TriggerRecord { call: target.call, at: sent.at, wait_until, delivery_medium: sent.delivery_medium });
-    // 4. ses ∥ 5. inbox
-    let stop = CancellationToken::new();
+    // 4. ses ∥ 5. inbox: the sender side watches until the mail is found, its own evidence decides, or the
+    // timeout plus settle; a conclusive sender verdict (a bounce, a logged error) ends the inbox wait too.
+    let conclusive = CancellationToken::new();
+    let (tell, told) = tokio::sync::watch::channel(sender::Waited::Pending);
     let waiting = async {
-        let waited = clock.phase(Phase::Inbox, inbox::wait(&mut opened, probe.timeout, deadline, sent.at)).await;
-        // Found, or the mailbox is lost: the checkpoint has nothing left to prove. Not in time: it goes on
-        // until the settle time, to tell which side dropped the mail.
-        if !matches!(waited, Ok(None)) {
-            stop.cancel();
-        }
+        let wait = inbox::wait(&mut opened, probe.timeout, deadline, sent.at);
+        let waited = clock
+            .phase(Phase::Inbox, async {
+                tokio::select! {
+                    waited = wait => waited,
+                    _ = conclusive.cancelled() => {
+                        Ok(clock::Step::marked(None, Mark::Skip, "stopped: the sender side already decided"))
+                    }
+                }
+            })
+            .await;
+        let _ = tell.send(match &waited {
+            Ok(Some((found, _))) => sender::Waited::Found(found.ses_message_id.clone()),
+            Ok(None) => sender::Waited::Gave,
+            Err(_) => sender::Waited::Lost,
+        });
         waited
     };
     let watching = async {
-        match (&checkpoint, ses_base) {
-            (Some(c), Some(base)) if base.baseline.is_some() => {
-                let until = deadline + c.settle();
-                clock.phase(Phase::Ses, c.watch(base, window_start, until, &stop)).await.unwrap_or_default()
+        match ses_base {
+            Some(base) => {
+                let until = deadline + probe.cloudwatch.settle;
+                let watched = sender.watch(base.clone(), sent.at, window_start, until, told, &conclusive);
+                clock.phase(Phase::Ses, watched).await.unwrap_or(base)
             }
-            (_, base) => base.unwrap_or_default(),
+            None => SesEvidence::default(),
         }
     };
     let (waited, ses) = tokio::join!(waiting, watching);
     report.ses = ses;
     report.notes.append(&mut opened.notes);
+    if !matches!(waited, Ok(Some(_))) {
+        sender.after_timeout(&mut report.ses).await;
+    }
     let Some((found, mail)) = waited? else {
         return Err(decide::not_delivered(&resolved.pool, target.call, sent.at, &report.ses, probe));
     };
