@@ -151,9 +151,12 @@ mod tests {
         let arn = "arn:aws:logs:us-east-1:657033058608:log-group:/aws/cognito/prod/notifications:*";
         assert_eq!(group_name(arn), "/aws/cognito/prod/notifications");
         assert_eq!(group_name("/plain/name"), "/plain/name");
-        let record = r#"{"eventTimestamp":"1764583201000","eventSource":"USER_NOTIFICATION","logLevel":"ERROR",
-            "message":"Message failed to deliver.","logSourceId":{"userPoolId":"us-east-1_knEL7cqS3"},
-            "error":"User `arn:aws:sts::657033058608:assumed-role/x` is not authorized to perform `ses:SendEmail' on resource `arn:aws:ses:us-east-1:657033058608:identity/noreply@thephenom.app'"}"#;
+        let record = concat!(
+            r#"{"eventTimestamp":"1764583201000","eventSource":"USER_NOTIFICATION","logLevel":"ERROR","#,
+            r#""message":"Message failed to deliver.","logSourceId":{"userPoolId":"us-east-1_knEL7cqS3"},"#,
+            r#""error":"User `arn:aws:sts::657033058608:assumed-role/x` is not authorized to perform "#,
+            r#"`ses:SendEmail' on resource `arn:aws:ses:us-east-1:657033058608:identity/noreply@thephenom.app'"}"#
+        );
         let text = describe(record);
         assert!(text.starts_with("Message failed to deliver.: User"), "{text}");
         assert!(DeliveryError { at: None, message: text }.is_authorization());

@@ -339,7 +339,8 @@ mod tests {
             "bounce": {
                 "bounceType": "Permanent", "bounceSubType": "OnAccountSuppressionList",
                 "bouncedRecipients": [{"emailAddress": "a@b.example", "action": "failed", "status": "5.1.1",
-                    "diagnosticCode": "Amazon SES did not send the message to this address because it is on the suppression list for your account."}],
+                    "diagnosticCode": "Amazon SES did not send the message to this address because it is on \
+                        the suppression list for your account."}],
                 "timestamp": "2026-12-01T10:00:00.5Z", "reportingMTA": "dns; amazonses.com"
             }
         });
@@ -354,9 +355,8 @@ mod tests {
                     "diagnosticCode": "smtp; 421 4.4.1 Unable to connect to remote host"}]}
         });
         let Parsed::Event(e) = parse(&delay.to_string()) else { panic!() };
-        assert!(
-            matches!(&e.kind, EventKind::DeliveryDelay { delay_type: Some(t), .. } if t == "TransientCommunicationFailure")
-        );
+        let transient = "TransientCommunicationFailure";
+        assert!(matches!(&e.kind, EventKind::DeliveryDelay { delay_type: Some(t), .. } if t == transient));
         let cases = [
             ("{not json", "not JSON"),
             (r#"{"Type": "Notification", "Message": "{broken"}"#, "SNS Message is not JSON"),

@@ -46,10 +46,22 @@ const MAX_MESSAGES: i32 = 10;
 pub struct Polled {
     /// The probe's events, in the order received.
     pub events: Vec<SesEvent>,
-    /// Records of other mail (left or deleted, see the module docs).
-    pub foreign: u32,
-    /// Bodies that are not SES records, with the reason (left or deleted alike).
-    pub unreadable: Vec<String>,
+    /// Records of other mail (left or deleted, see the module docs). On a shared queue the same record
+    /// comes back after its visibility timeout: the SQS message id tells a repeat from a new one.
+    pub foreign: Vec<Foreign>,
+    /// Bodies that are not SES records: SQS message id and the reason (left or deleted alike).
+    pub unreadable: Vec<(String, String)>,
+}
+
+/// A record of other mail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Foreign {
+    /// The SQS message id.
+    pub id: String,
+    /// `mail.timestamp` of the record's message.
+    pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Its `ses:configuration-set` tag.
+    pub configuration_set: Option<String>,
 }
 
 /// The queue of one probe.
@@ -89,18 +101,19 @@ impl EventQueue {
         for message in out.messages() {
             let Some(handle) = message.receipt_handle() else { continue };
             let body = message.body().unwrap_or_default();
+            let id = message.message_id().unwrap_or("?").to_string();
             let ours = match parse(body) {
                 Parsed::Event(event) if interest.matches(&event) => {
                     polled.events.push(*event);
                     true
                 }
-                Parsed::Event(_) => {
-                    polled.foreign += 1;
+                Parsed::Event(event) => {
+                    let (sent_at, configuration_set) = (event.sent_at, event.configuration_set);
+                    polled.foreign.push(Foreign { id, sent_at, configuration_set });
                     false
                 }
                 Parsed::NotSes(why) | Parsed::Malformed(why) => {
-                    let id = message.message_id().unwrap_or("?");
-                    polled.unreadable.push(format!("queue message {id}: {why}"));
+                    polled.unreadable.push((id, why));
                     false
                 }
             };

@@ -6,7 +6,8 @@
 //!
 //! One file per check group: [`pool`] (email configuration, From header), [`identity`] (SES identity, DKIM,
 //! MAIL FROM), [`policy`] (the identity-policy rule of research/aws.md §3.3), [`account`] (sandbox, sending,
-//! quota), [`user`] (test user, trigger, hourly limit), [`imap`] (mailbox), [`dns`] (From-domain posture);
+//! quota), [`user`] (test user, trigger, hourly limit), [`sender`] (suppression list, Cognito's delivery
+//! logs, the SES event queue), [`imap`] (mailbox), [`dns`] (From-domain posture);
 //! [`render`] prints a [`DoctorReport`] as text, JSON or a Nagios line. The judging functions are pure; only
 //! [`run`] talks to AWS and the mail server, and it runs independent calls concurrently.
 
@@ -17,6 +18,7 @@ pub mod imap;
 pub mod policy;
 pub mod pool;
 pub mod render;
+pub mod sender;
 pub mod user;
 
 use serde::Serialize;
@@ -237,8 +239,12 @@ pub async fn run(probe: &ProbeFile, clients: &Clients, options: &Options) -> Doc
     };
     let user_checks = user::run(probe, clients);
     let inbox_checks = imap::run(probe);
-    let ((mut findings, pool), user_findings, inbox_findings) = tokio::join!(aws_chain, user_checks, inbox_checks);
+    let ((mut findings, pool), (user_findings, recipient), inbox_findings) =
+        tokio::join!(aws_chain, user_checks, inbox_checks);
     findings.extend(user_findings);
+    if let Some(pool) = &pool {
+        findings.extend(sender::run(probe, pool, clients, recipient.as_deref()).await);
+    }
     findings.extend(inbox_findings);
     // Only a custom From has a domain of the pool owner's; Cognito's default sender is AWS's own.
     let from_domain = pool

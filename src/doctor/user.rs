@@ -12,8 +12,9 @@ use crate::duration;
 
 const SOURCE: &str = "DESIGN.md §2 (trigger by user status); research/aws.md §1.1";
 
-/// Reads the user and (when configured) the app client concurrently, then judges them.
-pub async fn run(probe: &ProbeFile, clients: &Clients) -> Vec<Finding> {
+/// Reads the user and (when configured) the app client concurrently, then judges them; also returns the
+/// user's email address (the probe's recipient) for the sender-side checks.
+pub async fn run(probe: &ProbeFile, clients: &Clients) -> (Vec<Finding>, Option<String>) {
     let client_read = async {
         match &probe.client_id {
             Some(id) => Some(clients.describe_user_pool_client(&probe.pool_id, id).await),
@@ -21,7 +22,8 @@ pub async fn run(probe: &ProbeFile, clients: &Clients) -> Vec<Finding> {
         }
     };
     let (user, client) = tokio::join!(clients.admin_get_user(&probe.pool_id, &probe.username), client_read);
-    judge(probe, user, client)
+    let email = user.as_ref().ok().and_then(|u| u.email.clone());
+    (judge(probe, user, client), email)
 }
 
 /// Pure judgement of what AdminGetUser and DescribeUserPoolClient answered.

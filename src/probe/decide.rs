@@ -111,6 +111,22 @@ pub fn sender_conclusive(ses: &SesEvidence) -> Option<Cause> {
     Some(cause.evidence(logged))
 }
 
+/// Notes on a mail that did come: what SES reported on the way (a delay it retried through, a complaint).
+pub fn sender_notes(ses: &SesEvidence) -> Vec<String> {
+    ses.events
+        .iter()
+        .filter_map(|event| match &event.kind {
+            EventKind::DeliveryDelay { .. } => {
+                Some(format!("SES delayed the mail before delivering it: {}", event_text(event)))
+            }
+            EventKind::Complaint { .. } => {
+                Some(format!("the recipient marked the mail as spam: {}", event_text(event)))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// One line on an event: the fields a reader acts on.
 pub fn event_text(event: &SesEvent) -> String {
     let opt = |label: &str, v: &Option<String>| v.as_ref().map(|v| format!("{label} {v}"));
@@ -171,7 +187,7 @@ pub fn not_delivered(
     let background = ses.background_per_minute.unwrap_or_default();
     match (pool.is_developer(), ses.status, ses.increment_seen, ses.attributable) {
         (true, SesStatus::Checked, _, Some(false)) => {
-            let rate = duration::number(background, 1);
+            let rate = duration::number(background, if background.fract() == 0.0 { 0 } else { 1 });
             Cause::new(Code::SenderUnknown)
                 .detail(format!("other mail {rate}/min"))
                 .evidence(accepted)
@@ -194,7 +210,10 @@ pub fn not_delivered(
             cause = cause
                 .evidence(accepted)
                 .evidence(format!("SES {metric} rose after the trigger ({} → {})", sum(ses.baseline), sum(ses.latest)))
-                .evidence("no other mail was sent in the minutes before: the rise is the probe's message");
+                .evidence(match ses.attributable {
+                    Some(true) => "no other mail was sent in the minutes before: the rise is the probe's message",
+                    _ => "the account's other mail before the trigger was not measured",
+                });
             for (name, rise) in &ses.rises {
                 if name != "Send" {
                     cause = cause.evidence(format!("AWS/SES {name} rose by {}", duration::number(*rise, 0)));

@@ -181,6 +181,7 @@ async fn after_baseline(
     let note = clock.phase(Phase::Cleanup, cleanup::run(opened.inbox, &found, probe)).await?;
     report.notes.extend(note);
     // 8. verdict
+    report.notes.extend(decide::sender_notes(&report.ses));
     let verdict =
         decide::delivered(probe, &resolved.pool, &mail, &auth.judgement, receiver.as_ref(), &mut report.notes);
     report.mail = Some(mail);

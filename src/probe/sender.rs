@@ -16,6 +16,7 @@
 //! plus `settle` passed. After the mail is found it still reads the events a little while for the
 //! Delivery record, so a healthy run reports the whole sender timeline.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -49,6 +50,8 @@ pub struct Sender {
     suppression: bool,
     recipient: String,
     pool_id: String,
+    /// The pool's configuration set: only its records show that the queue is fed.
+    configuration_set: Option<String>,
     /// How often the metric and the logs are read.
     poll: Duration,
 }
@@ -88,14 +91,21 @@ impl Sender {
                 }
             }
         };
+        let mut checkpoint = Checkpoint::of(probe, pool, clients);
+        if probe.cloudwatch.configuration_set.is_none()
+            && let Some(c) = checkpoint.take()
+        {
+            checkpoint = Some(per_set_or_account(c, &ses, notes).await);
+        }
         Sender {
-            checkpoint: Checkpoint::of(probe, pool, clients),
+            checkpoint,
             queue,
             ses,
             logs,
             suppression: probe.suppression.check && pool.is_developer(),
             recipient: recipient.to_string(),
             pool_id: probe.pool_id.clone(),
+            configuration_set: pool.configuration_set.clone(),
             poll: probe.cloudwatch.poll_interval,
         }
     }
@@ -210,6 +220,9 @@ impl Sender {
     ) -> Vec<String> {
         let mut interest = Interest { recipient: self.recipient.clone(), not_before: trigger_at, message_id: None };
         let mut unreadable: Vec<String> = Vec::new();
+        // SQS message ids already counted: a shared queue hands the same records back every few seconds.
+        let (mut foreign, mut unreadable_ids) = (HashSet::new(), HashSet::new());
+        let since = trigger_at - crate::aws::events::SKEW;
         let (mut grace_until, mut gave, mut queue_ok) = (None, false, true);
         let mut next_log = tokio::time::Instant::now();
         let mut last = Waited::Pending;
@@ -245,7 +258,6 @@ impl Sender {
                 && now >= next_log
             {
                 next_log = now + LOG_POLL;
-                let since = trigger_at - crate::aws::events::SKEW;
                 match self.ses.delivery_errors(group, &self.pool_id, since).await {
                     Ok(errors) => live.cognito_errors = errors,
                     Err(e) => unreadable.push(format!("Cognito logs {group}: {e}")),
@@ -255,8 +267,21 @@ impl Sender {
             match &self.queue {
                 Some(queue) if queue_ok => match queue.poll(&interest, wait).await {
                     Ok(polled) => {
-                        live.foreign_records += polled.foreign;
-                        unreadable.extend(polled.unreadable);
+                        for record in polled.foreign {
+                            // Only the same set's records of mail sent since the trigger show that the
+                            // queue was fed while the probe's message should have come through it.
+                            let same_set = record.configuration_set.is_none()
+                                || record.configuration_set == self.configuration_set;
+                            let recent = record.sent_at.is_some_and(|t| t >= since);
+                            if same_set && recent && foreign.insert(record.id) {
+                                live.foreign_records += 1;
+                            }
+                        }
+                        for (id, why) in polled.unreadable {
+                            if unreadable_ids.insert(id.clone()) {
+                                unreadable.push(format!("queue message {id}: {why}"));
+                            }
+                        }
                         for event in polled.events {
                             // Records are delivered at least once: a repeat is dropped.
                             if !live.events.contains(&event) {
@@ -284,6 +309,35 @@ impl Sender {
             }
         }
         unreadable
+    }
+}
+
+/// The pool's configuration set has `ses:configuration-set` metrics only when one of its event
+/// destinations is CloudWatch and matches SEND (research/aws.md §2.1); without one its series stays empty
+/// and a flat line would read as "SES never sent". Such a set, or one whose destinations cannot be read,
+/// falls back to the account-level metric, with a note.
+async fn per_set_or_account(checkpoint: Checkpoint, ses: &Clients, notes: &mut Vec<String>) -> Checkpoint {
+    let Some(set) = checkpoint.configuration_set().map(str::to_string) else { return checkpoint };
+    match ses.event_destinations(&set).await {
+        Ok(destinations)
+            if destinations.iter().any(|d| d.enabled && d.cloudwatch && d.types.iter().any(|t| t == "SEND")) =>
+        {
+            checkpoint
+        }
+        Ok(_) => {
+            notes.push(format!(
+                "configuration set {set} publishes no CloudWatch Send metric (no enabled CloudWatch event \
+                 destination for SEND): the account-level AWS/SES Send is read instead"
+            ));
+            checkpoint.account_level()
+        }
+        Err(e) => {
+            notes.push(format!(
+                "configuration set {set}: event destinations not read ({e}); the account-level AWS/SES Send is \
+                 read instead"
+            ));
+            checkpoint.account_level()
+        }
     }
 }
 

@@ -66,6 +66,19 @@ impl Checkpoint {
         })
     }
 
+    /// The configuration set whose `ses:configuration-set` dimension this checkpoint reads, if any.
+    pub fn configuration_set(&self) -> Option<&str> {
+        match &self.metric {
+            SendMetric::ConfigurationSet(name) => Some(name),
+            SendMetric::Account => None,
+        }
+    }
+
+    /// The same checkpoint on the account-level metric.
+    pub fn account_level(self) -> Checkpoint {
+        Checkpoint { metric: SendMetric::Account, ..self }
+    }
+
     /// How long after the inbox gave up the metric is still read.
     pub fn settle(&self) -> Duration {
         self.settle
