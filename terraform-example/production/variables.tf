@@ -88,10 +88,13 @@ variable "ses_events_kms_key_arn" {
   default     = null
 }
 
+# On by default: once the pool names a configuration set, the probe reads that set's AWS/SES metrics
+# ([cloudwatch] configuration_set defaults to the pool's), and they exist only with a CloudWatch event
+# destination. Without it the probe would watch a metric that never gets a data point.
 variable "ses_metrics_enabled" {
-  description = "Publish AWS/SES metrics per configuration set (a CloudWatch event destination): five billed custom metrics."
+  description = "Publish AWS/SES metrics per configuration set (a CloudWatch event destination): five billed custom metrics. With false, set the probe file's [cloudwatch] enabled = false."
   type        = bool
-  default     = false
+  default     = true
 }
 
 variable "cognito_logs_enabled" {

@@ -549,8 +549,8 @@ fn sesv2_resources_moto_cannot_create_are_planned(tf: &Terraform, root: &Path, e
 
 /// terraform-example/production itself, planned against moto (an override file points the provider at it;
 /// an apply would stop at the identity policy, which moto cannot store): the pool names the configuration
-/// set, the set publishes the seven event types to the default bus, the rule is scoped to the set and the
-/// test address, and with the evidence switched off none of it is planned.
+/// set, the set publishes the seven event types to the default bus and its metrics per set, the rule is
+/// scoped to the set and the test address, and with the evidence switched off none of it is planned.
 fn production_root_plans_its_sender_evidence(tf: &Terraform, example: &Path, moto: &Moto) {
     let root = example.join("production");
     std::fs::write(
@@ -588,9 +588,12 @@ fn production_root_plans_its_sender_evidence(tf: &Terraform, example: &Path, mot
     assert_eq!(pattern["source"], json!(["aws.ses"]));
     assert_eq!(pattern["detail"]["mail"]["tags"]["ses:configuration-set"], json!(["phenom-prod-cognito"]), "{pattern}");
     assert_eq!(pattern["detail"]["mail"]["destination"], json!([PROBE_ADDRESS]), "{pattern}");
-    assert!(
-        !changes.keys().any(|a| a.contains("configuration_set_event_destination.metrics")),
-        "per-set metrics cost money: off unless asked for"
+    // The probe reads the pool's configuration set's metrics, which exist only with this destination.
+    let metrics =
+        &after("module.ses_events[0].aws_sesv2_configuration_set_event_destination.metrics[0]")["event_destination"][0];
+    assert_eq!(
+        metrics["cloud_watch_destination"][0]["dimension_configuration"][0]["dimension_name"],
+        "ses:configuration-set"
     );
     let log_group = after("module.cognito_logs[0].aws_cloudwatch_log_group.user_notification");
     assert_eq!(log_group["name"], "/aws/vendedlogs/cognito/phenom-prod/user-notification");
