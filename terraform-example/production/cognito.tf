@@ -24,6 +24,8 @@ resource "aws_cognito_user_pool" "main" {
     source_arn             = data.aws_ses_email_identity.noreply.arn
     from_email_address     = var.from_email_address
     reply_to_email_address = var.sender_email
+    # SES event records of every mail of this pool (modules/ses-events); null without it.
+    configuration_set = one(module.ses_events[*].configuration_set_name)
   }
 
   admin_create_user_config {

@@ -37,3 +37,26 @@ output "probe_role_arn" {
 output "ses_identity_arn" {
   value = data.aws_ses_email_identity.noreply.arn
 }
+
+output "ses_events_queue_url" {
+  description = "queue_url of the probe file's [ses_events]; null without ses_events_enabled."
+  value       = one(module.ses_events[*].queue_url)
+}
+
+output "ses_configuration_set" {
+  description = "The pool's configuration set; the probe reads it from the pool, [cloudwatch] configuration_set overrides it."
+  value       = one(module.ses_events[*].configuration_set_name)
+}
+
+output "cognito_notification_log_group" {
+  description = "The log group of the pool's userNotification errors (name, arn); the probe finds it through GetLogDeliveryConfiguration, [cognito_logs] log_group overrides it."
+  value = var.cognito_logs_enabled ? {
+    name = module.cognito_logs[0].log_group_name
+    arn  = module.cognito_logs[0].log_group_arn
+  } : null
+}
+
+output "cognito_log_delivery_command" {
+  description = "Run once after apply: points the pool's userNotification ERROR logs at the log group (the pinned AWS provider has no resource for it)."
+  value       = one(module.cognito_logs[*].set_log_delivery_command)
+}

@@ -9,6 +9,12 @@ module "probe_iam" {
   ses_identity_arns  = [data.aws_ses_email_identity.noreply.arn]
   alarm_topic_arn    = var.alarm_topic_arn
   trusted_principals = var.probe_trusted_principals
+
+  # Sender evidence (sender-evidence.tf): empty lists when it is off, and then no permission for it.
+  ses_events_queue_arns      = module.ses_events[*].queue_arn
+  ses_events_kms_key_arns    = var.ses_events_enabled && var.ses_events_kms_key_arn != null ? [var.ses_events_kms_key_arn] : []
+  ses_configuration_set_arns = module.ses_events[*].configuration_set_arn
+  cognito_log_group_arns     = module.cognito_logs[*].log_group_arn
 }
 
 module "probe_schedule" {

@@ -63,3 +63,42 @@ variable "security_group_ids" {
   type        = list(string)
   default     = []
 }
+
+variable "ses_events_enabled" {
+  description = "Give the pool a configuration set whose SES event records reach a queue the probe reads (modules/ses-events)."
+  type        = bool
+  default     = true
+}
+
+variable "ses_events_destination" {
+  description = "\"eventbridge\" (default bus and a rule) or \"sns\" (a topic and a raw-delivery subscription)."
+  type        = string
+  default     = "eventbridge"
+}
+
+variable "ses_events_sns_topic_arn" {
+  description = "With ses_events_destination = \"sns\": a team's existing topic; null creates one."
+  type        = string
+  default     = null
+}
+
+variable "ses_events_kms_key_arn" {
+  description = "Customer managed KMS key for the events queue (and a created topic); null: SQS-managed encryption."
+  type        = string
+  default     = null
+}
+
+# On by default: once the pool names a configuration set, the probe reads that set's AWS/SES metrics
+# ([cloudwatch] configuration_set defaults to the pool's), and they exist only with a CloudWatch event
+# destination. Without it the probe would watch a metric that never gets a data point.
+variable "ses_metrics_enabled" {
+  description = "Publish AWS/SES metrics per configuration set (a CloudWatch event destination): five billed custom metrics. With false, set the probe file's [cloudwatch] enabled = false."
+  type        = bool
+  default     = true
+}
+
+variable "cognito_logs_enabled" {
+  description = "A log group for the pool's userNotification errors (modules/cognito-logs); run the cognito_log_delivery_command output once after apply."
+  type        = bool
+  default     = true
+}

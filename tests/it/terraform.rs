@@ -1,8 +1,12 @@
 //! terraform-example really works: `terraform fmt -check`, `init -backend=false` from the provider mirror and
 //! `validate` (no errors, no warnings) on every root and module; the parts moto implements applied to a
-//! moto_server on loopback and read back through the probe's own clients; checkov with no failed check and
-//! every skip justified. Each slow tool runs once.
+//! moto_server on loopback and read back through the probe's own clients and the AWS CLI — the sender
+//! evidence included: SES event records reach the probe's queue through the rule or the topic and nothing
+//! else does, the queue accepts only that sender, the probe's role writes nothing but its own queue's
+//! messages; what moto cannot create is planned and its plan checked, and so is the production root;
+//! checkov with no failed check and every skip justified. Each slow tool runs once.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -10,7 +14,9 @@ use cognito_delivery_probe::aws::Clients;
 use cognito_delivery_probe::config::ProbeFile;
 use cognito_delivery_probe::doctor;
 
+use serde_json::{Value, json};
 use testkit::moto::Moto;
+use testkit::recorder::Recorder;
 use testkit::terraform::{Terraform, copy_tree};
 
 fn example() -> PathBuf {
@@ -18,7 +24,29 @@ fn example() -> PathBuf {
 }
 
 /// The roots the README's test command checks: both environment roots and each module on its own.
-const ROOTS: [&str; 4] = ["production", "development", "modules/probe-iam", "modules/probe-schedule"];
+const ROOTS: [&str; 6] = [
+    "production",
+    "development",
+    "modules/probe-iam",
+    "modules/probe-schedule",
+    "modules/ses-events",
+    "modules/cognito-logs",
+];
+
+/// The probe's test address in the moto root and in terraform-example/production.
+const PROBE_ADDRESS: &str = "probe+prod@thephenom.app";
+
+/// The SES event types the example publishes, and the EventBridge detail-type of each (research/
+/// ses-events-oauth-emf.md §1).
+const EVENT_TYPES: [(&str, &str); 7] = [
+    ("SEND", "Email Sent"),
+    ("DELIVERY", "Email Delivered"),
+    ("BOUNCE", "Email Bounced"),
+    ("COMPLAINT", "Email Complaint Received"),
+    ("REJECT", "Email Rejected"),
+    ("RENDERING_FAILURE", "Email Rendering Failed"),
+    ("DELIVERY_DELAY", "Email Delivery Delayed"),
+];
 
 #[test]
 fn every_root_is_formatted_and_validates_offline() {
@@ -42,20 +70,28 @@ async fn moto_apply_is_read_back_by_the_probe() {
     let tf = Terraform::new();
     let moto = Moto::start();
     let dir = tempfile::tempdir().expect("temp dir");
-    copy_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/terraform-moto"), dir.path());
+    // The moto root uses terraform-example's modules as they are, by relative path: both trees side by side.
+    copy_tree(&example(), &dir.path().join("terraform-example"));
+    copy_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/terraform-moto"), &dir.path().join("moto"));
+    let root = dir.path().join("moto");
     let endpoint = format!("endpoint={}", moto.endpoint_url());
     let outputs = tokio::task::block_in_place(|| {
-        tf.run(dir.path(), &["init", "-backend=false", "-input=false", "-no-color"]);
-        tf.run(dir.path(), &["apply", "-auto-approve", "-input=false", "-no-color", "-var", &endpoint]);
-        tf.run(dir.path(), &["output", "-json", "-no-color"])
+        tf.run(&root, &["init", "-backend=false", "-input=false", "-no-color"]);
+        tf.run(&root, &["apply", "-auto-approve", "-input=false", "-no-color", "-var", &endpoint]);
+        tf.run(&root, &["output", "-json", "-no-color"])
     });
-    let outputs: serde_json::Value = serde_json::from_str(&outputs).expect("terraform output -json");
+    let outputs: Value = serde_json::from_str(&outputs).expect("terraform output -json");
     let out = |k: &str| outputs[k]["value"].as_str().unwrap_or_else(|| panic!("output {k}: {outputs}")).to_string();
     let (pool_id, client_id, username) = (out("pool_id"), out("client_id"), out("username"));
 
     let clients = Clients::from_sdk_config(moto.sdk_config().await);
     let pool = clients.describe_user_pool(&pool_id).await.expect("DescribeUserPool");
     assert_eq!(pool.sending_account, "DEVELOPER");
+    assert_eq!(
+        pool.configuration_set.as_deref(),
+        Some("phenom-prod-cognito"),
+        "the pool names the configuration set whose records reach the probe's queue"
+    );
     assert_eq!(
         pool.source_arn.as_deref(),
         Some("arn:aws:ses:us-east-1:123456789012:identity/noreply@thephenom.app"),
@@ -105,6 +141,470 @@ async fn moto_apply_is_read_back_by_the_probe() {
     let policy = report.findings.iter().find(|f| f.check == "ses.policy").unwrap();
     assert!(policy.summary.contains("two-piece gotcha") && policy.fix.contains(&pool_id), "{policy:#?}");
     assert_ne!(status("ses.identity"), doctor::Status::Unknown, "{report:#?}");
+
+    // Sender evidence (terraform-example/modules/ses-events, cognito-logs, probe-iam), read back from moto.
+    let aws = AwsCli { endpoint: moto.endpoint_url() };
+    let pool_arn = pool.arn.clone().expect("the pool's ARN");
+    tokio::task::block_in_place(|| {
+        ses_events_reach_the_queue_through_the_rule_only(&aws, &outputs["ses_events"]["value"]);
+        ses_events_reach_the_queue_through_the_topic_only(&aws, &outputs["ses_events_sns"]["value"]);
+        probe_role_writes_only_its_own_queue_messages(&aws, &outputs, &pool_arn);
+        sesv2_resources_moto_cannot_create_are_planned(&tf, &root, &endpoint);
+        production_root_plans_its_sender_evidence(&tf, &dir.path().join("terraform-example"), &moto);
+    });
+    cognito_log_group_takes_the_pools_log_delivery(&aws, &outputs["cognito_logs"]["value"], &pool_id).await;
+}
+
+/// The AWS CLI against moto, with test credentials and no user configuration.
+struct AwsCli {
+    endpoint: String,
+}
+
+impl AwsCli {
+    /// Runs `aws <args>`; its JSON output (Null when it prints nothing). Panics with stderr when it fails.
+    fn run(&self, args: &[&str]) -> Value {
+        let out = aws_command(&self.endpoint).args(args).output().unwrap_or_else(|e| {
+            panic!("cannot run the AWS CLI ({e}); install it: `pip install awscli` (`bash tests/run-all.sh` does it)")
+        });
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "aws {} failed: {stderr}", args.join(" "));
+        if out.stdout.iter().all(u8::is_ascii_whitespace) {
+            return Value::Null;
+        }
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("aws {} printed no JSON ({e})", args.join(" ")))
+    }
+
+    /// Receives what the queue holds now (moto delivers synchronously), deleting nothing.
+    fn receive(&self, queue_url: &str) -> Vec<Value> {
+        let out = self.run(&["sqs", "receive-message", "--queue-url", queue_url, "--max-number-of-messages", "10"]);
+        out["Messages"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+/// `aws` with `--endpoint-url`, us-east-1, JSON output and test credentials.
+fn aws_command(endpoint: &str) -> Command {
+    let mut cmd = Command::new("aws");
+    cmd.args(["--endpoint-url", endpoint, "--region", "us-east-1", "--output", "json"]);
+    test_credentials(&mut cmd);
+    cmd
+}
+
+/// Test credentials for the AWS CLI, and nothing from the user's AWS files or environment.
+fn test_credentials(cmd: &mut Command) -> &mut Command {
+    cmd.env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+}
+
+/// A policy document as JSON, whether a service hands it over as a string or as an object.
+fn document(policy: &Value) -> Value {
+    match policy {
+        Value::String(text) => {
+            serde_json::from_str(text).unwrap_or_else(|e| panic!("policy is not JSON ({e}): {text}"))
+        }
+        other => other.clone(),
+    }
+}
+
+/// A string-or-list policy field as a set of strings.
+fn strings(v: &Value) -> BTreeSet<String> {
+    match v {
+        Value::String(s) => BTreeSet::from([s.clone()]),
+        Value::Array(items) => items.iter().map(|i| i.as_str().expect("a string in the list").to_string()).collect(),
+        other => panic!("expected a string or a list of strings, got {other}"),
+    }
+}
+
+fn set<const N: usize>(items: [&str; N]) -> BTreeSet<String> {
+    items.into_iter().map(str::to_string).collect()
+}
+
+/// The queue's own settings and its policy: only `principal`, sending for `source_arn`, may write to it.
+fn queue_accepts_only(aws: &AwsCli, queue_url: &str, queue_arn: &str, principal: &str, source_arn: &str) -> Value {
+    let attrs =
+        &aws.run(&["sqs", "get-queue-attributes", "--queue-url", queue_url, "--attribute-names", "All"])["Attributes"];
+    assert_eq!(attrs["VisibilityTimeout"], "30", "a short visibility: other records come back at once: {attrs}");
+    assert_eq!(attrs["MessageRetentionPeriod"], "86400", "a day of records: {attrs}");
+    assert_eq!(attrs["SqsManagedSseEnabled"], "true", "encrypted at rest by default: {attrs}");
+    assert!(attrs.get("RedrivePolicy").is_none(), "no redrive: it would move records the probe handed back: {attrs}");
+
+    let policy = document(&attrs["Policy"]);
+    let statements = policy["Statement"].as_array().expect("Statement list");
+    assert_eq!(statements.len(), 1, "one statement, for the one sender: {policy}");
+    let st = &statements[0];
+    assert_eq!(st["Effect"], "Allow", "{st}");
+    assert_eq!(st["Principal"], json!({ "Service": principal }), "{st}");
+    assert_eq!(strings(&st["Action"]), set(["sqs:SendMessage"]), "send only: {st}");
+    assert_eq!(strings(&st["Resource"]), set([queue_arn]), "{st}");
+    assert_eq!(strings(&st["Condition"]["ArnEquals"]["aws:SourceArn"]), set([source_arn]), "{st}");
+    st["Condition"].clone()
+}
+
+/// The rule passes exactly this configuration set's records of mail to the test address, and the queue
+/// takes them from that rule only.
+fn ses_events_reach_the_queue_through_the_rule_only(aws: &AwsCli, out: &Value) {
+    let (set_name, queue_url) = (out["configuration_set"].as_str().unwrap(), out["queue_url"].as_str().unwrap());
+    let rule_arn = out["rule_arn"].as_str().expect("rule_arn");
+    let condition =
+        queue_accepts_only(aws, queue_url, out["queue_arn"].as_str().unwrap(), "events.amazonaws.com", rule_arn);
+    assert_eq!(condition["StringEquals"]["aws:SourceAccount"], testkit::moto::ACCOUNT, "{condition}");
+
+    let rule = aws.run(&["events", "describe-rule", "--name", rule_arn.rsplit('/').next().unwrap()]);
+    assert_eq!(rule["EventBusName"], "default", "SES publishes to the default bus only: {rule}");
+    let pattern = document(&rule["EventPattern"]);
+    let detail_types: Vec<&str> = EVENT_TYPES.iter().map(|(_, d)| *d).collect();
+    assert_eq!(
+        pattern,
+        json!({
+            "source": ["aws.ses"],
+            "detail-type": detail_types,
+            "detail": { "mail": {
+                "tags": { "ses:configuration-set": [set_name] },
+                "destination": [PROBE_ADDRESS],
+            } },
+        }),
+        "the rule is scoped to the configuration set and the test address"
+    );
+
+    // What EventBridge does with it (moto evaluates the pattern): only the first event is ours.
+    let event = |set: &str, to: &str, detail_type: &str| {
+        let record = json!({
+            "eventType": "Delivery",
+            "mail": { "messageId": format!("0100-{set}-{to}"), "destination": [to],
+                      "tags": { "ses:configuration-set": [set] } },
+            "delivery": { "smtpResponse": "250 2.0.0 OK" },
+        });
+        let entry = json!({ "Source": "aws.ses", "DetailType": detail_type, "Detail": record.to_string() });
+        json!([entry]).to_string()
+    };
+    for entries in [
+        event(set_name, PROBE_ADDRESS, "Email Delivered"),
+        event("another-set", PROBE_ADDRESS, "Email Delivered"),
+        event(set_name, "someone@example.com", "Email Delivered"),
+        event(set_name, PROBE_ADDRESS, "Email Opened"),
+    ] {
+        let put = aws.run(&["events", "put-events", "--entries", &entries]);
+        assert_eq!(put["FailedEntryCount"], 0, "{put}");
+    }
+    let messages = aws.receive(queue_url);
+    assert_eq!(messages.len(), 1, "one record is ours: {messages:#?}");
+    let body = document(&messages[0]["Body"]);
+    assert_eq!(body["detail-type"], "Email Delivered", "{body}");
+    assert_eq!(body["detail"]["mail"]["tags"]["ses:configuration-set"], json!([set_name]), "{body}");
+    assert_eq!(body["detail"]["mail"]["destination"], json!([PROBE_ADDRESS]), "{body}");
+}
+
+/// The SNS variant: a topic only SES may publish to for this configuration set, a raw-delivery
+/// subscription that filters on the record itself, and a queue that takes messages from that topic only.
+fn ses_events_reach_the_queue_through_the_topic_only(aws: &AwsCli, out: &Value) {
+    let (set_name, queue_url) = (out["configuration_set"].as_str().unwrap(), out["queue_url"].as_str().unwrap());
+    let topic_arn = out["topic_arn"].as_str().expect("topic_arn");
+    let condition =
+        queue_accepts_only(aws, queue_url, out["queue_arn"].as_str().unwrap(), "sns.amazonaws.com", topic_arn);
+    assert!(condition.get("StringEquals").is_none(), "the topic ARN names its account: {condition}");
+
+    let topic = &aws.run(&["sns", "get-topic-attributes", "--topic-arn", topic_arn])["Attributes"];
+    let policy = document(&topic["Policy"]);
+    let statements = policy["Statement"].as_array().expect("Statement list");
+    assert_eq!(statements.len(), 1, "{policy}");
+    let st = &statements[0];
+    assert_eq!(st["Principal"], json!({ "Service": "ses.amazonaws.com" }), "{st}");
+    assert_eq!(strings(&st["Action"]), set(["sns:Publish"]), "{st}");
+    let set_arn = format!("arn:aws:ses:us-east-1:{}:configuration-set/{set_name}", testkit::moto::ACCOUNT);
+    assert_eq!(strings(&st["Condition"]["ArnEquals"]["aws:SourceArn"]), set([set_arn.as_str()]), "{st}");
+    assert_eq!(strings(&st["Condition"]["StringEquals"]["aws:SourceAccount"]), set([testkit::moto::ACCOUNT]), "{st}");
+
+    let subscriptions = aws.run(&["sns", "list-subscriptions-by-topic", "--topic-arn", topic_arn]);
+    let subscriptions = subscriptions["Subscriptions"].as_array().expect("Subscriptions");
+    assert_eq!(subscriptions.len(), 1, "{subscriptions:#?}");
+    assert_eq!(subscriptions[0]["Endpoint"], out["queue_arn"], "{subscriptions:#?}");
+    let arn = subscriptions[0]["SubscriptionArn"].as_str().unwrap();
+    let attrs = &aws.run(&["sns", "get-subscription-attributes", "--subscription-arn", arn])["Attributes"];
+    assert_eq!(attrs["RawMessageDelivery"], "true", "the queue gets the SES record itself: {attrs}");
+    assert_eq!(attrs["FilterPolicyScope"], "MessageBody", "{attrs}");
+    assert_eq!(
+        document(&attrs["FilterPolicy"]),
+        json!({ "mail": { "tags": { "ses:configuration-set": [set_name] }, "destination": [PROBE_ADDRESS] } }),
+        "{attrs}"
+    );
+
+    // What SNS does with it (moto applies the filter): only the first record is ours.
+    let record = |set: &str, to: &str| {
+        json!({
+            "eventType": "Bounce",
+            "mail": { "messageId": format!("0100-{set}-{to}"), "destination": [to],
+                      "tags": { "ses:configuration-set": [set] } },
+            "bounce": { "bounceType": "Permanent", "bounceSubType": "OnAccountSuppressionList" },
+        })
+        .to_string()
+    };
+    for message in
+        [record(set_name, PROBE_ADDRESS), record("another-set", PROBE_ADDRESS), record(set_name, "x@example.com")]
+    {
+        aws.run(&["sns", "publish", "--topic-arn", topic_arn, "--message", &message]);
+    }
+    let messages = aws.receive(queue_url);
+    assert_eq!(messages.len(), 1, "one record is ours: {messages:#?}");
+    let body = document(&messages[0]["Body"]);
+    assert_eq!(body["eventType"], "Bounce", "a bare SES record, no SNS envelope: {body}");
+    assert_eq!(body["mail"]["destination"], json!([PROBE_ADDRESS]), "{body}");
+}
+
+/// The log group keeps a year, the log delivery service may write to it (the documented
+/// AWSLogDeliveryWrite20150319 statement, scoped to this group), and the printed CLI call sends the request
+/// that points the pool's userNotification errors at it.
+async fn cognito_log_group_takes_the_pools_log_delivery(aws: &AwsCli, out: &Value, pool_id: &str) {
+    let (name, arn) = (out["log_group_name"].as_str().unwrap(), out["log_group_arn"].as_str().unwrap());
+    let groups = aws.run(&["logs", "describe-log-groups", "--log-group-name-prefix", name]);
+    let group = &groups["logGroups"][0];
+    assert_eq!(group["logGroupName"], name, "{groups}");
+    assert_eq!(group["retentionInDays"], 365, "{group}");
+
+    let policies = aws.run(&["logs", "describe-resource-policies"]);
+    let policies = policies["resourcePolicies"].as_array().expect("resourcePolicies");
+    assert_eq!(policies.len(), 1, "{policies:#?}");
+    let policy = document(&policies[0]["policyDocument"]);
+    let st = &policy["Statement"][0];
+    assert_eq!(policy["Statement"].as_array().map(Vec::len), Some(1), "{policy}");
+    assert_eq!(st["Principal"], json!({ "Service": "delivery.logs.amazonaws.com" }), "{st}");
+    assert_eq!(strings(&st["Action"]), set(["logs:CreateLogStream", "logs:PutLogEvents"]), "{st}");
+    assert_eq!(strings(&st["Resource"]), set([format!("{arn}:log-stream:*").as_str()]), "this group only: {st}");
+    assert_eq!(st["Condition"]["StringEquals"]["aws:SourceAccount"], testkit::moto::ACCOUNT, "{st}");
+    assert_eq!(st["Condition"]["ArnLike"]["aws:SourceArn"], "arn:aws:logs:us-east-1:123456789012:*", "{st}");
+
+    // moto has no SetLogDeliveryConfiguration: run the command against a recorder and read what it sent.
+    let recorder = Recorder::start(200, &[]).await;
+    let command = out["set_log_delivery_command"].as_str().expect("set_log_delivery_command");
+    let url = recorder.url("/");
+    // The command as a user pastes it into a shell, plus the endpoint.
+    let status = tokio::task::block_in_place(|| {
+        test_credentials(Command::new("bash").arg("-c").arg(format!("{command} --endpoint-url {url}")))
+            .output()
+            .expect("run bash")
+    });
+    assert!(status.status.success(), "{command}: {}", String::from_utf8_lossy(&status.stderr));
+    let sent = recorder.take();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(
+        sent[0].headers.get("x-amz-target").and_then(|v| v.to_str().ok()),
+        Some("AWSCognitoIdentityProviderService.SetLogDeliveryConfiguration")
+    );
+    assert_eq!(
+        sent[0].json(),
+        json!({
+            "UserPoolId": pool_id,
+            "LogConfigurations": [{
+                "EventSource": "userNotification",
+                "LogLevel": "ERROR",
+                "CloudWatchLogsConfiguration": { "LogGroupArn": arn },
+            }],
+        })
+    );
+}
+
+/// The probe only reads AWS configuration: besides the trigger (AdminCreateUser RESEND or
+/// AdminResetUserPassword, on its pools), its one write is to its own queues' messages — DeleteMessage and
+/// ChangeMessageVisibility there, nowhere else. "*" only where AWS has no resource-level permission. A team
+/// without sender evidence gets none of its permissions.
+fn probe_role_writes_only_its_own_queue_messages(aws: &AwsCli, outputs: &Value, pool_arn: &str) {
+    let queues = set([
+        outputs["ses_events"]["value"]["queue_arn"].as_str().unwrap(),
+        outputs["ses_events_sns"]["value"]["queue_arn"].as_str().unwrap(),
+    ]);
+    let statements = |output: &str| -> Vec<Value> {
+        let arn = outputs[output]["value"].as_str().unwrap_or_else(|| panic!("output {output}"));
+        let policy = aws.run(&["iam", "get-policy", "--policy-arn", arn]);
+        let version = policy["Policy"]["DefaultVersionId"].as_str().expect("DefaultVersionId");
+        let doc = aws.run(&["iam", "get-policy-version", "--policy-arn", arn, "--version-id", version]);
+        document(&doc["PolicyVersion"]["Document"])["Statement"].as_array().expect("Statement").clone()
+    };
+    const UNSCOPABLE: [&str; 3] = ["ses:GetAccount", "cloudwatch:GetMetricData", "ses:GetSuppressedDestination"];
+    const READ_VERBS: [&str; 5] = ["Get", "Describe", "List", "Filter", "Receive"];
+
+    let mut actions = BTreeSet::new();
+    for st in statements("probe_policy_arn") {
+        assert_eq!(st["Effect"], "Allow", "{st}");
+        let resources = strings(&st["Resource"]);
+        for action in strings(&st["Action"]) {
+            assert!(!action.contains('*'), "no wildcard action: {st}");
+            // Cognito's admin reads are "Admin" + the verb (AdminGetUser).
+            let verb = action.split_once(':').map(|(_, v)| v.strip_prefix("Admin").unwrap_or(v)).unwrap_or_default();
+            match action.as_str() {
+                "sqs:DeleteMessage" | "sqs:ChangeMessageVisibility" => {
+                    assert_eq!(resources, queues, "{action} on the probe's own queues only: {st}")
+                }
+                "cognito-idp:AdminCreateUser" | "cognito-idp:AdminResetUserPassword" => {
+                    assert_eq!(resources, set([pool_arn]), "the trigger, on the probe's pool only: {st}")
+                }
+                _ => assert!(READ_VERBS.iter().any(|r| verb.starts_with(r)), "{action} is not a read: {st}"),
+            }
+            if action.starts_with("sqs:") {
+                assert_eq!(resources, queues, "{action}: {st}");
+            }
+            if resources.contains("*") {
+                assert!(UNSCOPABLE.contains(&action.as_str()), "{action} on \"*\" although AWS scopes it: {st}");
+            }
+            actions.insert(action);
+        }
+    }
+    for expected in [
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueAttributes",
+        "logs:FilterLogEvents",
+        "logs:DescribeLogGroups",
+        "ses:GetSuppressedDestination",
+        "ses:GetConfigurationSet",
+        "ses:GetConfigurationSetEventDestinations",
+        "cognito-idp:GetLogDeliveryConfiguration",
+    ] {
+        assert!(actions.contains(expected), "the probe may {expected}: {actions:?}");
+    }
+
+    let plain: BTreeSet<String> =
+        statements("probe_plain_policy_arn").iter().flat_map(|st| strings(&st["Action"])).collect();
+    let evidence: Vec<&String> = plain
+        .iter()
+        .filter(|a| {
+            a.starts_with("sqs:")
+                || a.starts_with("logs:")
+                || a.starts_with("kms:")
+                || ["ses:GetConfigurationSet", "ses:GetConfigurationSetEventDestinations"].contains(&a.as_str())
+                || a.as_str() == "cognito-idp:GetLogDeliveryConfiguration"
+        })
+        .collect();
+    assert_eq!(evidence, Vec::<&String>::new(), "no sender-evidence variable set, no permission for it");
+    assert!(plain.contains("ses:GetSuppressedDestination"), "the suppression list is read by default: {plain:?}");
+}
+
+/// `terraform plan` with `args`, read back with `show -json`: the planned values of every resource that
+/// changes, by address.
+fn planned(tf: &Terraform, root: &Path, args: &[&str]) -> BTreeMap<String, Value> {
+    let mut plan_args = vec!["plan", "-input=false", "-no-color", "-out", "probe.tfplan"];
+    plan_args.extend_from_slice(args);
+    tf.run(root, &plan_args);
+    let plan: Value =
+        serde_json::from_str(&tf.run(root, &["show", "-json", "-no-color", "probe.tfplan"])).expect("plan JSON");
+    plan["resource_changes"]
+        .as_array()
+        .expect("resource_changes")
+        .iter()
+        .filter(|rc| rc["change"]["actions"] != json!(["no-op"]))
+        .map(|rc| (rc["address"].as_str().expect("address").to_string(), rc["change"]["after"].clone()))
+        .collect()
+}
+
+/// moto cannot create the configuration sets and their event destinations (see the moto root's
+/// sesv2_enabled): plan them instead, and check what SES would be told.
+fn sesv2_resources_moto_cannot_create_are_planned(tf: &Terraform, root: &Path, endpoint: &str) {
+    let changes = planned(tf, root, &["-var", endpoint, "-var", "sesv2_enabled=true"]);
+    let after = |address: &str| -> &Value {
+        changes.get(address).unwrap_or_else(|| panic!("{address} not planned: {:?}", changes.keys()))
+    };
+    let all_types: BTreeSet<String> = EVENT_TYPES.iter().map(|(t, _)| t.to_string()).collect();
+
+    let configuration_set = after("module.ses_events.aws_sesv2_configuration_set.this[0]");
+    assert_eq!(configuration_set["configuration_set_name"], "phenom-prod-cognito");
+    let queue =
+        &after("module.ses_events.aws_sesv2_configuration_set_event_destination.queue[0]")["event_destination"][0];
+    assert_eq!(queue["enabled"], true);
+    assert_eq!(strings(&queue["matching_event_types"]), all_types, "{queue}");
+    assert_eq!(
+        queue["event_bridge_destination"],
+        json!([{ "event_bus_arn": "arn:aws:events:us-east-1:123456789012:event-bus/default" }]),
+        "SES publishes to the default bus (the only one it supports)"
+    );
+
+    let topic =
+        &after("module.ses_events_sns.aws_sesv2_configuration_set_event_destination.queue[0]")["event_destination"][0];
+    assert_eq!(strings(&topic["matching_event_types"]), all_types, "{topic}");
+    assert_eq!(
+        topic["sns_destination"][0]["topic_arn"],
+        "arn:aws:sns:us-east-1:123456789012:phenom-prod-cognito-sns-ses-events"
+    );
+
+    let metrics =
+        &after("module.ses_events.aws_sesv2_configuration_set_event_destination.metrics[0]")["event_destination"][0];
+    assert_eq!(
+        metrics["cloud_watch_destination"][0]["dimension_configuration"],
+        json!([{
+            "dimension_name": "ses:configuration-set",
+            "dimension_value_source": "MESSAGE_TAG",
+            "default_dimension_value": "phenom-prod-cognito",
+        }]),
+        "per-set AWS/SES metrics: the configuration-set dimension, valued by SES's auto-tag"
+    );
+    assert_eq!(
+        strings(&metrics["matching_event_types"]),
+        set(["SEND", "DELIVERY", "BOUNCE", "REJECT", "RENDERING_FAILURE"])
+    );
+}
+
+/// terraform-example/production itself, planned against moto (an override file points the provider at it;
+/// an apply would stop at the identity policy, which moto cannot store): the pool names the configuration
+/// set, the set publishes the seven event types to the default bus and its metrics per set, the rule is
+/// scoped to the set and the test address, and with the evidence switched off none of it is planned.
+fn production_root_plans_its_sender_evidence(tf: &Terraform, example: &Path, moto: &Moto) {
+    let root = example.join("production");
+    std::fs::write(
+        root.join("moto_override.tf"),
+        format!(
+            "provider \"aws\" {{\n  region = \"us-east-1\"\n  access_key = \"testing\"\n  secret_key = \"testing\"\n  \
+             skip_credentials_validation = true\n  skip_metadata_api_check = true\n  \
+             endpoints {{\n    ses = \"{url}\"\n    sts = \"{url}\"\n  }}\n}}\n",
+            url = moto.endpoint_url()
+        ),
+    )
+    .expect("write the provider override");
+    tf.run(&root, &["init", "-backend=false", "-input=false", "-no-color"]);
+
+    let changes = planned(tf, &root, &[]);
+    let after = |address: &str| -> &Value {
+        changes.get(address).unwrap_or_else(|| panic!("{address} not planned: {:?}", changes.keys()))
+    };
+    assert_eq!(
+        after("aws_cognito_user_pool.main")["email_configuration"][0]["configuration_set"],
+        "phenom-prod-cognito"
+    );
+    assert_eq!(
+        after("module.ses_events[0].aws_sesv2_configuration_set.this[0]")["configuration_set_name"],
+        "phenom-prod-cognito"
+    );
+    let destination =
+        &after("module.ses_events[0].aws_sesv2_configuration_set_event_destination.queue[0]")["event_destination"][0];
+    assert_eq!(strings(&destination["matching_event_types"]), EVENT_TYPES.iter().map(|(t, _)| t.to_string()).collect());
+    assert_eq!(
+        destination["event_bridge_destination"][0]["event_bus_arn"],
+        "arn:aws:events:us-east-1:123456789012:event-bus/default"
+    );
+    let pattern = document(&after("module.ses_events[0].aws_cloudwatch_event_rule.ses_events[0]")["event_pattern"]);
+    assert_eq!(pattern["source"], json!(["aws.ses"]));
+    assert_eq!(pattern["detail"]["mail"]["tags"]["ses:configuration-set"], json!(["phenom-prod-cognito"]), "{pattern}");
+    assert_eq!(pattern["detail"]["mail"]["destination"], json!([PROBE_ADDRESS]), "{pattern}");
+    // The probe reads the pool's configuration set's metrics, which exist only with this destination.
+    let metrics =
+        &after("module.ses_events[0].aws_sesv2_configuration_set_event_destination.metrics[0]")["event_destination"][0];
+    assert_eq!(
+        metrics["cloud_watch_destination"][0]["dimension_configuration"][0]["dimension_name"],
+        "ses:configuration-set"
+    );
+    let log_group = after("module.cognito_logs[0].aws_cloudwatch_log_group.user_notification");
+    assert_eq!(log_group["name"], "/aws/vendedlogs/cognito/phenom-prod/user-notification");
+    assert_eq!(log_group["retention_in_days"], 365);
+
+    let off = planned(tf, &root, &["-var", "ses_events_enabled=false", "-var", "cognito_logs_enabled=false"]);
+    let pool = off.get("aws_cognito_user_pool.main").expect("the pool is planned");
+    assert_eq!(pool["email_configuration"][0]["configuration_set"], Value::Null, "no set without the evidence");
+    let evidence: Vec<&String> =
+        off.keys().filter(|a| a.starts_with("module.ses_events") || a.starts_with("module.cognito_logs")).collect();
+    assert_eq!(evidence, Vec::<&String>::new());
 }
 
 /// checkov (PyPI) over terraform-example: no failed check, and every skip carries its reason inline.

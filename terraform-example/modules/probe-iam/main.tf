@@ -1,6 +1,10 @@
 # The probe's least-privilege IAM role: exactly the calls it makes (research/aws.md §3.2 "IAM actions the
 # probe needs"), on the pool and identity ARNs where AWS allows resource scoping. ForgotPassword is an
-# unauthenticated call and needs no IAM action.
+# unauthenticated call and needs no IAM action. The probe only reads AWS configuration: its writes are the
+# trigger (AdminCreateUser RESEND, AdminResetUserPassword) and, with SES events, deleting and handing back
+# messages of its own queue.
+
+data "aws_region" "current" {}
 
 data "aws_iam_policy_document" "assume" {
   statement {
@@ -57,6 +61,92 @@ data "aws_iam_policy_document" "probe" {
     sid       = "SesSendMetric"
     actions   = ["cloudwatch:GetMetricData"]
     resources = ["*"]
+  }
+
+  # ---- sender evidence; each statement only when its variable is set -----------------------------------
+
+  # SES event records: the probe's own queue. Receive and look (GetQueueAttributes), delete the records of
+  # its own message, hand every other record back at once (ChangeMessageVisibility 0). Never SendMessage,
+  # never a queue setting.
+  dynamic "statement" {
+    for_each = length(var.ses_events_queue_arns) > 0 ? [var.ses_events_queue_arns] : []
+    content {
+      sid = "SesEventsQueue"
+      actions = [
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueAttributes",
+      ]
+      resources = statement.value
+    }
+  }
+
+  # A queue under a customer managed key: SQS decrypts each received record with it, on the probe's behalf.
+  dynamic "statement" {
+    for_each = length(var.ses_events_kms_key_arns) > 0 ? [var.ses_events_kms_key_arns] : []
+    content {
+      sid       = "SesEventsQueueKey"
+      actions   = ["kms:Decrypt"]
+      resources = statement.value
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["sqs.${data.aws_region.current.name}.amazonaws.com"]
+      }
+    }
+  }
+
+  # The pool's configuration set and where it publishes (the probe tells "no event destination" from "no
+  # record yet").
+  dynamic "statement" {
+    for_each = length(var.ses_configuration_set_arns) > 0 ? [var.ses_configuration_set_arns] : []
+    content {
+      sid       = "SesConfigurationSets"
+      actions   = ["ses:GetConfigurationSet", "ses:GetConfigurationSetEventDestinations"]
+      resources = statement.value
+    }
+  }
+
+  # The SES suppression API has no resource-level permissions: AWS only accepts "*" for it.
+  dynamic "statement" {
+    for_each = var.suppression_list_read ? [1] : []
+    content {
+      sid       = "SesSuppressionList"
+      actions   = ["ses:GetSuppressedDestination"]
+      resources = ["*"]
+    }
+  }
+
+  # Cognito's userNotification error logs: where the pool delivers them, and their events.
+  dynamic "statement" {
+    for_each = length(var.cognito_log_group_arns) > 0 ? [1] : []
+    content {
+      sid       = "CognitoLogDelivery"
+      actions   = ["cognito-idp:GetLogDeliveryConfiguration"]
+      resources = var.user_pool_arns
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.cognito_log_group_arns) > 0 ? [var.cognito_log_group_arns] : []
+    content {
+      sid       = "CognitoNotificationLogs"
+      actions   = ["logs:FilterLogEvents"]
+      resources = flatten([for arn in statement.value : [arn, "${arn}:*"]])
+    }
+  }
+
+  # DescribeLogGroups lists log groups: IAM authorizes it against the account's log groups of the Region as
+  # a whole (the request names no single group), so it is granted on log-group:* of each group's account
+  # and Region. It returns names and settings, never log events.
+  dynamic "statement" {
+    for_each = length(var.cognito_log_group_arns) > 0 ? [var.cognito_log_group_arns] : []
+    content {
+      sid       = "CognitoNotificationLogGroups"
+      actions   = ["logs:DescribeLogGroups"]
+      resources = distinct([for arn in statement.value : join(":", concat(slice(split(":", arn), 0, 5), ["log-group", "*"]))])
+    }
   }
 
   dynamic "statement" {

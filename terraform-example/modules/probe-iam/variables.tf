@@ -24,3 +24,36 @@ variable "trusted_principals" {
   type        = list(string)
   default     = []
 }
+
+# Sender evidence (modules/ses-events, modules/cognito-logs). The lists are empty by default: a probe without
+# an evidence source gets no permission for it. The suppression list is the exception, read by default.
+
+variable "ses_events_queue_arns" {
+  description = "SQS queues of SES event records the probe consumes (modules/ses-events' queue_arn): receive, delete its own records, hand others back."
+  type        = list(string)
+  default     = []
+}
+
+variable "ses_events_kms_key_arns" {
+  description = "Customer managed KMS keys of those queues (modules/ses-events' kms_key_arn): kms:Decrypt through SQS only. Empty for SQS-managed encryption."
+  type        = list(string)
+  default     = []
+}
+
+variable "ses_configuration_set_arns" {
+  description = "SES configuration sets of the pools (modules/ses-events' configuration_set_arn) the probe and doctor read with their event destinations."
+  type        = list(string)
+  default     = []
+}
+
+variable "cognito_log_group_arns" {
+  description = "Log groups of the pools' userNotification errors (modules/cognito-logs' log_group_arn); also grants GetLogDeliveryConfiguration on the pools, which is how the probe finds them."
+  type        = list(string)
+  default     = []
+}
+
+variable "suppression_list_read" {
+  description = "Let the probe ask the account suppression list whether its test address is listed (ses:GetSuppressedDestination, which has no resource-level permission). The probe reads it on every run by default."
+  type        = bool
+  default     = true
+}
