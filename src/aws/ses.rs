@@ -190,7 +190,8 @@ impl Clients {
 
     /// GetSuppressedDestination (research/ses-events-oauth-emf.md §2): the address's entry on the account's
     /// suppression list, `None` when it is not on it (SES answers 404 `NotFoundException`).
-    pub async fn suppressed(&self, address: &str) -> Result<Option<Suppressed>, AwsFailure> {
+    /// `region` is the Region these clients read SES in: the removal command names it.
+    pub async fn suppressed(&self, address: &str, region: &str) -> Result<Option<Suppressed>, AwsFailure> {
         let result = super::call(
             "GetSuppressedDestination",
             self.sesv2.get_suppressed_destination().email_address(address).send(),
@@ -206,6 +207,7 @@ impl Clients {
             reason: d.reason().as_str().to_string(),
             since: DateTime::from_timestamp(d.last_update_time().secs(), 0),
             message_id: d.attributes().and_then(|a| a.message_id()).map(str::to_string),
+            removal: removal(d.email_address(), region),
         }))
     }
 
@@ -241,13 +243,15 @@ pub struct Suppressed {
     pub since: Option<DateTime<Utc>>,
     /// The message whose bounce or complaint put it there.
     pub message_id: Option<String>,
+    /// The exact command that takes the address off the list.
+    pub removal: String,
 }
 
-impl Suppressed {
-    /// The exact command that takes the address off the list.
-    pub fn removal(&self, region: &str) -> String {
-        format!("aws sesv2 delete-suppressed-destination --email-address '{}' --region {region}", self.address)
-    }
+/// The command that takes `address` off the account suppression list of `region`. The address is quoted
+/// for a POSIX shell (a `'` in it closes, escapes and reopens the quote).
+pub fn removal(address: &str, region: &str) -> String {
+    let quoted = address.replace('\'', r"'\''");
+    format!("aws sesv2 delete-suppressed-destination --email-address '{quoted}' --region {region}")
 }
 
 /// One event destination of a configuration set.

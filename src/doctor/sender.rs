@@ -34,9 +34,12 @@ const VERDICT_TYPES: [&str; 6] = ["SEND", "DELIVERY", "BOUNCE", "REJECT", "RENDE
 /// Reads and judges the three sources for this probe file, pool and recipient.
 pub async fn run(probe: &ProbeFile, pool: &Pool, clients: &Clients, recipient: Option<&str>) -> Vec<Finding> {
     let ses = pool.ses_region().map(|r| clients.in_ses_region(r)).unwrap_or_else(|| clients.clone());
+    let region = pool.ses_region().map(str::to_string).unwrap_or_else(|| probe.region());
     let suppression = async {
         match recipient {
-            Some(address) if probe.suppression.check && pool.is_developer() => Some(ses.suppressed(address).await),
+            Some(address) if probe.suppression.check && pool.is_developer() => {
+                Some(ses.suppressed(address, &region).await)
+            }
             _ => None,
         }
     };
@@ -55,8 +58,7 @@ pub async fn run(probe: &ProbeFile, pool: &Pool, clients: &Clients, recipient: O
     };
     let (suppression, logs, destinations) = tokio::join!(suppression, logs, destinations);
     let mut out = Vec::new();
-    let region = pool.ses_region().map(str::to_string).unwrap_or_else(|| probe.region());
-    out.extend(suppression.map(|r| suppression_finding(r, &region)));
+    out.extend(suppression.map(suppression_finding));
     out.push(logs_finding(probe, pool, logs));
     if probe.ses_events.is_some() {
         out.push(events_finding(pool, destinations, queue_check(probe, &ses).await));
@@ -65,7 +67,7 @@ pub async fn run(probe: &ProbeFile, pool: &Pool, clients: &Clients, recipient: O
 }
 
 /// `ses.suppression`.
-pub fn suppression_finding(read: Result<Option<Suppressed>, AwsFailure>, region: &str) -> Finding {
+pub fn suppression_finding(read: Result<Option<Suppressed>, AwsFailure>) -> Finding {
     match read {
         Ok(None) => Finding::new(
             "ses.suppression",
@@ -93,7 +95,7 @@ pub fn suppression_finding(read: Result<Option<Suppressed>, AwsFailure>, region:
             finding.fix(format!(
                 "It got there because {why}; find why (the message id above is in the SES event records) and, \
                  once the address accepts mail again, remove it: {}",
-                entry.removal(region)
+                entry.removal
             ))
         }
         Err(e) if own_trouble(&e) => Finding::aws_unknown("ses.suppression", &e),
@@ -266,8 +268,9 @@ mod tests {
             reason: "BOUNCE".into(),
             since: chrono::DateTime::from_timestamp(1_763_625_600, 0),
             message_id: Some("0100019aa0b1c2d3-x-000000".into()),
+            removal: crate::aws::ses::removal("probe@mail.test", "eu-west-1"),
         };
-        let f = suppression_finding(Ok(Some(entry)), "eu-west-1");
+        let f = suppression_finding(Ok(Some(entry)));
         assert_eq!(f.status, Status::Fail);
         assert!(f.summary.contains("BOUNCE, since 2025-11-20 08:00 UTC"), "{}", f.summary);
         assert!(f.evidence.iter().any(|e| e.contains("0100019aa0b1c2d3-x-000000")), "{:?}", f.evidence);
@@ -279,13 +282,17 @@ mod tests {
             "{}",
             f.fix
         );
-        assert_eq!(suppression_finding(Ok(None), "eu-west-1").status, Status::Ok);
+        assert_eq!(suppression_finding(Ok(None)).status, Status::Ok);
         let denied = AwsFailure::Service {
             operation: "GetSuppressedDestination",
             code: "AccessDeniedException".into(),
             message: "no".into(),
         };
-        assert_eq!(suppression_finding(Err(denied), "eu-west-1").status, Status::Warn);
+        assert_eq!(suppression_finding(Err(denied)).status, Status::Warn);
+        assert_eq!(
+            crate::aws::ses::removal("o'brien@mail.test", "us-east-1"),
+            r"aws sesv2 delete-suppressed-destination --email-address 'o'\''brien@mail.test' --region us-east-1"
+        );
     }
 
     #[test]

@@ -79,7 +79,7 @@ pub fn sender_conclusive(ses: &SesEvidence) -> Option<Cause> {
         if let Some(id) = &entry.message_id {
             cause = cause.evidence(format!("put there by message {id}"));
         }
-        return Some(cause);
+        return Some(cause.evidence(format!("remove it: {}", entry.removal)));
     }
     for event in &ses.events {
         let at = event.at.map(|t| t.format("%H:%M:%S").to_string()).unwrap_or_default();

@@ -49,6 +49,8 @@ pub struct Sender {
     logs: Option<String>,
     suppression: bool,
     recipient: String,
+    /// The Region SES is read in (the suppression list is per Region).
+    ses_region: String,
     pool_id: String,
     /// The pool's configuration set: only its records show that the queue is fed.
     configuration_set: Option<String>,
@@ -104,6 +106,7 @@ impl Sender {
             logs,
             suppression: probe.suppression.check && pool.is_developer(),
             recipient: recipient.to_string(),
+            ses_region: pool.ses_region().map(str::to_string).unwrap_or_else(|| probe.region()),
             pool_id: probe.pool_id.clone(),
             configuration_set: pool.configuration_set.clone(),
             poll: probe.cloudwatch.poll_interval,
@@ -125,7 +128,7 @@ impl Sender {
         evidence.cognito_log_group = self.logs.clone();
         evidence.events_status = self.queue.as_ref().map(|_| "read".to_string());
         if self.suppression {
-            match self.ses.suppressed(&self.recipient).await {
+            match self.ses.suppressed(&self.recipient, &self.ses_region).await {
                 Ok(Some(entry)) => {
                     evidence.suppression = Some(entry);
                     if let Some(cause) = super::decide::sender_conclusive(&evidence) {
@@ -157,7 +160,7 @@ impl Sender {
     pub async fn after_timeout(&self, evidence: &mut SesEvidence) {
         if self.suppression
             && evidence.suppression.is_none()
-            && let Ok(Some(entry)) = self.ses.suppressed(&self.recipient).await
+            && let Ok(Some(entry)) = self.ses.suppressed(&self.recipient, &self.ses_region).await
         {
             evidence.suppression = Some(entry);
         }

@@ -409,8 +409,8 @@ async fn cognito_log_group_takes_the_pools_log_delivery(aws: &AwsCli, out: &Valu
 }
 
 /// The probe only reads AWS configuration: besides the trigger (AdminCreateUser RESEND or
-/// AdminResetUserPassword, on its pools), its one write is to its own queues' messages — DeleteMessage and
-/// ChangeMessageVisibility there, nowhere else. "*" only where AWS has no resource-level permission. A team
+/// AdminResetUserPassword, on its pools), its one write is to its own queues' messages — DeleteMessage
+/// there, nowhere else. "*" only where AWS has no resource-level permission. A team
 /// without sender evidence gets none of its permissions.
 fn probe_role_writes_only_its_own_queue_messages(aws: &AwsCli, outputs: &Value, pool_arn: &str) {
     let queues = set([
@@ -436,7 +436,7 @@ fn probe_role_writes_only_its_own_queue_messages(aws: &AwsCli, outputs: &Value, 
             // Cognito's admin reads are "Admin" + the verb (AdminGetUser).
             let verb = action.split_once(':').map(|(_, v)| v.strip_prefix("Admin").unwrap_or(v)).unwrap_or_default();
             match action.as_str() {
-                "sqs:DeleteMessage" | "sqs:ChangeMessageVisibility" => {
+                "sqs:DeleteMessage" => {
                     assert_eq!(resources, queues, "{action} on the probe's own queues only: {st}")
                 }
                 "cognito-idp:AdminCreateUser" | "cognito-idp:AdminResetUserPassword" => {
@@ -456,12 +456,8 @@ fn probe_role_writes_only_its_own_queue_messages(aws: &AwsCli, outputs: &Value, 
     for expected in [
         "sqs:ReceiveMessage",
         "sqs:DeleteMessage",
-        "sqs:ChangeMessageVisibility",
-        "sqs:GetQueueAttributes",
         "logs:FilterLogEvents",
-        "logs:DescribeLogGroups",
         "ses:GetSuppressedDestination",
-        "ses:GetConfigurationSet",
         "ses:GetConfigurationSetEventDestinations",
         "cognito-idp:GetLogDeliveryConfiguration",
     ] {
@@ -476,7 +472,7 @@ fn probe_role_writes_only_its_own_queue_messages(aws: &AwsCli, outputs: &Value, 
             a.starts_with("sqs:")
                 || a.starts_with("logs:")
                 || a.starts_with("kms:")
-                || ["ses:GetConfigurationSet", "ses:GetConfigurationSetEventDestinations"].contains(&a.as_str())
+                || a.as_str() == "ses:GetConfigurationSetEventDestinations"
                 || a.as_str() == "cognito-idp:GetLogDeliveryConfiguration"
         })
         .collect();

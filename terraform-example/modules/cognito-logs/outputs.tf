@@ -4,7 +4,7 @@ output "log_group_name" {
 }
 
 output "log_group_arn" {
-  description = "For probe-iam's cognito_log_group_arns (FilterLogEvents, DescribeLogGroups)."
+  description = "For probe-iam's cognito_log_group_arns (FilterLogEvents)."
   value       = aws_cloudwatch_log_group.user_notification.arn
 }
 

@@ -1,8 +1,8 @@
 # The probe's least-privilege IAM role: exactly the calls it makes (research/aws.md §3.2 "IAM actions the
 # probe needs"), on the pool and identity ARNs where AWS allows resource scoping. ForgotPassword is an
 # unauthenticated call and needs no IAM action. The probe only reads AWS configuration: its writes are the
-# trigger (AdminCreateUser RESEND, AdminResetUserPassword) and, with SES events, deleting and handing back
-# messages of its own queue.
+# trigger (AdminCreateUser RESEND, AdminResetUserPassword) and, with SES events, deleting messages of its
+# own queue.
 
 data "aws_region" "current" {}
 
@@ -65,9 +65,9 @@ data "aws_iam_policy_document" "probe" {
 
   # ---- sender evidence; each statement only when its variable is set -----------------------------------
 
-  # SES event records: the probe's own queue. Receive and look (GetQueueAttributes), delete the records of
-  # its own message, hand every other record back at once (ChangeMessageVisibility 0). Never SendMessage,
-  # never a queue setting.
+  # SES event records: the probe's own queue. Receive (with a short visibility timeout, so other records
+  # reappear for their consumer by themselves) and delete the records of its own message (DeleteMessageBatch
+  # is authorized as sqs:DeleteMessage). Never SendMessage, never a queue setting.
   dynamic "statement" {
     for_each = length(var.ses_events_queue_arns) > 0 ? [var.ses_events_queue_arns] : []
     content {
@@ -75,8 +75,6 @@ data "aws_iam_policy_document" "probe" {
       actions = [
         "sqs:ReceiveMessage",
         "sqs:DeleteMessage",
-        "sqs:ChangeMessageVisibility",
-        "sqs:GetQueueAttributes",
       ]
       resources = statement.value
     }
@@ -97,13 +95,13 @@ data "aws_iam_policy_document" "probe" {
     }
   }
 
-  # The pool's configuration set and where it publishes (the probe tells "no event destination" from "no
-  # record yet").
+  # Where the pool's configuration set publishes: the probe reads the set's own metrics only when a
+  # CloudWatch destination exists, and doctor tells "no event destination" from "no record yet".
   dynamic "statement" {
     for_each = length(var.ses_configuration_set_arns) > 0 ? [var.ses_configuration_set_arns] : []
     content {
       sid       = "SesConfigurationSets"
-      actions   = ["ses:GetConfigurationSet", "ses:GetConfigurationSetEventDestinations"]
+      actions   = ["ses:GetConfigurationSetEventDestinations"]
       resources = statement.value
     }
   }
@@ -134,18 +132,6 @@ data "aws_iam_policy_document" "probe" {
       sid       = "CognitoNotificationLogs"
       actions   = ["logs:FilterLogEvents"]
       resources = flatten([for arn in statement.value : [arn, "${arn}:*"]])
-    }
-  }
-
-  # DescribeLogGroups lists log groups: IAM authorizes it against the account's log groups of the Region as
-  # a whole (the request names no single group), so it is granted on log-group:* of each group's account
-  # and Region. It returns names and settings, never log events.
-  dynamic "statement" {
-    for_each = length(var.cognito_log_group_arns) > 0 ? [var.cognito_log_group_arns] : []
-    content {
-      sid       = "CognitoNotificationLogGroups"
-      actions   = ["logs:DescribeLogGroups"]
-      resources = distinct([for arn in statement.value : join(":", concat(slice(split(":", arn), 0, 5), ["log-group", "*"]))])
     }
   }
 

@@ -75,9 +75,10 @@ resource "aws_sesv2_configuration_set" "this" {
 # ---- the queue the probe reads ----------------------------------------------------------------------------
 
 # No redrive policy and no dead-letter queue, on purpose: the probe receives every record, deletes only the
-# records of its own message and hands the others back at once (visibility 0). A redrive policy counts each
-# of those looks as a failed receive and, after maxReceiveCount, moves records that a later run (or another
-# probe of the same pool) still needs out of its sight. A record nobody deletes simply expires after
+# records of its own message (with `dedicated = true` in the probe file, the others too) and lets the rest
+# reappear after its short receive visibility timeout. A redrive policy counts each of those looks as a
+# failed receive and, after maxReceiveCount, moves records that a later run (or another probe of the same
+# pool) still needs out of its sight. A record nobody deletes simply expires after
 # message_retention_seconds.
 resource "aws_sqs_queue" "events" {
   name                       = "${var.name}-ses-events"

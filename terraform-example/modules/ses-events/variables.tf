@@ -74,7 +74,7 @@ variable "message_retention_seconds" {
 }
 
 variable "visibility_timeout_seconds" {
-  description = "How long a received record stays hidden. The probe deletes its own records and makes others visible again at once; this only matters when a probe dies holding records."
+  description = "How long a received record stays hidden. The probe sets its own short timeout on every receive (the probe file's visibility_timeout, 5 s); this is the queue's default for other consumers."
   type        = number
   default     = 30
 }
