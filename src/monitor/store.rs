@@ -436,7 +436,34 @@ impl Store {
             .query_row("SELECT receiver FROM receivers WHERE probe = ?1", params![probe], |r| r.get(0))
             .optional()
             .map_err(|e| self.err(e))?;
-        Ok(crate::probe::Memory { previous_wait_until: self.last_wait_until(probe)?, receiver })
+        let since = Utc::now() - chrono::TimeDelta::minutes(crate::probe::ses::BACKGROUND_MINUTES + 2);
+        Ok(crate::probe::Memory {
+            previous_wait_until: self.last_wait_until(probe)?,
+            receiver,
+            own_triggers: self.triggers_since(probe, since)?,
+        })
+    }
+
+    /// When `probe`'s runs since `since` triggered a mail (their reports' `trigger.at`).
+    pub fn triggers_since(&self, probe: &str, since: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT json_extract(report, '$.trigger.at') FROM runs
+                 WHERE probe = ?1 AND json_extract(report, '$.trigger.at') IS NOT NULL
+                 ORDER BY id DESC LIMIT 64",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = statement.query_map(params![probe], |r| r.get::<_, String>(0)).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let text = row.map_err(|e| self.err(e))?;
+            match DateTime::parse_from_rfc3339(&text) {
+                Ok(t) if t.to_utc() >= since => out.push(t.to_utc()),
+                _ => {}
+            }
+        }
+        Ok(out)
     }
 
     /// Pins `receiver` for `probe` unless one is pinned already; returns whether this call pinned it.

@@ -53,6 +53,9 @@ pub struct Memory {
     /// The receiver whose Authentication-Results the first trusted run read (its operator's domain), when
     /// no authserv-id is configured: a later run trusting another receiver is a WARNING, not a switch.
     pub receiver: Option<String>,
+    /// When this probe's earlier runs triggered a mail, over the last [`ses::BACKGROUND_MINUTES`] and a
+    /// bit: their own Sends are not the account's other mail.
+    pub own_triggers: Vec<DateTime<Utc>>,
 }
 
 /// Runs one probe to its report with a one-shot IMAP pool. Never fails: trouble becomes a report.
@@ -120,7 +123,7 @@ async fn after_baseline(
         sender::Sender::prepare(probe, &resolved.pool, ctx.clients, &target.recipient, &mut report.notes).await;
     let window_start = Utc::now();
     let ses_base = if sender.any() {
-        Some(clock.phase(Phase::Ses, sender.before_trigger(window_start)).await?)
+        Some(clock.phase(Phase::Ses, sender.before_trigger(window_start, &ctx.memory.own_triggers)).await?)
     } else {
         clock.skip(Phase::Ses, ses::skipped_because(probe, &resolved.pool));
         None

@@ -120,9 +120,13 @@ impl Sender {
 
     /// Before the trigger: the suppression list, then the metric baseline. A suppressed address is a
     /// verdict (nothing would ever arrive); any other failure to read is a note.
-    pub async fn before_trigger(&self, window_start: DateTime<Utc>) -> Result<Step<SesEvidence>, Cause> {
+    pub async fn before_trigger(
+        &self,
+        window_start: DateTime<Utc>,
+        own: &[DateTime<Utc>],
+    ) -> Result<Step<SesEvidence>, Cause> {
         let mut evidence = match &self.checkpoint {
-            Some(c) => c.baseline(window_start).await?.value,
+            Some(c) => c.baseline(window_start, own).await?.value,
             None => SesEvidence::default(),
         };
         evidence.cognito_log_group = self.logs.clone();

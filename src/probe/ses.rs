@@ -93,7 +93,11 @@ impl Checkpoint {
     /// Σ of each metric since the window start (the trigger's minute), before the trigger, and the rate of
     /// `Send` over the [`BACKGROUND_MINUTES`] before it. A failed read makes the checkpoint unavailable for
     /// this run (a note in the verdict), never the run's failure.
-    pub async fn baseline(&self, window_start: DateTime<Utc>) -> Result<Step<SesEvidence>, Cause> {
+    pub async fn baseline(
+        &self,
+        window_start: DateTime<Utc>,
+        own: &[DateTime<Utc>],
+    ) -> Result<Step<SesEvidence>, Cause> {
         let label = metric_label(&self.metric);
         let mut evidence =
             SesEvidence { status: SesStatus::Checked, metric: Some(label.clone()), ..SesEvidence::default() };
@@ -102,7 +106,8 @@ impl Checkpoint {
             Ok(buckets) => {
                 let sums: Vec<f64> = buckets.iter().map(|b| window_sum(b, window_start)).collect();
                 let sum = sums.first().copied().unwrap_or_default();
-                let background = background_rate(buckets.first().map(Vec::as_slice).unwrap_or_default(), window_start);
+                let background =
+                    background_rate(buckets.first().map(Vec::as_slice).unwrap_or_default(), window_start, own);
                 evidence.baseline = Some(sum);
                 evidence.baselines = sums;
                 evidence.background_per_minute = Some(background);
@@ -180,9 +185,18 @@ impl Checkpoint {
 
 /// `Send` per minute over the whole minutes before `window_start`'s minute in `buckets` (which start
 /// [`BACKGROUND_MINUTES`] earlier).
-fn background_rate(buckets: &[Bucket], window_start: DateTime<Utc>) -> f64 {
+/// Send per minute over the [`BACKGROUND_MINUTES`] before the trigger's minute, less this probe's own
+/// earlier mails (`own`: their trigger times; each is one Send in its minute, if SES took it).
+fn background_rate(buckets: &[Bucket], window_start: DateTime<Utc>, own: &[DateTime<Utc>]) -> f64 {
     let trigger_minute = floor_minute(window_start);
-    let before: f64 = buckets.iter().filter(|(t, _)| *t < trigger_minute).map(|(_, v)| v).sum();
+    let before: f64 = buckets
+        .iter()
+        .filter(|(t, _)| *t < trigger_minute)
+        .map(|(t, v)| {
+            let mine = own.iter().filter(|o| floor_minute(**o) == *t).count() as f64;
+            (v - mine).max(0.0)
+        })
+        .sum();
     before / BACKGROUND_MINUTES as f64
 }
 
@@ -195,11 +209,15 @@ mod tests {
         let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().to_utc();
         let buckets =
             [(t("2026-12-01T09:51:00Z"), 20.0), (t("2026-12-01T09:59:00Z"), 10.0), (t("2026-12-01T10:00:00Z"), 4.0)];
-        assert_eq!(background_rate(&buckets, t("2026-12-01T10:00:30Z")), 3.0, "30 mails over 10 minutes");
+        assert_eq!(background_rate(&buckets, t("2026-12-01T10:00:30Z"), &[]), 3.0, "30 mails over 10 minutes");
         assert_eq!(
-            background_rate(&buckets[2..], t("2026-12-01T10:00:30Z")),
+            background_rate(&buckets[2..], t("2026-12-01T10:00:30Z"), &[]),
             0.0,
             "the trigger minute is not background"
         );
+        let quiet = [(t("2026-12-01T09:55:00Z"), 1.0)];
+        let own = [t("2026-12-01T09:55:12Z")];
+        assert_eq!(background_rate(&quiet, t("2026-12-01T10:00:30Z"), &own), 0.0, "the probe's own earlier mail");
+        assert_eq!(background_rate(&quiet, t("2026-12-01T10:00:30Z"), &[]), 0.1, "unknown as the probe's: other mail");
     }
 }

@@ -477,7 +477,11 @@ async fn kept_mail_is_counted_late_once_and_on_time_mail_never() {
     let mut run = async |faults: serde_json::Value| {
         rig.control().reset();
         rig.control().patch_faults(&faults).unwrap();
-        let memory = cognito_delivery_probe::probe::Memory { previous_wait_until: previous, receiver: None };
+        let memory = cognito_delivery_probe::probe::Memory {
+            previous_wait_until: previous,
+            receiver: None,
+            own_triggers: Vec::new(),
+        };
         let ctx = RunContext { clients: &rig.clients, imap: &imap, memory };
         let report = run_with(&probe, &ctx, &|_| {}).await;
         previous = report.trigger.as_ref().map(|t| t.wait_until).or(previous);
