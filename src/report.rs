@@ -206,6 +206,9 @@ pub struct SesEvidence {
     /// Σ of each metric of [`crate::aws::cloudwatch::SES_METRICS`] from the trigger's minute, at the baseline.
     #[serde(skip)]
     pub baselines: Vec<f64>,
+    /// What could not be read, for the report's notes.
+    #[serde(skip)]
+    pub notes: Vec<String>,
 }
 
 impl SesEvidence {

@@ -169,6 +169,7 @@ async fn after_baseline(
     };
     let (waited, ses) = tokio::join!(waiting, watching);
     report.ses = ses;
+    report.notes.append(&mut report.ses.notes);
     report.notes.append(&mut opened.notes);
     if !matches!(waited, Ok(Some(_))) {
         sender.after_timeout(&mut report.ses).await;

@@ -140,7 +140,7 @@ impl Sender {
                     }
                 }
                 Ok(None) => {}
-                Err(e) => evidence.error.get_or_insert_with(|| format!("suppression list not read: {e}")).truncate(300),
+                Err(e) => evidence.notes.push(format!("suppression list not read: {e}")),
             }
         }
         let mut parts = Vec::new();
@@ -204,10 +204,14 @@ impl Sender {
         evidence.events_status = live.events_status;
         evidence.suppression = live.suppression;
         evidence.cognito_log_group = live.cognito_log_group;
+        evidence.notes = live.notes;
         let mut detail = summary(&evidence);
         if !unreadable.is_empty() {
-            let shown: Vec<&str> = unreadable.iter().take(5).map(String::as_str).collect();
-            detail.push_str(&format!("; {} unreadable: {}", unreadable.len(), shown.join("; ")));
+            let shown: Vec<&str> = unreadable.iter().take(3).map(String::as_str).collect();
+            let more = if unreadable.len() > 3 { format!(" and {} more", unreadable.len() - 3) } else { String::new() };
+            let line = format!("{} queue messages are not SES records: {}{more}", unreadable.len(), shown.join("; "));
+            detail.push_str(&format!("; {line}"));
+            evidence.notes.push(line);
         }
         let mark = if super::decide::sender_conclusive(&evidence).is_some() { Mark::Fail } else { Mark::Ok };
         Ok(Step::marked(evidence, mark, detail))
@@ -230,7 +234,7 @@ impl Sender {
         // SQS message ids already counted: a shared queue hands the same records back every few seconds.
         let (mut foreign, mut unreadable_ids) = (HashSet::new(), HashSet::new());
         let since = trigger_at - crate::aws::events::SKEW;
-        let (mut grace_until, mut gave, mut queue_ok) = (None, false, true);
+        let (mut grace_until, mut gave, mut queue_ok, mut logs_ok) = (None, false, true, true);
         let mut next_log = tokio::time::Instant::now();
         let mut last = Waited::Pending;
         loop {
@@ -261,13 +265,18 @@ impl Sender {
                 break;
             }
             if let Some(group) = &self.logs
+                && logs_ok
                 && grace_until.is_none()
                 && now >= next_log
             {
                 next_log = now + LOG_POLL;
                 match self.ses.delivery_errors(group, &self.pool_id, since).await {
                     Ok(errors) => live.cognito_errors = errors,
-                    Err(e) => unreadable.push(format!("Cognito logs {group}: {e}")),
+                    Err(e) => {
+                        // Said once; the run goes on with the other sources.
+                        live.notes.push(format!("Cognito's delivery-error log {group} not read: {e}"));
+                        logs_ok = false;
+                    }
                 }
             }
             let wait = self.poll.min(LOG_POLL).min(deadline.saturating_duration_since(now));
@@ -300,6 +309,7 @@ impl Sender {
                     Err(e) => {
                         queue_ok = false;
                         live.events_status = Some(format!("unavailable: {e}"));
+                        live.notes.push(format!("SES event queue {} not read: {e}", queue.url()));
                     }
                 },
                 _ => {
