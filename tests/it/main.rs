@@ -30,6 +30,7 @@ mod twin_faults;
 mod twin_harness;
 mod twin_mail;
 mod twin_sandbox;
+mod twin_sender_evidence;
 mod twin_ses_cloudwatch;
 
 /// The probe binary under test, for the harnesses that start it as a process (`testkit::monitor`).
