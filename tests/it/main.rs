@@ -19,6 +19,7 @@ mod monitor;
 mod monitor_e2e;
 mod monitor_kill;
 mod moto_conformance;
+mod moto_sender_evidence;
 mod paging;
 mod policy_conformance;
 mod probe_e2e;
