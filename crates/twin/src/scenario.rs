@@ -767,10 +767,21 @@ impl Scenario {
     /// Checks configuration sets, queues, the suppression list, log groups, the pools' references to
     /// them and the background senders.
     fn validate_sender_evidence(&self) -> Result<(), (String, String)> {
+        let queues = self.validate_queues()?;
+        self.validate_configuration_sets(&queues)?;
+        self.validate_suppressed()?;
+        let groups = self.validate_log_groups()?;
+        self.validate_evidence_references(&groups)?;
+        self.validate_background()
+    }
+
+    fn validate_queues(&self) -> Result<std::collections::HashSet<&str>, (String, String)> {
         let mut queues = std::collections::HashSet::new();
         for (i, q) in self.queues.iter().enumerate() {
             // SQS CreateQueue: "up to 80 characters … alphanumeric characters, hyphens (-), and underscores (_)".
-            if !name_ok(&q.name, 80, |c| c.is_ascii_alphanumeric() || c == '-' || c == '_') || !queues.insert(&q.name) {
+            if !name_ok(&q.name, 80, |c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                || !queues.insert(q.name.as_str())
+            {
                 return Err((
                     format!("queues[{i}].name"),
                     format!("{:?} is listed twice or is not 1–80 characters [A-Za-z0-9_-]", q.name),
@@ -783,6 +794,10 @@ impl Scenario {
                 ));
             }
         }
+        Ok(queues)
+    }
+
+    fn validate_configuration_sets(&self, queues: &std::collections::HashSet<&str>) -> Result<(), (String, String)> {
         let mut sets = std::collections::HashSet::new();
         for (i, set) in self.configuration_sets.iter().enumerate() {
             // research §1 (EmailConfigurationType.ConfigurationSet): 1–64 chars `^[a-zA-Z0-9_-]+$`.
@@ -818,7 +833,7 @@ impl Scenario {
                             format!("missing; a {} destination needs the queue its records land in", d.kind.as_str()),
                         ));
                     }
-                    (_, Some(q)) if !queues.contains(q) => {
+                    (_, Some(q)) if !queues.contains(q.as_str()) => {
                         return Err((at("queue"), format!("names queue {q:?}, which is not among [[queues]]")));
                     }
                     _ => {}
@@ -834,17 +849,10 @@ impl Scenario {
                 }
             }
         }
-        let known_set = |name: &str| self.configuration_sets.iter().any(|s| s.name == name);
-        for (i, identity) in self.identities.iter().enumerate() {
-            if let Some(cs) = &identity.configuration_set
-                && !known_set(cs)
-            {
-                return Err((
-                    format!("identities[{i}].configuration_set"),
-                    format!("names {cs:?}, which is not among [[configuration_sets]]"),
-                ));
-            }
-        }
+        Ok(())
+    }
+
+    fn validate_suppressed(&self) -> Result<(), (String, String)> {
         let mut suppressed = std::collections::HashSet::new();
         for (i, d) in self.suppressed_destinations.iter().enumerate() {
             if !d.email.contains('@') || !suppressed.insert(d.email.to_ascii_lowercase()) {
@@ -854,6 +862,10 @@ impl Scenario {
                 ));
             }
         }
+        Ok(())
+    }
+
+    fn validate_log_groups(&self) -> Result<std::collections::HashSet<&str>, (String, String)> {
         let mut groups = std::collections::HashSet::new();
         for (i, g) in self.log_groups.iter().enumerate() {
             let group_char = |c: char| c.is_ascii_alphanumeric() || "._-/#".contains(c);
@@ -861,6 +873,22 @@ impl Scenario {
                 return Err((
                     format!("log_groups[{i}].name"),
                     format!("{:?} is listed twice or is not 1–512 characters [.-_/#A-Za-z0-9]", g.name),
+                ));
+            }
+        }
+        Ok(groups)
+    }
+
+    /// The identities' and pools' configuration sets and the pools' log groups exist.
+    fn validate_evidence_references(&self, groups: &std::collections::HashSet<&str>) -> Result<(), (String, String)> {
+        let known_set = |name: &str| self.configuration_sets.iter().any(|s| s.name == name);
+        for (i, identity) in self.identities.iter().enumerate() {
+            if let Some(cs) = &identity.configuration_set
+                && !known_set(cs)
+            {
+                return Err((
+                    format!("identities[{i}].configuration_set"),
+                    format!("names {cs:?}, which is not among [[configuration_sets]]"),
                 ));
             }
         }
@@ -901,6 +929,11 @@ impl Scenario {
                 }
             }
         }
+        Ok(())
+    }
+
+    fn validate_background(&self) -> Result<(), (String, String)> {
+        let known_set = |name: &str| self.configuration_sets.iter().any(|s| s.name == name);
         let b = &self.background;
         if let Some(cs) = &b.configuration_set
             && !known_set(cs)
@@ -1120,6 +1153,54 @@ mod tests {
         for (name, text, want) in cases {
             let err = Scenario::parse(text, Path::new("x.toml")).unwrap_err().to_string();
             assert!(err.starts_with(want), "{name}: got {err:?}, want prefix {want:?}");
+        }
+    }
+
+    #[test]
+    fn bad_sender_evidence_names_the_field() {
+        let cases: &[(&str, &str, &str, &str)] = &[
+            (
+                "destination into an unknown queue",
+                "queue = \"cognito-probe-ses-events\"\nmatching",
+                "queue = \"nope\"\nmatching",
+                "field `configuration_sets[0].event_destinations[0].queue`: names queue \"nope\"",
+            ),
+            (
+                "cloudwatch destination with a queue",
+                "kind = \"cloudwatch\"",
+                "kind = \"cloudwatch\"\nqueue = \"cognito-probe-ses-events\"",
+                "field `configuration_sets[0].event_destinations[1].queue`",
+            ),
+            (
+                "pool in an unknown set",
+                "configuration_set = \"cognito-mail\"\n\n[pools.log_delivery]",
+                "configuration_set = \"other\"\n\n[pools.log_delivery]",
+                "field `pools[0].email.configuration_set`: names \"other\"",
+            ),
+            (
+                "log delivery to a group not listed",
+                "log-group:/aws/cognito/userpools/phenom-prod/notifications\"",
+                "log-group:/elsewhere\"",
+                "field `pools[0].log_delivery.log_group_arn`: names log group \"/elsewhere\"",
+            ),
+            (
+                "background sender that is no identity",
+                "from = \"news@thephenom.app\"",
+                "from = \"news@elsewhere.example\"",
+                "field `background.from`",
+            ),
+            (
+                "unknown event type",
+                "\"DELIVERY_DELAY\"]\n\n[[configuration_sets.event_destinations]]",
+                "\"DELAYED\"]\n\n[[configuration_sets.event_destinations]]",
+                "x.toml:",
+            ),
+        ];
+        for (name, from, to, want) in cases {
+            assert!(BUSY_SCENARIO.contains(from), "{name}: the busy scenario has {from:?}");
+            let text = BUSY_SCENARIO.replacen(from, to, 1);
+            let err = Scenario::parse(&text, Path::new("x.toml")).unwrap_err().to_string();
+            assert!(err.contains(want), "{name}: got {err:?}, want {want:?}");
         }
     }
 

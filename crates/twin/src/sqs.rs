@@ -216,66 +216,28 @@ pub(crate) async fn call(shared: &Shared, operation: &str, input: &Value, endpoi
     let region = state.scenario.account.region.as_str().to_string();
     state.queues.expire(now);
     let queues = &mut state.queues;
+    let ctx = Ctx { account: &account, endpoint, now };
     let out = match operation {
-        "GetQueueUrl" => {
-            let name = input.get("QueueName").and_then(Value::as_str).ok_or_else(|| missing("QueueName"))?;
-            if let Some(owner) = input.get("QueueOwnerAWSAccountId").and_then(Value::as_str)
-                && owner != account
-            {
-                return Err(no_queue());
-            }
-            if !queues.exists(name) {
-                return Err(no_queue());
-            }
-            json!({"QueueUrl": queue_url(endpoint, &account, name)})
-        }
-        "ListQueues" => {
-            let prefix = input.get("QueueNamePrefix").and_then(Value::as_str).unwrap_or_default();
-            let urls: Vec<String> = queues
-                .queues
-                .keys()
-                .filter(|n| n.starts_with(prefix))
-                .map(|n| queue_url(endpoint, &account, n))
-                .collect();
-            if urls.is_empty() { json!({}) } else { json!({"QueueUrls": urls}) }
-        }
+        "GetQueueUrl" => get_queue_url(queues, input, &ctx)?,
+        "ListQueues" => list_queues(queues, input, &ctx),
         "GetQueueAttributes" => {
             let name = queue_name(input, &account)?;
             let queue = queues.queues.get(name).ok_or_else(no_queue)?;
             json!({"Attributes": attributes(queue, &names(input, "AttributeNames"), &region, &account, name, now)?})
         }
         "SendMessage" => {
-            let name = queue_name(input, &account)?.to_string();
-            if !queues.exists(&name) {
-                return Err(no_queue());
-            }
+            let name = existing(queues, input, &account)?;
             let (body, delay) = message_input(input)?;
             let (id, md5) = queues.enqueue_delayed(&name, body, now, delay).ok_or_else(no_queue)?;
-            drop(state);
-            shared.queue_wake.notify_waiters();
-            return Ok(json!({"MessageId": id, "MD5OfMessageBody": md5}));
+            json!({"MessageId": id, "MD5OfMessageBody": md5})
         }
         "SendMessageBatch" => {
-            let name = queue_name(input, &account)?.to_string();
-            if !queues.exists(&name) {
-                return Err(no_queue());
-            }
-            let entries = batch_entries(input, "SendMessageBatchRequestEntry")?;
-            let mut ok = Vec::new();
-            let mut failed = Vec::new();
-            for e in entries {
-                let id = e["Id"].as_str().unwrap_or_default().to_string();
-                match message_input(e) {
-                    Ok((body, delay)) => {
-                        let (message_id, md5) = queues.enqueue_delayed(&name, body, now, delay).ok_or_else(no_queue)?;
-                        ok.push(json!({"Id": id, "MessageId": message_id, "MD5OfMessageBody": md5}));
-                    }
-                    Err(err) => failed.push(failure(&id, &err)),
-                }
-            }
-            drop(state);
-            shared.queue_wake.notify_waiters();
-            return Ok(json!({"Successful": ok, "Failed": failed}));
+            let name = existing(queues, input, &account)?;
+            batch(input, "SendMessageBatchRequestEntry", |e| {
+                let (body, delay) = message_input(e)?;
+                let (message_id, md5) = queues.enqueue_delayed(&name, body, now, delay).ok_or_else(no_queue)?;
+                Ok(json!({"MessageId": message_id, "MD5OfMessageBody": md5}))
+            })?
         }
         "DeleteMessage" => {
             let name = queue_name(input, &account)?.to_string();
@@ -284,68 +246,28 @@ pub(crate) async fn call(shared: &Shared, operation: &str, input: &Value, endpoi
             json!({})
         }
         "DeleteMessageBatch" => {
-            let name = queue_name(input, &account)?.to_string();
-            if !queues.exists(&name) {
-                return Err(no_queue());
-            }
-            let entries = batch_entries(input, "DeleteMessageBatchRequestEntry")?;
-            let (mut ok, mut failed) = (Vec::new(), Vec::new());
-            for e in entries {
-                let id = e["Id"].as_str().unwrap_or_default().to_string();
+            let name = existing(queues, input, &account)?;
+            batch(input, "DeleteMessageBatchRequestEntry", |e| {
                 let handle = e.get("ReceiptHandle").and_then(Value::as_str).unwrap_or_default();
-                match delete(queues, &name, handle) {
-                    Ok(()) => ok.push(json!({"Id": id})),
-                    Err(err) => failed.push(failure(&id, &err)),
-                }
-            }
-            json!({"Successful": ok, "Failed": failed})
+                delete(queues, &name, handle).map(|()| json!({}))
+            })?
         }
         "ChangeMessageVisibility" => {
             let name = queue_name(input, &account)?.to_string();
             let handle = input.get("ReceiptHandle").and_then(Value::as_str).ok_or_else(|| missing("ReceiptHandle"))?;
             let timeout = int(input, "VisibilityTimeout")?.ok_or_else(|| missing("VisibilityTimeout"))?;
             change_visibility(queues, &name, handle, timeout, now)?;
-            drop(state);
-            shared.queue_wake.notify_waiters();
-            return Ok(json!({}));
-        }
-        "ChangeMessageVisibilityBatch" => {
-            let name = queue_name(input, &account)?.to_string();
-            if !queues.exists(&name) {
-                return Err(no_queue());
-            }
-            let entries = batch_entries(input, "ChangeMessageVisibilityBatchRequestEntry")?;
-            let (mut ok, mut failed) = (Vec::new(), Vec::new());
-            for e in entries {
-                let id = e["Id"].as_str().unwrap_or_default().to_string();
-                let handle = e.get("ReceiptHandle").and_then(Value::as_str).unwrap_or_default();
-                let result = int(e, "VisibilityTimeout")
-                    .and_then(|t| t.ok_or_else(|| missing("VisibilityTimeout")))
-                    .and_then(|t| change_visibility(queues, &name, handle, t, now));
-                match result {
-                    Ok(()) => ok.push(json!({"Id": id})),
-                    Err(err) => failed.push(failure(&id, &err)),
-                }
-            }
-            drop(state);
-            shared.queue_wake.notify_waiters();
-            return Ok(json!({"Successful": ok, "Failed": failed}));
-        }
-        "PurgeQueue" => {
-            let name = queue_name(input, &account)?;
-            let queue = queues.queues.get_mut(name).ok_or_else(no_queue)?;
-            // SQS PurgeQueue: "Only one PurgeQueue operation on <queue> is allowed every 60 seconds."
-            if queue.last_purge.is_some_and(|t| now - t < Duration::seconds(60)) {
-                return Err(sqs_error(
-                    "PurgeQueueInProgress",
-                    "AWS.SimpleQueueService.PurgeQueueInProgress",
-                    format!("Only one PurgeQueue operation on {name} is allowed every 60 seconds."),
-                ));
-            }
-            queue.messages.clear();
-            queue.last_purge = Some(now);
             json!({})
         }
+        "ChangeMessageVisibilityBatch" => {
+            let name = existing(queues, input, &account)?;
+            batch(input, "ChangeMessageVisibilityBatchRequestEntry", |e| {
+                let handle = e.get("ReceiptHandle").and_then(Value::as_str).unwrap_or_default();
+                let timeout = int(e, "VisibilityTimeout")?.ok_or_else(|| missing("VisibilityTimeout"))?;
+                change_visibility(queues, &name, handle, timeout, now).map(|()| json!({}))
+            })?
+        }
+        "PurgeQueue" => purge(queues, input, &ctx)?,
         other => {
             return Err(AwsError::new(
                 400,
@@ -354,7 +276,85 @@ pub(crate) async fn call(shared: &Shared, operation: &str, input: &Value, endpoi
             ));
         }
     };
+    drop(state);
+    // Sends and visibility changes may make a message visible: wake the long polls to look again.
+    if matches!(
+        operation,
+        "SendMessage" | "SendMessageBatch" | "ChangeMessageVisibility" | "ChangeMessageVisibilityBatch"
+    ) {
+        shared.queue_wake.notify_waiters();
+    }
     Ok(out)
+}
+
+/// What every operation needs to know besides its input.
+struct Ctx<'a> {
+    account: &'a str,
+    endpoint: &'a str,
+    now: DateTime<Utc>,
+}
+
+/// The QueueUrl's queue name, when the queue exists.
+fn existing(queues: &Queues, input: &Value, account: &str) -> Result<String, AwsError> {
+    let name = queue_name(input, account)?;
+    if queues.exists(name) { Ok(name.to_string()) } else { Err(no_queue()) }
+}
+
+fn get_queue_url(queues: &Queues, input: &Value, ctx: &Ctx) -> Result<Value, AwsError> {
+    let name = input.get("QueueName").and_then(Value::as_str).ok_or_else(|| missing("QueueName"))?;
+    let owner = input.get("QueueOwnerAWSAccountId").and_then(Value::as_str);
+    if owner.is_some_and(|o| o != ctx.account) || !queues.exists(name) {
+        return Err(no_queue());
+    }
+    Ok(json!({"QueueUrl": queue_url(ctx.endpoint, ctx.account, name)}))
+}
+
+fn list_queues(queues: &Queues, input: &Value, ctx: &Ctx) -> Value {
+    let prefix = input.get("QueueNamePrefix").and_then(Value::as_str).unwrap_or_default();
+    let urls: Vec<String> = queues
+        .queues
+        .keys()
+        .filter(|n| n.starts_with(prefix))
+        .map(|n| queue_url(ctx.endpoint, ctx.account, n))
+        .collect();
+    if urls.is_empty() { json!({}) } else { json!({"QueueUrls": urls}) }
+}
+
+fn purge(queues: &mut Queues, input: &Value, ctx: &Ctx) -> Result<Value, AwsError> {
+    let name = queue_name(input, ctx.account)?;
+    let queue = queues.queues.get_mut(name).ok_or_else(no_queue)?;
+    // SQS PurgeQueue: "Only one PurgeQueue operation on <queue> is allowed every 60 seconds."
+    if queue.last_purge.is_some_and(|t| ctx.now - t < Duration::seconds(60)) {
+        return Err(sqs_error(
+            "PurgeQueueInProgress",
+            "AWS.SimpleQueueService.PurgeQueueInProgress",
+            format!("Only one PurgeQueue operation on {name} is allowed every 60 seconds."),
+        ));
+    }
+    queue.messages.clear();
+    queue.last_purge = Some(ctx.now);
+    Ok(json!({}))
+}
+
+/// Runs `each` on every entry of a batch: `{Successful: [{Id, …what each returns}], Failed: [{Id,
+/// SenderFault, Code, Message}]}` — an entry's error fails that entry only, as SQS batches do.
+fn batch(
+    input: &Value,
+    entry: &str,
+    mut each: impl FnMut(&Value) -> Result<Value, AwsError>,
+) -> Result<Value, AwsError> {
+    let (mut ok, mut failed) = (Vec::new(), Vec::new());
+    for e in batch_entries(input, entry)? {
+        let id = e["Id"].as_str().unwrap_or_default().to_string();
+        match each(e) {
+            Ok(mut out) => {
+                out["Id"] = json!(id);
+                ok.push(out);
+            }
+            Err(err) => failed.push(failure(&id, &err)),
+        }
+    }
+    Ok(json!({"Successful": ok, "Failed": failed}))
 }
 
 /// A batch's Entries: 1–10, distinct Ids of `[A-Za-z0-9_-]{1,80}` (the batch errors of the SQS model).
