@@ -20,6 +20,7 @@ mod monitor;
 mod monitor_e2e;
 mod monitor_kill;
 mod moto_conformance;
+mod moto_sender_evidence;
 mod paging;
 mod policy_conformance;
 mod probe_e2e;
@@ -31,6 +32,7 @@ mod twin_faults;
 mod twin_harness;
 mod twin_mail;
 mod twin_sandbox;
+mod twin_sender_evidence;
 mod twin_ses_cloudwatch;
 
 /// The probe binary under test, for the harnesses that start it as a process (`testkit::monitor`).

@@ -98,10 +98,28 @@ async fn mail_from_attributes_are_reported() {
     assert_eq!(mf.behavior_on_mx_failure().as_str(), "USE_DEFAULT_VALUE");
 }
 
+/// The staging pool sends through its own configuration set, whose CloudWatch destination publishes the
+/// `ses:configuration-set` metrics (research/ses-events-oauth-emf.md §3: fine-grained metrics need one).
+fn staging_with_metrics_destination(scenario: &mut twin::scenario::Scenario) {
+    scenario.configuration_sets.push(twin::scenario::ConfigurationSet {
+        name: "phenom-staging".into(),
+        event_destinations: vec![twin::scenario::EventDestination {
+            name: "metrics".into(),
+            kind: twin::scenario::DestinationKind::Cloudwatch,
+            enabled: true,
+            queue: None,
+            topic: None,
+            raw_message_delivery: false,
+            matching_event_types: vec![twin::events::EventType::Send, twin::events::EventType::Delivery],
+        }],
+    });
+    scenario.pools[1].email.configuration_set = Some("phenom-staging".into());
+}
+
 #[tokio::test]
 async fn send_metric_rises_at_the_minute_of_the_send() {
     let mut scenario = default_scenario();
-    scenario.pools[1].email.configuration_set = Some("phenom-staging".into());
+    staging_with_metrics_destination(&mut scenario);
     let env = start_with(scenario, Some(t0())).await;
     let minute = t0() - Duration::seconds(25); // 12:00:00
     let window = (t0(), minute + Duration::minutes(10));
@@ -241,7 +259,7 @@ async fn concurrent_probe_reads_share_one_get_metric_data_call() {
     use cognito_delivery_probe::aws::cloudwatch::SendMetric;
 
     let mut scenario = default_scenario();
-    scenario.pools[1].email.configuration_set = Some("phenom-staging".into());
+    staging_with_metrics_destination(&mut scenario);
     let env = start_with(scenario, None).await;
     let earlier = Utc::now() - Duration::minutes(3);
     resend(&env, PROD, "probe-prod-fcp").await;

@@ -1,5 +1,7 @@
-//! CloudWatch as the probe reads it: the `AWS/SES` metrics Send, Delivery and Bounce the twin records
-//! when it sends, and GetMetricData / GetMetricStatistics over them with CloudWatch's time semantics
+//! CloudWatch as the probe reads it: the `AWS/SES` metrics Send, Delivery, Bounce, Complaint, Reject,
+//! RenderingFailure and DeliveryDelay the twin records when it sends — account-wide, and per
+//! configuration set where the set has a CloudWatch event destination (research/ses-events-oauth-emf.md
+//! §3) — and GetMetricData / GetMetricStatistics over them with CloudWatch's time semantics
 //! (research/aws.md §2). Served in Smithy RPC v2 CBOR (the Rust SDK, research/aws.md §4.5) and in
 //! AWS JSON 1.0 (botocore 1.43 — the AWS CLI — prefers `json` over `smithy-rpc-v2-cbor` in its
 //! `PRIORITY_ORDERED_SUPPORTED_PROTOCOLS`); both decode into the same JSON-shaped input here, and
@@ -15,20 +17,39 @@ pub const SES_NAMESPACE: &str = "AWS/SES";
 /// The dimension of fine-grained metrics published per configuration set (research/aws.md §2.1).
 pub const CONFIGURATION_SET_DIMENSION: &str = "ses:configuration-set";
 
-/// The SES metrics the twin publishes (research/aws.md §2.1 metric names).
+/// The SES metrics the twin publishes (research/aws.md §2.1 metric names; research/ses-events-oauth-emf.md
+/// §3 meanings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum SesMetric {
     Send,
     Delivery,
     Bounce,
+    Complaint,
+    Reject,
+    RenderingFailure,
+    DeliveryDelay,
 }
 
 impl SesMetric {
+    pub const ALL: [SesMetric; 7] = [
+        SesMetric::Send,
+        SesMetric::Delivery,
+        SesMetric::Bounce,
+        SesMetric::Complaint,
+        SesMetric::Reject,
+        SesMetric::RenderingFailure,
+        SesMetric::DeliveryDelay,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             SesMetric::Send => "Send",
             SesMetric::Delivery => "Delivery",
             SesMetric::Bounce => "Bounce",
+            SesMetric::Complaint => "Complaint",
+            SesMetric::Reject => "Reject",
+            SesMetric::RenderingFailure => "RenderingFailure",
+            SesMetric::DeliveryDelay => "DeliveryDelay",
         }
     }
 }
@@ -58,6 +79,18 @@ impl MetricStore {
         if let Some(cs) = configuration_set {
             self.data.push(Datum { metric, configuration_set: Some(cs.to_string()), at, value: 1.0 });
         }
+    }
+
+    /// One event on the account-level metric ("Across your AWS account … published automatically",
+    /// research/aws.md §2.1).
+    pub fn record_account(&mut self, metric: SesMetric, at: DateTime<Utc>) {
+        self.data.push(Datum { metric, configuration_set: None, at, value: 1.0 });
+    }
+
+    /// One event on the fine-grained metric of a configuration set, published only through a CloudWatch
+    /// event destination of that set (research/ses-events-oauth-emf.md §3, "Fine-grained").
+    pub fn record_configuration_set(&mut self, metric: SesMetric, configuration_set: &str, at: DateTime<Utc>) {
+        self.data.push(Datum { metric, configuration_set: Some(configuration_set.to_string()), at, value: 1.0 });
     }
 }
 

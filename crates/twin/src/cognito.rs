@@ -1,6 +1,7 @@
 //! Cognito user pools as the probe uses them (AWS JSON 1.1, `AWSCognitoIdentityProviderService.*`):
 //! AdminGetUser, AdminCreateUser (RESEND, and plain creation), ForgotPassword, AdminResetUserPassword,
-//! ResendConfirmationCode, DescribeUserPool, DescribeUserPoolClient — with the status rules, exception
+//! ResendConfirmationCode, DescribeUserPool, DescribeUserPoolClient, GetLogDeliveryConfiguration — with
+//! the status rules, exception
 //! names and messages, SecretHash, PreventUserExistenceErrors and per-user limits of
 //! research/aws.md §1. Rendering of the pool's templates happens here; [`crate::sending`] decides
 //! what SES does with the result.
@@ -51,6 +52,7 @@ pub(crate) fn call(shared: &Shared, operation: &str, input: &Value) -> Result<Va
         "ResendConfirmationCode" => op.resend_confirmation_code(&mut state),
         "DescribeUserPool" => op.describe_user_pool(&state),
         "DescribeUserPoolClient" => op.describe_user_pool_client(&state),
+        "GetLogDeliveryConfiguration" => op.get_log_delivery_configuration(&state),
         other => Err(unknown_operation(other)),
     }
 }
@@ -434,6 +436,26 @@ impl Op<'_> {
         Ok(json!({"UserPoolClient": out}))
     }
 
+    /// GetLogDeliveryConfiguration (research/ses-events-oauth-emf.md §6; the Cognito API reference's
+    /// response syntax `{LogDeliveryConfiguration: {UserPoolId, LogConfigurations: [...]}}`): the pool's
+    /// `userNotification` ERROR export to CloudWatch Logs. A pool without one answers an empty
+    /// LogConfigurations: the reference says nothing of that case, LogConfigurations has "Minimum number of
+    /// 0 items" and UserPoolId is required, so an empty list is the documented shape that fits (inference,
+    /// unverified against AWS; moto does not implement the call, research/aws.md).
+    fn get_log_delivery_configuration(&self, state: &State) -> Result<Value, AwsError> {
+        let p = self.pool_index(state)?;
+        let pool = &state.scenario.pools[p];
+        let configurations: Vec<Value> = pool
+            .log_delivery
+            .iter()
+            .map(|d| {
+                json!({"EventSource": "userNotification", "LogLevel": "ERROR",
+                    "CloudWatchLogsConfiguration": {"LogGroupArn": d.log_group_arn}})
+            })
+            .collect();
+        Ok(json!({"LogDeliveryConfiguration": {"UserPoolId": pool.id.as_str(), "LogConfigurations": configurations}}))
+    }
+
     /// research/aws.md §1.6: per-user attempts in a rolling hour; over the limit → LimitExceededException.
     fn limit(
         &self,
@@ -571,6 +593,23 @@ fn unknown_user(client: &Client, username: &str) -> Result<Value, AwsError> {
                     "AttributeName": "email"}}))
         }
     }
+}
+
+/// A message-delivery error record as Cognito exports it to CloudWatch Logs (research/ses-events-oauth-emf.md
+/// §6, `userNotification` at `ERROR`; the record shape is the Cognito developer guide's example of an exported
+/// message-delivery log, "Exporting user pool logs"): `eventTimestamp` (milliseconds, as a string),
+/// `eventSource` `USER_NOTIFICATION`, `logLevel` `ERROR`, `message` "Message failed to deliver.",
+/// `logSourceId` {`userPoolId`, `userPoolArn`} and `error` — the text SES answered Cognito with. AWS
+/// says "This log schema is subject to change."
+pub fn notification_error(pool_id: &str, pool_arn: &str, at: DateTime<Utc>, error: &str) -> Value {
+    json!({
+        "eventTimestamp": at.timestamp_millis().to_string(),
+        "eventSource": "USER_NOTIFICATION",
+        "logLevel": "ERROR",
+        "message": "Message failed to deliver.",
+        "logSourceId": {"userPoolId": pool_id, "userPoolArn": pool_arn},
+        "error": error,
+    })
 }
 
 /// research/aws.md §1.1 (AdminGetUser): "User does not exist."

@@ -1,16 +1,20 @@
-//! The AWS twin: Cognito, SESv2 and CloudWatch as the probe sees them (DESIGN.md §8, issue 2).
+//! The AWS twin: Cognito, SESv2, CloudWatch, SQS and CloudWatch Logs as the probe sees them (DESIGN.md §8).
 //!
 //! No AWS is reachable from tests and no emulator makes Cognito send mail, so the twin keeps a faithful
 //! copy of exactly the AWS behaviour the probe depends on, served over HTTP on loopback to the real SDK
 //! clients and the AWS CLI, and delivers real DKIM-signed mail into a Maildir.
 //!
-//! * [`server`] — one axum server for all three services: routing by `X-Amz-Target` / path, the wire
+//! * [`server`] — one axum server for every service: routing by `X-Amz-Target` / path, the wire
 //!   protocols (JSON 1.1, REST JSON, RPC v2 CBOR, JSON 1.0), AWS-shaped errors, the control endpoint.
-//! * [`cognito`] — the seven Cognito operations with their status rules, exceptions and limits.
-//! * [`ses`] — SESv2 reads and the decision whether SES really sends a Cognito message.
+//! * [`cognito`] — the Cognito operations with their status rules, exceptions and limits.
+//! * [`ses`] — SESv2 reads and the decision whether SES really sends a Cognito message;
+//!   [`suppression`] — the account suppression list.
 //! * [`cloudwatch`] — the `AWS/SES` metrics and GetMetricData / GetMetricStatistics.
+//! * [`events`] — SES event records of configuration sets, published to EventBridge or SNS and on into
+//!   [`sqs`] queues; [`logs`] — CloudWatch Logs, where Cognito writes its message-delivery errors.
 //! * [`sending`] — renders nothing itself: takes a rendered message, applies SES's decision and the
-//!   faults, records metrics and writes the mail through [`mail`].
+//!   faults, records metrics and events and writes the mail through [`mail`]; [`background`] — the
+//!   account's other senders.
 //! * [`policy`] — SES's identity-policy rule for Cognito's sends (pure), the twin's own reading of
 //!   research/aws.md §3.3; it shares no code with the probe's.
 //! * [`scenario`], [`faults`], [`clock`] — the simulated world, what is broken, and what time it is.
@@ -20,16 +24,24 @@
 //! This crate does not depend on the probe and must never: a rule the two shared could be wrong in both
 //! and no test would notice (DESIGN.md §8).
 
+pub mod background;
 pub mod clock;
 pub mod cloudwatch;
 pub mod cognito;
+pub mod events;
 pub mod faults;
+pub mod logs;
 pub mod mail;
 pub mod policy;
 pub mod scenario;
 pub mod sending;
 pub mod server;
 pub mod ses;
+pub mod sqs;
+pub mod suppression;
+
+#[cfg(test)]
+mod evidence_tests;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -46,8 +58,9 @@ use crate::clock::Clock;
 use crate::cloudwatch::{Datum, MetricStore};
 use crate::faults::{FaultError, Faults};
 use crate::mail::DkimKeys;
-use crate::scenario::{Account, Scenario};
+use crate::scenario::{Account, Scenario, SuppressionReason};
 use crate::sending::{Pending, SendRecord};
+use crate::suppression::Entry;
 
 /// Why the twin cannot start or cannot do what it was asked.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +75,10 @@ pub enum TwinError {
     Account { reason: String },
     #[error("the twin runs on the system clock; only a manual clock can be advanced (Twin::with_clock)")]
     NotManualClock,
+    #[error("no queue {name:?}; the scenario's queues are {known:?}")]
+    UnknownQueue { name: String, known: Vec<String> },
+    #[error("background mail needs a sender; hint: set [background] from in the scenario")]
+    NoBackgroundSender,
 }
 
 /// What the twin remembers between requests. Reset restores it from the scenario.
@@ -79,15 +96,26 @@ pub(crate) struct State {
     pub metrics: MetricStore,
     pub pending: Vec<Pending>,
     pub log: Vec<SendRecord>,
-    /// Cognito and CloudWatch calls served, by operation name (`GetMetricData`, `AdminGetUser`, …): what a test or
-    /// bench
-    /// counts to show that calls are shared.
+    /// Calls served, by operation name (`GetMetricData`, `AdminGetUser`, `ReceiveMessage`, …): what a test
+    /// or bench counts to show that calls are shared.
     pub calls: std::collections::BTreeMap<String, u64>,
+    pub queues: sqs::Queues,
+    pub logs: logs::LogStore,
+    pub suppression: suppression::SuppressionList,
+    /// Event records waiting to reach their queue, per (set/destination, message id): the out-of-order
+    /// fault holds a message's records until its last one. Each entry is (queue, body).
+    pub held_events: std::collections::BTreeMap<(String, String), Vec<(String, String)>>,
+    pub background: background::Schedule,
 }
 
 impl State {
-    fn new(scenario: Scenario) -> State {
+    fn new(scenario: Scenario, now: DateTime<Utc>) -> State {
         State {
+            queues: sqs::Queues::from_scenario(&scenario, now),
+            logs: logs::LogStore::from_scenario(&scenario, now),
+            suppression: suppression::SuppressionList::from_scenario(&scenario),
+            held_events: Default::default(),
+            background: background::Schedule::new(scenario.background.rate_per_minute, now),
             scenario,
             user_modified: HashMap::new(),
             attempts: HashMap::new(),
@@ -110,6 +138,8 @@ pub(crate) struct Shared {
     pub started: DateTime<Utc>,
     /// Wakes the delivery task when a delayed message is queued.
     pub wake: Notify,
+    /// Wakes long polls (ReceiveMessage WaitTimeSeconds) when a queue or the clock changes.
+    pub queue_wake: Notify,
 }
 
 impl Shared {
@@ -146,13 +176,14 @@ impl Twin {
         }
         let started = clock.now();
         Ok(Twin(Arc::new(Shared {
-            state: Mutex::new(State::new(scenario.clone())),
+            state: Mutex::new(State::new(scenario.clone(), started)),
             original: scenario,
             clock,
             maildir: maildir.to_path_buf(),
             keys: DkimKeys::test_keys(),
             started,
             wake: Notify::new(),
+            queue_wake: Notify::new(),
         })))
     }
 
@@ -228,19 +259,90 @@ impl Twin {
         Ok(account)
     }
 
-    /// Restores the scenario's initial state: users, faults, account, counters, metrics, queued mail.
-    /// Mail already written to the Maildir stays.
+    /// Restores the scenario's initial state: users, faults, account, counters, metrics, queued mail, queues,
+    /// log groups, the suppression list and the background rate. Mail already written to the Maildir stays.
     pub fn reset(&self) {
-        *self.0.lock() = State::new(self.0.original.clone());
+        *self.0.lock() = State::new(self.0.original.clone(), self.0.clock.now());
+        self.0.queue_wake.notify_waiters();
     }
 
-    /// Moves a manual clock forward and delivers whatever became due.
+    /// Moves a manual clock forward and delivers whatever became due (mail, delayed events, background
+    /// traffic); long polls see the new time.
     pub fn advance(&self, by: Duration) -> Result<(), TwinError> {
         if !self.0.clock.advance(by) {
             return Err(TwinError::NotManualClock);
         }
-        sending::deliver_due(&self.0);
+        sending::run_due(&self.0);
+        self.0.queue_wake.notify_waiters();
         Ok(())
+    }
+
+    /// Puts an address on the account suppression list, as SES does after a bounce or complaint (or
+    /// PutSuppressedDestination does).
+    pub fn suppress(&self, email: &str, reason: SuppressionReason) {
+        let now = self.0.clock.now();
+        self.0.lock().suppression.put(Entry {
+            email: email.to_string(),
+            reason,
+            last_update_time: now,
+            message_id: None,
+            feedback_id: None,
+        });
+    }
+
+    /// Takes an address off the suppression list; whether it was on it.
+    pub fn unsuppress(&self, email: &str) -> bool {
+        self.0.lock().suppression.remove(email)
+    }
+
+    /// The account's other senders send `rate_per_minute` mails a minute from now on (0: off), from the
+    /// scenario's `[background] from` through its configuration set.
+    pub fn set_background(&self, rate_per_minute: u32) -> Result<(), TwinError> {
+        let now = self.0.clock.now();
+        let mut state = self.0.lock();
+        if rate_per_minute > 0 && state.scenario.background.from.is_none() {
+            return Err(TwinError::NoBackgroundSender);
+        }
+        state.background.set_rate(rate_per_minute, now);
+        drop(state);
+        self.0.wake.notify_one();
+        Ok(())
+    }
+
+    /// The bodies of every message in a queue (visible or in flight), oldest first, parsed as JSON where
+    /// they are JSON (else a JSON string). Reading them receives nothing. Empty for an unknown queue.
+    pub fn queue_messages(&self, queue: &str) -> Vec<Value> {
+        self.0
+            .lock()
+            .queues
+            .bodies(queue)
+            .into_iter()
+            .map(|b| serde_json::from_str(&b).unwrap_or(Value::String(b)))
+            .collect()
+    }
+
+    /// Puts a message into a queue as SendMessage would: a malformed, foreign or duplicated record.
+    pub fn send_to_queue(&self, queue: &str, body: &str) -> Result<(), TwinError> {
+        let now = self.0.clock.now();
+        let mut state = self.0.lock();
+        if state.queues.enqueue(queue, body.to_string(), now).is_none() {
+            let known = state.queues.counts().into_keys().collect();
+            return Err(TwinError::UnknownQueue { name: queue.to_string(), known });
+        }
+        drop(state);
+        self.0.queue_wake.notify_waiters();
+        Ok(())
+    }
+
+    /// The messages of every event of a log group, oldest first, parsed as JSON where they are JSON.
+    pub fn log_events(&self, group: &str) -> Vec<Value> {
+        self.0
+            .lock()
+            .logs
+            .events(group)
+            .into_iter()
+            .map(|e| serde_json::from_str(&e.message).unwrap_or(Value::String(e.message)))
+            .collect()
     }
 
     /// Every trigger that reached the sending stage and what became of it (no codes or passwords).
@@ -281,6 +383,10 @@ impl Twin {
             "sent": state.log,
             "pending": state.pending.len(),
             "calls": state.calls,
+            "queues": state.queues.counts(),
+            "log_groups": state.logs.counts(),
+            "suppressed": state.suppression.entries(),
+            "background": state.background,
         })
     }
 
@@ -315,14 +421,41 @@ impl Twin {
                 "verification_status": i.verification_status.as_str()})
             })
             .collect();
+        let account = s.account.id.as_str();
+        let region = s.account.region.as_str();
+        let queues: Vec<Value> = s
+            .queues
+            .iter()
+            .map(|q| {
+                json!({"name": q.name, "url": format!("{endpoint_url}/{account}/{}", q.name),
+                "arn": format!("arn:aws:sqs:{region}:{account}:{}", q.name)})
+            })
+            .collect();
+        let log_groups: Vec<Value> = s
+            .log_groups
+            .iter()
+            .map(|g| json!({"name": g.name, "arn": format!("arn:aws:logs:{region}:{account}:log-group:{}", g.name)}))
+            .collect();
+        let sets: Vec<Value> = s
+            .configuration_sets
+            .iter()
+            .map(|c| {
+                json!({"name": c.name, "event_destinations": c.event_destinations.iter()
+                .map(|d| json!({"name": d.name, "kind": d.kind.as_str(), "queue": d.queue})).collect::<Vec<_>>()})
+            })
+            .collect();
         json!({
             "endpoint_url": endpoint_url,
             "control_url": format!("{endpoint_url}/_twin"),
             "maildir": self.0.maildir,
-            "account_id": s.account.id.as_str(),
-            "region": s.account.region.as_str(),
+            "account_id": account,
+            "region": region,
             "pools": pools,
             "ses_identities": identities,
+            "configuration_sets": sets,
+            "queues": queues,
+            "log_groups": log_groups,
+            "background_rate_per_minute": s.background.rate_per_minute,
         })
     }
 }

@@ -1,19 +1,28 @@
 //! Scenario files: the world the twin simulates — the AWS account and its SES state, SES identities with
-//! their policies, user pools with clients and users, the receiver's style, delivery rules and faults —
-//! read from TOML (`deny_unknown_fields`; errors name the file, line and field). The default scenario,
-//! `crates/twin/scenarios/default.toml`, models the runbook's account (seeds/) and is built into the binary.
+//! their policies, configuration sets and their event destinations, SQS queues, the account suppression
+//! list, CloudWatch Logs groups, user pools with clients, users and log delivery, other senders of the
+//! account, the receiver's style, delivery rules and faults — read from TOML (`deny_unknown_fields`;
+//! errors name the file, line and field). The default scenario, `crates/twin/scenarios/default.toml`,
+//! models the runbook's account (seeds/) and is built into the binary; `busy.toml` is the same account as
+//! a busy production account with sender-side evidence switched on (research/ses-events-oauth-emf.md).
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::events::EventType;
 use crate::faults::{FaultError, Faults};
 use crate::mail::ReceiverStyle;
 
 /// The built-in default scenario (`probe sandbox` without `--scenario`, `probe demo`, the tests).
 pub const DEFAULT_SCENARIO: &str = include_str!("../scenarios/default.toml");
+
+/// The built-in busy scenario: the default account with event publishing, Cognito's error logs, a
+/// suppressed test address and other senders at 30 mails a minute.
+pub const BUSY_SCENARIO: &str = include_str!("../scenarios/busy.toml");
 
 /// A whole scenario file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -25,9 +34,159 @@ pub struct Scenario {
     #[serde(default)]
     pub identities: Vec<Identity>,
     #[serde(default)]
+    pub configuration_sets: Vec<ConfigurationSet>,
+    #[serde(default)]
+    pub queues: Vec<Queue>,
+    #[serde(default)]
+    pub suppressed_destinations: Vec<SuppressedDestination>,
+    #[serde(default)]
+    pub log_groups: Vec<LogGroup>,
+    #[serde(default)]
     pub pools: Vec<Pool>,
     #[serde(default)]
+    pub background: Background,
+    #[serde(default)]
     pub faults: Faults,
+}
+
+/// An SES configuration set: what a pool's (or identity's) mail goes through, and where SES publishes
+/// that mail's events (research/ses-events-oauth-emf.md §1 "Destinations and event types", "Cognito +
+/// configuration set": "all of the rules in that configuration set are applied … Event publishing").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigurationSet {
+    /// 1–64 characters `[a-zA-Z0-9_-]` (research §1, `EmailConfigurationType.ConfigurationSet`).
+    pub name: String,
+    #[serde(default)]
+    pub event_destinations: Vec<EventDestination>,
+}
+
+/// SESv2 `EventDestination` (research §1): one destination kind, the event types it matches, enabled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventDestination {
+    pub name: String,
+    pub kind: DestinationKind,
+    /// SESv2 `EventDestination.Enabled`; a disabled destination publishes nothing.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// `eventbridge` and `sns`: the SQS queue the records end up in (an EventBridge rule on the default
+    /// bus targeting the queue, or an SQS subscription of the topic).
+    #[serde(default)]
+    pub queue: Option<String>,
+    /// `sns`: the topic's name (its ARN is in every notification); default: the destination's name.
+    #[serde(default)]
+    pub topic: Option<String>,
+    /// `sns`: the subscription's RawMessageDelivery — the SQS body is the SES record itself.
+    #[serde(default)]
+    pub raw_message_delivery: bool,
+    /// SESv2 `MatchingEventTypes`: SEND, REJECT, BOUNCE, COMPLAINT, DELIVERY, OPEN, CLICK,
+    /// RENDERING_FAILURE, DELIVERY_DELAY, SUBSCRIPTION (research §1).
+    pub matching_event_types: Vec<EventType>,
+}
+
+/// How SES publishes (research §1: CloudWatchDestination, EventBridgeDestination, SnsDestination).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DestinationKind {
+    /// The default event bus (research §1: "Only the default bus is supported"), a rule → SQS.
+    Eventbridge,
+    /// An SNS topic with an SQS subscription.
+    Sns,
+    /// Fine-grained `AWS/SES` metrics with the `ses:configuration-set` dimension (research §3).
+    Cloudwatch,
+}
+
+impl DestinationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DestinationKind::Eventbridge => "eventbridge",
+            DestinationKind::Sns => "sns",
+            DestinationKind::Cloudwatch => "cloudwatch",
+        }
+    }
+}
+
+/// A standard SQS queue of the account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Queue {
+    /// Up to 80 characters `[A-Za-z0-9_-]` (SQS CreateQueue QueueName).
+    pub name: String,
+    /// The queue's default VisibilityTimeout: 0–43,200 s, 30 when not set (SQS CreateQueue attributes).
+    #[serde(default = "default_visibility_timeout")]
+    pub visibility_timeout_seconds: u32,
+}
+
+/// An address on the account-level suppression list (research/ses-events-oauth-emf.md §2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuppressedDestination {
+    pub email: String,
+    pub reason: SuppressionReason,
+    /// RFC 3339, e.g. `"2026-11-20T08:00:00Z"`.
+    pub last_update_time: DateTime<Utc>,
+    /// The SES message whose bounce or complaint put the address on the list.
+    #[serde(default)]
+    pub message_id: Option<String>,
+    #[serde(default)]
+    pub feedback_id: Option<String>,
+}
+
+/// Why an address is suppressed (research §2: `Reason` BOUNCE|COMPLAINT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SuppressionReason {
+    Bounce,
+    Complaint,
+}
+
+impl SuppressionReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuppressionReason::Bounce => "BOUNCE",
+            SuppressionReason::Complaint => "COMPLAINT",
+        }
+    }
+
+    /// `BOUNCE` or `COMPLAINT`, as SESv2 spells them.
+    pub fn parse(s: &str) -> Option<SuppressionReason> {
+        match s {
+            "BOUNCE" => Some(SuppressionReason::Bounce),
+            "COMPLAINT" => Some(SuppressionReason::Complaint),
+            _ => None,
+        }
+    }
+}
+
+/// A CloudWatch Logs log group of the account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogGroup {
+    /// 1–512 characters `[.\-_/#A-Za-z0-9]` (CloudWatch Logs CreateLogGroup logGroupName).
+    pub name: String,
+}
+
+/// A pool's message-delivery error logs (research §6: `SetLogDeliveryConfiguration`, EventSource
+/// `userNotification`, LogLevel `ERROR`, a CloudWatch Logs destination).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogDelivery {
+    /// `arn:aws:logs:<region>:<account>:log-group:<name>` of one of `[[log_groups]]`.
+    pub log_group_arn: String,
+}
+
+/// Other senders of the account: the busy production account of DESIGN.md §3 ("On a busy production
+/// account … it rises every minute whatever Cognito does").
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Background {
+    /// Mails per minute; 0 is off.
+    pub rate_per_minute: u32,
+    /// The sender: an address that is an identity of the scenario, or in a domain identity.
+    pub from: Option<String>,
+    /// The configuration set their mail goes through (its destinations then carry foreign records).
+    pub configuration_set: Option<String>,
 }
 
 /// The AWS account and its SES account state (SESv2 GetAccount, research/aws.md §3.2).
@@ -164,6 +323,9 @@ pub struct Pool {
     pub clients: Vec<Client>,
     #[serde(default)]
     pub users: Vec<User>,
+    /// Where Cognito writes this pool's message-delivery errors (GetLogDeliveryConfiguration).
+    #[serde(default)]
+    pub log_delivery: Option<LogDelivery>,
 }
 
 impl Pool {
@@ -463,6 +625,9 @@ fn default_max_rate() -> f64 {
 fn default_cognito_quota() -> u32 {
     50
 }
+fn default_visibility_timeout() -> u32 {
+    30
+}
 
 /// A scenario that cannot be used: where it is and what was expected.
 #[derive(Debug, thiserror::Error)]
@@ -480,6 +645,11 @@ impl Scenario {
     /// The built-in default scenario.
     pub fn default_scenario() -> Result<Scenario, ScenarioError> {
         Scenario::parse(DEFAULT_SCENARIO, Path::new("crates/twin/scenarios/default.toml"))
+    }
+
+    /// The built-in busy scenario (`crates/twin/scenarios/busy.toml`).
+    pub fn busy_scenario() -> Result<Scenario, ScenarioError> {
+        Scenario::parse(BUSY_SCENARIO, Path::new("crates/twin/scenarios/busy.toml"))
     }
 
     /// Reads and validates a scenario file.
@@ -590,7 +760,213 @@ impl Scenario {
                 }
             }
         }
+        self.validate_sender_evidence()?;
         self.faults.validate().map_err(|e: FaultError| ("faults".to_string(), e.to_string()))
+    }
+
+    /// Checks configuration sets, queues, the suppression list, log groups, the pools' references to
+    /// them and the background senders.
+    fn validate_sender_evidence(&self) -> Result<(), (String, String)> {
+        let queues = self.validate_queues()?;
+        self.validate_configuration_sets(&queues)?;
+        self.validate_suppressed()?;
+        let groups = self.validate_log_groups()?;
+        self.validate_evidence_references(&groups)?;
+        self.validate_background()
+    }
+
+    fn validate_queues(&self) -> Result<std::collections::HashSet<&str>, (String, String)> {
+        let mut queues = std::collections::HashSet::new();
+        for (i, q) in self.queues.iter().enumerate() {
+            // SQS CreateQueue: "up to 80 characters … alphanumeric characters, hyphens (-), and underscores (_)".
+            if !name_ok(&q.name, 80, |c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                || !queues.insert(q.name.as_str())
+            {
+                return Err((
+                    format!("queues[{i}].name"),
+                    format!("{:?} is listed twice or is not 1–80 characters [A-Za-z0-9_-]", q.name),
+                ));
+            }
+            if q.visibility_timeout_seconds > 43_200 {
+                return Err((
+                    format!("queues[{i}].visibility_timeout_seconds"),
+                    format!("{} is over 43200 (12 hours), the most SQS allows", q.visibility_timeout_seconds),
+                ));
+            }
+        }
+        Ok(queues)
+    }
+
+    fn validate_configuration_sets(&self, queues: &std::collections::HashSet<&str>) -> Result<(), (String, String)> {
+        let mut sets = std::collections::HashSet::new();
+        for (i, set) in self.configuration_sets.iter().enumerate() {
+            // research §1 (EmailConfigurationType.ConfigurationSet): 1–64 chars `^[a-zA-Z0-9_-]+$`.
+            let set_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+            if !name_ok(&set.name, 64, set_char) || !sets.insert(set.name.as_str()) {
+                return Err((
+                    format!("configuration_sets[{i}].name"),
+                    format!("{:?} is listed twice or is not 1–64 characters [a-zA-Z0-9_-]", set.name),
+                ));
+            }
+            let mut names = std::collections::HashSet::new();
+            for (j, d) in set.event_destinations.iter().enumerate() {
+                let at = |field: &str| format!("configuration_sets[{i}].event_destinations[{j}].{field}");
+                if !name_ok(&d.name, 64, set_char) || !names.insert(d.name.as_str()) {
+                    return Err((
+                        at("name"),
+                        format!("{:?} is listed twice in the set or is not 1–64 characters [a-zA-Z0-9_-]", d.name),
+                    ));
+                }
+                if d.matching_event_types.is_empty() {
+                    return Err((at("matching_event_types"), "empty; SES needs at least one event type".into()));
+                }
+                match (d.kind, &d.queue) {
+                    (DestinationKind::Cloudwatch, Some(q)) => {
+                        return Err((
+                            at("queue"),
+                            format!("{q:?}: a cloudwatch destination publishes metrics, not records"),
+                        ));
+                    }
+                    (DestinationKind::Eventbridge | DestinationKind::Sns, None) => {
+                        return Err((
+                            at("queue"),
+                            format!("missing; a {} destination needs the queue its records land in", d.kind.as_str()),
+                        ));
+                    }
+                    (_, Some(q)) if !queues.contains(q.as_str()) => {
+                        return Err((at("queue"), format!("names queue {q:?}, which is not among [[queues]]")));
+                    }
+                    _ => {}
+                }
+                if d.kind != DestinationKind::Sns && (d.raw_message_delivery || d.topic.is_some()) {
+                    return Err((
+                        at(if d.topic.is_some() { "topic" } else { "raw_message_delivery" }),
+                        format!(
+                            "only an sns destination has a topic and raw message delivery, not {}",
+                            d.kind.as_str()
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_suppressed(&self) -> Result<(), (String, String)> {
+        let mut suppressed = std::collections::HashSet::new();
+        for (i, d) in self.suppressed_destinations.iter().enumerate() {
+            if !d.email.contains('@') || !suppressed.insert(d.email.to_ascii_lowercase()) {
+                return Err((
+                    format!("suppressed_destinations[{i}].email"),
+                    format!("{:?} is listed twice or is not an email address", d.email),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_log_groups(&self) -> Result<std::collections::HashSet<&str>, (String, String)> {
+        let mut groups = std::collections::HashSet::new();
+        for (i, g) in self.log_groups.iter().enumerate() {
+            let group_char = |c: char| c.is_ascii_alphanumeric() || "._-/#".contains(c);
+            if !name_ok(&g.name, 512, group_char) || !groups.insert(g.name.as_str()) {
+                return Err((
+                    format!("log_groups[{i}].name"),
+                    format!("{:?} is listed twice or is not 1–512 characters [.-_/#A-Za-z0-9]", g.name),
+                ));
+            }
+        }
+        Ok(groups)
+    }
+
+    /// The identities' and pools' configuration sets and the pools' log groups exist.
+    fn validate_evidence_references(&self, groups: &std::collections::HashSet<&str>) -> Result<(), (String, String)> {
+        let known_set = |name: &str| self.configuration_sets.iter().any(|s| s.name == name);
+        for (i, identity) in self.identities.iter().enumerate() {
+            if let Some(cs) = &identity.configuration_set
+                && !known_set(cs)
+            {
+                return Err((
+                    format!("identities[{i}].configuration_set"),
+                    format!("names {cs:?}, which is not among [[configuration_sets]]"),
+                ));
+            }
+        }
+        for (i, pool) in self.pools.iter().enumerate() {
+            if let Some(cs) = &pool.email.configuration_set
+                && !known_set(cs)
+            {
+                return Err((
+                    format!("pools[{i}].email.configuration_set"),
+                    format!("names {cs:?}, which is not among [[configuration_sets]]"),
+                ));
+            }
+            if let Some(delivery) = &pool.log_delivery {
+                match LogGroupArn::parse(&delivery.log_group_arn) {
+                    Some(arn) if arn.account == self.account.id.as_str() && groups.contains(arn.name) => {}
+                    Some(arn) if arn.account != self.account.id.as_str() => {
+                        return Err((
+                            format!("pools[{i}].log_delivery.log_group_arn"),
+                            format!("account {:?} is not the scenario's {:?}", arn.account, self.account.id.as_str()),
+                        ));
+                    }
+                    Some(arn) => {
+                        return Err((
+                            format!("pools[{i}].log_delivery.log_group_arn"),
+                            format!("names log group {:?}, which is not among [[log_groups]]", arn.name),
+                        ));
+                    }
+                    None => {
+                        return Err((
+                            format!("pools[{i}].log_delivery.log_group_arn"),
+                            format!(
+                                "{:?} is not a log group ARN; expected \
+                                    arn:aws:logs:<region>:<account>:log-group:<name>",
+                                delivery.log_group_arn
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_background(&self) -> Result<(), (String, String)> {
+        let known_set = |name: &str| self.configuration_sets.iter().any(|s| s.name == name);
+        let b = &self.background;
+        if let Some(cs) = &b.configuration_set
+            && !known_set(cs)
+        {
+            return Err((
+                "background.configuration_set".into(),
+                format!("names {cs:?}, which is not among [[configuration_sets]]"),
+            ));
+        }
+        match &b.from {
+            None if b.rate_per_minute > 0 => {
+                return Err(("background.from".into(), "missing; background mail needs a sender".into()));
+            }
+            Some(from) if self.sending_identity(from).is_none() => {
+                return Err((
+                    "background.from".into(),
+                    format!("{from:?} is neither an identity of [[identities]] nor an address in a domain identity"),
+                ));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The identity an address sends as: the address identity, else its domain's identity.
+    pub fn sending_identity(&self, address: &str) -> Option<&Identity> {
+        let domain = address.rsplit_once('@').map(|(_, d)| d)?;
+        self.identity(address).or_else(|| self.identity(domain))
+    }
+
+    /// The configuration set with this name.
+    pub fn configuration_set(&self, name: &str) -> Option<&ConfigurationSet> {
+        self.configuration_sets.iter().find(|s| s.name == name)
     }
 
     /// The identity with this name (case-insensitive, as SES identities are).
@@ -639,6 +1015,33 @@ impl<'a> SesIdentityArn<'a> {
         let parts = [partition, region, account, name];
         parts.iter().all(|p| !p.is_empty()).then_some(SesIdentityArn { partition, region, account, name })
     }
+}
+
+/// The parts of a CloudWatch Logs log group ARN, `arn:<partition>:logs:<region>:<account>:log-group:<name>`,
+/// optionally ending in `:*` as DescribeLogGroups' `arn` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogGroupArn<'a> {
+    pub region: &'a str,
+    pub account: &'a str,
+    pub name: &'a str,
+}
+
+impl<'a> LogGroupArn<'a> {
+    pub fn parse(arn: &'a str) -> Option<LogGroupArn<'a>> {
+        let rest = arn.strip_prefix("arn:")?;
+        let (_partition, rest) = rest.split_once(':')?;
+        let rest = rest.strip_prefix("logs:")?;
+        let (region, rest) = rest.split_once(':')?;
+        let (account, resource) = rest.split_once(':')?;
+        let name = resource.strip_prefix("log-group:")?;
+        let name = name.strip_suffix(":*").unwrap_or(name);
+        [region, account, name].iter().all(|p| !p.is_empty()).then_some(LogGroupArn { region, account, name })
+    }
+}
+
+/// Whether `name` is 1..=`max` characters, each allowed by `ok`.
+fn name_ok(name: &str, max: usize, ok: impl Fn(char) -> bool) -> bool {
+    !name.is_empty() && name.chars().count() <= max && name.chars().all(ok)
 }
 
 /// The identity name inside an SES identity ARN (research/aws.md §3.1: take it from SourceArn).
@@ -750,6 +1153,54 @@ mod tests {
         for (name, text, want) in cases {
             let err = Scenario::parse(text, Path::new("x.toml")).unwrap_err().to_string();
             assert!(err.starts_with(want), "{name}: got {err:?}, want prefix {want:?}");
+        }
+    }
+
+    #[test]
+    fn bad_sender_evidence_names_the_field() {
+        let cases: &[(&str, &str, &str, &str)] = &[
+            (
+                "destination into an unknown queue",
+                "queue = \"cognito-probe-ses-events\"\nmatching",
+                "queue = \"nope\"\nmatching",
+                "field `configuration_sets[0].event_destinations[0].queue`: names queue \"nope\"",
+            ),
+            (
+                "cloudwatch destination with a queue",
+                "kind = \"cloudwatch\"",
+                "kind = \"cloudwatch\"\nqueue = \"cognito-probe-ses-events\"",
+                "field `configuration_sets[0].event_destinations[1].queue`",
+            ),
+            (
+                "pool in an unknown set",
+                "configuration_set = \"cognito-mail\"\n\n[pools.log_delivery]",
+                "configuration_set = \"other\"\n\n[pools.log_delivery]",
+                "field `pools[0].email.configuration_set`: names \"other\"",
+            ),
+            (
+                "log delivery to a group not listed",
+                "log-group:/aws/cognito/userpools/phenom-prod/notifications\"",
+                "log-group:/elsewhere\"",
+                "field `pools[0].log_delivery.log_group_arn`: names log group \"/elsewhere\"",
+            ),
+            (
+                "background sender that is no identity",
+                "from = \"news@thephenom.app\"",
+                "from = \"news@elsewhere.example\"",
+                "field `background.from`",
+            ),
+            (
+                "unknown event type",
+                "\"DELIVERY_DELAY\"]\n\n[[configuration_sets.event_destinations]]",
+                "\"DELAYED\"]\n\n[[configuration_sets.event_destinations]]",
+                "x.toml:",
+            ),
+        ];
+        for (name, from, to, want) in cases {
+            assert!(BUSY_SCENARIO.contains(from), "{name}: the busy scenario has {from:?}");
+            let text = BUSY_SCENARIO.replacen(from, to, 1);
+            let err = Scenario::parse(&text, Path::new("x.toml")).unwrap_err().to_string();
+            assert!(err.contains(want), "{name}: got {err:?}, want {want:?}");
         }
     }
 

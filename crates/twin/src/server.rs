@@ -1,13 +1,17 @@
-//! The twin's one HTTP server: routes each request to Cognito, SESv2, CloudWatch or the control endpoint
-//! and speaks each service's wire protocol, with AWS-shaped errors everywhere.
+//! The twin's one HTTP server: routes each request to Cognito, SESv2, CloudWatch, SQS, CloudWatch Logs or
+//! the control endpoint and speaks each service's wire protocol, with AWS-shaped errors everywhere.
 //!
 //! Routing (research/aws.md §4.1 describes how moto does the same on one port):
 //! * `X-Amz-Target: AWSCognitoIdentityProviderService.<Op>` — Cognito, AWS JSON 1.1.
 //! * `X-Amz-Target: GraniteServiceVersion20100801.<Op>` — CloudWatch, AWS JSON 1.0 (the AWS CLI).
 //! * `POST /service/GraniteServiceVersion20100801/operation/<Op>` — CloudWatch, Smithy RPC v2 CBOR (the
 //!   Rust SDK, research/aws.md §4.5).
-//! * `GET /v2/email/…` — SESv2, REST JSON (research/aws.md §3.1, §3.2).
-//! * `/_twin/…` — the control endpoint (faults, account, reset, clock, state); see README "The AWS twin".
+//! * `X-Amz-Target: AmazonSQS.<Op>` — SQS, AWS JSON 1.0 with awsQuery-compatible error codes in
+//!   `x-amzn-query-error` (the SQS model's `awsQueryCompatible` trait; aws-sdk-sqs reads the header).
+//! * `X-Amz-Target: Logs_20140328.<Op>` — CloudWatch Logs, AWS JSON 1.1.
+//! * `/v2/email/…` — SESv2, REST JSON (research/aws.md §3.1, §3.2; research/ses-events-oauth-emf.md §2).
+//! * `/_twin/…` — the control endpoint (faults, account, reset, clock, state, suppression list, background
+//!   traffic, queue and log contents); see README "The AWS twin".
 //!
 //! Signatures are not verified (test credentials); a request without any `Authorization` is refused
 //! except for Cognito's unauthenticated operations. Bodies are bounded to [`MAX_BODY_BYTES`].
@@ -20,7 +24,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::cloudwatch::{self, Wire};
-use crate::{Twin, cognito, ses};
+use crate::scenario::SuppressionReason;
+use crate::{Twin, cognito, logs, sending, ses, sqs, suppression};
 
 /// Largest request body the twin reads; the probe's requests are a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -28,6 +33,8 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 const COGNITO_PREFIX: &str = "AWSCognitoIdentityProviderService.";
 const CLOUDWATCH_PREFIX: &str = "GraniteServiceVersion20100801.";
 const CLOUDWATCH_CBOR_PATH: &str = "/service/GraniteServiceVersion20100801/operation/";
+const SQS_PREFIX: &str = "AmazonSQS.";
+const LOGS_PREFIX: &str = "Logs_20140328.";
 
 /// An error as an AWS service reports it: HTTP status, error code and message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -88,8 +95,52 @@ async fn handle(State(twin): State<Twin>, request: Request) -> Response {
     if let Some(rest) = path.strip_prefix("/_twin") {
         return control(&twin, &parts.method, rest, &body);
     }
+    // Whatever became due on the twin's clock (delayed mail, background traffic) happens before the call
+    // is served, so every read sees the world as of now.
+    sending::run_due(&twin.0);
     let signed = parts.headers.contains_key(axum::http::header::AUTHORIZATION);
     let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    if let Some(op) = target.strip_prefix(SQS_PREFIX) {
+        if !signed {
+            return error_response(Protocol::Json10, &missing_auth(400));
+        }
+        count(&twin, op);
+        if let Some(err) = denied(&twin, Iam::Sqs, op) {
+            return error_response(Protocol::Json10, &err);
+        }
+        let input = match parse_json(&body) {
+            Ok(v) => v,
+            Err(err) => return error_response(Protocol::Json10, &err),
+        };
+        let host = parts.headers.get(axum::http::header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("127.0.0.1");
+        return match sqs::call(&twin.0, op, &input, &format!("http://{host}")).await {
+            Ok(out) => json_response(Protocol::Json10, &out),
+            Err(err) => error_response(Protocol::Json10, &err),
+        };
+    }
+    if let Some(op) = target.strip_prefix(LOGS_PREFIX) {
+        if !signed {
+            return error_response(Protocol::Json11, &missing_auth(400));
+        }
+        count(&twin, op);
+        if let Some(err) = denied(&twin, Iam::Logs, op) {
+            return error_response(Protocol::Json11, &err);
+        }
+        let input = match parse_json(&body) {
+            Ok(v) => v,
+            Err(err) => return error_response(Protocol::Json11, &err),
+        };
+        let now = twin.0.clock.now();
+        let mut state = twin.0.lock();
+        let (account, region) =
+            (state.scenario.account.id.as_str().to_string(), state.scenario.account.region.as_str().to_string());
+        let result = logs::call(&mut state.logs, op, &input, &account, &region, now);
+        drop(state);
+        return match result {
+            Ok(out) => json_response(Protocol::Json11, &out),
+            Err(err) => error_response(Protocol::Json11, &err),
+        };
+    }
     match protocol {
         Some(Protocol::Json11) => {
             let op = target.strip_prefix(COGNITO_PREFIX).unwrap_or_default();
@@ -100,6 +151,9 @@ async fn handle(State(twin): State<Twin>, request: Request) -> Response {
                 return error_response(Protocol::Json11, &cognito::unknown_operation(op));
             }
             count(&twin, op);
+            if let Some(err) = denied(&twin, Iam::Cognito, op) {
+                return error_response(Protocol::Json11, &err);
+            }
             let input = match parse_json(&body) {
                 Ok(v) => v,
                 Err(err) => return error_response(Protocol::Json11, &err),
@@ -129,6 +183,10 @@ async fn handle(State(twin): State<Twin>, request: Request) -> Response {
                 Ok(v) => v,
                 Err(err) => return error_response(p, &err),
             };
+            if let Some(err) = denied(&twin, Iam::CloudWatch, &op) {
+                count(&twin, &op);
+                return error_response(p, &err);
+            }
             let now = twin.0.clock.now();
             let mut state = twin.0.lock();
             *state.calls.entry(op.clone()).or_default() += 1;
@@ -155,7 +213,8 @@ async fn handle(State(twin): State<Twin>, request: Request) -> Response {
             if !signed {
                 return error_response(Protocol::RestJson, &missing_auth(403));
             }
-            match sesv2(&twin, &parts.method, &path) {
+            let query = parts.uri.query().unwrap_or_default();
+            match sesv2(&twin, &parts.method, &path, query, &body) {
                 Ok(out) => json_response(Protocol::RestJson, &out),
                 Err(err) => error_response(Protocol::RestJson, &err),
             }
@@ -203,28 +262,109 @@ fn parse_json(body: &Bytes) -> Result<Value, AwsError> {
         .map_err(|e| AwsError::new(400, "SerializationException", format!("The request body is not valid JSON: {e}")))
 }
 
-/// SESv2 REST routes (research/aws.md §3.1, §3.2).
-fn sesv2(twin: &Twin, method: &Method, path: &str) -> Result<Value, AwsError> {
+/// SESv2 REST routes (research/aws.md §3.1, §3.2; the suppression list, research/ses-events-oauth-emf.md §2).
+fn sesv2(twin: &Twin, method: &Method, path: &str, query: &str, body: &Bytes) -> Result<Value, AwsError> {
     let unknown = || AwsError::new(404, "UnknownOperationException", format!("Unknown operation: {method} {path}"));
-    if method != Method::GET {
-        return Err(unknown());
-    }
-    let state = twin.0.lock();
+    let now = twin.0.clock.now();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    match segments.as_slice() {
-        ["v2", "email", "account"] => {
-            let now = twin.0.clock.now();
+    let operation = match (method.as_str(), segments.as_slice()) {
+        ("GET", ["v2", "email", "account"]) => "GetAccount",
+        ("GET", ["v2", "email", "identities", _]) => "GetEmailIdentity",
+        ("GET", ["v2", "email", "identities", _, "policies"]) => "GetEmailIdentityPolicies",
+        ("GET", ["v2", "email", "suppression", "addresses"]) => "ListSuppressedDestinations",
+        ("PUT", ["v2", "email", "suppression", "addresses"]) => "PutSuppressedDestination",
+        ("GET", ["v2", "email", "suppression", "addresses", _]) => "GetSuppressedDestination",
+        ("DELETE", ["v2", "email", "suppression", "addresses", _]) => "DeleteSuppressedDestination",
+        ("GET", ["v2", "email", "configuration-sets", _, "event-destinations"]) => {
+            "GetConfigurationSetEventDestinations"
+        }
+        _ => return Err(unknown()),
+    };
+    count(twin, operation);
+    if let Some(err) = denied(twin, Iam::Ses, operation) {
+        return Err(err);
+    }
+    let last = || percent_decode(segments.last().copied().unwrap_or_default());
+    let mut state = twin.0.lock();
+    match operation {
+        "GetAccount" => {
             let sent = state.ses_sent.iter().filter(|t| **t > now - chrono::Duration::days(1)).count();
             Ok(ses::get_account(&state.scenario, sent))
         }
-        ["v2", "email", "identities", id] => {
-            ses::get_email_identity(&state.scenario, &percent_decode(id), twin.0.clock.now())
+        "GetEmailIdentity" => ses::get_email_identity(&state.scenario, &percent_decode(segments[3]), now),
+        "GetEmailIdentityPolicies" => ses::get_email_identity_policies(&state.scenario, &percent_decode(segments[3])),
+        "ListSuppressedDestinations" => suppression::list(&state.suppression, &query_pairs(query)),
+        "PutSuppressedDestination" => {
+            let input = parse_json(body)?;
+            suppression::put(&mut state.suppression, &input, now)
         }
-        ["v2", "email", "identities", id, "policies"] => {
-            ses::get_email_identity_policies(&state.scenario, &percent_decode(id))
+        "GetSuppressedDestination" => suppression::get(&state.suppression, &last()),
+        "DeleteSuppressedDestination" => suppression::delete(&mut state.suppression, &last()),
+        "GetConfigurationSetEventDestinations" => {
+            ses::get_event_destinations(&state.scenario, &percent_decode(segments[3]))
         }
         _ => Err(unknown()),
     }
+}
+
+/// The IAM service prefix of a twin service, for the `access_denied` fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Iam {
+    Sqs,
+    Logs,
+    Cognito,
+    Ses,
+    CloudWatch,
+}
+
+/// The error a caller whose IAM policy lacks the action gets, when the `access_denied` fault names the
+/// operation. The message is IAM's wording, "User: <principal> is not authorized to perform: <action> on
+/// resource: <arn> because no identity-based policy allows the <action> action" (observed in AWS error
+/// messages; the twin's caller is `user/probe` and the resource is the service's account-wide ARN, an
+/// approximation). Each service's shape:
+/// * SQS (JSON 1.0, awsQueryCompatible): HTTP 403, `__type` `com.amazon.coral.service#AccessDeniedException`,
+///   `x-amzn-query-error: AccessDenied;Sender` — the code the SDK reports is `AccessDenied`, as with the
+///   query protocol (inference from the awsQueryCompatible trait; the status is the query protocol's).
+/// * CloudWatch (awsQueryCompatible too): HTTP 403, `AccessDenied`.
+/// * CloudWatch Logs and Cognito (JSON 1.1): HTTP 400 `AccessDeniedException`.
+/// * SESv2 (REST JSON): HTTP 403 `AccessDeniedException`.
+fn denied(twin: &Twin, service: Iam, operation: &str) -> Option<AwsError> {
+    let state = twin.0.lock();
+    if !state.scenario.faults.denies(operation) {
+        return None;
+    }
+    let (account, region) = (state.scenario.account.id.as_str(), state.scenario.account.region.as_str());
+    let prefix = match service {
+        Iam::Sqs => "sqs",
+        Iam::Logs => "logs",
+        Iam::Cognito => "cognito-idp",
+        Iam::Ses => "ses",
+        Iam::CloudWatch => "cloudwatch",
+    };
+    let action = format!("{prefix}:{operation}");
+    let message = format!(
+        "User: arn:aws:iam::{account}:user/probe is not authorized to perform: {action} on resource: \
+         arn:aws:{prefix}:{region}:{account}:* because no identity-based policy allows the {action} action"
+    );
+    Some(match service {
+        Iam::Sqs => AwsError::new(403, "com.amazon.coral.service#AccessDeniedException", message)
+            .with_query_code("AccessDenied"),
+        Iam::CloudWatch => AwsError::new(403, "AccessDenied", message).with_query_code("AccessDenied"),
+        Iam::Ses => AwsError::new(403, "AccessDeniedException", message),
+        Iam::Logs | Iam::Cognito => AwsError::new(400, "AccessDeniedException", message),
+    })
+}
+
+/// `k=v&k=v` pairs of a query string, percent-decoded (RFC 3986; the SDKs encode spaces as `%20`).
+fn query_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
 }
 
 /// Decodes `%XX` escapes of a URL path segment (SESv2 sends `noreply%40thephenom.app`).
@@ -315,7 +455,10 @@ fn error_response(p: Protocol, err: &AwsError) -> Response {
 }
 
 /// The control endpoint (README "The AWS twin"): `GET /_twin/state`, `GET|POST /_twin/faults`,
-/// `POST /_twin/account`, `POST /_twin/reset`, `POST /_twin/clock` `{"advance_seconds": N}`.
+/// `POST /_twin/account`, `POST /_twin/reset`, `POST /_twin/clock` `{"advance_seconds": N}`,
+/// `POST /_twin/suppress` `{"email", "reason"}`, `POST /_twin/unsuppress` `{"email"}`,
+/// `POST /_twin/background` `{"rate_per_minute": N}`, `GET|POST /_twin/queues/<name>` (the bodies; a raw
+/// body to enqueue), `GET /_twin/logs/<group>` (the group's events).
 fn control(twin: &Twin, method: &Method, path: &str, body: &Bytes) -> Response {
     let reply = |status: StatusCode, v: Value| {
         let mut resp = (status, v.to_string()).into_response();
@@ -326,6 +469,31 @@ fn control(twin: &Twin, method: &Method, path: &str, body: &Bytes) -> Response {
     let input = || -> Result<Value, String> {
         serde_json::from_slice(body).map_err(|e| format!("the body is not valid JSON: {e}"))
     };
+    let email = |v: &Value| -> Result<String, String> {
+        v.get("email")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| "expected {\"email\": \"…\"}".to_string())
+    };
+    if let Some(name) = path.strip_prefix("/queues/") {
+        let name = percent_decode(name);
+        return match *method {
+            Method::GET => reply(StatusCode::OK, json!({"messages": twin.queue_messages(&name)})),
+            Method::POST => match std::str::from_utf8(body) {
+                Ok(text) => match twin.send_to_queue(&name, text) {
+                    Ok(()) => reply(StatusCode::OK, json!({})),
+                    Err(e) => reply(StatusCode::NOT_FOUND, json!({"error": e.to_string()})),
+                },
+                Err(_) => bad("the message body is not UTF-8".into()),
+            },
+            _ => bad(format!("expected GET or POST /_twin/queues/{name}")),
+        };
+    }
+    if let Some(group) = path.strip_prefix("/logs/")
+        && *method == Method::GET
+    {
+        return reply(StatusCode::OK, json!({"events": twin.log_events(&percent_decode(group))}));
+    }
     match (method.clone(), path) {
         (Method::GET, "/state") => reply(StatusCode::OK, twin.state_json()),
         (Method::GET, "/faults") => reply(StatusCode::OK, json!(twin.faults())),
@@ -354,10 +522,43 @@ fn control(twin: &Twin, method: &Method, path: &str, body: &Bytes) -> Response {
                 Err(e) => reply(StatusCode::CONFLICT, json!({"error": e.to_string()})),
             }
         }
+        (Method::POST, "/suppress") => {
+            let parsed = input().and_then(|v| {
+                let reason = v.get("reason").and_then(Value::as_str).unwrap_or("BOUNCE");
+                let reason = SuppressionReason::parse(reason)
+                    .ok_or_else(|| format!("reason {reason:?} is not BOUNCE or COMPLAINT"))?;
+                Ok((email(&v)?, reason))
+            });
+            match parsed {
+                Ok((address, reason)) => {
+                    twin.suppress(&address, reason);
+                    reply(StatusCode::OK, json!({}))
+                }
+                Err(e) => bad(e),
+            }
+        }
+        (Method::POST, "/unsuppress") => match input().and_then(|v| email(&v)) {
+            Ok(address) => reply(StatusCode::OK, json!({"removed": twin.unsuppress(&address)})),
+            Err(e) => bad(e),
+        },
+        (Method::POST, "/background") => {
+            let rate = input().and_then(|v| {
+                v.get("rate_per_minute")
+                    .and_then(Value::as_u64)
+                    .and_then(|r| u32::try_from(r).ok())
+                    .ok_or_else(|| "expected {\"rate_per_minute\": <non-negative integer>}".to_string())
+            });
+            match rate.and_then(|r| twin.set_background(r).map_err(|e| e.to_string())) {
+                Ok(()) => reply(StatusCode::OK, json!({})),
+                Err(e) => bad(e),
+            }
+        }
         _ => reply(
             StatusCode::NOT_FOUND,
             json!({"error": format!("no control route {method} /_twin{path}; expected GET /_twin/state, GET|POST \
-                /_twin/faults, POST /_twin/account, POST /_twin/reset, POST /_twin/clock")}),
+                /_twin/faults, POST /_twin/account, POST /_twin/reset, POST /_twin/clock, POST /_twin/suppress, \
+                POST /_twin/unsuppress, POST /_twin/background, GET|POST /_twin/queues/<name>, \
+                GET /_twin/logs/<group>")}),
         ),
     }
 }

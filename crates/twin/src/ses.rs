@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::policy::{self, CognitoSender, PolicyDecision};
 use crate::scenario::{
-    Identity, MxFailure, Pool, Scenario, SesIdentityArn, VerificationStatus, identity_name_from_arn,
+    DestinationKind, Identity, MxFailure, Pool, Scenario, SesIdentityArn, VerificationStatus, identity_name_from_arn,
 };
 use crate::server::AwsError;
 
@@ -102,6 +102,93 @@ pub fn route(scenario: &Scenario, pool: &Pool, recipient: &str, require_policy: 
     let region = pool.email.source_arn.as_deref().and_then(arn_region).unwrap_or(account.region.as_str()).to_string();
     let configuration_set = pool.email.configuration_set.clone().or_else(|| identity.configuration_set.clone());
     Ok(Route { dkim_domain, mail_from_domain, region, configuration_set })
+}
+
+/// The error SES answers Cognito's send with, for a refusal, as Cognito quotes it: "Cognito received the
+/// following error from Amazon SES when attempting to send email: …" (research/ses-events-oauth-emf.md
+/// §6; research/aws.md §1.5). `delegate`: COGNITO_DEFAULT with a custom FROM, where Cognito sends as its
+/// service principal rather than through the service-linked role.
+///
+/// * No policy / a denying policy: SES's AccessDenied wording, "User `<principal>' is not authorized to
+///   perform `ses:SendEmail' on resource `<identity ARN>'" (observed in public reports of SES
+///   AccessDenied; the principal Cognito appears as is an inference).
+/// * An unverified identity or sandbox recipient: "Email address is not verified. The following
+///   identities failed the check in region <REGION>: <address>" (observed, research/aws.md §1.5, §6).
+/// * Paused sending and a MAIL FROM domain that is not verified: SES's exception messages (inference).
+pub fn refusal_message(scenario: &Scenario, pool: &Pool, recipient: &str, refusal: Refusal, delegate: bool) -> String {
+    let account = scenario.account.id.as_str();
+    let identity = pool_identity(scenario, pool);
+    let identity_arn = identity.map(|i| scenario.identity_arn(i)).unwrap_or_default();
+    let region = pool.email.source_arn.as_deref().and_then(arn_region).unwrap_or(scenario.account.region.as_str());
+    let text = match refusal {
+        Refusal::NoIdentityPolicy | Refusal::PolicyDenies => {
+            let principal = if delegate {
+                "email.cognito-idp.amazonaws.com".to_string()
+            } else {
+                format!(
+                    "arn:aws:sts::{account}:assumed-role/{}/CognitoIdpEmailService",
+                    crate::sending::COGNITO_CALLER_IDENTITY
+                )
+            };
+            format!("User `{principal}' is not authorized to perform `ses:SendEmail' on resource `{identity_arn}'")
+        }
+        Refusal::IdentityNotVerified => format!(
+            "Email address is not verified. The following identities failed the check in region {}: {}",
+            region.to_ascii_uppercase(),
+            identity.map(|i| i.identity.as_str()).unwrap_or_default()
+        ),
+        Refusal::SandboxRecipientNotVerified => format!(
+            "Email address is not verified. The following identities failed the check in region {}: {recipient}",
+            region.to_ascii_uppercase()
+        ),
+        Refusal::SendingDisabled => "Sending paused for this account.".to_string(),
+        Refusal::MailFromNotVerified => format!(
+            "The MAIL FROM domain of {} is not verified and its BehaviorOnMxFailure is REJECT_MESSAGE.",
+            identity.map(|i| i.identity.as_str()).unwrap_or_default()
+        ),
+    };
+    format!("Cognito received the following error from Amazon SES when attempting to send email: {text}")
+}
+
+/// GetConfigurationSetEventDestinations (`GET /v2/email/configuration-sets/{name}/event-destinations`,
+/// SESv2 API reference; research/ses-events-oauth-emf.md §1 "Destinations and event types"): each
+/// destination's Name, Enabled, MatchingEventTypes and its one destination object —
+/// EventBridgeDestination {EventBusArn} ("Only the default bus is supported"), SnsDestination {TopicArn},
+/// or CloudWatchDestination {DimensionConfigurations} with the `ses:configuration-set` dimension whose
+/// default value is the set's name (research §3). An unknown set is 404 NotFoundException (the message is
+/// the twin's wording).
+pub fn get_event_destinations(scenario: &Scenario, name: &str) -> Result<Value, AwsError> {
+    let set = scenario.configuration_set(name).ok_or_else(|| {
+        AwsError::new(404, "NotFoundException", format!("Configuration set <{name}> does not exist."))
+    })?;
+    let (account, region) = (scenario.account.id.as_str(), scenario.account.region.as_str());
+    let destinations: Vec<Value> = set
+        .event_destinations
+        .iter()
+        .map(|d| {
+            let types: Vec<Value> = d.matching_event_types.iter().map(|t| json!(t)).collect();
+            let mut out = json!({"Name": d.name, "Enabled": d.enabled, "MatchingEventTypes": types});
+            match d.kind {
+                DestinationKind::Eventbridge => {
+                    out["EventBridgeDestination"] =
+                        json!({"EventBusArn": format!("arn:aws:events:{region}:{account}:event-bus/default")});
+                }
+                DestinationKind::Sns => {
+                    let topic = d.topic.as_deref().unwrap_or(&d.name);
+                    out["SnsDestination"] = json!({"TopicArn": format!("arn:aws:sns:{region}:{account}:{topic}")});
+                }
+                DestinationKind::Cloudwatch => {
+                    out["CloudWatchDestination"] = json!({"DimensionConfigurations": [{
+                        "DimensionName": crate::cloudwatch::CONFIGURATION_SET_DIMENSION,
+                        "DimensionValueSource": "MESSAGE_TAG",
+                        "DefaultDimensionValue": set.name,
+                    }]});
+                }
+            }
+            out
+        })
+        .collect();
+    Ok(json!({"EventDestinations": destinations}))
 }
 
 /// research/aws.md §3.2 sandbox rule: the recipient address, or its domain, is a verified identity.

@@ -26,7 +26,8 @@ use mail_auth::common::headers::HeaderWriter as _;
 use mail_auth::dkim::{Canonicalization, DkimSigner};
 
 pub use keys::{DkimKeys, KeyRole};
-pub use receiver::{FORGED_AUTHSERV_ID, OPENDKIM_HOST};
+pub use receiver::{FORGED_AUTHSERV_ID, OPENDKIM_HOST, smtp_response};
+pub use ses::{SesSend, feedback_id};
 
 /// Everything needed to write one message. The Cognito side renders subject and body from the pool's
 /// templates; this module only decides how the message looks once SES and the receiver have handled it.
@@ -179,9 +180,14 @@ pub enum MailError {
 const SES_SIGNED: [&str; 8] =
     ["Date", "From", "To", "Message-ID", "Subject", "MIME-Version", "Content-Type", "Content-Transfer-Encoding"];
 
-/// Writes the full message (headers and body) as the receiver stores it.
+/// Writes the full message (headers and body) as the receiver stores it, with a fresh SES message id.
 pub fn compose(msg: &Outgoing, keys: &DkimKeys) -> Result<Vec<u8>, MailError> {
-    let env = ses::Envelope::new(msg)?;
+    compose_with(msg, keys, &SesSend::new(&msg.region, msg.sent_at))
+}
+
+/// Like [`compose`], with the message id and outbound host SES fixed when it accepted the message.
+pub fn compose_with(msg: &Outgoing, keys: &DkimKeys, send: &SesSend) -> Result<Vec<u8>, MailError> {
+    let env = ses::Envelope::new(msg, send)?;
     let content = ses::content(msg, &env);
     let original = format!("{}\r\n{}", content.headers, content.body);
     let (signatures, outcomes) = sign_as_ses(msg, keys, original.as_bytes())?;

@@ -410,6 +410,43 @@ fn opendkim(msg: &Outgoing, env: &Envelope, v: &Verdicts) -> String {
     h
 }
 
+/// The receiver's answer to SES's end of DATA, as SES quotes it in a Delivery record's `smtpResponse`
+/// ("SMTP response message of the remote ISP that accepted the email", research/ses-events-oauth-emf.md
+/// §1), in each receiver's own wording as public SES Delivery records and MTA logs show it (observed):
+/// Gmail `250 2.0.0 OK  <epoch> <id> - gsmtp`; Outlook `250 2.6.0 <message id> [InternalId=…,
+/// Hostname=…] … Queued mail for delivery`; Yahoo `250 ok dirdel`; Postfix (Fastmail, the OpenDKIM host)
+/// `250 2.0.0 Ok: queued as <queue id>`.
+pub fn smtp_response(style: ReceiverStyle, message_id_header: &str, at: DateTime<Utc>, bytes: usize) -> String {
+    let mut rng = rand::thread_rng();
+    let mut pick =
+        |set: &[u8], n: usize| -> String { (0..n).map(|_| char::from(set[rng.gen_range(0..set.len())])).collect() };
+    const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    match style {
+        ReceiverStyle::Gmail => {
+            let id = format!(
+                "{}-{}si{}.{}",
+                pick(ALNUM, 13),
+                pick(ALNUM, 12),
+                pick(b"0123456789", 8),
+                pick(b"0123456789", 3)
+            );
+            format!("250 2.0.0 OK  {} {id} - gsmtp", at.timestamp())
+        }
+        ReceiverStyle::Outlook => format!(
+            "250 2.6.0 {message_id_header} [InternalId={}, Hostname=BN8NAM12HT{}.namprd12.prod.outlook.com] \
+             {bytes} bytes in 0.{}, {:.3} KB/sec Queued mail for delivery",
+            pick(b"0123456789", 14),
+            pick(b"0123456789", 3),
+            pick(b"0123456789", 3),
+            bytes as f64 / 1024.0 / 0.2
+        ),
+        ReceiverStyle::Yahoo => "250 ok dirdel".to_string(),
+        ReceiverStyle::Fastmail | ReceiverStyle::Opendkim => {
+            format!("250 2.0.0 Ok: queued as {}", pick(b"0123456789ABCDEF", 11))
+        }
+    }
+}
+
 /// A date rendered with its zone abbreviation, as US receivers write it: `Mon, 07 Dec 2020 09:11:41 -0800 (PST)`.
 fn local_date(local: (DateTime<FixedOffset>, &'static str), format: &str) -> String {
     format!("{} ({})", local.0.format(format), local.1)

@@ -27,8 +27,68 @@ pub(super) struct Envelope {
     pub rcpt: String,
 }
 
+/// What SES fixes when it accepts a message: its message id and the outbound host and IP it sends from.
+/// Made at acceptance, so the event records of the message and the delivered mail carry the same values
+/// (research/ses-events-oauth-emf.md §1: `mail.messageId` is the id inside the delivered `Message-ID`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SesSend {
+    /// `<16 hex>-<uuid>-000000` (research/authres-realworld.md §0, Message-ID and MAIL FROM rows).
+    pub message_id: String,
+    /// Outbound host, e.g. `a8-64.smtp-out.amazonses.com` (research §0, Connecting host row).
+    pub host: String,
+    pub ip: String,
+}
+
+impl SesSend {
+    /// A fresh id and outbound host for a message SES accepted in `region` at `sent_at`.
+    pub fn new(region: &str, sent_at: DateTime<Utc>) -> SesSend {
+        let mut rng = rand::thread_rng();
+        // The first four hex digits name the sending Region in real ids: 0100 us-east-1, 0101 us-west-2, 0102
+        // eu-west-1, 0107 eu-central-1 (SES notification samples); the next twelve are the send time in ms.
+        let message_id = format!(
+            "{:04x}{:012x}-{}-000000",
+            id_prefix(region),
+            sent_at.timestamp_millis().max(0),
+            uuid::Uuid::new_v4().hyphenated()
+        );
+        // SES outbound hosts are `a<N>-<M>.smtp-out[.<region>].amazonses.com` at 54.240.N.M (research §0).
+        let (a, b) = (rng.gen_range(1..=63u8), rng.gen_range(1..=254u8));
+        let host = format!("a{a}-{b}.{}", ses_domain_prefixed(region, "smtp-out", "amazonses.com"));
+        SesSend { message_id, host, ip: format!("54.240.{a}.{b}") }
+    }
+
+    /// The `Message-ID` header value SES writes: `<id@email.amazonses.com>` in us-east-1,
+    /// `<id@<region>.amazonses.com>` elsewhere (research §0).
+    pub fn message_id_header(&self, region: &str) -> String {
+        let domain =
+            if region == "us-east-1" { "email.amazonses.com".to_string() } else { ses_domain(region, "amazonses.com") };
+        format!("<{}@{domain}>", self.message_id)
+    }
+}
+
+/// An SES feedback id (bounce and complaint records, suppression-list attributes): the shape of a
+/// message id (research/ses-events-oauth-emf.md §1 `feedbackId`; real ones share the `-000000` form).
+pub fn feedback_id(region: &str, at: DateTime<Utc>) -> String {
+    format!(
+        "{:04x}{:012x}-{}-000000",
+        id_prefix(region),
+        at.timestamp_millis().max(0),
+        uuid::Uuid::new_v4().hyphenated()
+    )
+}
+
+fn id_prefix(region: &str) -> u32 {
+    match region {
+        "us-east-1" => 0x0100,
+        "us-west-2" => 0x0101,
+        "eu-west-1" => 0x0102,
+        "eu-central-1" => 0x0107,
+        _ => 0x0110,
+    }
+}
+
 impl Envelope {
-    pub fn new(msg: &Outgoing) -> Result<Self, MailError> {
+    pub fn new(msg: &Outgoing, send: &SesSend) -> Result<Self, MailError> {
         // A line break in an address would end the header and let the value write its own (RFC 5322 §2.2).
         let fields = [("from", Some(&msg.from)), ("to", Some(&msg.to)), ("reply_to", msg.reply_to.as_ref())];
         for (field, value) in fields {
@@ -47,36 +107,19 @@ impl Envelope {
         if msg.region.is_empty() || !msg.region.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
             return Err(MailError::Region(msg.region.clone()));
         }
-        let mut rng = rand::thread_rng();
-        // The first four hex digits name the sending Region in real ids: 0100 us-east-1, 0101 us-west-2, 0102
-        // eu-west-1, 0107 eu-central-1 (SES notification samples); the next twelve are the send time in ms.
-        let prefix = match msg.region.as_str() {
-            "us-east-1" => 0x0100,
-            "us-west-2" => 0x0101,
-            "eu-west-1" => 0x0102,
-            "eu-central-1" => 0x0107,
-            _ => 0x0110,
-        };
-        let ses_id = format!(
-            "{prefix:04x}{:012x}-{}-000000",
-            msg.sent_at.timestamp_millis().max(0),
-            uuid::Uuid::new_v4().hyphenated()
-        );
+        let ses_id = send.message_id.clone();
         // Default MAIL FROM: `…@amazonses.com` in us-east-1, `…@<region>.amazonses.com` elsewhere; a custom
         // MAIL FROM domain replaces the domain and keeps the id (research §0, MAIL FROM rows).
         let mail_from_domain = match &msg.sending {
             Sending::Developer { mail_from_domain: Some(domain), .. } => domain.to_ascii_lowercase(),
             _ => ses_domain(&msg.region, "amazonses.com"),
         };
-        // SES outbound hosts are `a<N>-<M>.smtp-out[.<region>].amazonses.com` at 54.240.N.M (research §0).
-        let (a, b) = (rng.gen_range(1..=63u8), rng.gen_range(1..=254u8));
-        let host = format!("a{a}-{b}.{}", ses_domain_prefixed(&msg.region, "smtp-out", "amazonses.com"));
         Ok(Envelope {
             mail_from: format!("{ses_id}@{mail_from_domain}"),
             ses_id,
             mail_from_domain,
-            host,
-            ip: format!("54.240.{a}.{b}"),
+            host: send.host.clone(),
+            ip: send.ip.clone(),
             from_domain,
             rcpt,
         })
@@ -84,9 +127,8 @@ impl Envelope {
 
     /// `<id@email.amazonses.com>` in us-east-1, `<id@<region>.amazonses.com>` elsewhere (research §0).
     pub fn message_id(&self, region: &str) -> String {
-        let domain =
-            if region == "us-east-1" { "email.amazonses.com".to_string() } else { ses_domain(region, "amazonses.com") };
-        format!("<{}@{domain}>", self.ses_id)
+        let send = SesSend { message_id: self.ses_id.clone(), host: self.host.clone(), ip: self.ip.clone() };
+        send.message_id_header(region)
     }
 }
 
