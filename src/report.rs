@@ -209,6 +209,10 @@ pub struct SesEvidence {
     /// What could not be read, for the report's notes.
     #[serde(skip)]
     pub notes: Vec<String>,
+    /// Cognito's errors already logged before the trigger (within the clock-skew allowance): another
+    /// run's, never this one's.
+    #[serde(skip)]
+    pub cognito_before: Vec<crate::aws::cognito_logs::DeliveryError>,
 }
 
 impl SesEvidence {

@@ -208,6 +208,7 @@ impl Clients {
             since: DateTime::from_timestamp(d.last_update_time().secs(), 0),
             message_id: d.attributes().and_then(|a| a.message_id()).map(str::to_string),
             removal: removal(d.email_address(), region),
+            during_run: false,
         }))
     }
 
@@ -245,6 +246,9 @@ pub struct Suppressed {
     pub message_id: Option<String>,
     /// The exact command that takes the address off the list.
     pub removal: String,
+    /// Not on the list when the run checked before the trigger: this run's own mail put it there.
+    #[serde(default)]
+    pub during_run: bool,
 }
 
 /// The command that takes `address` off the account suppression list of `region`. The address is quoted

@@ -269,6 +269,7 @@ mod tests {
             since: chrono::DateTime::from_timestamp(1_763_625_600, 0),
             message_id: Some("0100019aa0b1c2d3-x-000000".into()),
             removal: crate::aws::ses::removal("probe@mail.test", "eu-west-1"),
+            during_run: false,
         };
         let f = suppression_finding(Ok(Some(entry)));
         assert_eq!(f.status, Status::Fail);

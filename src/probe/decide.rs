@@ -71,16 +71,11 @@ pub fn trigger_failure(call: Trigger, e: &AwsFailure, user: &User) -> Cause {
 /// suppressed; an event record of the probe's message is a Bounce, a Reject or a Rendering Failure; or
 /// Cognito logged that it could not hand the message to SES. `None`: keep waiting.
 pub fn sender_conclusive(ses: &SesEvidence) -> Option<Cause> {
-    if let Some(entry) = &ses.suppression {
-        let since = entry.since.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| "?".into());
-        let mut cause = Cause::new(Code::Suppressed)
-            .detail(format!("{} ({}, since {since})", entry.address, entry.reason))
-            .evidence(format!("GetSuppressedDestination: {} on the account's list since {since}", entry.reason));
-        if let Some(id) = &entry.message_id {
-            cause = cause.evidence(format!("put there by message {id}"));
-        }
-        return Some(cause.evidence(format!("remove it: {}", entry.removal)));
+    if let Some(entry) = ses.suppression.as_ref().filter(|e| !e.during_run) {
+        return Some(suppressed(entry));
     }
+    // The probe's own records come before a listing they caused: a hard bounce puts the address on the
+    // suppression list, but the bounce is the finding.
     for event in &ses.events {
         let at = event.at.map(|t| t.format("%H:%M:%S").to_string()).unwrap_or_default();
         let cause = match &event.kind {
@@ -100,6 +95,22 @@ pub fn sender_conclusive(ses: &SesEvidence) -> Option<Cause> {
         };
         return Some(cause.evidence(format!("SES {} record at {at}: {}", event.kind.name(), event_text(event))));
     }
+    if let Some(entry) = &ses.suppression {
+        // Listed during the run, without a record saying why: the probe's mail was refused for good.
+        let (code, what) = match entry.reason.as_str() {
+            "COMPLAINT" => (Code::Suppressed, "a complaint about the probe's mail"),
+            _ => (Code::Bounced, "the probe's mail bounced"),
+        };
+        let mut cause = Cause::new(code).detail(format!("{what}: SES put {} on the suppression list", entry.address));
+        cause = cause.evidence(format!(
+            "GetSuppressedDestination after the wait: {} (not listed before the trigger)",
+            entry.reason
+        ));
+        if let Some(id) = &entry.message_id {
+            cause = cause.evidence(format!("put there by message {id}"));
+        }
+        return Some(cause.evidence(format!("once the address takes mail again: {}", entry.removal)));
+    }
     let first = ses.cognito_errors.first()?;
     let at = first.at.map(|t| t.format("%H:%M:%S").to_string()).unwrap_or_default();
     let logged = format!("Cognito logged at {at}: {}", first.message);
@@ -109,6 +120,18 @@ pub fn sender_conclusive(ses: &SesEvidence) -> Option<Cause> {
         Cause::new(Code::CognitoCannotSend).detail("logged by Cognito after the call succeeded")
     };
     Some(cause.evidence(logged))
+}
+
+/// An address that was on the suppression list before the run.
+fn suppressed(entry: &crate::aws::ses::Suppressed) -> Cause {
+    let since = entry.since.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| "?".into());
+    let mut cause = Cause::new(Code::Suppressed)
+        .detail(format!("{} ({}, since {since})", entry.address, entry.reason))
+        .evidence(format!("GetSuppressedDestination: {} on the account's list since {since}", entry.reason));
+    if let Some(id) = &entry.message_id {
+        cause = cause.evidence(format!("put there by message {id}"));
+    }
+    cause.evidence(format!("remove it: {}", entry.removal))
 }
 
 /// Notes on a mail that did come: what SES reported on the way (a delay it retried through, a complaint).

@@ -28,6 +28,7 @@ use super::ses::Checkpoint;
 use crate::aws::Clients;
 use crate::aws::cognito::Pool;
 use crate::aws::events::Interest;
+use crate::aws::ses::Suppressed;
 use crate::aws::sqs::EventQueue;
 use crate::config::ProbeFile;
 use crate::diagnosis::Cause;
@@ -130,6 +131,18 @@ impl Sender {
             None => SesEvidence::default(),
         };
         evidence.cognito_log_group = self.logs.clone();
+        if let Some(group) = &self.logs {
+            // The baseline of the log, as of the inbox: what is there before the trigger is not this run's.
+            let since = window_start - crate::aws::events::SKEW;
+            match self.ses.delivery_errors(group, &self.pool_id, since).await {
+                Ok(errors) => evidence.cognito_before = errors,
+                Err(e) => {
+                    // Said once; the run goes on with the other sources.
+                    evidence.notes.push(format!("Cognito's delivery-error log {group} not read: {e}"));
+                    evidence.cognito_log_group = None;
+                }
+            }
+        }
         evidence.events_status = self.queue.as_ref().map(|_| "read".to_string());
         if self.suppression {
             match self.ses.suppressed(&self.recipient, &self.ses_region).await {
@@ -166,7 +179,9 @@ impl Sender {
             && evidence.suppression.is_none()
             && let Ok(Some(entry)) = self.ses.suppressed(&self.recipient, &self.ses_region).await
         {
-            evidence.suppression = Some(entry);
+            // The check before the trigger found nothing: the probe's own mail bounced (or drew a
+            // complaint) and SES listed the address since.
+            evidence.suppression = Some(Suppressed { during_run: true, ..entry });
         }
     }
 
@@ -264,14 +279,16 @@ impl Sender {
                 stop_metric.cancel();
                 break;
             }
-            if let Some(group) = &self.logs
+            if let Some(group) = &live.cognito_log_group.clone()
                 && logs_ok
                 && grace_until.is_none()
                 && now >= next_log
             {
                 next_log = now + LOG_POLL;
                 match self.ses.delivery_errors(group, &self.pool_id, since).await {
-                    Ok(errors) => live.cognito_errors = errors,
+                    Ok(errors) => {
+                        live.cognito_errors = errors.into_iter().filter(|e| !live.cognito_before.contains(e)).collect()
+                    }
                     Err(e) => {
                         // Said once; the run goes on with the other sources.
                         live.notes.push(format!("Cognito's delivery-error log {group} not read: {e}"));

@@ -25,6 +25,7 @@ mod paging;
 mod policy_conformance;
 mod probe_e2e;
 mod secrets;
+mod sender_evidence;
 mod terraform;
 mod twin_cognito;
 mod twin_errors;

@@ -50,6 +50,46 @@ fn interval(rate: u32) -> Option<Duration> {
     (rate > 0).then(|| Duration::milliseconds(60_000 / i64::from(rate)).max(Duration::milliseconds(1)))
 }
 
+/// How far back a busy account's traffic already shows when the twin starts (or resets).
+pub const HISTORY_MINUTES: i64 = 15;
+
+/// A busy account has been busy before the twin started: the last [`HISTORY_MINUTES`] of its traffic at
+/// the scenario's rate are in the `AWS/SES` metrics (Send, Delivery; the set's fine-grained ones when its
+/// CloudWatch destination matches them) and in SentLast24Hours — but not in the queues: their records went
+/// to their own consumer long ago. Without it the first minutes of a run would show a quiet account.
+pub(crate) fn history(state: &mut State, now: DateTime<Utc>) {
+    let Some(step) = interval(state.background.rate_per_minute) else {
+        return;
+    };
+    if state.scenario.background.from.is_none() || !state.scenario.account.sending_enabled {
+        return;
+    }
+    let set = state.scenario.background.configuration_set.clone();
+    let fine: Vec<SesMetric> = set
+        .as_deref()
+        .and_then(|name| state.scenario.configuration_set(name))
+        .map(|cs| {
+            cs.event_destinations
+                .iter()
+                .filter(|d| d.enabled && d.kind == crate::scenario::DestinationKind::Cloudwatch)
+                .flat_map(|d| d.matching_event_types.iter().filter_map(|t| t.metric()))
+                .filter(|m| matches!(m, SesMetric::Send | SesMetric::Delivery))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut at = now - Duration::minutes(HISTORY_MINUTES);
+    while at < now {
+        state.ses_sent.push(at);
+        for metric in [SesMetric::Send, SesMetric::Delivery] {
+            state.metrics.record_account(metric, at);
+            if let Some(set) = set.as_deref().filter(|_| fine.contains(&metric)) {
+                state.metrics.record_configuration_set(metric, set, at);
+            }
+        }
+        at += step;
+    }
+}
+
 /// Sends every background message due by `now`. A clock moved far ahead catches up at most one day of
 /// traffic (the SentLast24Hours window): older messages would change no read the probe makes.
 pub(crate) fn run_due(shared: &Shared, state: &mut State, now: DateTime<Utc>) {

@@ -110,6 +110,12 @@ pub(crate) struct State {
 
 impl State {
     fn new(scenario: Scenario, now: DateTime<Utc>) -> State {
+        let mut state = State::empty(scenario, now);
+        background::history(&mut state, now);
+        state
+    }
+
+    fn empty(scenario: Scenario, now: DateTime<Utc>) -> State {
         State {
             queues: sqs::Queues::from_scenario(&scenario, now),
             logs: logs::LogStore::from_scenario(&scenario, now),

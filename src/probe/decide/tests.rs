@@ -266,6 +266,7 @@ fn per_message_evidence_decides_at_once_only_when_it_is_conclusive() {
             since: Some(Utc.with_ymd_and_hms(2026, 11, 20, 8, 0, 0).unwrap()),
             message_id: Some("0100019aa0b1c2d3-x-000000".into()),
             removal: crate::aws::ses::removal("probe@mail.test", "us-east-1"),
+            during_run: false,
         }),
         ..SesEvidence::default()
     };
