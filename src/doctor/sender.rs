@@ -139,11 +139,12 @@ pub fn logs_finding(probe: &ProbeFile, pool: &Pool, read: Option<Result<Option<S
             Finding::new(CHECK, Status::Ok, format!("the pool exports its delivery errors to {group}"), LOGS_SOURCE)
                 .evidence("GetLogDeliveryConfiguration: userNotification → CloudWatch Logs")
         }
+        // Optional evidence, not a fault of the chain: skipped, with the Terraform that sets it up.
         Some(Ok(None)) => Finding::new(
             CHECK,
-            Status::Warn,
-            "the pool does not export its delivery errors: a missing identity policy is only inferred from a flat \
-             metric after the timeout",
+            Status::Skip,
+            "the pool does not export its delivery errors (optional): a missing identity policy is only inferred \
+             from the metrics after the timeout",
             LOGS_SOURCE,
         )
         .evidence("GetLogDeliveryConfiguration: no userNotification configuration to CloudWatch Logs")

@@ -35,8 +35,10 @@ use crate::diagnosis::Cause;
 use crate::report::SesEvidence;
 use crate::verdict::Mark;
 
-/// After the mail is found, how long the event queue is still read for its Delivery record.
-pub const TIMELINE_GRACE: Duration = Duration::from_secs(10);
+/// After the mail is found, how long the event queue is still read for its Delivery record (SES publishes
+/// it when the receiver answers 250, before the mail can be seen). The run holds its mailbox meanwhile, so
+/// this stays short; a Delivery record later than this only leaves the timeline without its receiver hop.
+pub const TIMELINE_GRACE: Duration = Duration::from_secs(3);
 
 /// How often Cognito's logs are read while waiting (FilterLogEvents is cheap; its quota is 25 TPS).
 const LOG_POLL: Duration = Duration::from_secs(2);
@@ -263,10 +265,14 @@ impl Sender {
                 last = current.clone();
                 match current {
                     Waited::Found(id) => {
+                        stop_metric.cancel();
+                        if self.queue.is_none() || !queue_ok {
+                            // Nothing more to learn: the logs and metrics only matter for a missing mail.
+                            break;
+                        }
                         interest.message_id = id;
                         live.events.retain(|e| interest.matches(e));
                         grace_until = Some((now + TIMELINE_GRACE).min(until));
-                        stop_metric.cancel();
                     }
                     Waited::Gave => gave = true,
                     Waited::Lost => break,

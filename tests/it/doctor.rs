@@ -23,7 +23,7 @@ const BACKEND_CLIENT: &str = "oc9is0j8ht9lgmxg9edn581u33";
 const IDENTITY_ARN: &str = "arn:aws:ses:us-east-1:657033058608:identity/noreply@thephenom.app";
 
 /// Every check the doctor runs on a healthy IMAP probe of a DEVELOPER pool.
-const HEALTHY_CHECKS: [&str; 19] = [
+const HEALTHY_CHECKS: [&str; 21] = [
     "pool.sending_account",
     "pool.source_arn",
     "pool.from",
@@ -36,6 +36,8 @@ const HEALTHY_CHECKS: [&str; 19] = [
     "ses.account.quota",
     "user.state",
     "user.rate",
+    "ses.suppression",
+    "cognito.log_delivery",
     "imap.connect",
     "imap.tls",
     "imap.login",
@@ -193,7 +195,8 @@ async fn healthy_default_scenario_is_all_ok() {
     let report = rig.doctor(&twin, &Knobs::default(), PolicyMissing::Fail).await;
     assert_eq!(report.outcome, Outcome::Ok, "{}", describe(&report));
     for check in HEALTHY_CHECKS {
-        let expected = if check == "dns.posture" { Status::Skip } else { Status::Ok };
+        // The default scenario's pool exports no delivery-error log: optional evidence, skipped.
+        let expected = if matches!(check, "dns.posture" | "cognito.log_delivery") { Status::Skip } else { Status::Ok };
         assert_eq!(status(&report, check), Some(expected), "{check}:\n{}", describe(&report));
     }
     assert_eq!(report.findings.len(), HEALTHY_CHECKS.len(), "{}", describe(&report));
@@ -607,5 +610,59 @@ async fn the_binary_names_the_two_piece_gotcha_prints_the_terraform_fix_and_exit
     let missing = rig.dir().join("no-such-file.toml");
     let (code, _) = bin(missing, &[]).await.unwrap();
     assert_eq!(code, 3, "a probe file that cannot be read is UNKNOWN");
+    twin.shutdown().await;
+}
+
+/// The sender-evidence checks on the twin's busy account: the suppression list, Cognito's delivery-error
+/// log and the SES event queue, each judged as a run will read it — and doctor deletes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sender_evidence_checks_judge_what_a_run_will_read() {
+    const QUEUE: &str = "cognito-probe-ses-events";
+    let rig = Rig::start().await;
+    let twin = rig.twin(Scenario::busy_scenario().unwrap()).await;
+    let queue = |name: &str| format!("[ses_events]\nqueue_url = \"{}/657033058608/{name}\"\n", twin.endpoint_url());
+    twin.control().send_to_queue(QUEUE, "{not json").unwrap();
+
+    let full = Knobs { top: queue(QUEUE), ..Knobs::default() };
+    let report = rig.doctor(&twin, &full, PolicyMissing::Fail).await;
+    for check in ["ses.suppression", "cognito.log_delivery", "ses.events"] {
+        assert_eq!(status(&report, check), Some(Status::Ok), "{check}:\n{}", describe(&report));
+    }
+    assert!(twin.control().queue_messages(QUEUE).iter().any(|m| m == "{not json"), "doctor deletes nothing");
+
+    let suppressed = Knobs { user: "probe-prod-suppressed", ..full.clone() };
+    let report = rig.doctor(&twin, &suppressed, PolicyMissing::Fail).await;
+    let finding = report.finding("ses.suppression").unwrap_or_else(|| panic!("{}", describe(&report)));
+    assert_eq!((finding.status, report.outcome), (Status::Fail, Outcome::Critical), "{}", describe(&report));
+    assert!(finding.summary.contains("BOUNCE, since 2026-11-20 08:00 UTC"), "{}", finding.summary);
+    assert!(finding.evidence.iter().any(|e| e.contains("0100019aa0b1c2d3-7e4f5a6b")), "{:?}", finding.evidence);
+    assert!(
+        finding.fix.contains(
+            "aws sesv2 delete-suppressed-destination --email-address 'probe+prod-suppressed@mail.test' --region \
+             us-east-1"
+        ),
+        "{}",
+        finding.fix
+    );
+
+    let gone = Knobs { top: queue("no-such-queue"), ..Knobs::default() };
+    let report = rig.doctor(&twin, &gone, PolicyMissing::Fail).await;
+    assert_eq!(status(&report, "ses.events"), Some(Status::Fail), "{}", describe(&report));
+    let staging =
+        Knobs { pool: "us-east-1_Qp3xT9vLm", user: "probe-staging-fcp", top: queue(QUEUE), ..Knobs::default() };
+    let report = rig.doctor(&twin, &staging, PolicyMissing::Fail).await;
+    let events = report.finding("ses.events").unwrap_or_else(|| panic!("{}", describe(&report)));
+    assert_eq!(events.status, Status::Fail, "a pool without a configuration set: {}", describe(&report));
+    assert_eq!(status(&report, "cognito.log_delivery"), Some(Status::Skip), "{}", describe(&report));
+
+    // A role that predates the evidence sources: a finding with the IAM fix, not an UNKNOWN doctor.
+    twin.control()
+        .patch_faults(&json!({"access_denied": ["GetSuppressedDestination", "GetLogDeliveryConfiguration"]}))
+        .unwrap();
+    let report = rig.doctor(&twin, &Knobs::default(), PolicyMissing::Fail).await;
+    for check in ["ses.suppression", "cognito.log_delivery"] {
+        assert_eq!(status(&report, check), Some(Status::Warn), "{check}:\n{}", describe(&report));
+    }
+    assert!(twin.control().sent().is_empty(), "doctor must never send mail");
     twin.shutdown().await;
 }

@@ -193,9 +193,9 @@ async fn every_fault_gets_the_verdict_phase_and_diagnosis_a_user_needs() {
             json!({"recipient_drop": "bounce"}),
             "",
             Outcome::Critical,
-            Phase::Inbox,
-            "recipient_side",
-            &["SES sent"],
+            Phase::Ses,
+            "bounced",
+            &["bounced", "not listed before the trigger", "delete-suppressed-destination"],
         ),
         (
             "dkim unaligned",
