@@ -82,7 +82,10 @@ pub fn sender_timeline(report: &Report) -> String {
     let hms = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.format("%H:%M:%S%.3f").to_string());
     let mut hops = Vec::new();
     for event in &report.ses.events {
-        let at = hms(event.at.or(event.sent_at)).unwrap_or_else(|| "?".into());
+        // A Send record's own time is its envelope's (whole seconds for EventBridge); `mail.timestamp` is
+        // the same moment to the millisecond.
+        let when = if matches!(event.kind, EventKind::Send) { event.sent_at.or(event.at) } else { event.at };
+        let at = hms(when.or(event.sent_at)).unwrap_or_else(|| "?".into());
         hops.push(match &event.kind {
             EventKind::Send => format!("SES accepted {at}"),
             EventKind::Delivery { smtp_response, reporting_mta, .. } => {

@@ -209,6 +209,9 @@ pub struct SesEvidence {
     /// What could not be read, for the report's notes.
     #[serde(skip)]
     pub notes: Vec<String>,
+    /// The sender side decided the run before the inbox wait's timeout (the wait was stopped).
+    #[serde(skip)]
+    pub decided_early: bool,
     /// Cognito's errors already logged before the trigger (within the clock-skew allowance): another
     /// run's, never this one's.
     #[serde(skip)]

@@ -196,10 +196,12 @@ pub fn not_delivered(
     let waited = duration::show(probe.timeout);
     let accepted = format!("Cognito accepted {call} at {}", trigger_at.format("%H:%M:%S"));
     if let Some(cause) = sender_conclusive(ses) {
-        return cause
-            .evidence(accepted)
-            .evidence(format!("no mail in the watched folders within {waited}"))
-            .at(Phase::Ses);
+        let inbox = if ses.decided_early {
+            format!("decided without waiting out the {waited} inbox timeout: no mail can come")
+        } else {
+            format!("no mail in the watched folders within {waited}")
+        };
+        return cause.evidence(accepted).evidence(inbox).at(Phase::Ses);
     }
     if let Some(cause) = from_events(ses, probe) {
         let phase = phase_of(&cause);

@@ -160,7 +160,12 @@ impl Sender {
         }
         let mut parts = Vec::new();
         if let Some(m) = &evidence.metric {
-            parts.push(format!("baseline {m} = {}", crate::duration::number(evidence.baseline.unwrap_or(0.0), 0)));
+            let rate = evidence.background_per_minute.unwrap_or_default();
+            parts.push(format!(
+                "baseline {m} = {}, other mail {}/min",
+                crate::duration::number(evidence.baseline.unwrap_or(0.0), 0),
+                crate::duration::number(rate, if rate.fract() == 0.0 { 0 } else { 1 })
+            ));
         }
         if self.suppression {
             parts.push("not on the suppression list".into());
@@ -222,6 +227,7 @@ impl Sender {
         evidence.suppression = live.suppression;
         evidence.cognito_log_group = live.cognito_log_group;
         evidence.notes = live.notes;
+        evidence.decided_early = live.decided_early;
         let mut detail = summary(&evidence);
         if !unreadable.is_empty() {
             let shown: Vec<&str> = unreadable.iter().take(3).map(String::as_str).collect();
@@ -343,6 +349,7 @@ impl Sender {
                 }
             }
             if grace_until.is_none() && super::decide::sender_conclusive(live).is_some() {
+                live.decided_early = !gave;
                 conclusive.cancel();
                 stop_metric.cancel();
                 break;
