@@ -91,6 +91,8 @@ fn main() {
             let mut cells = Vec::new();
             for evidence in [true, false] {
                 rig.control().patch_faults(&clear()).unwrap();
+                // A hard bounce lists the address, as SES does: each row starts off the list.
+                rig.control().unsuppress("probe+prod-fcp@mail.test");
                 rig.control().patch_faults(&faults).unwrap();
                 let probe = probe_file(&rig, user, timeout, evidence);
                 let report = cognito_delivery_probe::probe::run(&probe, &clients, &|_| {}).await;
