@@ -49,6 +49,8 @@ pub struct Sender {
     queue: Option<EventQueue>,
     /// SES clients in the Region of the pool's SourceArn.
     ses: Clients,
+    /// Clients in the pool's Region: Cognito delivers its logs to a group there.
+    cognito: Clients,
     logs: Option<String>,
     suppression: bool,
     recipient: String,
@@ -106,6 +108,7 @@ impl Sender {
             checkpoint,
             queue,
             ses,
+            cognito: clients.clone(),
             logs,
             suppression: probe.suppression.check && pool.is_developer(),
             recipient: recipient.to_string(),
@@ -136,7 +139,7 @@ impl Sender {
         if let Some(group) = &self.logs {
             // The baseline of the log, as of the inbox: what is there before the trigger is not this run's.
             let since = window_start - crate::aws::events::SKEW;
-            match self.ses.delivery_errors(group, &self.pool_id, since).await {
+            match self.cognito.delivery_errors(group, &self.pool_id, since).await {
                 Ok(errors) => evidence.cognito_before = errors,
                 Err(e) => {
                     // Said once; the run goes on with the other sources.
@@ -146,6 +149,7 @@ impl Sender {
             }
         }
         evidence.events_status = self.queue.as_ref().map(|_| "read".to_string());
+        let mut unlisted = false;
         if self.suppression {
             match self.ses.suppressed(&self.recipient, &self.ses_region).await {
                 Ok(Some(entry)) => {
@@ -154,7 +158,7 @@ impl Sender {
                         return Err(cause);
                     }
                 }
-                Ok(None) => {}
+                Ok(None) => unlisted = true,
                 Err(e) => evidence.notes.push(format!("suppression list not read: {e}")),
             }
         }
@@ -167,7 +171,7 @@ impl Sender {
                 crate::duration::number(rate, if rate.fract() == 0.0 { 0 } else { 1 })
             ));
         }
-        if self.suppression {
+        if unlisted {
             parts.push("not on the suppression list".into());
         }
         if self.queue.is_some() {
@@ -297,7 +301,7 @@ impl Sender {
                 && now >= next_log
             {
                 next_log = now + LOG_POLL;
-                match self.ses.delivery_errors(group, &self.pool_id, since).await {
+                match self.cognito.delivery_errors(group, &self.pool_id, since).await {
                     Ok(errors) => {
                         live.cognito_errors = errors.into_iter().filter(|e| !live.cognito_before.contains(e)).collect()
                     }
