@@ -6,9 +6,9 @@
 //! restart is the point.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Child;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cognito_delivery_probe::alert::{Alert, Channel, ChannelConfig};
 use cognito_delivery_probe::aws::Clients;
@@ -25,7 +25,7 @@ use sha2::Sha256;
 
 use crate::twin_harness::http;
 use testkit::dovecot::Dovecot;
-use testkit::monitor::{self, metric};
+use testkit::monitor::{self, metric, sigterm as stop_monitor, wait_for};
 use testkit::moto::Moto;
 use testkit::recorder::{Received, Recorder};
 
@@ -548,21 +548,6 @@ impl Drop for PrintLogsOnPanic<'_> {
                 }
             }
         }
-    }
-}
-
-/// Stops the monitor with SIGTERM and waits for it.
-fn stop_monitor(mut child: Child) {
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    child.wait().unwrap();
-}
-
-async fn wait_for(what: &str, limit: Duration, mut done: impl AsyncFnMut() -> bool) {
-    let start = Instant::now();
-    while !done().await {
-        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

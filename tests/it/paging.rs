@@ -17,7 +17,7 @@ use cognito_delivery_probe::monitor::{Context, handle_report};
 use cognito_delivery_probe::verdict::Outcome;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
-use testkit::monitor::{self, metric};
+use testkit::monitor::{self, metric, sigterm, wait_for};
 use testkit::recorder::Recorder;
 
 use crate::twin_harness::http;
@@ -90,20 +90,6 @@ fn webhook_channel(url: &str, timeout: &str) -> String {
 fn spawn(dir: &Path, state: &Path, n: u32) -> (Child, String) {
     let log = std::fs::File::create(dir.join(format!("monitor-{n}.log"))).unwrap();
     monitor::start(monitor::command(crate::PROBE, &dir.join("probes"), state).env("RUST_LOG", "info").stderr(log))
-}
-
-fn sigterm(mut child: Child) {
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    child.wait().unwrap();
-}
-
-async fn wait_for(what: &str, limit: Duration, mut done: impl AsyncFnMut() -> bool) {
-    let start = Instant::now();
-    while !done().await {
-        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 async fn get(url: &str, path: &str) -> (u16, String) {

@@ -5,6 +5,7 @@
 use std::io::BufRead;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// `<probe> monitor --listen 127.0.0.1:0 --probes PROBES --state STATE`, with test credentials that the twin
 /// and moto accept and no profile or session token from the environment. `probe` is the binary's path:
@@ -45,4 +46,20 @@ pub fn start(cmd: &mut Command) -> (Child, String) {
 /// The value of one `series` (name with its labels, exactly as printed) in a `/metrics` text.
 pub fn metric(text: &str, series: &str) -> Option<f64> {
     text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// Stops a monitor the way systemd does (SIGTERM) and waits for it to exit.
+pub fn sigterm(mut child: Child) {
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("run kill");
+    assert!(status.success(), "kill -TERM {}: {status}", child.id());
+    child.wait().expect("wait for the monitor");
+}
+
+/// Polls `done` every 100 ms until it holds; panics naming `what` after `limit`.
+pub async fn wait_for(what: &str, limit: Duration, mut done: impl AsyncFnMut() -> bool) {
+    let start = Instant::now();
+    while !done().await {
+        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
