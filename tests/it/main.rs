@@ -8,6 +8,7 @@ mod authres_peers;
 mod authres_receivers;
 mod aws_tls;
 mod cli;
+mod conformance;
 mod demo;
 mod doctor;
 mod dovecot;

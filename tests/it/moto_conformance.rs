@@ -27,6 +27,8 @@ use cognito_delivery_probe::aws::trigger::Trigger;
 use cognito_delivery_probe::aws::{AwsFailure, Clients};
 use cognito_delivery_probe::secret::Secret;
 use futures::future::BoxFuture;
+
+use crate::conformance::{self, Backend, OnMoto};
 use twin::scenario::{Scenario, VerificationStatus};
 
 use testkit::moto::{self, Moto};
@@ -56,12 +58,6 @@ fn email_of(username: &str) -> String {
     format!("probe+{}@mail.test", username.trim_start_matches("probe-"))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Backend {
-    Twin,
-    Moto,
-}
-
 /// One backend, seeded, with the probe's clients pointed at it and the ids the seed produced.
 #[derive(Clone)]
 struct Fixture {
@@ -77,23 +73,7 @@ struct Fixture {
     seeded_policy: String,
 }
 
-/// What moto does for a case.
-enum OnMoto {
-    /// moto answers as AWS does.
-    Conforms,
-    /// moto is known to answer differently: where that is documented, and what it answers.
-    Deviates { why: &'static str, answers: &'static str },
-}
-
-type Check = for<'a> fn(&'a Fixture) -> BoxFuture<'a, String>;
-
-struct Case {
-    name: &'static str,
-    check: Check,
-    /// AWS's answer, as one line (research/aws.md section in the check's comment).
-    aws: &'static str,
-    moto: OnMoto,
-}
+type Case = conformance::Case<Fixture>;
 
 const CASES: &[Case] = &[
     // --- AdminGetUser (research/aws.md §1.1) ---
@@ -677,6 +657,10 @@ impl Server {
             }
         }
     }
+}
+
+impl conformance::Seeded for Server {
+    type Fixture = Fixture;
 
     /// The world as seeded, undoing whatever the previous case changed.
     async fn fresh(&mut self) -> Fixture {
@@ -870,42 +854,19 @@ async fn seed_moto(clients: &Clients) -> Fixture {
 
 // ---------------------------------------------------------------- the suite
 
-/// Runs every case on a freshly seeded backend and fails with the full list of disagreements.
-async fn run_suite(backend: Backend) {
-    let mut server = Server::start(backend).await;
-    let mut failures = Vec::new();
-    for case in CASES {
-        let fixture = server.fresh().await;
-        let got = (case.check)(&fixture).await;
-        let (want, note) = match (&case.moto, backend) {
-            (OnMoto::Deviates { why, answers }, Backend::Moto) => (*answers, format!(" (known moto deviation: {why})")),
-            _ => (case.aws, String::new()),
-        };
-        if got != want {
-            failures.push(format!("{backend:?}: {}{note}\n    want: {want}\n    got:  {got}", case.name));
-        }
-    }
-    assert!(failures.is_empty(), "{} of {} cases disagree:\n{}", failures.len(), CASES.len(), failures.join("\n"));
-}
-
 #[tokio::test]
 async fn twin_answers_as_aws_documents() {
-    run_suite(Backend::Twin).await;
+    conformance::run_suite(Server::start(Backend::Twin).await, Backend::Twin, CASES).await;
 }
 
 #[tokio::test]
 async fn moto_answers_as_the_twin_except_known_deviations() {
-    run_suite(Backend::Moto).await;
+    conformance::run_suite(Server::start(Backend::Moto).await, Backend::Moto, CASES).await;
 }
 
 /// A deviation row whose moto answer equals AWS's could not tell the backends apart; each also names its
 /// source.
 #[test]
 fn deviations_differ_from_aws() {
-    for case in CASES {
-        if let OnMoto::Deviates { answers, why } = &case.moto {
-            assert_ne!(*answers, case.aws, "{}: a deviation must differ from AWS's answer", case.name);
-            assert!(!why.is_empty(), "{}: a deviation names its source", case.name);
-        }
-    }
+    conformance::deviations_differ_from_aws(CASES);
 }

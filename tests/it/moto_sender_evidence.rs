@@ -14,6 +14,8 @@
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName};
 use chrono::Utc;
 use futures::future::BoxFuture;
+
+use crate::conformance::{self, Backend, OnMoto};
 use serde_json::{Value, json};
 use twin::scenario::Scenario;
 
@@ -25,12 +27,6 @@ const STREAM: &str = "us-east-1_knEL7cqS3";
 const SUPPRESSED: &str = "probe+prod-suppressed@mail.test";
 const NOT_SUPPRESSED: &str = "probe+prod-fcp@mail.test";
 const BODY: &str = r#"{"detail-type":"Email Sent","source":"aws.ses","detail":{"eventType":"Send"}}"#;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Backend {
-    Twin,
-    Moto,
-}
 
 #[derive(Clone)]
 struct Fixture {
@@ -49,19 +45,7 @@ impl Fixture {
     }
 }
 
-enum OnMoto {
-    Conforms,
-    Deviates { why: &'static str, answers: &'static str },
-}
-
-type Check = for<'a> fn(&'a Fixture) -> BoxFuture<'a, String>;
-
-struct Case {
-    name: &'static str,
-    check: Check,
-    aws: &'static str,
-    moto: OnMoto,
-}
+type Case = conformance::Case<Fixture>;
 
 /// moto 5.2.1 does not implement the SESv2 suppression list: PutSuppressedDestination and
 /// GetSuppressedDestination answer a 404 HTML page (observed here), so those cases check the twin alone and
@@ -373,6 +357,10 @@ impl Server {
             Backend::Moto => Server::Moto { moto: Moto::start() },
         }
     }
+}
+
+impl conformance::Seeded for Server {
+    type Fixture = Fixture;
 
     /// The world as seeded, undoing whatever the previous case changed.
     async fn fresh(&mut self) -> Fixture {
@@ -433,39 +421,17 @@ async fn seed(conf: &aws_config::SdkConfig, account: &str, create: bool) -> Fixt
     Fixture { sqs, logs, ses, account: account.to_string(), queue_url, logged_at }
 }
 
-async fn run_suite(backend: Backend) {
-    let mut server = Server::start(backend).await;
-    let mut failures = Vec::new();
-    for case in CASES {
-        let fixture = server.fresh().await;
-        let got = (case.check)(&fixture).await;
-        let (want, note) = match (&case.moto, backend) {
-            (OnMoto::Deviates { why, answers }, Backend::Moto) => (*answers, format!(" (known moto deviation: {why})")),
-            _ => (case.aws, String::new()),
-        };
-        if got != want {
-            failures.push(format!("{backend:?}: {}{note}\n    want: {want}\n    got:  {got}", case.name));
-        }
-    }
-    assert!(failures.is_empty(), "{} of {} cases disagree:\n{}", failures.len(), CASES.len(), failures.join("\n"));
-}
-
 #[tokio::test]
 async fn twin_sender_evidence_calls_answer_as_aws_documents() {
-    run_suite(Backend::Twin).await;
+    conformance::run_suite(Server::start(Backend::Twin).await, Backend::Twin, CASES).await;
 }
 
 #[tokio::test]
 async fn moto_sender_evidence_calls_answer_as_the_twin_except_known_deviations() {
-    run_suite(Backend::Moto).await;
+    conformance::run_suite(Server::start(Backend::Moto).await, Backend::Moto, CASES).await;
 }
 
 #[test]
 fn sender_evidence_deviations_differ_from_aws() {
-    for case in CASES {
-        if let OnMoto::Deviates { answers, why } = &case.moto {
-            assert_ne!(*answers, case.aws, "{}: a deviation must differ from AWS's answer", case.name);
-            assert!(!why.is_empty(), "{}: a deviation names its source", case.name);
-        }
-    }
+    conformance::deviations_differ_from_aws(CASES);
 }
