@@ -193,8 +193,8 @@ pub struct SesEvidence {
     pub rises: std::collections::BTreeMap<String, f64>,
     /// The SES event records of the probe's message, in the order they happened.
     pub events: Vec<crate::aws::events::SesEvent>,
-    /// How the event queue was read (`[ses_events]`): `read`, or why not.
-    pub events_status: Option<String>,
+    /// How the event queue was read (`[ses_events]`); `None` when the probe reads none.
+    pub events_status: Option<QueueStatus>,
     /// Records of other mail seen in the event queue: proof that the queue is fed.
     pub foreign_records: u32,
     /// The test user's address on the account's suppression list.
@@ -216,6 +216,25 @@ pub struct SesEvidence {
     /// run's, never this one's.
     #[serde(skip)]
     pub cognito_before: Vec<crate::aws::cognito_logs::DeliveryError>,
+}
+
+/// How the SES event queue was read. In JSON a string: `read`, or `unavailable: <why>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
+pub enum QueueStatus {
+    /// Read through the whole wait.
+    Read,
+    /// A receive failed and the queue was read no more (why).
+    Unavailable(String),
+}
+
+impl From<QueueStatus> for String {
+    fn from(status: QueueStatus) -> String {
+        match status {
+            QueueStatus::Read => "read".into(),
+            QueueStatus::Unavailable(why) => format!("unavailable: {why}"),
+        }
+    }
 }
 
 impl SesEvidence {

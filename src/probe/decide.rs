@@ -13,7 +13,7 @@ use crate::aws::trigger::Trigger;
 use crate::config::{JunkVerdict, ProbeFile};
 use crate::diagnosis::{Cause, Code, Diagnosis};
 use crate::duration;
-use crate::report::{MailRecord, SesEvidence, SesStatus};
+use crate::report::{MailRecord, QueueStatus, SesEvidence, SesStatus};
 use crate::verdict::{Outcome, Phase};
 
 /// The AWS failures every phase shares: throttling is UNKNOWN (aws.md §1.6), no answer is UNKNOWN
@@ -288,8 +288,7 @@ fn phase_of(cause: &Cause) -> Phase {
 /// accepted it and no more is known yet, or — when the queue is fed (other mail's records came) — no record
 /// of it at all: SES never accepted it, the two-piece gotcha proven.
 fn from_events(ses: &SesEvidence, probe: &ProbeFile) -> Option<Cause> {
-    let status = ses.events_status.as_deref()?;
-    if status != "read" {
+    if ses.events_status != Some(QueueStatus::Read) {
         return None;
     }
     if let Some(delivery) = ses.event("Delivery") {

@@ -32,7 +32,7 @@ use crate::aws::ses::Suppressed;
 use crate::aws::sqs::EventQueue;
 use crate::config::ProbeFile;
 use crate::diagnosis::Cause;
-use crate::report::SesEvidence;
+use crate::report::{QueueStatus, SesEvidence};
 use crate::verdict::Mark;
 
 /// After the mail is found, how long the event queue is still read for its Delivery record (SES publishes
@@ -148,7 +148,7 @@ impl Sender {
                 }
             }
         }
-        evidence.events_status = self.queue.as_ref().map(|_| "read".to_string());
+        evidence.events_status = self.queue.as_ref().map(|_| QueueStatus::Read);
         let mut unlisted = false;
         if self.suppression {
             match self.ses.suppressed(&self.recipient, &self.ses_region).await {
@@ -341,7 +341,7 @@ impl Sender {
                     }
                     Err(e) => {
                         queue_ok = false;
-                        live.events_status = Some(format!("unavailable: {e}"));
+                        live.events_status = Some(QueueStatus::Unavailable(e.to_string()));
                         live.notes.push(format!("SES event queue {} not read: {e}", queue.url()));
                     }
                 },

@@ -239,7 +239,7 @@ fn event(kind: EventKind) -> SesEvent {
 }
 
 fn with_events(events: Vec<SesEvent>, foreign: u32) -> SesEvidence {
-    SesEvidence { events, events_status: Some("read".into()), foreign_records: foreign, ..SesEvidence::default() }
+    SesEvidence { events, events_status: Some(QueueStatus::Read), foreign_records: foreign, ..SesEvidence::default() }
 }
 
 fn bounce(bounce_type: &str, sub: &str) -> EventKind {
@@ -349,7 +349,8 @@ fn a_missing_mail_is_judged_by_the_strongest_sender_evidence() {
         rises: [("Bounce".to_string(), 1.0)].into(),
         ..ses(SesStatus::Checked, true, 4)
     };
-    let queue_down = SesEvidence { events_status: Some("unavailable: AccessDenied".into()), ..busy.clone() };
+    let queue_down =
+        SesEvidence { events_status: Some(QueueStatus::Unavailable("AccessDenied".into())), ..busy.clone() };
     let cases: Vec<(&str, SesEvidence, (Code, Outcome, Phase, &str))> = vec![
         (
             "the receiver's 250",
@@ -373,7 +374,7 @@ fn a_missing_mail_is_judged_by_the_strongest_sender_evidence() {
         ),
         (
             "no record at all: the metric decides",
-            SesEvidence { events_status: Some("read".into()), ..busy.clone() },
+            SesEvidence { events_status: Some(QueueStatus::Read), ..busy.clone() },
             (Code::SenderUnknown, Outcome::Critical, Phase::Inbox, "34 other mails a minute"),
         ),
         (
