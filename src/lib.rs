@@ -36,6 +36,7 @@ pub mod demo;
 pub mod diagnosis;
 pub mod doctor;
 pub mod duration;
+pub mod emf;
 pub mod fix;
 pub mod inbox;
 pub mod lint;

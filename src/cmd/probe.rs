@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 
 use crate::aws::Clients;
-use crate::cli::{Format, RunArgs};
+use crate::cli::{RunArgs, RunFormat};
 use crate::config::lookup::{self, Selector};
 use crate::config::{Cleanup, ConfigError, ProbeFile};
 use crate::inbox::pool::ImapPool;
@@ -33,7 +33,7 @@ pub async fn run(args: RunArgs) -> u8 {
         None => Default::default(),
     };
     let clients = Clients::new(&probe.aws, &probe.region()).await;
-    let live = args.format == Format::Text && std::io::stderr().is_terminal();
+    let live = args.format == RunFormat::Text && std::io::stderr().is_terminal();
     let progress = move |line: &PhaseLine| {
         if live {
             eprintln!("{}", output::phase_line(line));
@@ -47,7 +47,7 @@ pub async fn run(args: RunArgs) -> u8 {
     {
         return state_failure(&args, &probe, &e.to_string(), Some(&report));
     }
-    emit(&report, args.format);
+    emit(&report, args.format, probe.alert.warning_is_failure);
     report.outcome.exit_code()
 }
 
@@ -56,10 +56,10 @@ pub async fn run(args: RunArgs) -> u8 {
 fn state_failure(args: &RunArgs, probe: &ProbeFile, message: &str, run: Option<&Report>) -> u8 {
     let report = Report::unrecorded(&probe.name, &probe.pool_id, message, run);
     match args.format {
-        Format::Text if run.is_none() => eprintln!("probe: {message}"),
+        RunFormat::Text if run.is_none() => eprintln!("probe: {message}"),
         format => {
-            emit(&report, format);
-            if format == Format::Text {
+            emit(&report, format, probe.alert.warning_is_failure);
+            if format == RunFormat::Text {
                 eprintln!("probe: {message}");
             }
         }
@@ -83,11 +83,13 @@ fn configure(args: &RunArgs) -> Result<ProbeFile, ConfigError> {
     Ok(probe)
 }
 
-fn emit(report: &Report, format: Format) {
+/// Prints the report; `warning_is_failure` decides whether a WARNING counts as `Failure` in EMF.
+fn emit(report: &Report, format: RunFormat, warning_is_failure: bool) {
     match format {
-        Format::Text => output::print(&output::text(report)),
-        Format::Json => output::println(&output::json(report)),
-        Format::Nagios => output::println(&output::nagios(report)),
+        RunFormat::Text => output::print(&output::text(report)),
+        RunFormat::Json => output::println(&output::json(report)),
+        RunFormat::Nagios => output::println(&output::nagios(report)),
+        RunFormat::Emf => output::println(&crate::emf::document(report, warning_is_failure)),
     }
 }
 
@@ -107,10 +109,18 @@ async fn record_state(
 /// schema-1 report like any run's, the nagios line carries the same perfdata labels.
 fn config_failure(args: &RunArgs, message: &str) -> u8 {
     // No probe file was loaded, so there is no probe name: the nagios line says `config`.
-    let report = Report::unusable_config("", message);
+    let mut report = Report::unusable_config("", message);
     match args.format {
-        Format::Text => eprintln!("probe: {message}"),
-        format => emit(&report, format),
+        RunFormat::Text => eprintln!("probe: {message}"),
+        RunFormat::Emf => {
+            // The EMF dimensions are what the command line asked for (`--probe production`), so a broken
+            // probe file is an `Unknown` datapoint of that probe's metrics, or, without a name, no datapoint
+            // at all — either way its alarm, which treats missing data as breaching, fires.
+            report.probe = args.probe.clone().unwrap_or_default();
+            report.pool_id = args.pool.clone().unwrap_or_default();
+            emit(&report, RunFormat::Emf, false)
+        }
+        format => emit(&report, format, false),
     }
     report.outcome.exit_code()
 }
