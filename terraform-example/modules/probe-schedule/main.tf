@@ -1,6 +1,18 @@
-# Runs the probe on a schedule, AWS-native: EventBridge Scheduler starts one ECS Fargate task per tick; the
-# task runs `probe <command>` once and exits with the verdict's code. Optional: a probe host with cron or
-# `probe monitor` does the same job.
+# Runs one probe on a schedule, AWS-native: EventBridge Scheduler starts one ECS Fargate task per tick from the
+# project's image (Dockerfile: the probe files baked in at /etc/probe/probes); the task runs
+# `probe --probe <name> --format emf` once and exits with the verdict's code. The task keeps no state: its
+# one EMF document goes to the awslogs group, where CloudWatch Logs extracts the metrics (any EMF line that
+# reaches CloudWatch Logs is parsed, aws-embedded-metrics-python#73), and modules/probe-alarms pages on them.
+# With --tick-table a second start of the same tick exits before it sends. Optional: a probe host with cron
+# or `probe monitor` does the same job.
+
+locals {
+  command = concat(
+    ["--probe", var.probe, "--probes", "/etc/probe/probes", "--format", "emf"],
+    var.tick_table_name == null ? [] : ["--tick-table", var.tick_table_name],
+    var.extra_args,
+  )
+}
 
 data "aws_region" "current" {}
 
@@ -65,13 +77,19 @@ resource "aws_ecs_task_definition" "probe" {
   execution_role_arn       = aws_iam_role.execution.arn
   task_role_arn            = var.task_role_arn
 
+  volume {
+    name = "tmp"
+  }
+
   container_definitions = jsonencode([{
     name                   = "probe"
     image                  = var.image
-    command                = var.command
+    command                = local.command
     essential              = true
     readonlyRootFilesystem = true
-    secrets                = [for k, v in var.secrets : { name = k, valueFrom = v }]
+    # The probe writes nothing outside /tmp (Dockerfile); /tmp is the task's ephemeral storage.
+    mountPoints = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
+    secrets     = [for k, v in var.secrets : { name = k, valueFrom = v }]
     logConfiguration = {
       logDriver = "awslogs"
       options = {
