@@ -71,6 +71,11 @@ output "probe_function_name" {
   value       = one(module.probe_lambda[*].function_name)
 }
 
+output "probe_dead_letter_queue_url" {
+  description = "With runner = \"lambda\": ticks that did not run (undeliverable schedules, failed invocations)."
+  value       = one(module.probe_lambda[*].dead_letter_queue_url)
+}
+
 output "probe_tick_table" {
   description = "The tick table: PROBE_TICK_TABLE of the function, --tick-table of the task."
   value       = one(module.probe_tick_table[*].name)

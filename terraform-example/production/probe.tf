@@ -21,6 +21,16 @@ locals {
       unknown_threshold = p.unknown_threshold
     }
   }
+
+  # One run per interval, started in the middle of an alarm period: CloudWatch's periods start at multiples
+  # of the period (:00, :15, … for 15 minutes) and a run's datapoints carry its start time, so a start a few
+  # seconds late never moves a run into the next period (two runs in one period, none in the other: a
+  # missing, and so breaching, period). rate() for intervals that do not divide an hour.
+  schedule_expressions = {
+    for name, p in var.probes : name => (
+      60 % (p.period_seconds / 60) == 0 ? "cron(${floor(p.period_seconds / 120)}/${p.period_seconds / 60} * * * ? *)" : "rate(${p.period_seconds / 60} minutes)"
+    )
+  }
 }
 
 module "probe_tick_table" {
@@ -58,7 +68,7 @@ module "probe_lambda" {
   zip_path        = var.lambda_zip_path
   role_arn        = module.probe_iam.role_arn
   role_name       = module.probe_iam.role_name
-  probes          = { for name, p in local.probes : name => { period_seconds = p.period_seconds } }
+  probes          = { for name, p in local.probes : name => { period_seconds = p.period_seconds, schedule_expression = local.schedule_expressions[name] } }
   timeout_seconds = var.lambda_timeout_seconds
   memory_mb       = var.lambda_memory_mb
   tick_table_name = one(module.probe_tick_table[*].name)
@@ -73,7 +83,7 @@ module "probe_schedule" {
   image               = var.probe_image
   probe               = each.key
   tick_table_name     = one(module.probe_tick_table[*].name)
-  schedule_expression = "rate(${each.value.period_seconds / 60} minutes)"
+  schedule_expression = local.schedule_expressions[each.key]
   task_role_arn       = module.probe_iam.role_arn
   subnet_ids          = var.subnet_ids
   security_group_ids  = var.security_group_ids

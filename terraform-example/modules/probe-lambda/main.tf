@@ -166,7 +166,7 @@ resource "aws_scheduler_schedule" "probe" {
   for_each = var.probes
 
   name                = "${var.name}-${each.key}"
-  schedule_expression = "rate(${each.value.period_seconds / 60} minutes)"
+  schedule_expression = each.value.schedule_expression
   kms_key_arn         = var.kms_key_arn
 
   flexible_time_window {

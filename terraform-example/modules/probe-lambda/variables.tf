@@ -19,8 +19,8 @@ variable "role_name" {
 }
 
 variable "probes" {
-  description = "Probe file names (without .toml) to schedule, each with its interval in seconds (a multiple of 60)."
-  type        = map(object({ period_seconds = number }))
+  description = "Probe file names (without .toml) to schedule, each with its interval in seconds (a multiple of 60) and its EventBridge Scheduler expression (one run per interval)."
+  type        = map(object({ period_seconds = number, schedule_expression = string }))
 
   validation {
     condition     = alltrue([for p in values(var.probes) : p.period_seconds >= 60 && p.period_seconds % 60 == 0])

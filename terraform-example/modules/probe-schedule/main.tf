@@ -16,6 +16,8 @@ locals {
 
 data "aws_region" "current" {}
 
+data "aws_partition" "current" {}
+
 resource "aws_ecs_cluster" "probe" {
   name = var.name
 
@@ -41,15 +43,51 @@ data "aws_iam_policy_document" "ecs_tasks_assume" {
   }
 }
 
-# Execution role: pull the image, write logs, read the secrets the task gets as environment variables.
+# Execution role: pull the image, write the task's log group, read the secrets the task gets as environment
+# variables — what AmazonECSTaskExecutionRolePolicy grants, scoped to this task (ECS Developer Guide "Amazon
+# ECS task execution IAM role").
 resource "aws_iam_role" "execution" {
   name               = "${var.name}-execution"
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
 }
 
-resource "aws_iam_role_policy_attachment" "execution" {
-  role       = aws_iam_role.execution.name
-  policy_arn = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+locals {
+  # An image in ECR (<account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag|@digest]) is pulled with the
+  # execution role; any other registry (public, ghcr.io) needs no permission.
+  ecr = regex("^(?:(?P<account>[0-9]{12})\\.dkr\\.ecr\\.(?P<region>[a-z0-9-]+)\\.amazonaws\\.com/(?P<repository>[^:@]+))?", var.image)
+}
+
+data "aws_iam_policy_document" "execution" {
+  statement {
+    sid       = "OwnLogGroup"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.probe.arn}:*"]
+  }
+
+  dynamic "statement" {
+    for_each = local.ecr.repository == null ? [] : [1]
+    content {
+      sid       = "PullImage"
+      actions   = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"]
+      resources = ["arn:${data.aws_partition.current.partition}:ecr:${local.ecr.region}:${local.ecr.account}:repository/${local.ecr.repository}"]
+    }
+  }
+
+  # GetAuthorizationToken has no resource-level permission: AWS only accepts "*" for it.
+  dynamic "statement" {
+    for_each = local.ecr.repository == null ? [] : [1]
+    content {
+      sid       = "RegistryLogin"
+      actions   = ["ecr:GetAuthorizationToken"]
+      resources = ["*"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "execution" {
+  name   = "pull-and-log"
+  role   = aws_iam_role.execution.id
+  policy = data.aws_iam_policy_document.execution.json
 }
 
 data "aws_iam_policy_document" "execution_secrets" {
