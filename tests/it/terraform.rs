@@ -706,7 +706,8 @@ fn moto_override(root: &Path, endpoint: &str) {
         root.join("moto_override.tf"),
         format!(
             "provider \"aws\" {{\n  region = \"us-east-1\"\n  access_key = \"testing\"\n  secret_key = \"testing\"\n  \
-             skip_credentials_validation = true\n  skip_metadata_api_check = true\n  endpoints {{\n{endpoints}  }}\n}}\n"
+             skip_credentials_validation = true\n  skip_metadata_api_check = true\n  \
+             endpoints {{\n{endpoints}  }}\n}}\n"
         ),
     )
     .expect("write the provider override");
