@@ -11,6 +11,7 @@ use std::time::Duration;
 use cognito_delivery_probe::config::{ImapAuth, ImapSettings, OAuth2Settings};
 use cognito_delivery_probe::doctor::Status;
 use cognito_delivery_probe::doctor::imap::oauth2_check;
+use cognito_delivery_probe::inbox::InboxError;
 use cognito_delivery_probe::inbox::imap::ImapInbox;
 use cognito_delivery_probe::inbox::oauth2::TokenCache;
 
@@ -148,6 +149,27 @@ async fn a_cached_token_serves_logins_until_its_margin_and_a_rotated_refresh_tok
     assert_eq!(endpoint.issued("refresh_token"), 2, "refreshed before expiry with the rotated refresh token");
     assert_eq!(endpoint.refused("invalid_grant"), 0);
     assert_eq!(endpoint.introspections().1, 0, "no login was refused");
+}
+
+#[tokio::test]
+async fn a_token_the_server_refuses_is_reported_with_its_challenge_and_replaced_at_the_next_login() {
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = TokenEndpoint::start(grants(None, 3600));
+    let dovecot = Dovecot::start_with(&oauth2_dovecot(&endpoint));
+    let settings = settings_with(&dovecot, &refresh_section(dir.path(), &endpoint));
+    let tokens = TokenCache::default();
+    logs_in(&dovecot, &settings, &tokens, "first").await;
+
+    // The cached token is still fresh for the probe, but the provider no longer accepts it.
+    endpoint.expire_tokens();
+    let err = ImapInbox::connect_with(&settings, None, &tokens).await.err().expect("a dead token must not log in");
+    let text = err.to_string();
+    assert!(matches!(err, InboxError::Login { .. }), "{err:?}");
+    assert!(text.contains("the server refused the token: status"), "the XOAUTH2 challenge, decoded: {text}");
+    assert_no_secret(&endpoint, &format!("{text} {err:?}"), "login error");
+
+    logs_in(&dovecot, &settings, &tokens, "after the refusal").await;
+    assert_eq!(endpoint.issued("refresh_token"), 2, "the refused token was dropped and a new one asked for");
 }
 
 /// A probe file of the default scenario's FORCE_CHANGE_PASSWORD user whose mailbox logs in with

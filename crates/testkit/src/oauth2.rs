@@ -130,6 +130,11 @@ impl TokenEndpoint {
         self.server.tokens.lock().unwrap().clear();
     }
 
+    /// Every token issued so far stops being active (the provider revoked them); grants still work.
+    pub fn expire_tokens(&self) {
+        self.server.tokens.lock().unwrap().clear();
+    }
+
     /// Tokens issued for `grant_type` (`refresh_token`, `client_credentials`, or the JWT bearer URN).
     pub fn issued(&self, grant_type: &str) -> usize {
         self.server.seen.lock().unwrap().issued.get(grant_type).copied().unwrap_or(0)
