@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use cognito_delivery_probe::config::{ImapAuth, ImapSettings, OAuth2Settings};
+use cognito_delivery_probe::config::{ImapAuth, ImapSettings, OAuth2Settings, ProbeFile};
 use cognito_delivery_probe::doctor::Status;
 use cognito_delivery_probe::doctor::imap::oauth2_check;
 use cognito_delivery_probe::inbox::InboxError;
@@ -356,4 +356,33 @@ async fn doctor_checks_the_grant_its_scope_and_a_refusal() {
     assert!(finding.fix.contains("In production"), "Google's fix: {}", finding.fix);
     let shown = format!("{finding:?}");
     assert!(!shown.contains(CLIENT_SECRET) && !shown.contains(REFRESH_TOKEN), "{shown}");
+}
+
+#[tokio::test]
+async fn doctor_checks_the_grant_before_the_login_and_logs_in_with_its_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = TokenEndpoint::start(grants(None, 3600));
+    let dovecot = Dovecot::start_with(&oauth2_dovecot(&endpoint));
+    let text = format!(
+        "pool_id = \"us-east-1_knEL7cqS3\"\nusername = \"probe-prod-fcp\"\n[imap]\nhost = \"{host}\"\nport = {port}\n\
+         ca_file = {ca}\nusername = \"{USER}\"\nauth = \"xoauth2\"\n[imap.oauth2]\n{oauth2}",
+        host = dovecot.host,
+        port = dovecot.port,
+        ca = toml_path(&dovecot.ca_pem_path),
+        oauth2 = refresh_section(dir.path(), &endpoint),
+    );
+    let probe = ProbeFile::parse(&text, Path::new("probes/p.toml")).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let findings = cognito_delivery_probe::doctor::imap::run(&probe).await;
+    let checks: Vec<(&str, Status)> = findings.iter().map(|f| (f.check, f.status)).collect();
+    assert_eq!(
+        checks[..4],
+        [
+            ("imap.oauth2", Status::Ok),
+            ("imap.connect", Status::Ok),
+            ("imap.tls", Status::Ok),
+            ("imap.login", Status::Ok)
+        ],
+        "{findings:#?}"
+    );
+    assert_eq!(endpoint.issued("refresh_token"), 1, "the login check used the token the grant check got");
 }
