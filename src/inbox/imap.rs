@@ -280,7 +280,8 @@ async fn login(
         // login counts only once a real command succeeds.
         budget.allow("LIST", budget::ANSWER);
         let listed = async {
-            let names = session.list(Some(""), Some("")).await?;
+            // `LIST "" ""`: the pattern goes unquoted, and `None` is the empty quoted string.
+            let names = session.list(Some(""), None).await?;
             names.try_collect::<Vec<_>>().await
         };
         if let Err(e) = timed("LIST", listed).await {

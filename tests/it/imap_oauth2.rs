@@ -386,3 +386,23 @@ async fn doctor_checks_the_grant_before_the_login_and_logs_in_with_its_token() {
     );
     assert_eq!(endpoint.issued("refresh_token"), 1, "the login check used the token the grant check got");
 }
+
+#[tokio::test]
+async fn after_authenticate_a_real_command_must_succeed_before_the_login_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = TokenEndpoint::start(grants(None, 3600));
+    let dovecot = Dovecot::start_with(&Options { rawlog: true, ..oauth2_dovecot(&endpoint) });
+    let settings = settings_with(&dovecot, &refresh_section(dir.path(), &endpoint));
+    logs_in(&dovecot, &settings, &TokenCache::default(), "login").await;
+    // Dovecot's rawlog starts once the login is done: its first command is the probe's check.
+    let rawlog = dovecot.rawlog_dir.as_ref().expect("rawlog");
+    let mut first = Vec::new();
+    for entry in std::fs::read_dir(rawlog).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "in") {
+            first.extend(std::fs::read_to_string(&path).unwrap().lines().next().map(str::to_string));
+        }
+    }
+    assert_eq!(first.len(), 1, "one session: {first:?}");
+    assert!(first[0].ends_with("LIST \"\" \"\""), "the first command after AUTHENTICATE: {first:?}");
+}
