@@ -15,6 +15,7 @@ mod dovecot;
 mod imap_auth;
 mod imap_hostile;
 mod imap_inbox;
+mod imap_junk;
 mod imap_pool;
 mod lint_terraform;
 mod monitor;
