@@ -1,6 +1,11 @@
 //! The IMAP backend: TLS with certificate verification (custom CA allowed), LOGIN or XOAUTH2, a baseline
-//! from `STATUS (UIDNEXT UIDVALIDITY)`, waiting with IDLE (RFC 2177) and a NOOP-poll fallback, and clean-up
-//! of exactly the matched UID (UIDPLUS `UID EXPUNGE`, RFC 4315; `UID MOVE`, RFC 6851).
+//! from `STATUS (UIDNEXT UIDVALIDITY)`, waiting with IDLE (RFC 2177) — the first folder on the run's
+//! session, the Junk folder on a second session of the login — and a NOOP-poll fallback, and clean-up of
+//! exactly the matched UID (UIDPLUS `UID EXPUNGE`, RFC 4315; `UID MOVE`, RFC 6851).
+//!
+//! Waiting is read-only: folders are EXAMINEd (RFC 3501 §6.3.2), messages read with `BODY.PEEK`; only the
+//! clean-up SELECTs, and EXAMINEs again at once, so no session holds a folder read-write — taking the
+//! `\Recent` of mail that arrives (§2.3.2) — while it waits or idles in the pool.
 //!
 //! What is read is bounded at every step, whatever the server does: new UIDs above the baseline are listed
 //! in batches of [`ENVELOPE_BATCH`] (`UID FETCH a:b (UID RFC822.SIZE INTERNALDATE ENVELOPE)`, never an

@@ -17,6 +17,9 @@
 //!   whose first command (the baseline) fails is replaced once by a fresh connection too;
 //! * a session that saw any error is never reused; capabilities and folders are remembered with the
 //!   session, per-run state is reset ([`ImapInbox::prepare_reuse`]);
+//! * a run that has to wait also takes a second connection of its login, without waiting for one, to IDLE
+//!   on the Junk folder ([`PooledInbox::wait`]), and gives it back like any session when the wait ends;
+//!   with none free the Junk folder is re-checked every `poll_interval` and the run's notes say so;
 //! * the rustls `ClientConfig` (root store plus `ca_file`) is built once per `ca_file`.
 //!
 //! The one-shot `probe --pool` uses [`ImapPool::one_shot`]: connect, run, LOGOUT, as before.
