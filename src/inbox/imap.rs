@@ -22,6 +22,7 @@ use async_imap::extensions::idle::IdleResponse;
 use async_imap::types::{Fetch, NameAttribute};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
+use futures::future::BoxFuture;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::rustls;
 
@@ -664,7 +665,7 @@ impl ImapInbox {
         let mut watcher: Option<ImapInbox> = None;
         let mut sought = false;
         let result = loop {
-            match self.look(&mut waiting).await {
+            match self.look_boxed(&mut waiting).await {
                 Ok(Some(waited)) => break Ok(waited),
                 Ok(None) => {}
                 Err(e) => break Err(e),
@@ -673,7 +674,7 @@ impl ImapInbox {
                 if self.settings.max_connections < 2 {
                     waiting.notes.push(self.polled_note("imap.max_connections = 1 leaves no second connection"));
                 } else {
-                    match self.junk_watcher().await {
+                    match boxed(self.junk_watcher()).await {
                         Ok(w) => watcher = Some(w),
                         Err(e) => waiting.notes.push(self.polled_note(&format!("its second connection failed: {e}"))),
                     }
@@ -683,7 +684,7 @@ impl ImapInbox {
                 watcher = None;
                 waiting.notes.push(self.polled_note("its second connection failed during the wait"));
             }
-            if let Err(e) = self.pause(&mut waiting, watcher.as_mut()).await {
+            if let Err(e) = self.pause_boxed(&mut waiting, watcher.as_mut()).await {
                 break Err(e);
             }
         };
@@ -715,6 +716,35 @@ impl ImapInbox {
     /// A second session of this login (same settings and TLS configuration) for watching the Junk folder.
     pub async fn junk_watcher(&self) -> Result<ImapInbox, InboxError> {
         ImapInbox::connect_with(&self.settings, self.tls.clone()).await
+    }
+
+    /// [`ImapInbox::look`] on the heap. A run's whole future is polled on its task's stack, and a debug build
+    /// keeps every temporary of a poll in its frame: the steps of a wait are made in a function of their own,
+    /// so a waiting loop's frame holds a pointer, not the step.
+    pub fn look_boxed<'s>(
+        &'s mut self,
+        waiting: &'s mut Waiting<'_>,
+    ) -> BoxFuture<'s, Result<Option<Waited>, InboxError>> {
+        Box::pin(self.look(waiting))
+    }
+
+    /// [`ImapInbox::pause`] on the heap ([`ImapInbox::look_boxed`] says why).
+    pub fn pause_boxed<'s>(
+        &'s mut self,
+        waiting: &'s mut Waiting<'_>,
+        watcher: Option<&'s mut ImapInbox>,
+    ) -> BoxFuture<'s, Result<(), InboxError>> {
+        Box::pin(self.pause(waiting, watcher))
+    }
+
+    /// [`ImapInbox::wait`] on the heap ([`ImapInbox::look_boxed`] says why).
+    pub fn wait_boxed<'s>(
+        &'s mut self,
+        baseline: &'s Baseline,
+        matcher: &'s Matcher,
+        deadline: tokio::time::Instant,
+    ) -> BoxFuture<'s, Result<Waited, InboxError>> {
+        Box::pin(self.wait(baseline, matcher, deadline))
     }
 
     /// One look at every watched folder, repeated at once while a look left new UIDs unlisted: the wait's
@@ -982,6 +1012,11 @@ impl ImapInbox {
             let _ = tokio::time::timeout(Duration::from_secs(5), session.logout()).await;
         }
     }
+}
+
+/// `f` on the heap, made in this frame rather than the caller's.
+fn boxed<'a, T>(f: impl Future<Output = T> + Send + 'a) -> BoxFuture<'a, T> {
+    Box::pin(f)
 }
 
 /// The end of one IDLE: woken, timed out or stopped are all fine; an error or no answer at all is not.

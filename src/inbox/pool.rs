@@ -408,20 +408,21 @@ impl PooledInbox {
         matcher: &Matcher,
         deadline: Instant,
     ) -> Result<Waited, InboxError> {
+        // Each step on the heap (`ImapInbox::look_boxed` says why).
         if self.home.is_none() {
-            return self.inbox()?.wait(baseline, matcher, deadline).await;
+            return self.inbox()?.wait_boxed(baseline, matcher, deadline).await;
         }
         let mut waiting = Waiting::new(baseline, matcher, deadline);
         let mut watcher: Option<PooledInbox> = None;
         let mut sought = false;
         let result = loop {
-            match self.inbox()?.look(&mut waiting).await {
+            match self.inbox()?.look_boxed(&mut waiting).await {
                 Ok(Some(waited)) => break Ok(waited),
                 Ok(None) => {}
                 Err(e) => break Err(e),
             }
             if !std::mem::replace(&mut sought, true) && self.inbox()?.junk_watch().is_some() {
-                match self.second().await {
+                match self.second_boxed().await {
                     Ok(w) => watcher = Some(w),
                     Err(why) => waiting.notes.push(self.inbox()?.polled_note(&why)),
                 }
@@ -434,7 +435,7 @@ impl PooledInbox {
             }
             let session = watcher.as_mut().and_then(|w| w.inbox.as_mut());
             let Some(inbox) = self.inbox.as_mut() else { break Err(lost()) };
-            if let Err(e) = inbox.pause(&mut waiting, session).await {
+            if let Err(e) = inbox.pause_boxed(&mut waiting, session).await {
                 break Err(e);
             }
         };
@@ -442,6 +443,11 @@ impl PooledInbox {
             w.close().await;
         }
         result
+    }
+
+    /// [`PooledInbox::second`] on the heap (`ImapInbox::look_boxed` says why).
+    fn second_boxed(&self) -> futures::future::BoxFuture<'_, Result<PooledInbox, String>> {
+        Box::pin(self.second())
     }
 
     /// A second session of this run's login, without waiting: an idle one (NOOP-checked when it idled
