@@ -15,7 +15,7 @@ const SOURCE: &str = "DESIGN.md §4 (the inbox)";
 pub async fn run(probe: &ProbeFile) -> Vec<Finding> {
     match &probe.mailbox {
         Mailbox::Imap(settings) => {
-            let tokens = TokenCache::default();
+            let tokens = std::sync::Arc::new(TokenCache::default());
             let mut findings = Vec::new();
             if let Some(oauth2) = &settings.oauth2 {
                 let finding = oauth2_check(oauth2, &settings.username, &tokens).await;

@@ -1,6 +1,11 @@
 //! The IMAP backend: TLS with certificate verification (custom CA allowed), LOGIN or XOAUTH2, a baseline
-//! from `STATUS (UIDNEXT UIDVALIDITY)`, waiting with IDLE (RFC 2177) and a NOOP-poll fallback, and clean-up
-//! of exactly the matched UID (UIDPLUS `UID EXPUNGE`, RFC 4315; `UID MOVE`, RFC 6851).
+//! from `STATUS (UIDNEXT UIDVALIDITY)`, waiting with IDLE (RFC 2177) — the first folder on the run's
+//! session, the Junk folder on a second session of the login — and a NOOP-poll fallback, and clean-up of
+//! exactly the matched UID (UIDPLUS `UID EXPUNGE`, RFC 4315; `UID MOVE`, RFC 6851).
+//!
+//! Waiting is read-only: folders are EXAMINEd (RFC 3501 §6.3.2), messages read with `BODY.PEEK`; only the
+//! clean-up SELECTs, and EXAMINEs again at once, so no session holds a folder read-write — taking the
+//! `\Recent` of mail that arrives (§2.3.2) — while it waits or idles in the pool.
 //!
 //! What is read is bounded at every step, whatever the server does: new UIDs above the baseline are listed
 //! in batches of [`ENVELOPE_BATCH`] (`UID FETCH a:b (UID RFC822.SIZE INTERNALDATE ENVELOPE)`, never an
@@ -13,9 +18,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_imap::extensions::idle::IdleResponse;
 use async_imap::types::{Fetch, NameAttribute};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
+use futures::future::BoxFuture;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::rustls;
 
@@ -31,6 +38,7 @@ pub trait ImapStream: AsyncRead + AsyncWrite + Unpin + Send + Sync + std::fmt::D
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + Sync + std::fmt::Debug> ImapStream for T {}
 
 type Session = async_imap::Session<Box<dyn ImapStream>>;
+type IdleHandle = async_imap::extensions::idle::Handle<Box<dyn ImapStream>>;
 
 /// One command's time budget; a server that stops answering is the probe's trouble, not a delivery failure.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -45,8 +53,38 @@ pub const NEW_PER_LOOK: u32 = 500;
 pub const SWEEP_PER_FOLDER: usize = 500;
 
 /// Junk folder names used by big providers when the server does not mark one SPECIAL-USE `\Junk`
-/// (RFC 6154). Gmail: `[Gmail]/Spam`; Outlook: `Junk Email`; Yahoo: `Bulk` / `Bulk Mail`.
+/// (RFC 6154), most likely first. Gmail: `[Gmail]/Spam`; Outlook: `Junk Email`; Yahoo: `Bulk` / `Bulk Mail`.
+/// The `/` of `[Gmail]/Spam` stands for the server's hierarchy separator.
 const JUNK_NAMES: [&str; 6] = ["Junk", "Junk Email", "Spam", "[Gmail]/Spam", "Bulk Mail", "Bulk"];
+
+/// One folder of the server's `LIST "" "*"`: its name and hierarchy separator (RFC 3501 §7.2.2; `None`
+/// for a flat namespace).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ListedFolder {
+    name: String,
+    separator: Option<char>,
+    junk: bool,
+}
+
+/// The Junk folder among `listed` by name, for a server without SPECIAL-USE `\Junk`: a well-known name
+/// ([`JUNK_NAMES`], in its order), its leaf compared case-insensitively, either at the top of the
+/// hierarchy or under `INBOX` — the personal namespace prefix `INBOX.` or `INBOX/` of Courier and of Cyrus
+/// without altnamespace (RFC 2342 §5), where every folder is a child of INBOX. The prefix is read from the
+/// listing itself, in each name's own separator, so discovery stays one LIST round trip.
+fn junk_by_name(listed: &[ListedFolder]) -> Option<String> {
+    let leaf = |f: &ListedFolder, known: &str| -> bool {
+        let known = match f.separator {
+            Some(sep) => known.replace('/', &sep.to_string()),
+            None => known.to_string(),
+        };
+        let under_inbox = f.separator.and_then(|sep| {
+            let (head, rest) = f.name.split_once(sep)?;
+            (head.eq_ignore_ascii_case("INBOX") && !rest.is_empty()).then_some(rest)
+        });
+        f.name.eq_ignore_ascii_case(&known) || under_inbox.is_some_and(|rest| rest.eq_ignore_ascii_case(&known))
+    };
+    JUNK_NAMES.iter().find_map(|known| listed.iter().find(|f| leaf(f, known)).map(|f| f.name.clone()))
+}
 
 /// A logged-in IMAP session with what the probe learned about the server.
 pub struct ImapInbox {
@@ -65,8 +103,33 @@ pub struct ImapInbox {
     failed: bool,
     /// What the server may still send in answer to the current command.
     budget: Budget,
-    /// The folder last EXAMINEd or SELECTed, so the chosen message is fetched without selecting again.
+    /// The folder last EXAMINEd, so the chosen message is fetched without examining again. `None` while a
+    /// folder is SELECTed (read-write, for clean-up only) and after a failed EXAMINE.
     examined: Option<String>,
+    /// The TLS configuration this session was made with, for the second session that watches Junk.
+    tls: Option<Arc<rustls::ClientConfig>>,
+    /// The OAuth2 tokens of the login, shared with the pool and with a Junk watcher of this session.
+    tokens: Arc<TokenCache>,
+}
+
+/// One wait in progress: what it waits for, until when, how far each folder was listed, the candidates so
+/// far and the notes to hand on. Driven by [`ImapInbox::look`] and [`ImapInbox::pause`].
+pub struct Waiting<'a> {
+    baseline: &'a Baseline,
+    matcher: &'a Matcher,
+    deadline: tokio::time::Instant,
+    /// Per baseline folder, the next UID not listed yet.
+    next: Vec<u32>,
+    choice: Choice<Pending>,
+    /// For the report, e.g. that the Junk folder was only re-checked.
+    pub notes: Vec<String>,
+}
+
+impl<'a> Waiting<'a> {
+    pub fn new(baseline: &'a Baseline, matcher: &'a Matcher, deadline: tokio::time::Instant) -> Waiting<'a> {
+        let next = baseline.folders.iter().map(|m| m.uid_next.unwrap_or(1)).collect();
+        Waiting { baseline, matcher, deadline, next, choice: Choice::default(), notes: Vec::new() }
+    }
 }
 
 /// What one envelope listing says about a message.
@@ -298,7 +361,7 @@ async fn login(
 impl ImapInbox {
     /// Connects, logs in, reads capabilities and finds the Junk folder.
     pub async fn connect(settings: &ImapSettings) -> Result<ImapInbox, InboxError> {
-        Self::connect_with(settings, None, &TokenCache::default()).await
+        Self::connect_with(settings, None, &Arc::default()).await
     }
 
     /// [`ImapInbox::connect`] with a TLS configuration built beforehand (built here when `None`; ignored when
@@ -306,10 +369,16 @@ impl ImapInbox {
     pub async fn connect_with(
         settings: &ImapSettings,
         tls: Option<Arc<rustls::ClientConfig>>,
-        tokens: &TokenCache,
+        tokens: &Arc<TokenCache>,
     ) -> Result<ImapInbox, InboxError> {
+        let tls = match tls {
+            Some(config) => Some(config),
+            None if settings.tls => Some(Arc::new(tls_config(settings)?)),
+            None => None,
+        };
         let budget = Budget::default();
-        let stream: Box<dyn ImapStream> = Box::new(Budgeted::new(open_stream(settings, tls).await?, budget.clone()));
+        let stream: Box<dyn ImapStream> =
+            Box::new(Budgeted::new(open_stream(settings, tls.clone()).await?, budget.clone()));
         let too_large = |e: InboxError| match budget.exceeded() {
             Some((command, limit)) => InboxError::TooLarge { command: command.into(), limit },
             None => e,
@@ -326,6 +395,8 @@ impl ImapInbox {
             failed: false,
             budget,
             examined: None,
+            tls,
+            tokens: tokens.clone(),
         };
         let r = inbox.learn_server().await;
         inbox.note(r)?;
@@ -401,22 +472,22 @@ impl ImapInbox {
     }
 
     /// The configured folders plus the Junk folder: `junk_folder` if set, else SPECIAL-USE `\Junk`
-    /// (RFC 6154 §2), else the first well-known Junk name that exists.
+    /// (RFC 6154 §2), else the first well-known Junk name that exists ([`junk_by_name`]). One `LIST "" "*"`.
     async fn discover_folders(&mut self) -> Result<Vec<(String, bool)>, InboxError> {
-        let names: Vec<(String, bool)> = {
+        let names: Vec<ListedFolder> = {
             self.begin("LIST", budget::LIST_ANSWER);
             let session = self.session()?;
             let stream = timed("LIST", session.list(Some(""), Some("*"))).await?;
             let list: Vec<_> = timed("LIST", stream.try_collect::<Vec<_>>()).await?;
             list.iter()
-                .map(|n| (n.name().to_string(), n.attributes().iter().any(|a| matches!(a, NameAttribute::Junk))))
+                .map(|n| ListedFolder {
+                    name: n.name().to_string(),
+                    separator: n.delimiter().and_then(|d| d.chars().next()),
+                    junk: n.attributes().iter().any(|a| matches!(a, NameAttribute::Junk)),
+                })
                 .collect()
         };
-        let exists = |name: &str| {
-            names
-                .iter()
-                .any(|(n, _)| n.eq_ignore_ascii_case(name) || (name == "INBOX" && n.eq_ignore_ascii_case("inbox")))
-        };
+        let exists = |name: &str| names.iter().any(|f| f.name.eq_ignore_ascii_case(name));
         let mut folders = Vec::new();
         for folder in &self.settings.folders {
             if !exists(folder) {
@@ -427,11 +498,7 @@ impl ImapInbox {
         let junk = match &self.settings.junk_folder {
             Some(name) if exists(name) => Some(name.clone()),
             Some(name) => return Err(InboxError::NoFolder { folder: name.clone() }),
-            None => names
-                .iter()
-                .find(|(_, junk)| *junk)
-                .map(|(n, _)| n.clone())
-                .or_else(|| JUNK_NAMES.iter().find(|j| exists(j)).map(|j| j.to_string())),
+            None => names.iter().find(|f| f.junk).map(|f| f.name.clone()).or_else(|| junk_by_name(&names)),
         };
         if let Some(junk) = junk
             && !folders.iter().any(|(f, _)| f == &junk)
@@ -625,9 +692,10 @@ impl ImapInbox {
     }
 
     /// The wait's result: the chosen message fetched whole (`BODY.PEEK[]`, within `max_message_size`).
-    async fn finish(&mut self, choice: Choice<Pending>) -> Result<Waited, InboxError> {
-        let (chosen, foreign, unread) = choice.finish();
-        let Some(p) = chosen else { return Ok(Waited { found: None, foreign, unread }) };
+    async fn finish(&mut self, waiting: &mut Waiting<'_>) -> Result<Waited, InboxError> {
+        let notes = std::mem::take(&mut waiting.notes);
+        let (chosen, foreign, unread) = std::mem::take(&mut waiting.choice).finish();
+        let Some(p) = chosen else { return Ok(Waited { found: None, foreign, unread, notes }) };
         if self.examined.as_deref() != Some(p.folder.as_str()) {
             self.examine(&p.folder, p.uid_validity).await?;
         }
@@ -646,69 +714,182 @@ impl ImapInbox {
             ses_message_id: p.ses_message_id,
             raw,
         };
-        Ok(Waited { found: Some(found), foreign, unread })
+        Ok(Waited { found: Some(found), foreign, unread, notes })
     }
 
-    /// Waits for the probe's mail in every watched folder. The first folder is watched with IDLE when the
-    /// server offers it (woken at once by EXISTS); every folder is re-checked on each wake and at least every
-    /// `poll_interval` (NOOP polling where IDLE is unavailable; Gmail reports new mail on NOOP), and at once
-    /// while a look left new UIDs unlisted. A candidate without SES's Message-ID form decides only when
-    /// nothing better arrived by the deadline.
+    /// Waits for the probe's mail in every watched folder, read-only: every folder is only EXAMINEd
+    /// (RFC 3501 §6.3.2: no flag changes, `\Recent` left to other clients) and messages are read with
+    /// `BODY.PEEK`. The first folder is watched with IDLE (RFC 2177) when the server offers it, woken at
+    /// once by EXISTS; the Junk folder is watched with IDLE too, on a second session of the same login
+    /// ([`ImapInbox::junk_watcher`], made when the first look found nothing and logged out at the end),
+    /// when `max_connections` leaves room for one — else it is re-checked every `poll_interval`, and the
+    /// notes say so. Every folder is re-checked on each wake and at least every `poll_interval` (NOOP
+    /// polling where IDLE is unavailable; Gmail reports new mail on NOOP), and at once while a look left
+    /// new UIDs unlisted. A candidate without SES's Message-ID form decides only when nothing better arrived
+    /// by the deadline.
     pub async fn wait(
         &mut self,
         baseline: &Baseline,
         matcher: &Matcher,
         deadline: tokio::time::Instant,
     ) -> Result<Waited, InboxError> {
-        let r = self.wait_inner(baseline, matcher, deadline).await;
+        let mut waiting = Waiting::new(baseline, matcher, deadline);
+        let mut watcher: Option<ImapInbox> = None;
+        let mut sought = false;
+        let result = loop {
+            match self.look_boxed(&mut waiting).await {
+                Ok(Some(waited)) => break Ok(waited),
+                Ok(None) => {}
+                Err(e) => break Err(e),
+            }
+            if !std::mem::replace(&mut sought, true) && self.junk_watch().is_some() {
+                if self.settings.max_connections < 2 {
+                    waiting.notes.push(self.polled_note("imap.max_connections = 1 leaves no second connection"));
+                } else {
+                    match boxed(self.junk_watcher()).await {
+                        Ok(w) => watcher = Some(w),
+                        Err(e) => waiting.notes.push(self.polled_note(&format!("its second connection failed: {e}"))),
+                    }
+                }
+            }
+            if watcher.as_ref().is_some_and(|w| !w.reusable()) {
+                watcher = None;
+                waiting.notes.push(self.polled_note("its second connection failed during the wait"));
+            }
+            if let Err(e) = self.pause_boxed(&mut waiting, watcher.as_mut()).await {
+                break Err(e);
+            }
+        };
+        if let Some(w) = watcher {
+            w.logout().await;
+        }
+        result
+    }
+
+    /// The Junk folder, when it would be watched by a second session: the run waits with IDLE and the Junk
+    /// folder is not the first folder (which the run's own session IDLEs on).
+    pub fn junk_watch(&self) -> Option<&str> {
+        if !self.uses_idle() {
+            return None;
+        }
+        self.folders.iter().skip(1).find(|(_, junk)| *junk).map(|(f, _)| f.as_str())
+    }
+
+    /// The note of a run whose Junk folder is re-checked every `poll_interval` instead of watched.
+    pub fn polled_note(&self, why: &str) -> String {
+        let junk = self.junk_watch().unwrap_or("Junk");
+        format!(
+            "{junk} was re-checked every {} instead of watched with IDLE ({why}): mail landing there is seen up \
+             to that much later",
+            crate::duration::show(self.settings.poll_interval)
+        )
+    }
+
+    /// A second session of this login (same settings, TLS configuration and OAuth2 tokens) for watching the
+    /// Junk folder.
+    pub async fn junk_watcher(&self) -> Result<ImapInbox, InboxError> {
+        ImapInbox::connect_with(&self.settings, self.tls.clone(), &self.tokens).await
+    }
+
+    /// [`ImapInbox::look`] on the heap. A run's whole future is polled on its task's stack, and a debug build
+    /// keeps every temporary of a poll in its frame: the steps of a wait are made in a function of their own,
+    /// so a waiting loop's frame holds a pointer, not the step.
+    pub fn look_boxed<'s>(
+        &'s mut self,
+        waiting: &'s mut Waiting<'_>,
+    ) -> BoxFuture<'s, Result<Option<Waited>, InboxError>> {
+        Box::pin(self.look(waiting))
+    }
+
+    /// [`ImapInbox::pause`] on the heap ([`ImapInbox::look_boxed`] says why).
+    pub fn pause_boxed<'s>(
+        &'s mut self,
+        waiting: &'s mut Waiting<'_>,
+        watcher: Option<&'s mut ImapInbox>,
+    ) -> BoxFuture<'s, Result<(), InboxError>> {
+        Box::pin(self.pause(waiting, watcher))
+    }
+
+    /// [`ImapInbox::wait`] on the heap ([`ImapInbox::look_boxed`] says why).
+    pub fn wait_boxed<'s>(
+        &'s mut self,
+        baseline: &'s Baseline,
+        matcher: &'s Matcher,
+        deadline: tokio::time::Instant,
+    ) -> BoxFuture<'s, Result<Waited, InboxError>> {
+        Box::pin(self.wait(baseline, matcher, deadline))
+    }
+
+    /// One look at every watched folder, repeated at once while a look left new UIDs unlisted: the wait's
+    /// result when it is over (the probe's mail chosen, or the deadline passed), else `None`: pause.
+    pub async fn look(&mut self, waiting: &mut Waiting<'_>) -> Result<Option<Waited>, InboxError> {
+        let r = self.look_inner(waiting).await;
         self.note(r)
     }
 
-    async fn wait_inner(
-        &mut self,
-        baseline: &Baseline,
-        matcher: &Matcher,
-        deadline: tokio::time::Instant,
-    ) -> Result<Waited, InboxError> {
-        let primary = baseline.folders.first().cloned();
-        let mut next: Vec<u32> = baseline.folders.iter().map(|m| m.uid_next.unwrap_or(1)).collect();
-        let mut choice = Choice::default();
+    async fn look_inner(&mut self, waiting: &mut Waiting<'_>) -> Result<Option<Waited>, InboxError> {
         loop {
             let mut more = false;
-            for (mark, next) in baseline.folders.iter().zip(next.iter_mut()) {
-                more |= self.check_folder(mark, matcher, next, &mut choice).await?;
-                if choice.settled() {
-                    return self.finish(choice).await;
+            for (mark, next) in waiting.baseline.folders.iter().zip(waiting.next.iter_mut()) {
+                more |= self.check_folder(mark, waiting.matcher, next, &mut waiting.choice).await?;
+                if waiting.choice.settled() {
+                    return self.finish(waiting).await.map(Some);
                 }
             }
-            let now = tokio::time::Instant::now();
-            if now >= deadline {
-                return self.finish(choice).await;
+            if tokio::time::Instant::now() >= waiting.deadline {
+                return self.finish(waiting).await.map(Some);
             }
-            if more {
-                continue;
-            }
-            let pause = self.settings.poll_interval.min(deadline - now);
-            match (&primary, self.uses_idle()) {
-                (Some(mark), true) => self.idle_once(&mark.folder, pause).await?,
-                _ => {
-                    self.begin("NOOP", budget::ANSWER);
-                    timed("NOOP", self.session()?.noop()).await?;
-                    tokio::time::sleep(pause).await;
-                }
+            if !more {
+                return Ok(None);
             }
         }
     }
 
-    /// One IDLE on `folder` for at most `pause`, ended early by any server event. Skipped when the folder's
-    /// UIDNEXT moved since its last check: mail that arrived in between was already reported in this
+    /// Waits until the next look: IDLE on the first folder — and on the Junk folder on `watcher`, a second
+    /// session of this login, when there is one — or NOOP and a sleep without IDLE; at most `poll_interval`.
+    /// Trouble on `watcher` is left in its state ([`ImapInbox::reusable`]); only this session's fails.
+    pub async fn pause(
+        &mut self,
+        waiting: &mut Waiting<'_>,
+        watcher: Option<&mut ImapInbox>,
+    ) -> Result<(), InboxError> {
+        let now = tokio::time::Instant::now();
+        let pause = self.settings.poll_interval.min(waiting.deadline.saturating_duration_since(now));
+        let primary = waiting.baseline.folders.first().map(|m| m.folder.clone());
+        let junk = self.junk_watch().map(str::to_string);
+        let r = match (primary, self.uses_idle(), watcher, junk) {
+            (Some(folder), true, Some(w), Some(junk)) => self.idle_pair(&folder, w, &junk, pause).await,
+            (Some(folder), true, _, _) => self.idle_once(&folder, pause).await,
+            _ => self.noop_and_sleep(pause).await,
+        };
+        self.note(r)
+    }
+
+    /// NOOP (new mail is reported in its answer, RFC 3501 §6.1.2), then `pause`.
+    async fn noop_and_sleep(&mut self, pause: Duration) -> Result<(), InboxError> {
+        self.begin("NOOP", budget::ANSWER);
+        timed("NOOP", self.session()?.noop()).await?;
+        tokio::time::sleep(pause).await;
+        Ok(())
+    }
+
+    /// `folder`'s UIDNEXT at its last check in this wait (`None`: not checked; `Some(None)`: no UIDNEXT).
+    fn checked(&self, folder: &str) -> Option<Option<u32>> {
+        self.checked_uid_next.iter().find(|(f, _)| f == folder).map(|(_, n)| *n)
+    }
+
+    /// EXAMINE `folder` and enter IDLE on it — unless its UIDNEXT moved since `checked`, the one seen at its
+    /// last check: then `None`, look again at once. Mail that arrived in between was already reported in this
     /// EXAMINE's response (RFC 3501 §6.3.2) and a server announces a size change once (RFC 3501 §5.2), so
-    /// IDLE would not wake for it and the probe would find it only after `pause`.
-    async fn idle_once(&mut self, folder: &str, pause: Duration) -> Result<(), InboxError> {
+    /// IDLE would not wake for it and the probe would find it only after the pause.
+    async fn enter_idle(
+        &mut self,
+        folder: &str,
+        checked: Option<Option<u32>>,
+    ) -> Result<Option<IdleHandle>, InboxError> {
         let mailbox = self.examine(folder, None).await?;
-        let checked = self.checked_uid_next.iter().find(|(f, _)| f == folder).map(|(_, n)| *n);
         if checked.is_some_and(|n| n != mailbox.uid_next) {
-            return Ok(());
+            return Ok(None);
         }
         let session = self
             .session
@@ -717,26 +898,93 @@ impl ImapInbox {
         self.budget.allow("IDLE", budget::ANSWER);
         let mut handle = session.idle();
         timed("IDLE", handle.init()).await?;
-        let (wait, _stop) = handle.wait_with_timeout(pause);
+        Ok(Some(handle))
+    }
+
+    /// One IDLE on `folder` for at most `pause`, ended early by any server event; skipped when the folder
+    /// moved since its last check ([`ImapInbox::enter_idle`]).
+    async fn idle_once(&mut self, folder: &str, pause: Duration) -> Result<(), InboxError> {
+        let Some(mut handle) = self.enter_idle(folder, self.checked(folder)).await? else { return Ok(()) };
+        let (wait, stop) = handle.wait_with_timeout(pause);
         let woke = tokio::time::timeout(pause + COMMAND_TIMEOUT, wait).await;
+        drop(stop);
         let session = timed("DONE", handle.done()).await?;
         self.session = Some(session);
-        match woke {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(InboxError::Protocol { command: "IDLE".into(), detail: e.to_string() }),
-            Err(_) => Err(InboxError::Timeout(pause + COMMAND_TIMEOUT)),
+        idle_woke(woke, pause)
+    }
+
+    /// IDLE on `folder` on this session and on `junk` on `watcher`, at once, for at most `pause`: whichever
+    /// hears from its server first ends both (DONE on each), so mail landing in Junk wakes the wait as fast
+    /// as mail in the first folder. Skipped when either folder moved since its last check. Trouble on
+    /// `watcher` is left in its state ([`ImapInbox::reusable`]) for the caller; this session's fails the wait.
+    async fn idle_pair(
+        &mut self,
+        folder: &str,
+        watcher: &mut ImapInbox,
+        junk: &str,
+        pause: Duration,
+    ) -> Result<(), InboxError> {
+        let Some(mut handle) = self.enter_idle(folder, self.checked(folder)).await? else { return Ok(()) };
+        let entered = watcher.enter_idle(junk, self.checked(junk)).await;
+        let entered = watcher.note(entered);
+        let mut junk_handle = match entered {
+            Ok(Some(h)) => h,
+            // Junk moved since its check (look again at once), or the watcher failed (its state says so).
+            Ok(None) | Err(_) => {
+                let session = timed("DONE", handle.done()).await?;
+                self.session = Some(session);
+                return Ok(());
+            }
+        };
+        let (woke, junk_woke) = {
+            let (wait, stop) = handle.wait_with_timeout(pause);
+            let (junk_wait, junk_stop) = junk_handle.wait_with_timeout(pause);
+            let both = futures::future::select(Box::pin(wait), Box::pin(junk_wait));
+            let first = tokio::time::timeout(pause + COMMAND_TIMEOUT, both).await;
+            // The other wait is dropped unfinished: its stream keeps whatever it had half read.
+            drop((stop, junk_stop));
+            match first {
+                Ok(futures::future::Either::Left((woke, _))) => (Ok(woke), None),
+                Ok(futures::future::Either::Right((junk_woke, _))) => {
+                    (Ok(Ok(IdleResponse::ManualInterrupt)), Some(junk_woke))
+                }
+                Err(elapsed) => (Err(elapsed), None),
+            }
+        };
+        if let Some(Err(e)) = junk_woke {
+            // The watcher's connection broke: no DONE on it, it is dropped by the caller.
+            let _ = watcher.note::<()>(Err(InboxError::Protocol { command: "IDLE".into(), detail: e.to_string() }));
+            drop(junk_handle);
+            self.session = Some(timed("DONE", handle.done()).await?);
+            return idle_woke(woke, pause);
         }
+        let (done, junk_done) = tokio::join!(timed("DONE", handle.done()), timed("DONE", junk_handle.done()));
+        if let Ok(session) = watcher.note(junk_done) {
+            watcher.session = Some(session);
+        }
+        self.session = Some(done?);
+        idle_woke(woke, pause)
     }
 
     async fn remove(&mut self, folder: &str, uids: &[u32], how: &Cleanup) -> Result<(), InboxError> {
         if uids.is_empty() || matches!(how, Cleanup::Keep) {
             return Ok(());
         }
-        let set = uid_set(uids);
+        // Read-write only for this: SELECT (RFC 3501 §6.3.1), the probe's own UIDs changed, then back to
+        // read-only at once (EXAMINE deselects without expunging, §6.3.2), so the session never holds a
+        // folder read-write while it waits or idles in the pool — a read-write session takes the `\Recent`
+        // of mail that arrives meanwhile from the user's own client (§2.3.2).
         self.begin("SELECT", budget::ANSWER);
         self.examined = None;
         timed("SELECT", self.session()?.select(folder)).await?;
-        self.examined = Some(folder.to_string());
+        self.change(folder, uids, how).await?;
+        self.examine(folder, None).await?;
+        Ok(())
+    }
+
+    /// Moves, or flags and expunges, `uids` of the SELECTed `folder`.
+    async fn change(&mut self, folder: &str, uids: &[u32], how: &Cleanup) -> Result<(), InboxError> {
+        let set = uid_set(uids);
         if let Cleanup::MoveTo(target) = how {
             if self.moves {
                 self.begin("UID MOVE", budget::ANSWER);
@@ -839,6 +1087,23 @@ impl ImapInbox {
     }
 }
 
+/// `f` on the heap, made in this frame rather than the caller's.
+fn boxed<'a, T>(f: impl Future<Output = T> + Send + 'a) -> BoxFuture<'a, T> {
+    Box::pin(f)
+}
+
+/// The end of one IDLE: woken, timed out or stopped are all fine; an error or no answer at all is not.
+fn idle_woke(
+    woke: Result<Result<IdleResponse, async_imap::error::Error>, tokio::time::error::Elapsed>,
+    pause: Duration,
+) -> Result<(), InboxError> {
+    match woke {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(InboxError::Protocol { command: "IDLE".into(), detail: e.to_string() }),
+        Err(_) => Err(InboxError::Timeout(pause + COMMAND_TIMEOUT)),
+    }
+}
+
 /// The batches of one look at a folder whose next unlisted UID is `next` and whose highest UID is `last`:
 /// `(from, to)` ranges of at most [`ENVELOPE_BATCH`] UIDs covering at most [`NEW_PER_LOOK`], and whether
 /// UIDs are left for the next look.
@@ -911,6 +1176,35 @@ mod tests {
         assert_eq!(batches.last(), Some(&(NEW_PER_LOOK - ENVELOPE_BATCH + 1, NEW_PER_LOOK)));
         assert!(more, "the rest is left for the next look");
         assert_eq!(look(u32::MAX - 2, u32::MAX - 1), (vec![(u32::MAX - 2, u32::MAX - 1)], false), "no overflow");
+    }
+
+    /// Junk by name, for servers without SPECIAL-USE: the well-known names in their order, the leaf
+    /// case-insensitive, at the top or under the `INBOX` prefix in the server's own separator.
+    #[test]
+    fn junk_is_found_by_name_under_the_namespace_the_server_lists() {
+        let folder = |name: &str, separator: Option<char>| ListedFolder { name: name.into(), separator, junk: false };
+        let dot = |names: &[&str]| names.iter().map(|n| folder(n, Some('.'))).collect::<Vec<_>>();
+        let slash = |names: &[&str]| names.iter().map(|n| folder(n, Some('/'))).collect::<Vec<_>>();
+        let cases: Vec<(&str, Vec<ListedFolder>, Option<&str>)> = vec![
+            ("plain Junk", slash(&["INBOX", "Sent", "Junk"]), Some("Junk")),
+            ("Courier / Cyrus INBOX. prefix", dot(&["INBOX", "INBOX.Sent", "INBOX.Junk"]), Some("INBOX.Junk")),
+            ("INBOX/ prefix", slash(&["INBOX", "INBOX/Junk"]), Some("INBOX/Junk")),
+            ("Spam under INBOX.", dot(&["INBOX", "INBOX.Spam"]), Some("INBOX.Spam")),
+            ("leaf case-insensitive", dot(&["INBOX", "inbox.junk"]), Some("inbox.junk")),
+            ("Outlook", slash(&["Inbox", "Junk Email"]), Some("Junk Email")),
+            ("Gmail", slash(&["INBOX", "[Gmail]", "[Gmail]/Spam"]), Some("[Gmail]/Spam")),
+            ("Gmail's name in a dot hierarchy", dot(&["INBOX", "[Gmail].Spam"]), Some("[Gmail].Spam")),
+            ("Yahoo", slash(&["Inbox", "Bulk"]), Some("Bulk")),
+            ("Junk before Spam whatever the order", dot(&["INBOX", "INBOX.Spam", "INBOX.Junk"]), Some("INBOX.Junk")),
+            ("not deeper than INBOX's children", dot(&["INBOX", "INBOX.Archive.Junk"]), None),
+            ("not under another parent", slash(&["INBOX", "Archive/Junk"]), None),
+            ("not a name that only contains it", slash(&["INBOX", "Junkyard"]), None),
+            ("INBOX alone is not Junk", dot(&["INBOX", "INBOX."]), None),
+            ("flat namespace", vec![folder("INBOX", None), folder("Spam", None)], Some("Spam")),
+        ];
+        for (name, listed, expected) in cases {
+            assert_eq!(junk_by_name(&listed).as_deref(), expected, "{name}");
+        }
     }
 
     #[test]

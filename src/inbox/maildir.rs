@@ -185,10 +185,10 @@ impl MaildirInbox {
                     ses_message_id,
                     raw,
                 };
-                return Ok(Waited { found: Some(found), foreign, unread });
+                return Ok(Waited { found: Some(found), foreign, unread, notes: Vec::new() });
             }
             if last_look {
-                return Ok(Waited { found: None, foreign, unread });
+                return Ok(Waited { found: None, foreign, unread, notes: Vec::new() });
             }
             tokio::time::sleep(self.poll).await;
         }

@@ -89,6 +89,8 @@ pub struct Waited {
     pub foreign: Vec<String>,
     /// Candidates over `max_message_size`, and Maildir entries that are not regular files.
     pub unread: Vec<String>,
+    /// How the wait watched, where it fell short of the usual (the Junk folder polled, not watched).
+    pub notes: Vec<String>,
 }
 
 /// The most a message may be for the probe to read it, unless `max_message_size` says otherwise: probe
@@ -200,7 +202,7 @@ impl Inbox {
         deadline: tokio::time::Instant,
     ) -> Result<Waited, InboxError> {
         match self {
-            Inbox::Pooled(p) => p.inbox()?.wait(baseline, matcher, deadline).await,
+            Inbox::Pooled(p) => p.wait(baseline, matcher, deadline).await,
             Inbox::Maildir(m) => m.wait(baseline, matcher, deadline).await,
         }
     }

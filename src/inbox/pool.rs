@@ -17,6 +17,9 @@
 //!   whose first command (the baseline) fails is replaced once by a fresh connection too;
 //! * a session that saw any error is never reused; capabilities and folders are remembered with the
 //!   session, per-run state is reset ([`ImapInbox::prepare_reuse`]);
+//! * a run that has to wait also takes a second connection of its login, without waiting for one, to IDLE
+//!   on the Junk folder ([`PooledInbox::wait`]), and gives it back like any session when the wait ends;
+//!   with none free the Junk folder is re-checked every `poll_interval` and the run's notes say so;
 //! * the rustls `ClientConfig` (root store plus `ca_file`) is built once per `ca_file`.
 //!
 //! The one-shot `probe --pool` uses [`ImapPool::one_shot`]: connect, run, LOGOUT, as before.
@@ -29,9 +32,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_rustls::rustls;
 
-use super::imap::{ImapInbox, tls_config};
+use super::imap::{ImapInbox, Waiting, tls_config};
 use super::oauth2::TokenCache;
-use super::{Baseline, InboxError};
+use super::{Baseline, InboxError, Matcher, Waited};
 use crate::config::{ImapAuth, ImapSettings, OAuth2Settings};
 use crate::metrics::ImapMetrics;
 use crate::secret::SecretSource;
@@ -360,6 +363,10 @@ impl ImapPool {
     }
 }
 
+fn lost() -> InboxError {
+    InboxError::Protocol { command: "session".into(), detail: "connection lost".into() }
+}
+
 /// Where a checked-out session returns to.
 struct Home {
     mailbox: Arc<Mailbox>,
@@ -381,9 +388,7 @@ pub struct PooledInbox {
 impl PooledInbox {
     /// The session.
     pub fn inbox(&mut self) -> Result<&mut ImapInbox, InboxError> {
-        self.inbox
-            .as_mut()
-            .ok_or_else(|| InboxError::Protocol { command: "session".into(), detail: "connection lost".into() })
+        self.inbox.as_mut().ok_or_else(lost)
     }
 
     /// Connects afresh on the slot this run holds.
@@ -396,6 +401,104 @@ impl PooledInbox {
         self.inbox = Some(inbox);
         self.reused = false;
         Ok(())
+    }
+
+    /// [`ImapInbox::wait`], with the Junk folder watched by a second session of this login taken from the
+    /// pool like any other — an idle one, else a new connection — when one is free within
+    /// `max_connections`; it never waits for one (the trigger is already sent). After the wait it goes back
+    /// to the pool, or is closed, as a run's session does. Without a free connection the Junk folder is
+    /// re-checked every `poll_interval` and the notes say so. A one-shot pool opens the second session
+    /// itself and logs it out after the wait.
+    pub async fn wait(
+        &mut self,
+        baseline: &Baseline,
+        matcher: &Matcher,
+        deadline: Instant,
+    ) -> Result<Waited, InboxError> {
+        // Each step on the heap (`ImapInbox::look_boxed` says why).
+        if self.home.is_none() {
+            return self.inbox()?.wait_boxed(baseline, matcher, deadline).await;
+        }
+        let mut waiting = Waiting::new(baseline, matcher, deadline);
+        let mut watcher: Option<PooledInbox> = None;
+        let mut sought = false;
+        let result = loop {
+            match self.inbox()?.look_boxed(&mut waiting).await {
+                Ok(Some(waited)) => break Ok(waited),
+                Ok(None) => {}
+                Err(e) => break Err(e),
+            }
+            if !std::mem::replace(&mut sought, true) && self.inbox()?.junk_watch().is_some() {
+                match self.second_boxed().await {
+                    Ok(w) => watcher = Some(w),
+                    Err(why) => waiting.notes.push(self.inbox()?.polled_note(&why)),
+                }
+            }
+            if watcher.as_ref().is_some_and(|w| !w.inbox.as_ref().is_some_and(ImapInbox::reusable)) {
+                if let Some(w) = watcher.take() {
+                    w.close().await;
+                }
+                waiting.notes.push(self.inbox()?.polled_note("its second connection failed during the wait"));
+            }
+            let session = watcher.as_mut().and_then(|w| w.inbox.as_mut());
+            let Some(inbox) = self.inbox.as_mut() else { break Err(lost()) };
+            if let Err(e) = inbox.pause_boxed(&mut waiting, session).await {
+                break Err(e);
+            }
+        };
+        if let Some(w) = watcher {
+            w.close().await;
+        }
+        result
+    }
+
+    /// [`PooledInbox::second`] on the heap (`ImapInbox::look_boxed` says why).
+    fn second_boxed(&self) -> futures::future::BoxFuture<'_, Result<PooledInbox, String>> {
+        Box::pin(self.second())
+    }
+
+    /// A second session of this run's login, without waiting: an idle one (NOOP-checked when it idled
+    /// long), else a new connection when fewer than `max_connections` are open. `Err` says why there is none.
+    async fn second(&self) -> Result<PooledInbox, String> {
+        let Some(home) = &self.home else { return Err("no pool".into()) };
+        let mailbox = home.mailbox.clone();
+        let timings = mailbox.timings;
+        let (take, expired) = {
+            let mut slots = mailbox.lock();
+            slots.limit(self.settings.max_connections);
+            let expired = slots.expire(Instant::now(), timings.max_idle_age);
+            (slots.take(Instant::now()), expired)
+        };
+        if !expired.is_empty() {
+            let mailbox = mailbox.clone();
+            tokio::spawn(async move { mailbox.close_all(expired, "expired").await });
+        }
+        let mut second = PooledInbox {
+            inbox: None,
+            settings: self.settings.clone(),
+            home: Some(Home { mailbox: mailbox.clone(), tls: home.tls.clone(), tokens: home.tokens.clone() }),
+            reused: false,
+        };
+        match take {
+            Take::Full(max) => {
+                // Nothing was taken: the slot is not this one's to release.
+                second.home = None;
+                return Err(format!("all {max} connections of imap.max_connections were in use"));
+            }
+            Take::Idle(mut inbox, idle_for) => {
+                let alive = idle_for <= timings.check_after || inbox.noop().await.is_ok();
+                if alive && inbox.prepare_reuse(&self.settings).await.is_ok() {
+                    mailbox.metrics.reused(&mailbox.label);
+                    second.inbox = Some(inbox);
+                    second.reused = true;
+                    return Ok(second);
+                }
+                mailbox.metrics.discarded(&mailbox.label, "dead");
+            }
+            Take::Open => {}
+        }
+        second.connect().await.map_err(|e| format!("its second connection failed: {e}"))?;
+        Ok(second)
     }
 
     /// [`ImapInbox::baseline`]; when a reused session fails it (the server dropped the connection while

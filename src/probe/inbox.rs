@@ -109,6 +109,7 @@ pub async fn wait(
         .map_err(|e| Cause::new(Code::MailboxLost).detail(e.to_string()))?;
     opened.notes.extend(waited.foreign.iter().map(|f| format!("foreign mail: {f}")));
     opened.notes.extend(waited.unread);
+    opened.notes.extend(waited.notes);
     let Some(found) = waited.found else {
         let m = &opened.matcher;
         let detail = format!("no mail from {} to {} within {}", m.from, m.to, duration::show(timeout));

@@ -14,6 +14,7 @@ use cognito_delivery_probe::doctor::imap::oauth2_check;
 use cognito_delivery_probe::inbox::InboxError;
 use cognito_delivery_probe::inbox::imap::ImapInbox;
 use cognito_delivery_probe::inbox::oauth2::TokenCache;
+use std::sync::Arc;
 
 use testkit::dovecot::{Dovecot, Options};
 use testkit::monitor::{self, metric, sigterm, wait_for};
@@ -66,7 +67,7 @@ fn settings_with(dovecot: &Dovecot, section: &str) -> ImapSettings {
     settings
 }
 
-async fn logs_in(dovecot: &Dovecot, settings: &ImapSettings, tokens: &TokenCache, case: &str) {
+async fn logs_in(dovecot: &Dovecot, settings: &ImapSettings, tokens: &Arc<TokenCache>, case: &str) {
     let mut inbox = match ImapInbox::connect_with(settings, None, tokens).await {
         Ok(inbox) => inbox,
         Err(e) => panic!("{case}: XOAUTH2 login failed: {e}\n{}", dovecot.log()),
@@ -84,7 +85,7 @@ async fn each_grant_gets_a_token_the_server_accepts() {
     assert_eq!(dovecot.username, USER);
 
     let refresh = settings_with(&dovecot, &refresh_section(dir.path(), &endpoint));
-    logs_in(&dovecot, &refresh, &TokenCache::default(), "refresh_token").await;
+    logs_in(&dovecot, &refresh, &Arc::default(), "refresh_token").await;
     assert_eq!(endpoint.issued("refresh_token"), 1);
 
     // A service account's JSON key whose token_uri is the endpoint: domain-wide delegation as `probe`.
@@ -100,7 +101,7 @@ async fn each_grant_gets_a_token_the_server_accepts() {
         &dovecot,
         &format!("grant = \"service_account\"\nkey = {{ file = {} }}\n", toml_path(&dir.path().join("sa.json"))),
     );
-    logs_in(&dovecot, &sa, &TokenCache::default(), "service_account").await;
+    logs_in(&dovecot, &sa, &Arc::default(), "service_account").await;
     assert_eq!(endpoint.issued(JWT_BEARER), 1, "the endpoint verified the signed assertion");
 
     let app_secret = settings_with(
@@ -112,7 +113,7 @@ async fn each_grant_gets_a_token_the_server_accepts() {
             toml_path(&dir.path().join("client-secret"))
         ),
     );
-    logs_in(&dovecot, &app_secret, &TokenCache::default(), "client_credentials with a secret").await;
+    logs_in(&dovecot, &app_secret, &Arc::default(), "client_credentials with a secret").await;
 
     std::fs::write(dir.path().join("cert-key.pem"), &key.private_pem).unwrap();
     let app_cert = settings_with(
@@ -125,7 +126,7 @@ async fn each_grant_gets_a_token_the_server_accepts() {
             key.thumbprint_hex
         ),
     );
-    logs_in(&dovecot, &app_cert, &TokenCache::default(), "client_credentials with a certificate").await;
+    logs_in(&dovecot, &app_cert, &Arc::default(), "client_credentials with a certificate").await;
     assert_eq!(endpoint.issued("client_credentials"), 2, "secret and certificate assertion both accepted");
     assert_eq!(endpoint.introspections().1, 0, "Dovecot never saw an inactive token");
 }
@@ -137,7 +138,7 @@ async fn a_cached_token_serves_logins_until_its_margin_and_a_rotated_refresh_tok
     let endpoint = TokenEndpoint::start(grants(None, 8));
     let dovecot = Dovecot::start_with(&oauth2_dovecot(&endpoint));
     let settings = settings_with(&dovecot, &refresh_section(dir.path(), &endpoint));
-    let tokens = TokenCache::default();
+    let tokens = Arc::new(TokenCache::default());
 
     logs_in(&dovecot, &settings, &tokens, "first").await;
     logs_in(&dovecot, &settings, &tokens, "second, cached").await;
@@ -157,7 +158,7 @@ async fn a_token_the_server_refuses_is_reported_with_its_challenge_and_replaced_
     let endpoint = TokenEndpoint::start(grants(None, 3600));
     let dovecot = Dovecot::start_with(&oauth2_dovecot(&endpoint));
     let settings = settings_with(&dovecot, &refresh_section(dir.path(), &endpoint));
-    let tokens = TokenCache::default();
+    let tokens = Arc::new(TokenCache::default());
     logs_in(&dovecot, &settings, &tokens, "first").await;
 
     // The cached token is still fresh for the probe, but the provider no longer accepts it.
@@ -393,7 +394,7 @@ async fn after_authenticate_a_real_command_must_succeed_before_the_login_counts(
     let endpoint = TokenEndpoint::start(grants(None, 3600));
     let dovecot = Dovecot::start_with(&Options { rawlog: true, ..oauth2_dovecot(&endpoint) });
     let settings = settings_with(&dovecot, &refresh_section(dir.path(), &endpoint));
-    logs_in(&dovecot, &settings, &TokenCache::default(), "login").await;
+    logs_in(&dovecot, &settings, &Arc::default(), "login").await;
     // Dovecot's rawlog starts once the login is done: its first command is the probe's check.
     let rawlog = dovecot.rawlog_dir.as_ref().expect("rawlog");
     let mut first = Vec::new();

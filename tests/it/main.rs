@@ -16,6 +16,7 @@ mod emf;
 mod imap_auth;
 mod imap_hostile;
 mod imap_inbox;
+mod imap_junk;
 mod imap_oauth2;
 mod imap_pool;
 mod lint_terraform;

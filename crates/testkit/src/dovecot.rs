@@ -62,6 +62,13 @@ pub struct Options {
     pub rawlog: bool,
     /// Extra `dovecot.conf` lines, e.g. `maildir_very_dirty_syncs = yes`.
     pub extra_config: Vec<String>,
+    /// The personal namespace's hierarchy separator (default `/`), e.g. `.` as Courier and Cyrus use.
+    pub namespace_separator: Option<char>,
+    /// The personal namespace's prefix (RFC 2342; default none), e.g. `INBOX.` as Courier and Cyrus without
+    /// altnamespace use: then the Junk folder is `INBOX.Junk`.
+    pub namespace_prefix: Option<String>,
+    /// The Junk folder without SPECIAL-USE `\Junk` (RFC 6154), as on servers that mark none.
+    pub junk_without_special_use: bool,
 }
 
 /// Who Dovecot's processes and the mail user run as.
@@ -183,8 +190,18 @@ impl Dovecot {
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).and_then(|l| l.local_addr()).expect("free port").port();
         let log_path = root.join("dovecot.log");
         let conf = root.join("dovecot.conf");
-        let mut text =
-            config(&root, &accounts, &ca, &maildir, &users, &log_path, port, oauth2.as_deref(), rawlog_dir.as_deref());
+        let mut text = config(
+            &root,
+            &accounts,
+            &ca,
+            &maildir,
+            &users,
+            &log_path,
+            port,
+            oauth2.as_deref(),
+            rawlog_dir.as_deref(),
+            &namespace(options),
+        );
         for line in &options.extra_config {
             text.push_str(line);
             text.push('\n');
@@ -396,6 +413,17 @@ fn oauth2_config(introspection_url: &str) -> String {
     )
 }
 
+/// The `namespace inbox` block: INBOX, and Junk (created on login) under the options' separator and prefix.
+fn namespace(options: &Options) -> String {
+    let prefix = options.namespace_prefix.as_ref().map(|p| format!("  prefix = {p}\n")).unwrap_or_default();
+    let special_use = if options.junk_without_special_use { "" } else { "    special_use = \\Junk\n" };
+    format!(
+        "namespace inbox {{\n  inbox = yes\n  separator = {sep}\n{prefix}  mailbox Junk {{\n{special_use}    auto = \
+         subscribe\n  }}\n}}\n",
+        sep = options.namespace_separator.unwrap_or('/'),
+    )
+}
+
 #[allow(clippy::too_many_arguments)] // one value per placeholder of the template
 fn config(
     root: &Path,
@@ -407,6 +435,7 @@ fn config(
     port: u16,
     oauth2: Option<&Path>,
     rawlog_dir: Option<&Path>,
+    namespace: &str,
 ) -> String {
     let rawlog = rawlog_dir.map(|d| format!("rawlog_dir = {}\n", d.display())).unwrap_or_default();
     // The oauth2 passdb answers only the token mechanisms; LOGIN/PLAIN stay on the passwd-file.
@@ -452,15 +481,7 @@ userdb {{
   driver = passwd-file
   args = username_format=%u {users}
 }}
-namespace inbox {{
-  inbox = yes
-  separator = /
-  mailbox Junk {{
-    special_use = \Junk
-    auto = subscribe
-  }}
-}}
-service imap-login {{
+{namespace}service imap-login {{
   chroot =
   inet_listener imap {{
     port = 0
