@@ -62,7 +62,8 @@ impl<'a> Clock<'a> {
     {
         let span = tracing::debug_span!("phase", phase = phase.name());
         let started = Instant::now();
-        let result = work.instrument(span.clone()).await;
+        // Each phase's future on the heap, so the run's own future holds a pointer per phase, not the phase.
+        let result = Box::pin(work.instrument(span.clone())).await;
         let seconds = started.elapsed().as_secs_f64();
         let total = {
             let mut timings = self.timings.lock().unwrap_or_else(|p| p.into_inner());

@@ -70,7 +70,9 @@ pub async fn run_with(probe: &ProbeFile, ctx: &RunContext<'_>, progress: Progres
     async {
         let clock = Clock::new(progress);
         let mut report = Report::new(&probe.name, &probe.pool_id, &probe.username);
-        let verdict = steps(probe, ctx, &clock, &mut report).await.unwrap_or_else(|early| early);
+        // On the heap: a run's future is large in a debug build, and a caller that awaits it inline (a
+        // test, `block_on`) would otherwise hold all of it on its thread's stack.
+        let verdict = Box::pin(steps(probe, ctx, &clock, &mut report)).await.unwrap_or_else(|early| early);
         report.conclude(verdict, clock.timings());
         tracing::info!(outcome = %report.outcome, phase = %report.phase, code = %report.diagnosis.code, "run finished");
         report
@@ -95,7 +97,7 @@ async fn steps(
     // 2. inbox (baseline) — the mailbox is open from here to the one close below, whatever happens.
     let mut slot = None;
     let verdict = match clock.phase(Phase::Inbox, inbox::open(probe, &target, ctx, &mut slot)).await {
-        Ok(opened) => after_baseline(probe, ctx, clock, report, &resolved, &target, opened).await,
+        Ok(opened) => Box::pin(after_baseline(probe, ctx, clock, report, &resolved, &target, opened)).await,
         Err(d) => Err(d),
     };
     if let Some(mailbox) = slot {
