@@ -131,6 +131,10 @@ pub struct ValidateArgs {
     /// the probe runs on).
     #[arg(long)]
     pub skip_secrets: bool,
+    /// Refuse a probe whose longest run (timeout + settle + margin) does not fit in a Lambda function's
+    /// timeout of this long (e.g. 300s; Lambda allows at most 15m).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub lambda_timeout: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Args)]

@@ -75,8 +75,6 @@ pub struct Clients {
     pub sqs: aws_sdk_sqs::Client,
     /// Cognito's notification error logs (`[cognito_logs]`).
     pub logs: aws_sdk_cloudwatchlogs::Client,
-    /// Tick claims (`--tick-table`, [`ticks`]).
-    pub dynamodb: aws_sdk_dynamodb::Client,
     /// Batched `Send` metric reads of this account and Region, shared by every probe using these clients.
     send_reader: Arc<cloudwatch::SendReader>,
     /// Clients for other Regions (an SES identity in another Region than the pool, aws.md §1.5), built once
@@ -138,7 +136,6 @@ impl Clients {
             sesv2: aws_sdk_sesv2::Client::new(&base),
             sqs: aws_sdk_sqs::Client::new(&base),
             logs: aws_sdk_cloudwatchlogs::Client::new(&base),
-            dynamodb: aws_sdk_dynamodb::Client::new(&base),
             regional: Arc::default(),
             cloudwatch_metrics,
             base,

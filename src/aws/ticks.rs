@@ -15,6 +15,10 @@
 //! Only a taken key stops a run. Any other failure (no table, no permission, DynamoDB unreachable) lets
 //! the run go ahead with a note: a second mail is better than a probe that silently stops probing.
 //! The only permission needed is `dynamodb:PutItem` on the table.
+//!
+//! The table is the runner's (the function's, the task's), not the pool's: its client has the host's
+//! standard credential chain and Region — not the probe file's `[aws]` profile, role or endpoint — and
+//! `AWS_ENDPOINT_URL_DYNAMODB` (or `AWS_ENDPOINT_URL`) for an emulator (SDK "Service-specific endpoints").
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -82,6 +86,15 @@ pub fn parse(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("{text:?} is not an RFC 3339 time like \"2026-12-02T03:10:00Z\": {e}"))
+}
+
+/// The DynamoDB client of the tick table: the host's chain and Region, else `fallback_region` (the pool's).
+pub async fn client(fallback_region: &str) -> aws_sdk_dynamodb::Client {
+    let mut conf = super::config_loader().load().await;
+    if conf.region().is_none() {
+        conf = conf.into_builder().region(aws_config::Region::new(fallback_region.to_string())).build();
+    }
+    aws_sdk_dynamodb::Client::new(&conf)
 }
 
 /// Claims `tick` for `probe`. Never fails: trouble is [`Claim::Unclaimed`].

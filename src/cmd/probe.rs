@@ -38,7 +38,7 @@ pub async fn once(
 ) -> Once {
     let mut unclaimed = None;
     if let Some(tick) = tick {
-        match ticks::claim(&clients.dynamodb, &probe.name, tick).await {
+        match ticks::claim(&ticks::client(&probe.region()).await, &probe.name, tick).await {
             Claim::Claimed => {}
             Claim::Duplicate { claimed_at } => {
                 tracing::info!(

@@ -16,6 +16,7 @@ mod imap_auth;
 mod imap_hostile;
 mod imap_inbox;
 mod imap_pool;
+mod lambda;
 mod lint_terraform;
 mod monitor;
 mod monitor_e2e;

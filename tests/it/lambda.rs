@@ -1,0 +1,266 @@
+//! The host-less path (issue 15): tick claims in DynamoDB and secrets from Secrets Manager, both on moto
+//! (an independent implementation of the AWS APIs) beside the AWS twin; `probe validate --lambda-timeout`;
+//! and the `probe-lambda` function in cargo-lambda's own emulator (`cargo lambda watch` / `invoke`).
+//!
+//! The one-shot binary and the function are started as processes, as cron, a Fargate task or Lambda
+//! start them. The tick table and the secrets are the runner's, reached with the host's AWS settings —
+//! here the SDK's service-specific endpoint variables (`AWS_ENDPOINT_URL_DYNAMODB`,
+//! `AWS_ENDPOINT_URL_SECRETS_MANAGER`) pointing at moto; the pool's reads and the trigger go through the
+//! probe file's `[aws] endpoint_url` (the twin).
+
+use std::process::{Command, Output};
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+use testkit::moto::Moto;
+
+/// The twin's production pool and its FORCE_CHANGE_PASSWORD test user (RESEND: no hourly limit).
+const PROD: &str = "us-east-1_knEL7cqS3";
+const USER: &str = "probe-prod-fcp";
+
+/// A probe file reading the twin's Maildir directly.
+fn maildir_probe(rig: &testkit::Rig, pool: &str, user: &str) -> String {
+    format!(
+        "pool_id = \"{pool}\"\nusername = \"{user}\"\ntimeout = \"3s\"\ninterval = \"5m\"\n\n{}\n{}\n\
+         [cloudwatch]\npoll_interval = \"200ms\"\nsettle = \"1s\"\n",
+        rig.aws_section(),
+        rig.maildir_section(),
+    )
+}
+
+/// The one-shot binary with test credentials and moto as DynamoDB and Secrets Manager.
+fn probe_cmd(moto: &Moto) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_probe"));
+    cmd.env("AWS_ACCESS_KEY_ID", testkit::aws::ACCESS_KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", testkit::aws::SECRET_ACCESS_KEY)
+        .env("AWS_REGION", testkit::aws::REGION)
+        .env("AWS_ENDPOINT_URL_DYNAMODB", moto.endpoint_url())
+        .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto.endpoint_url())
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_LAMBDA_FUNCTION_NAME")
+        .env_remove("ECS_CONTAINER_METADATA_URI_V4");
+    cmd
+}
+
+fn shown(out: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+async fn create_tick_table(moto: &Moto, name: &str) -> aws_sdk_dynamodb::Client {
+    let dynamodb = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+    dynamodb
+        .create_table()
+        .table_name(name)
+        .attribute_definitions(
+            AttributeDefinition::builder().attribute_name("pk").attribute_type(ScalarAttributeType::S).build().unwrap(),
+        )
+        .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().unwrap())
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("create the tick table on moto");
+    dynamodb
+}
+
+/// The issue: "the same tick twice → one mail and one run; a new tick → a second mail; table missing →
+/// mail sent and the note present".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tick_sends_one_mail_however_often_it_is_delivered() {
+    let moto = Moto::start();
+    let rig = testkit::Rig::builder().build().await;
+    let dynamodb = create_tick_table(&moto, "probe-ticks").await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("production.toml");
+    std::fs::write(&file, maildir_probe(&rig, PROD, USER)).unwrap();
+    let run = |table: &str, tick: &str| {
+        let out = probe_cmd(&moto)
+            .arg("--config")
+            .arg(&file)
+            .args(["--format", "json", "--tick-table", table, "--tick", tick])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        (out.status.code(), stdout, shown(&out))
+    };
+    let sent = || rig.control().sent().len();
+
+    let (code, first, all) = run("probe-ticks", "2026-12-02T03:10:00Z");
+    assert_eq!(code, Some(0), "{all}");
+    assert_eq!(sent(), 1, "{all}");
+    let report: serde_json::Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(report["outcome"], "ok", "{all}");
+
+    // The scheduler's redelivery of the same tick, written with another offset: no mail, no report, exit 0.
+    let (code, again, all) = run("probe-ticks", "2026-12-02T04:10:00+01:00");
+    assert_eq!(code, Some(0), "{all}");
+    assert_eq!(sent(), 1, "a duplicate tick sends nothing: {all}");
+    let duplicate: serde_json::Value = serde_json::from_str(&again).unwrap_or_else(|e| panic!("{e}: {all}"));
+    assert_eq!(duplicate["duplicate"], true, "{all}");
+    assert!(duplicate.get("outcome").is_none(), "no run, no verdict: {all}");
+
+    let item = dynamodb
+        .get_item()
+        .table_name("probe-ticks")
+        .key("pk", AttributeValue::S("production#2026-12-02T03:10:00Z".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap_or_else(|| panic!("the claim is in the table under probe#tick"));
+    assert_eq!(item["tick"].as_s().unwrap(), "2026-12-02T03:10:00Z");
+    assert_eq!(item["probe"].as_s().unwrap(), "production");
+    let expires: i64 = item["expires_at"].as_n().unwrap().parse().unwrap();
+    assert_eq!(expires, 1_796_181_000 + 86_400, "TTL one day after the tick");
+
+    let (code, _, all) = run("probe-ticks", "2026-12-02T03:15:00Z");
+    assert_eq!(code, Some(0), "{all}");
+    assert_eq!(sent(), 2, "the next tick sends again: {all}");
+
+    // No such table: the run goes ahead (a second mail beats a silent probe) and says why.
+    let (code, report, all) = run("no-such-table", "2026-12-02T03:20:00Z");
+    assert_eq!(code, Some(0), "{all}");
+    assert_eq!(sent(), 3, "{all}");
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("tick 2026-12-02T03:20:00Z could not be claimed in DynamoDB table \\\"no-such-table\\\"")
+            && notes.contains("ResourceNotFoundException"),
+        "{notes}"
+    );
+    rig.shutdown().await;
+}
+
+/// Without `--tick`, runs started within one interval share the tick: a cron job started twice in the
+/// same five minutes sends once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_without_a_tick_share_the_interval_they_start_in() {
+    let moto = Moto::start();
+    let rig = testkit::Rig::builder().build().await;
+    create_tick_table(&moto, "probe-ticks").await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("production.toml");
+    // An hour: both runs fall in the same interval unless the test straddles a full hour.
+    std::fs::write(&file, maildir_probe(&rig, PROD, USER).replace("interval = \"5m\"", "interval = \"1h\"")).unwrap();
+    let run = || {
+        let out = probe_cmd(&moto).arg("--config").arg(&file).args(["--tick-table", "probe-ticks"]).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), shown(&out))
+    };
+    let (first, _, all) = run();
+    assert_eq!(first, Some(0), "{all}");
+    let (second, stdout, all) = run();
+    assert_eq!(second, Some(0), "{all}");
+    if chrono::Utc::now().format("%M:%S").to_string() > "00:10".to_string() {
+        assert!(stdout.starts_with("DUPLICATE production: tick ") && stdout.contains("nothing sent"), "{all}");
+        assert_eq!(rig.control().sent().len(), 1, "{all}");
+    }
+    rig.shutdown().await;
+}
+
+/// The issue: "an IMAP password from Secrets Manager logs in to Dovecot". A missing secret is UNKNOWN and
+/// names the secret and AWS's error, never a value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_imap_password_from_secrets_manager_logs_in() {
+    let moto = Moto::start();
+    let rig = testkit::Rig::builder().dovecot(true).build().await;
+    let password = std::fs::read_to_string(&rig.dovecot().password_file).unwrap().trim_end().to_string();
+    let secrets = aws_sdk_secretsmanager::Client::new(&moto.sdk_config().await);
+    let created = secrets
+        .create_secret()
+        .name("probe/imap")
+        .secret_string(serde_json::json!({"username": "probe", "password": password}).to_string())
+        .send()
+        .await
+        .expect("create the secret on moto");
+    let arn = created.arn.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let probe = |source: &str| {
+        let imap = rig.imap_section();
+        let line = imap.lines().find(|l| l.starts_with("password = ")).unwrap().to_string();
+        let file = dir.path().join("imap.toml");
+        let text = format!(
+            "pool_id = \"{PROD}\"\nusername = \"{USER}\"\ntimeout = \"5s\"\n\n{}\n{}\n[expect]\nfrom = \
+             \"noreply@thephenom.app\"\n[cloudwatch]\npoll_interval = \"200ms\"\nsettle = \"1s\"\n",
+            rig.aws_section(),
+            imap.replace(&line, &format!("password = {source}")),
+        );
+        std::fs::write(&file, text).unwrap();
+        let out = probe_cmd(&moto).arg("--config").arg(&file).args(["--format", "json"]).output().unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        (out.status.code(), report["diagnosis"]["code"].as_str().unwrap_or_default().to_string(), shown(&out))
+    };
+
+    let cases = [
+        ("by name with json_key", r#"{ secrets_manager = "probe/imap", json_key = "password" }"#.to_string()),
+        ("by ARN", format!(r#"{{ secrets_manager = "{arn}", json_key = "password" }}"#)),
+    ];
+    for (case, source) in &cases {
+        let (code, diagnosis, all) = probe(source);
+        assert_eq!((code, diagnosis.as_str()), (Some(0), "delivered"), "{case}: {all}");
+        assert!(!all.contains(&password), "{case}: the password shows: {all}");
+    }
+    let failures = [
+        (
+            "missing secret",
+            r#"{ secrets_manager = "probe/absent" }"#,
+            &["probe/absent", "ResourceNotFoundException"][..],
+        ),
+        (
+            "missing key",
+            r#"{ secrets_manager = "probe/imap", json_key = "pw" }"#,
+            &["json_key \\\"pw\\\"", "no such key"],
+        ),
+        // The whole JSON as the password: Dovecot refuses the login, and the value never shows.
+        ("no json_key", r#"{ secrets_manager = "probe/imap" }"#, &["imap"]),
+    ];
+    for (case, source, expected) in failures {
+        let (code, _, all) = probe(source);
+        assert_eq!(code, Some(3), "{case}: UNKNOWN, the probe's own trouble: {all}");
+        for e in expected {
+            assert!(all.contains(e), "{case}: {e:?} missing: {all}");
+        }
+        assert!(!all.contains(&password), "{case}: the password shows: {all}");
+    }
+    assert!(rig.control().sent().len() == 2, "no mail without a mailbox: {}", rig.control().sent().len());
+    rig.shutdown().await;
+}
+
+/// `probe validate --lambda-timeout` refuses a probe whose longest run does not fit, with the numbers.
+#[test]
+fn validate_refuses_a_probe_that_cannot_finish_within_the_lambda_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("slow.toml");
+    std::fs::write(
+        &file,
+        "pool_id = \"us-east-1_abc\"\nusername = \"u\"\ntimeout = \"4m\"\n[maildir]\npath = \"/tmp/x\"\n",
+    )
+    .unwrap();
+    let validate = |limit: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_probe"))
+            .arg("validate")
+            .arg(dir.path())
+            .args(["--skip-secrets", "--lambda-timeout", limit])
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (code, out) = validate("300s");
+    assert_eq!(code, Some(3), "{out}");
+    assert!(
+        out.starts_with("BAD ")
+            && out.contains(
+                "slow.toml:3: timeout: a run can take 5m 30s (timeout 4m + cloudwatch.settle 1m + 30s \
+                             margin), more than the Lambda timeout 5m"
+            ),
+        "{out}"
+    );
+    let (code, out) = validate("330s");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.starts_with("ok  slow "), "{out}");
+}
