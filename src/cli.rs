@@ -53,9 +53,9 @@ pub struct RunArgs {
     /// Leave the probe's mail in the mailbox.
     #[arg(long)]
     pub no_cleanup: bool,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    /// Output format; default `emf` on AWS Lambda and ECS (where CloudWatch Logs makes metrics of it), else `text`.
+    #[arg(long, value_enum, default_value_t = RunFormat::for_environment())]
+    pub format: RunFormat,
     /// Keep alert state in this SQLite file and page through the probe file's channels (cron, timers).
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
@@ -100,6 +100,34 @@ pub enum Format {
     Json,
     /// One Nagios/Monitoring Plugins status line with perfdata.
     Nagios,
+}
+
+/// Output format of a probe run: the verdict formats, plus CloudWatch Embedded Metric Format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum RunFormat {
+    /// Human-readable text.
+    #[default]
+    Text,
+    /// One JSON document.
+    Json,
+    /// One Nagios/Monitoring Plugins status line with perfdata.
+    Nagios,
+    /// One CloudWatch Embedded Metric Format document (metrics and the verdict; see README "Metrics").
+    Emf,
+}
+
+impl RunFormat {
+    /// `emf` where standard output goes to CloudWatch Logs — a Lambda function (`AWS_LAMBDA_FUNCTION_NAME`,
+    /// set by the Lambda runtime) or an ECS task (`ECS_CONTAINER_METADATA_URI_V4`, set by the ECS agent on
+    /// Fargate platform 1.4 and later) — else `text`.
+    pub fn for_environment() -> RunFormat {
+        let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+        if set("AWS_LAMBDA_FUNCTION_NAME") || set("ECS_CONTAINER_METADATA_URI_V4") {
+            RunFormat::Emf
+        } else {
+            RunFormat::Text
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -183,9 +183,7 @@ fn unusable(name: &str, message: &str, emit: &(dyn Fn(&str) + Sync)) -> Response
 
 /// The run's EMF document (one line).
 fn emf_line(report: &Report, warning_is_failure: bool) -> String {
-    // EMF-MERGE: crate::emf::document(report, warning_is_failure)
-    let _ = warning_is_failure;
-    serde_json::to_string(report).unwrap_or_default()
+    crate::emf::document(report, warning_is_failure)
 }
 
 fn json<T: Serialize>(value: &T) -> serde_json::Value {

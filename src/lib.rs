@@ -37,6 +37,7 @@ pub mod demo;
 pub mod diagnosis;
 pub mod doctor;
 pub mod duration;
+pub mod emf;
 pub mod fix;
 pub mod inbox;
 pub mod lambda;

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::aws::Clients;
 use crate::aws::ticks::{self, Claim, Tick};
-use crate::cli::{Format, RunArgs};
+use crate::cli::{RunArgs, RunFormat};
 use crate::config::lookup::{self, Selector};
 use crate::config::{Cleanup, ConfigError, ProbeFile};
 use crate::inbox::pool::ImapPool;
@@ -89,7 +89,7 @@ pub async fn run(args: RunArgs) -> u8 {
         None => Default::default(),
     };
     let clients = Clients::new(&probe.aws, &probe.region()).await;
-    let live = args.format == Format::Text && std::io::stderr().is_terminal();
+    let live = args.format == RunFormat::Text && std::io::stderr().is_terminal();
     let progress = move |line: &PhaseLine| {
         if live {
             eprintln!("{}", output::phase_line(line));
@@ -107,24 +107,28 @@ pub async fn run(args: RunArgs) -> u8 {
     {
         return state_failure(&args, &probe, &e.to_string(), Some(&report));
     }
-    emit(&report, args.format);
+    emit(&report, args.format, probe.alert.warning_is_failure);
     report.outcome.exit_code()
 }
 
 /// A tick another run claimed: exit 0 and a line that says nothing was sent (none in JSON's report shape:
-/// no run happened).
-fn emit_duplicate(probe: &ProbeFile, tick: DateTime<Utc>, claimed_at: Option<&str>, format: Format) {
+/// no run happened). No EMF document: a duplicate is not a run, and the run that claimed the tick wrote
+/// its datapoint.
+fn emit_duplicate(probe: &ProbeFile, tick: DateTime<Utc>, claimed_at: Option<&str>, format: RunFormat) {
     let tick = ticks::show(tick);
     let by = claimed_at.map(|at| format!(" at {at}")).unwrap_or_default();
     match format {
-        Format::Text => {
+        RunFormat::Emf => {}
+        RunFormat::Text => {
             output::println(&format!("DUPLICATE {}: tick {tick} was claimed{by}; nothing sent", probe.name))
         }
-        Format::Json => output::println(
+        RunFormat::Json => output::println(
             &serde_json::json!({"probe": probe.name, "tick": tick, "duplicate": true, "claimed_at": claimed_at})
                 .to_string(),
         ),
-        Format::Nagios => output::println(&format!("OK - {}: tick {tick} already run{by}, nothing sent", probe.name)),
+        RunFormat::Nagios => {
+            output::println(&format!("OK - {}: tick {tick} already run{by}, nothing sent", probe.name))
+        }
     }
 }
 
@@ -133,10 +137,10 @@ fn emit_duplicate(probe: &ProbeFile, tick: DateTime<Utc>, claimed_at: Option<&st
 fn state_failure(args: &RunArgs, probe: &ProbeFile, message: &str, run: Option<&Report>) -> u8 {
     let report = Report::unrecorded(&probe.name, &probe.pool_id, message, run);
     match args.format {
-        Format::Text if run.is_none() => eprintln!("probe: {message}"),
+        RunFormat::Text if run.is_none() => eprintln!("probe: {message}"),
         format => {
-            emit(&report, format);
-            if format == Format::Text {
+            emit(&report, format, probe.alert.warning_is_failure);
+            if format == RunFormat::Text {
                 eprintln!("probe: {message}");
             }
         }
@@ -160,11 +164,13 @@ fn configure(args: &RunArgs) -> Result<ProbeFile, ConfigError> {
     Ok(probe)
 }
 
-fn emit(report: &Report, format: Format) {
+/// Prints the report; `warning_is_failure` decides whether a WARNING counts as `Failure` in EMF.
+fn emit(report: &Report, format: RunFormat, warning_is_failure: bool) {
     match format {
-        Format::Text => output::print(&output::text(report)),
-        Format::Json => output::println(&output::json(report)),
-        Format::Nagios => output::println(&output::nagios(report)),
+        RunFormat::Text => output::print(&output::text(report)),
+        RunFormat::Json => output::println(&output::json(report)),
+        RunFormat::Nagios => output::println(&output::nagios(report)),
+        RunFormat::Emf => output::println(&crate::emf::document(report, warning_is_failure)),
     }
 }
 
@@ -184,10 +190,18 @@ async fn record_state(
 /// schema-1 report like any run's, the nagios line carries the same perfdata labels.
 fn config_failure(args: &RunArgs, message: &str) -> u8 {
     // No probe file was loaded, so there is no probe name: the nagios line says `config`.
-    let report = Report::unusable_config("", message);
+    let mut report = Report::unusable_config("", message);
     match args.format {
-        Format::Text => eprintln!("probe: {message}"),
-        format => emit(&report, format),
+        RunFormat::Text => eprintln!("probe: {message}"),
+        RunFormat::Emf => {
+            // The EMF dimensions are what the command line asked for (`--probe production`), so a broken
+            // probe file is an `Unknown` datapoint of that probe's metrics, or, without a name, no datapoint
+            // at all — either way its alarm, which treats missing data as breaching, fires.
+            report.probe = args.probe.clone().unwrap_or_default();
+            report.pool_id = args.pool.clone().unwrap_or_default();
+            emit(&report, RunFormat::Emf, false)
+        }
+        format => emit(&report, format, false),
     }
     report.outcome.exit_code()
 }

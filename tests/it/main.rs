@@ -12,6 +12,7 @@ mod conformance;
 mod demo;
 mod doctor;
 mod dovecot;
+mod emf;
 mod imap_auth;
 mod imap_hostile;
 mod imap_inbox;
