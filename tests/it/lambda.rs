@@ -8,6 +8,8 @@
 //! `AWS_ENDPOINT_URL_SECRETS_MANAGER`) pointing at moto; the pool's reads and the trigger go through the
 //! probe file's `[aws] endpoint_url` (the twin).
 
+use std::os::unix::process::CommandExt as _;
+use std::path::Path;
 use std::process::{Command, Output};
 
 use aws_sdk_dynamodb::types::{
@@ -79,28 +81,33 @@ async fn a_tick_sends_one_mail_however_often_it_is_delivered() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("production.toml");
     std::fs::write(&file, maildir_probe(&rig, PROD, USER)).unwrap();
-    let run = |table: &str, tick: &str| {
+    let run_as = |format: &str, table: &str, tick: &str| {
         let out = probe_cmd(&moto)
             .arg("--config")
             .arg(&file)
-            .args(["--format", "json", "--tick-table", table, "--tick", tick])
+            .args(["--format", format, "--tick-table", table, "--tick", tick])
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         (out.status.code(), stdout, shown(&out))
     };
+    let run = |table: &str, tick: &str| run_as("json", table, tick);
     let sent = || rig.control().sent().len();
 
-    let (code, first, all) = run("probe-ticks", "2026-12-02T03:10:00Z");
+    let (code, first, all) = run_as("emf", "probe-ticks", "2026-12-02T03:10:00Z");
     assert_eq!(code, Some(0), "{all}");
     assert_eq!(sent(), 1, "{all}");
-    let report: serde_json::Value = serde_json::from_str(&first).unwrap();
-    assert_eq!(report["outcome"], "ok", "{all}");
+    assert_eq!(first.lines().count(), 1, "one EMF line: {all}");
+    let emf = crate::emf::assert_valid_emf(first.trim_end());
+    assert_eq!((emf["Probe"].as_str(), emf["Success"].as_f64()), (Some("production"), Some(1.0)), "{all}");
 
-    // The scheduler's redelivery of the same tick, written with another offset: no mail, no report, exit 0.
-    let (code, again, all) = run("probe-ticks", "2026-12-02T04:10:00+01:00");
+    // The scheduler's redelivery of the same tick, written with another offset: no mail, no EMF line, exit 0.
+    let (code, again, all) = run_as("emf", "probe-ticks", "2026-12-02T04:10:00+01:00");
     assert_eq!(code, Some(0), "{all}");
     assert_eq!(sent(), 1, "a duplicate tick sends nothing: {all}");
+    assert_eq!(again, "", "a duplicate is no datapoint: {all}");
+    let (code, again, all) = run("probe-ticks", "2026-12-02T03:10:00Z");
+    assert_eq!((code, sent()), (Some(0), 1), "{all}");
     let duplicate: serde_json::Value = serde_json::from_str(&again).unwrap_or_else(|e| panic!("{e}: {all}"));
     assert_eq!(duplicate["duplicate"], true, "{all}");
     assert!(duplicate.get("outcome").is_none(), "no run, no verdict: {all}");
@@ -263,4 +270,161 @@ fn validate_refuses_a_probe_that_cannot_finish_within_the_lambda_timeout() {
     let (code, out) = validate("330s");
     assert_eq!(code, Some(0), "{out}");
     assert!(out.starts_with("ok  slow "), "{out}");
+}
+
+/// cargo-lambda's emulator, serving the runtime API on a free port and running `probe-lambda`, which it
+/// builds itself (`--features lambda`) in the test binary's own target directory. Killed on drop.
+struct Emulator {
+    child: std::process::Child,
+    port: u16,
+    log: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// How long the emulator may take to build the function and answer the first invocation (a build of the
+/// crate with the `lambda` feature on a busy machine).
+const FIRST_INVOKE: std::time::Duration = std::time::Duration::from_secs(1200);
+
+impl Emulator {
+    fn start(env: &[(&str, String)]) -> Emulator {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("watch.log");
+        let out = std::fs::File::create(&log).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        // <target>/debug/probe: the function is built beside the binaries under test.
+        let target = Path::new(env!("CARGO_BIN_EXE_probe")).parent().and_then(Path::parent).unwrap().to_path_buf();
+        let mut cmd = Command::new("cargo");
+        cmd.args(["lambda", "watch", "--features", "lambda", "--ignore-changes", "--quiet"])
+            .args(["--invoke-address", "127.0.0.1", "--invoke-port", &port.to_string()])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("CARGO_TARGET_DIR", target)
+            .stdin(std::process::Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .process_group(0);
+        for (name, value) in env {
+            cmd.args(["--env-var", &format!("{name}={value}")]);
+        }
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("cargo lambda watch: {e}; {CARGO_LAMBDA_HINT}"));
+        Emulator { child, port, log, _dir: dir }
+    }
+
+    /// `cargo lambda invoke probe-lambda --data-ascii <payload>`: the function's response.
+    fn invoke(&self, payload: &serde_json::Value) -> serde_json::Value {
+        let started = std::time::Instant::now();
+        loop {
+            let out = Command::new("cargo")
+                .args(["lambda", "invoke", "probe-lambda", "--output-format", "json"])
+                .args(["--invoke-address", "127.0.0.1", "--invoke-port", &self.port.to_string()])
+                .args(["--data-ascii", &payload.to_string()])
+                .output()
+                .unwrap_or_else(|e| panic!("cargo lambda invoke: {e}; {CARGO_LAMBDA_HINT}"));
+            if out.status.success() {
+                return serde_json::from_slice(&out.stdout)
+                    .unwrap_or_else(|e| panic!("response not JSON ({e}): {}\n{}", shown(&out), self.log()));
+            }
+            // Refused until the emulator listens; an invocation it could not hand over (still building)
+            // fails too. Either way: again, until the first build's limit.
+            assert!(started.elapsed() < FIRST_INVOKE, "no answer to {payload}: {}\n{}", shown(&out), self.log());
+            std::thread::sleep(std::time::Duration::from_secs(2));
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The EMF lines the function printed so far (its stdout, relayed by the emulator).
+    fn emf_lines(&self) -> Vec<String> {
+        self.log().lines().filter(|l| l.starts_with("{\"") && l.contains("\"_aws\"")).map(String::from).collect()
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        // The emulator and the function it started share its process group.
+        unsafe { libc::kill(-(self.child.id() as i32), libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+const CARGO_LAMBDA_HINT: &str =
+    "install cargo-lambda: `python3 -m pip install cargo-lambda==1.9.2` (`bash tests/run-all.sh` does it)";
+
+/// The issue: the function run by cargo-lambda's emulator against the twin, for OK, WARNING, CRITICAL and
+/// UNKNOWN runs: the response, and one EMF line per run on the function's stdout. One build, many
+/// invocations.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_function_in_cargo_lambdas_emulator_answers_every_verdict_with_one_emf_line() {
+    let rig = testkit::Rig::builder().build().await;
+    let probes = tempfile::tempdir().unwrap();
+    let write = |name: &str, pool: &str, user: &str| {
+        std::fs::write(probes.path().join(format!("{name}.toml")), maildir_probe(&rig, pool, user)).unwrap()
+    };
+    write("production", PROD, USER);
+    // The pool left on COGNITO_DEFAULT: delivered, a WARNING.
+    write("legacy", "us-east-1_L3gcyD3f4", "probe-legacy-fcp");
+    let emulator = Emulator::start(&[
+        ("PROBE_DIR", probes.path().display().to_string()),
+        ("AWS_ACCESS_KEY_ID", testkit::aws::ACCESS_KEY_ID.to_string()),
+        ("AWS_SECRET_ACCESS_KEY", testkit::aws::SECRET_ACCESS_KEY.to_string()),
+        ("AWS_REGION", testkit::aws::REGION.to_string()),
+        ("RUST_LOG", "info".to_string()),
+    ]);
+    let invoke = |payload: serde_json::Value| {
+        let before = emulator.emf_lines().len();
+        let response = emulator.invoke(&payload);
+        // The line is written before the response is returned; the emulator relays it within moments.
+        let mut lines = emulator.emf_lines();
+        for _ in 0..50 {
+            if lines.len() > before {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            lines = emulator.emf_lines();
+        }
+        (response, lines[before..].to_vec())
+    };
+    let started = std::time::Instant::now();
+    let (first, _) = invoke(serde_json::json!({"probe": "production", "tick": "2026-12-02T03:10:00Z"}));
+    let first_invoke = started.elapsed();
+    let _ = first;
+    rig.control().reset();
+    rig.control().patch_faults(&serde_json::json!({})).unwrap();
+
+    let cases: Vec<(&str, serde_json::Value, &str, u8, &str)> = vec![
+        ("ok", serde_json::json!({"probe": "production"}), "OK", 0, "delivered"),
+        ("warning", serde_json::json!({"probe": "legacy"}), "WARNING", 1, "cognito_default"),
+        ("critical", serde_json::json!({"probe": "production"}), "CRITICAL", 2, "two_piece_gotcha"),
+        ("no such probe", serde_json::json!({"probe": "absent"}), "UNKNOWN", 3, "config_invalid"),
+        ("bad payload", serde_json::json!({"probe": "production", "pool": "x"}), "UNKNOWN", 3, "config_invalid"),
+    ];
+    for (case, payload, outcome, code, diagnosis) in cases {
+        if case == "critical" {
+            rig.control().patch_faults(&serde_json::json!({"identity_policy_missing": true})).unwrap();
+        }
+        let sent_before = rig.control().sent().len();
+        let (response, lines) = invoke(payload.clone());
+        assert_eq!(response["outcome"], outcome, "{case}: {response}\n{}", emulator.log());
+        assert_eq!(response["code"], code, "{case}: {response}");
+        assert_eq!(response["diagnosis"], diagnosis, "{case}: {response}");
+        assert_eq!(response["duplicate"], false, "{case}: {response}");
+        assert_eq!(lines.len(), 1, "{case}: one EMF line per run: {lines:#?}\n{}", emulator.log());
+        let emf = crate::emf::assert_valid_emf(&lines[0]);
+        assert_eq!(emf["Outcome"], outcome, "{case}: {}", lines[0]);
+        assert_eq!(emf["OutcomeCode"], code, "{case}: {}", lines[0]);
+        let expected_probe = payload["probe"].as_str().unwrap();
+        assert_eq!(emf["Probe"], expected_probe, "{case}: {}", lines[0]);
+        let mails = rig.control().sent().len() - sent_before;
+        // The two-piece gotcha is a mail Cognito hands over and SES drops: one send all the same.
+        assert_eq!(mails, usize::from(code < 3), "{case}: one trigger per run, none for UNKNOWN");
+        if case == "bad payload" {
+            assert!(response["summary"].as_str().unwrap().contains("unknown field `pool`"), "{response}");
+        }
+    }
+    // The closing note's numbers: the first invocation (build included) and the REPORT lines.
+    let reports: Vec<String> = emulator.log().lines().filter(|l| l.contains("REPORT")).map(String::from).collect();
+    eprintln!("first invocation (build and cold start) {first_invoke:?}; emulator reports:\n{}", reports.join("\n"));
+    drop(emulator);
+    rig.shutdown().await;
 }
