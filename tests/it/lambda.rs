@@ -338,6 +338,28 @@ impl Emulator {
     fn emf_lines(&self) -> Vec<String> {
         self.log().lines().filter(|l| l.starts_with("{\"") && l.contains("\"_aws\"")).map(String::from).collect()
     }
+
+    /// The function process's peak resident memory (`VmHWM`, proc(5)), found among the emulator's
+    /// descendants: what Lambda's REPORT line calls "Max Memory Used", which the emulator does not print.
+    fn function_peak_memory(&self) -> Option<String> {
+        let parent = |pid: u32| -> Option<u32> {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            stat.rsplit_once(") ")?.1.split_whitespace().nth(1)?.parse().ok()
+        };
+        std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let exe = std::fs::read_link(entry.path().join("exe")).ok()?;
+            if exe.file_name()? != "probe-lambda" {
+                return None;
+            }
+            let mut up = pid;
+            while up != self.child.id() {
+                up = parent(up).filter(|p| *p > 1)?;
+            }
+            let status = std::fs::read_to_string(entry.path().join("status")).ok()?;
+            status.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.split_whitespace().skip(1).collect())
+        })
+    }
 }
 
 impl Drop for Emulator {
@@ -399,12 +421,15 @@ async fn the_function_in_cargo_lambdas_emulator_answers_every_verdict_with_one_e
         ("no such probe", serde_json::json!({"probe": "absent"}), "UNKNOWN", 3, "config_invalid"),
         ("bad payload", serde_json::json!({"probe": "production", "pool": "x"}), "UNKNOWN", 3, "config_invalid"),
     ];
+    let mut timings = Vec::new();
     for (case, payload, outcome, code, diagnosis) in cases {
         if case == "critical" {
             rig.control().patch_faults(&serde_json::json!({"identity_policy_missing": true})).unwrap();
         }
         let sent_before = rig.control().sent().len();
+        let started = std::time::Instant::now();
         let (response, lines) = invoke(payload.clone());
+        timings.push(format!("{case}: {:?}", started.elapsed()));
         assert_eq!(response["outcome"], outcome, "{case}: {response}\n{}", emulator.log());
         assert_eq!(response["code"], code, "{case}: {response}");
         assert_eq!(response["diagnosis"], diagnosis, "{case}: {response}");
@@ -422,9 +447,13 @@ async fn the_function_in_cargo_lambdas_emulator_answers_every_verdict_with_one_e
             assert!(response["summary"].as_str().unwrap().contains("unknown field `pool`"), "{response}");
         }
     }
-    // The closing note's numbers: the first invocation (build included) and the REPORT lines.
-    let reports: Vec<String> = emulator.log().lines().filter(|l| l.contains("REPORT")).map(String::from).collect();
-    eprintln!("first invocation (build and cold start) {first_invoke:?}; emulator reports:\n{}", reports.join("\n"));
+    // What a run costs, for the function's sizing: the first invocation (the emulator's build included),
+    // each later one end to end (`cargo lambda invoke` included), the function's peak memory.
+    eprintln!(
+        "first invocation {first_invoke:?}; {}; function peak RSS {}",
+        timings.join(", "),
+        emulator.function_peak_memory().unwrap_or_else(|| "not found".into())
+    );
     drop(emulator);
     rig.shutdown().await;
 }
