@@ -116,6 +116,7 @@ pub async fn handle(event: serde_json::Value, settings: &Settings, emit: &(dyn F
 }
 
 /// A payload that passed [`parse`]: the probes to run (one, or several), and the tick.
+#[derive(Debug)]
 struct Request {
     names: Vec<String>,
     /// `probe` was given: the response is one object.
