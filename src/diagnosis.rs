@@ -45,6 +45,7 @@ pub enum Code {
     AwsUnreachable,
     AwsError,
     MailboxUnavailable,
+    ImapOauth2,
     MailboxLost,
     ConfigInvalid,
     StateUnwritable,
@@ -93,7 +94,7 @@ pub struct Entry {
 }
 
 impl Code {
-    pub const ALL: [Code; 31] = [
+    pub const ALL: [Code; 32] = [
         Code::Delivered,
         Code::DeliveredJunk,
         Code::DeliveredSlow,
@@ -122,6 +123,7 @@ impl Code {
         Code::AwsUnreachable,
         Code::AwsError,
         Code::MailboxUnavailable,
+        Code::ImapOauth2,
         Code::MailboxLost,
         Code::ConfigInvalid,
         Code::StateUnwritable,
@@ -158,6 +160,7 @@ impl Code {
             Code::AwsUnreachable => "aws_unreachable",
             Code::AwsError => "aws_error",
             Code::MailboxUnavailable => "mailbox_unavailable",
+            Code::ImapOauth2 => "imap_oauth2",
             Code::MailboxLost => "mailbox_lost",
             Code::ConfigInvalid => "config_invalid",
             Code::StateUnwritable => "state_unwritable",
@@ -195,6 +198,7 @@ impl Code {
             Code::AwsUnreachable => &AWS_UNREACHABLE,
             Code::AwsError => &AWS_ERROR,
             Code::MailboxUnavailable => &MAILBOX_UNAVAILABLE,
+            Code::ImapOauth2 => &IMAP_OAUTH2,
             Code::MailboxLost => &MAILBOX_LOST,
             Code::ConfigInvalid => &CONFIG_INVALID,
             Code::StateUnwritable => &STATE_UNWRITABLE,
@@ -495,6 +499,17 @@ const MAILBOX_UNAVAILABLE: Entry = Entry {
     source: "DESIGN.md §6 (IMAP down is UNKNOWN, never CRITICAL); §1 (mailbox before trigger)",
 };
 
+const IMAP_OAUTH2: Entry = Entry {
+    outcome: Outcome::Unknown,
+    title: "the probe got no OAuth2 access token for its mailbox; no mail was sent",
+    fix: Fix::Text(
+        "Do what the detail's hint says for the provider (a new refresh token, consent, delegation or a new client \
+         secret); `probe doctor` checks the grant (imap.oauth2) without sending mail.",
+    ),
+    source: "RFC 6749 §5.2 (token endpoint errors); research/ses-events-oauth-emf.md §4 (Google 7-day Testing \
+             expiry, Microsoft AADSTS codes)",
+};
+
 const MAILBOX_LOST: Entry = Entry {
     outcome: Outcome::Unknown,
     title: "the probe's mailbox could not be read after the trigger: a mail was sent and may have arrived",
@@ -645,8 +660,16 @@ mod tests {
     #[test]
     fn probe_side_trouble_is_never_critical() {
         use Code::*;
-        for code in [AwsUnreachable, AwsError, MailboxUnavailable, MailboxLost, Throttled, ConfigInvalid, UserNotFound]
-        {
+        for code in [
+            AwsUnreachable,
+            AwsError,
+            MailboxUnavailable,
+            ImapOauth2,
+            MailboxLost,
+            Throttled,
+            ConfigInvalid,
+            UserNotFound,
+        ] {
             assert_eq!(code.entry().outcome, Outcome::Unknown, "{code}");
         }
     }

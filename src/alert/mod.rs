@@ -102,7 +102,7 @@ pub struct Alert {
 
 mod channel;
 mod exec;
-mod http;
+pub(crate) mod http;
 mod pagerduty;
 mod sns;
 mod webhook;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
+use super::oauth2::OAuth2Settings;
 use crate::duration;
 use crate::secret::SecretSource;
 use crate::size;
@@ -95,9 +96,12 @@ pub struct ImapSettings {
     /// Password for LOGIN.
     #[serde(default)]
     pub password: Option<SecretSource>,
-    /// OAuth2 access token for XOAUTH2 (Gmail, Microsoft 365).
+    /// A ready OAuth2 access token for XOAUTH2 (Gmail, Microsoft 365), refreshed by someone else.
     #[serde(default)]
     pub token: Option<SecretSource>,
+    /// How the probe gets XOAUTH2 access tokens itself (`[imap.oauth2]`), instead of `token`.
+    #[serde(default)]
+    pub oauth2: Option<OAuth2Settings>,
     /// Folders watched besides Junk.
     #[serde(default = "defaults::folders")]
     pub folders: Vec<String>,
@@ -130,7 +134,8 @@ pub struct ImapSettings {
 }
 
 impl ImapSettings {
-    /// The secret the login uses: the password for LOGIN, the token for XOAUTH2.
+    /// The secret the login uses: the password for LOGIN, the ready token for XOAUTH2 (none with
+    /// `[imap.oauth2]`, whose secrets are [`OAuth2Settings::secret_sources`]).
     pub fn credential(&self) -> Option<&SecretSource> {
         match self.auth {
             ImapAuth::Login => self.password.as_ref(),

@@ -14,6 +14,7 @@
 pub mod alert;
 pub mod lookup;
 pub mod mailbox;
+pub mod oauth2;
 pub mod settings;
 pub mod syntax;
 
@@ -27,6 +28,7 @@ pub use crate::aws::AwsSettings;
 pub use crate::aws::trigger::TriggerChoice;
 pub use alert::{AlertOverrides, AlertSettings};
 pub use mailbox::{Cleanup, ImapAuth, ImapSettings, Mailbox, MaildirSettings};
+pub use oauth2::{Grant, OAuth2Settings, Provider};
 pub use settings::{CloudWatchSettings, ExpectSettings, JunkVerdict};
 pub use syntax::ConfigError;
 
@@ -242,6 +244,7 @@ impl ProbeFile {
                 ImapAuth::Xoauth2 => "imap.token",
             };
             out.extend(imap.credential().map(|s| (key, s)));
+            out.extend(imap.oauth2.iter().flat_map(|o| o.secret_sources()));
         }
         out.extend(self.alert.channels.iter().filter_map(|c| c.secret()).map(|s| ("alert.channels", s)));
         out
@@ -331,10 +334,23 @@ fn validate_imap(imap: &ImapSettings) -> Result<(), (&'static str, String)> {
                 "auth = \"login\" needs password = { env = \"…\" } or { file = \"…\" }".into(),
             ));
         }
-        ImapAuth::Xoauth2 if imap.token.is_none() => {
-            return Err(("imap.token", "auth = \"xoauth2\" needs token = { env | file | command = … }".into()));
+        ImapAuth::Xoauth2 if imap.token.is_none() && imap.oauth2.is_none() => {
+            let message = "auth = \"xoauth2\" needs token = { env | file | command = … } (a ready access token) or an \
+                           [imap.oauth2] section (the probe gets the token)";
+            return Err(("imap.token", message.into()));
+        }
+        ImapAuth::Xoauth2 if imap.token.is_some() && imap.oauth2.is_some() => {
+            let message = "is set together with [imap.oauth2]: keep token for a ready access token, or [imap.oauth2] \
+                           for the probe to get one, not both";
+            return Err(("imap.token", message.into()));
+        }
+        ImapAuth::Login if imap.oauth2.is_some() => {
+            return Err(("imap.oauth2", "needs auth = \"xoauth2\" (LOGIN sends a password)".into()));
         }
         _ => {}
+    }
+    if let Some(oauth2) = &imap.oauth2 {
+        oauth2.validate()?;
     }
     if imap.folders.is_empty() {
         return Err(("imap.folders", "is empty, expected at least [\"INBOX\"]".into()));

@@ -15,6 +15,10 @@ username = "probe@example.net"
 password = { env = "PROBE_IMAP_PASSWORD" }
 "#;
 
+/// An `[imap.oauth2]` section (with `auth = "xoauth2"` before it), for the `[imap]` table of [`MINIMAL`].
+const OAUTH2: &str = "auth = \"xoauth2\"\n[imap.oauth2]\ngrant = \"refresh_token\"\nprovider = \"google\"\n\
+                      client_id = \"c\"\nclient_secret = { env = \"S\" }\nrefresh_token = { env = \"R\" }\n";
+
 #[test]
 fn production_is_the_key_else_a_prod_word_in_the_name() {
     // (file name, production key line, expected)
@@ -127,6 +131,30 @@ fn bad_files_fail_with_file_line_and_field() {
             "password missing",
             &MINIMAL.replace("password = { env = \"PROBE_IMAP_PASSWORD\" }", ""),
             "probes/p.toml:5: imap.password: auth = \"login\" needs password",
+        ),
+        (
+            "token and [imap.oauth2] both",
+            &MINIMAL.replace(
+                "password = { env = \"PROBE_IMAP_PASSWORD\" }",
+                &format!("token = {{ env = \"T\" }}\n{OAUTH2}"),
+            ),
+            "probes/p.toml:8: imap.token: is set together with [imap.oauth2]",
+        ),
+        (
+            "[imap.oauth2] without its refresh token",
+            &MINIMAL.replace(
+                "password = { env = \"PROBE_IMAP_PASSWORD\" }",
+                &OAUTH2.replace("refresh_token = { env = \"R\" }\n", ""),
+            ),
+            "probes/p.toml:9: imap.oauth2.refresh_token: grant = \"refresh_token\" needs refresh_token",
+        ),
+        (
+            "[imap.oauth2] with LOGIN",
+            &MINIMAL.replace(
+                "password = { env = \"PROBE_IMAP_PASSWORD\" }",
+                &OAUTH2.replace("auth = \"xoauth2\"\n", "password = { env = \"P\" }\n"),
+            ),
+            "probes/p.toml:9: imap.oauth2: needs auth = \"xoauth2\"",
         ),
         ("inline secret", &MINIMAL.replace("{ env = \"PROBE_IMAP_PASSWORD\" }", "\"hunter2\""), "probes/p.toml:8:12:"),
         (

@@ -4,23 +4,36 @@
 //! verify, a rejected login or a missing folder is a finding (FAIL): the probe would fail the same way.
 
 use super::{Finding, Status};
-use crate::config::{ImapSettings, Mailbox, ProbeFile};
+use crate::config::{ImapSettings, Mailbox, OAuth2Settings, ProbeFile};
 use crate::inbox::InboxError;
 use crate::inbox::imap::ImapInbox;
+use crate::inbox::oauth2::{OAuth2Error, TokenCache, missing_scopes};
 
 const SOURCE: &str = "DESIGN.md §4 (the inbox)";
 
-/// Checks the probe's mailbox: IMAP, or a local Maildir.
+/// Checks the probe's mailbox: IMAP (after the OAuth2 grant, with `[imap.oauth2]`), or a local Maildir.
 pub async fn run(probe: &ProbeFile) -> Vec<Finding> {
     match &probe.mailbox {
-        Mailbox::Imap(settings) => match ImapInbox::connect(settings).await {
-            Ok(inbox) => {
-                let findings = connected(settings, inbox.folders(), inbox.uses_idle());
-                inbox.logout().await;
-                findings
+        Mailbox::Imap(settings) => {
+            let tokens = TokenCache::default();
+            let mut findings = Vec::new();
+            if let Some(oauth2) = &settings.oauth2 {
+                let finding = oauth2_check(oauth2, &settings.username, &tokens).await;
+                let usable = finding.status == Status::Ok;
+                findings.push(finding);
+                if !usable {
+                    return findings;
+                }
             }
-            Err(err) => failed(settings, &err),
-        },
+            match ImapInbox::connect_with(settings, None, &tokens).await {
+                Ok(inbox) => {
+                    findings.extend(connected(settings, inbox.folders(), inbox.uses_idle()));
+                    inbox.logout().await;
+                }
+                Err(err) => findings.extend(failed(settings, &err)),
+            }
+            findings
+        }
         Mailbox::Maildir(m) => {
             let ok = m.path.join("new").is_dir() && m.path.join("cur").is_dir();
             let status = if ok { Status::Ok } else { Status::Fail };
@@ -30,6 +43,65 @@ pub async fn run(probe: &ProbeFile) -> Vec<Finding> {
                 format!("Maildir {} has no new/ and cur/ directories", m.path.display())
             };
             vec![Finding::new("inbox.maildir", status, summary, SOURCE)]
+        }
+    }
+}
+
+const OAUTH2_SOURCE: &str = "RFC 6749 §5.1, §5.2; research/ses-events-oauth-emf.md §4 (OAuth2 for IMAP)";
+
+/// `imap.oauth2`: the grant yields an access token with the scopes IMAP needs. The token then serves the
+/// login check (`tokens` holds it), so the endpoint is asked once.
+pub async fn oauth2_check(oauth2: &OAuth2Settings, username: &str, tokens: &TokenCache) -> Finding {
+    let grant = oauth2.grant.name();
+    match tokens.token(oauth2, username).await {
+        Ok(token) => {
+            let missing = missing_scopes(oauth2, token.granted.as_deref());
+            let granted = match &token.granted {
+                Some(scopes) => scopes.join(" "),
+                None => format!("{} (as asked)", oauth2.scopes().join(" ")),
+            };
+            if !missing.is_empty() {
+                return Finding::new(
+                    "imap.oauth2",
+                    Status::Fail,
+                    format!("the {grant} grant gave a token without the scope IMAP needs: {}", missing.join(" ")),
+                    OAUTH2_SOURCE,
+                )
+                .evidence(format!("granted scope: {granted}"))
+                .fix(
+                    "Give the app the missing permission (Google: the OAuth client's consent for \
+                     https://mail.google.com/, or the scope in domain-wide delegation; Microsoft: \
+                     IMAP.AccessAsUser.All or IMAP.AccessAsApp with admin consent), then get a new refresh token \
+                     for delegated access.",
+                );
+            }
+            let expiry = match token.expires_in(tokio::time::Instant::now()) {
+                Some(left) => format!("expires in {} minutes", left.as_secs() / 60),
+                None => "no expiry given: a new token is asked for every login".to_string(),
+            };
+            Finding::new(
+                "imap.oauth2",
+                Status::Ok,
+                format!("the {grant} grant gave an access token ({expiry})"),
+                OAUTH2_SOURCE,
+            )
+            .evidence(format!("granted scope: {granted}"))
+        }
+        Err(OAuth2Error::Refused { endpoint, error, description, hint, .. }) => {
+            let summary = format!("the token endpoint {endpoint} refused the {grant} grant: {error}");
+            let finding = Finding::new("imap.oauth2", Status::Fail, summary, OAUTH2_SOURCE).fix(hint);
+            match description {
+                Some(description) => finding.evidence(format!("error_description: {description}")),
+                None => finding,
+            }
+        }
+        Err(e @ (OAuth2Error::Setup { .. } | OAuth2Error::Secret(_))) => {
+            Finding::new("imap.oauth2", Status::Fail, e.to_string(), OAUTH2_SOURCE)
+                .fix("Fix the [imap.oauth2] secret named (`probe validate` checks that each can be read).")
+        }
+        Err(e @ (OAuth2Error::Unreachable { .. } | OAuth2Error::BadAnswer { .. })) => {
+            Finding::new("imap.oauth2", Status::Unknown, format!("could not check the grant: {e}"), OAUTH2_SOURCE)
+                .fix("Check that this host reaches the token endpoint (HTTPS) and imap.oauth2.token_url.")
         }
     }
 }

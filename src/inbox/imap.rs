@@ -21,6 +21,7 @@ use tokio_rustls::rustls;
 
 use super::budget::{self, Budget, Budgeted};
 use super::candidate::{self, Candidate, Choice};
+use super::oauth2::TokenCache;
 use super::{Baseline, FolderMark, Found, HEADER_BYTES, InboxError, LateWindow, Matcher, Sweep, Waited};
 use crate::config::{Cleanup, ImapAuth, ImapSettings};
 use crate::secret::Secret;
@@ -91,22 +92,54 @@ struct Pending {
 }
 
 /// SASL XOAUTH2 (Google and Microsoft): `user=<u>^Aauth=Bearer <token>^A^A`. On failure the server sends a
-/// JSON error as a second challenge, which must be answered with an empty response.
+/// JSON error as a second challenge (developers.google.com/gmail/imap/xoauth2-protocol), which must be
+/// answered with an empty response; it is kept in `refusal` for the error.
 struct XOAuth2<'a> {
     user: &'a str,
     token: &'a Secret,
     sent: bool,
+    refusal: &'a std::sync::Mutex<Option<Vec<u8>>>,
 }
 
 impl async_imap::Authenticator for XOAuth2<'_> {
     type Response = String;
-    fn process(&mut self, _challenge: &[u8]) -> String {
+    fn process(&mut self, challenge: &[u8]) -> String {
         if std::mem::replace(&mut self.sent, true) {
+            if let Ok(mut refusal) = self.refusal.lock() {
+                *refusal = Some(challenge.iter().copied().take(1024).collect());
+            }
             String::new()
         } else {
             format!("user={}\x01auth=Bearer {}\x01\x01", self.user, self.token.expose())
         }
     }
+}
+
+/// The XOAUTH2 error challenge, `{"status":"401","schemes":"Bearer","scope":"https://mail.google.com/"}`, as
+/// one line for the login error; `None` when it is not that JSON.
+fn xoauth2_refusal(challenge: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Refusal {
+        #[serde(default)]
+        status: Option<serde_json::Value>,
+        #[serde(default)]
+        schemes: Option<String>,
+        #[serde(default)]
+        scope: Option<String>,
+    }
+    let r: Refusal = serde_json::from_slice(challenge).ok()?;
+    let status = match r.status? {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    };
+    let mut text = format!("the server refused the token: status {status}");
+    if let Some(schemes) = r.schemes {
+        text.push_str(&format!(", schemes {schemes}"));
+    }
+    if let Some(scope) = r.scope {
+        text.push_str(&format!(", scope needed {scope}"));
+    }
+    Some(text)
 }
 
 async fn timed<T, E: std::fmt::Display>(
@@ -191,11 +224,13 @@ async fn open_stream(
     Ok(Box::new(stream))
 }
 
-/// Reads the greeting and logs in (LOGIN or XOAUTH2). The secret is read here and goes only on the wire.
+/// Reads the greeting and logs in (LOGIN or XOAUTH2). The secret is read here (an `[imap.oauth2]` token
+/// from `tokens`) and goes only on the wire.
 async fn login(
     mut client: async_imap::Client<Box<dyn ImapStream>>,
     settings: &ImapSettings,
     budget: &Budget,
+    tokens: &TokenCache,
 ) -> Result<Session, InboxError> {
     let connect_err = |detail: String| InboxError::Connect { host: settings.host.clone(), port: settings.port, detail };
     match tokio::time::timeout(COMMAND_TIMEOUT, client.read_response()).await {
@@ -206,23 +241,56 @@ async fn login(
     }
     let login_err = |detail: String| InboxError::Login { username: settings.username.clone(), detail };
     budget.allow("LOGIN", budget::ANSWER);
-    let secret = match settings.credential() {
-        Some(source) => source.read().await?,
-        None => return Err(login_err("no password or token configured".into())),
+    let secret = match (settings.auth, &settings.oauth2, settings.credential()) {
+        (ImapAuth::Xoauth2, Some(oauth2), _) => tokens.token(oauth2, &settings.username).await?.value,
+        (_, _, Some(source)) => source.read().await?,
+        (_, _, None) => return Err(login_err("no password or token configured".into())),
     };
-    let session = match settings.auth {
+    let mut session = match settings.auth {
         ImapAuth::Login => tokio::time::timeout(COMMAND_TIMEOUT, client.login(&settings.username, secret.expose()))
             .await
             .map_err(|_| InboxError::Timeout(COMMAND_TIMEOUT))?
             .map_err(|(e, _)| login_err(e.to_string()))?,
         ImapAuth::Xoauth2 => {
-            let auth = XOAuth2 { user: &settings.username, token: &secret, sent: false };
-            tokio::time::timeout(COMMAND_TIMEOUT, client.authenticate("XOAUTH2", auth))
+            let refusal = std::sync::Mutex::new(None);
+            let auth = XOAuth2 { user: &settings.username, token: &secret, sent: false, refusal: &refusal };
+            let answer = tokio::time::timeout(COMMAND_TIMEOUT, client.authenticate("XOAUTH2", auth))
                 .await
-                .map_err(|_| InboxError::Timeout(COMMAND_TIMEOUT))?
-                .map_err(|(e, _)| login_err(e.to_string()))?
+                .map_err(|_| InboxError::Timeout(COMMAND_TIMEOUT))?;
+            match answer {
+                Ok(session) => session,
+                Err((e, _)) => {
+                    if let Some(oauth2) = &settings.oauth2 {
+                        // The server refused a token the cache holds: the next login asks for a new one.
+                        tokens.forget(oauth2, &settings.username).await;
+                    }
+                    let challenge = refusal.lock().ok().and_then(|r| r.clone());
+                    let detail = match challenge.as_deref().and_then(xoauth2_refusal) {
+                        Some(refusal) => format!("{e}; {refusal}"),
+                        None => e.to_string(),
+                    };
+                    return Err(login_err(detail));
+                }
+            }
         }
     };
+    if settings.auth == ImapAuth::Xoauth2 {
+        // Exchange Online can accept AUTHENTICATE for a token of another user than imap.username and refuse
+        // every command after it (neomutt contrib/oauth2/mutt_oauth2.py runs LIST for this reason): the
+        // login counts only once a real command succeeds.
+        budget.allow("LIST", budget::ANSWER);
+        let listed = async {
+            // `LIST "" ""`: the pattern goes unquoted, and `None` is the empty quoted string.
+            let names = session.list(Some(""), None).await?;
+            names.try_collect::<Vec<_>>().await
+        };
+        if let Err(e) = timed("LIST", listed).await {
+            return Err(login_err(format!(
+                "AUTHENTICATE was accepted but the next command was refused ({e}): the token may be for another \
+                 user than imap.username (Exchange Online answers so)"
+            )));
+        }
+    }
     tracing::debug!(username = %settings.username, auth = ?settings.auth, "IMAP logged in");
     Ok(session)
 }
@@ -230,14 +298,15 @@ async fn login(
 impl ImapInbox {
     /// Connects, logs in, reads capabilities and finds the Junk folder.
     pub async fn connect(settings: &ImapSettings) -> Result<ImapInbox, InboxError> {
-        Self::connect_with(settings, None).await
+        Self::connect_with(settings, None, &TokenCache::default()).await
     }
 
     /// [`ImapInbox::connect`] with a TLS configuration built beforehand (built here when `None`; ignored when
-    /// `tls = false`).
+    /// `tls = false`) and the OAuth2 tokens shared with other logins.
     pub async fn connect_with(
         settings: &ImapSettings,
         tls: Option<Arc<rustls::ClientConfig>>,
+        tokens: &TokenCache,
     ) -> Result<ImapInbox, InboxError> {
         let budget = Budget::default();
         let stream: Box<dyn ImapStream> = Box::new(Budgeted::new(open_stream(settings, tls).await?, budget.clone()));
@@ -245,7 +314,7 @@ impl ImapInbox {
             Some((command, limit)) => InboxError::TooLarge { command: command.into(), limit },
             None => e,
         };
-        let session = login(async_imap::Client::new(stream), settings, &budget).await.map_err(too_large)?;
+        let session = login(async_imap::Client::new(stream), settings, &budget, tokens).await.map_err(too_large)?;
         let mut inbox = ImapInbox {
             session: Some(session),
             settings: settings.clone(),
@@ -848,8 +917,21 @@ mod tests {
     fn xoauth2_sends_the_token_once_then_an_empty_answer() {
         use async_imap::Authenticator;
         let token = Secret::new("ya29.token");
-        let mut auth = XOAuth2 { user: "probe@example.net", token: &token, sent: false };
+        let refusal = std::sync::Mutex::new(None);
+        let mut auth = XOAuth2 { user: "probe@example.net", token: &token, sent: false, refusal: &refusal };
         assert_eq!(auth.process(b""), "user=probe@example.net\x01auth=Bearer ya29.token\x01\x01");
         assert_eq!(auth.process(b"{\"status\":\"401\"}"), "");
+        assert_eq!(refusal.lock().unwrap().as_deref(), Some(&b"{\"status\":\"401\"}"[..]), "the refusal is kept");
+    }
+
+    #[test]
+    fn xoauth2_refusals_read_as_one_line() {
+        let google = br#"{"status":"401","schemes":"Bearer","scope":"https://mail.google.com/"}"#;
+        assert_eq!(
+            xoauth2_refusal(google).as_deref(),
+            Some("the server refused the token: status 401, schemes Bearer, scope needed https://mail.google.com/")
+        );
+        assert_eq!(xoauth2_refusal(br#"{"status":400}"#).as_deref(), Some("the server refused the token: status 400"));
+        assert_eq!(xoauth2_refusal(b"not json"), None);
     }
 }

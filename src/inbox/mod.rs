@@ -18,6 +18,7 @@ pub mod budget;
 pub mod candidate;
 pub mod imap;
 pub mod maildir;
+pub mod oauth2;
 pub mod pool;
 
 use std::time::Duration;
@@ -132,6 +133,9 @@ pub enum InboxError {
     UidValidity { folder: String, before: u32, after: u32 },
     #[error("secret for the mailbox: {0}")]
     Secret(#[from] crate::secret::SecretError),
+    /// No access token for the XOAUTH2 login (`[imap.oauth2]`).
+    #[error("no OAuth2 access token for the IMAP login: {0}")]
+    OAuth2(#[from] oauth2::OAuth2Error),
     #[error("Maildir {path}: {source}")]
     Maildir { path: std::path::PathBuf, source: std::io::Error },
     #[error(

@@ -30,8 +30,9 @@ use tokio::time::Instant;
 use tokio_rustls::rustls;
 
 use super::imap::{ImapInbox, tls_config};
+use super::oauth2::TokenCache;
 use super::{Baseline, InboxError};
-use crate::config::{ImapAuth, ImapSettings};
+use crate::config::{ImapAuth, ImapSettings, OAuth2Settings};
 use crate::metrics::ImapMetrics;
 use crate::secret::SecretSource;
 
@@ -68,6 +69,7 @@ struct LoginKey {
     username: String,
     auth: ImapAuth,
     secret: Option<SecretSource>,
+    oauth2: Option<OAuth2Settings>,
 }
 
 impl LoginKey {
@@ -84,6 +86,7 @@ impl LoginKey {
             username: s.username.clone(),
             auth: s.auth,
             secret,
+            oauth2: s.oauth2.clone(),
         }
     }
 }
@@ -211,6 +214,8 @@ pub struct ImapPool {
     metrics: ImapMetrics,
     mailboxes: Mutex<HashMap<LoginKey, Arc<Mailbox>>>,
     tls: Mutex<HashMap<Option<PathBuf>, Arc<rustls::ClientConfig>>>,
+    /// `[imap.oauth2]` access tokens, shared by every session of the pool.
+    tokens: Arc<TokenCache>,
 }
 
 impl std::fmt::Debug for ImapPool {
@@ -234,6 +239,7 @@ impl ImapPool {
             metrics,
             mailboxes: Mutex::new(HashMap::new()),
             tls: Mutex::new(HashMap::new()),
+            tokens: Arc::default(),
         }
     }
 
@@ -294,7 +300,7 @@ impl ImapPool {
     pub async fn checkout(&self, settings: &ImapSettings, deadline: Instant) -> Result<PooledInbox, InboxError> {
         let tls = self.tls_for(settings)?;
         if !self.reuse {
-            let inbox = ImapInbox::connect_with(settings, tls).await?;
+            let inbox = ImapInbox::connect_with(settings, tls, &self.tokens).await?;
             return Ok(PooledInbox { inbox: Some(inbox), settings: settings.clone(), home: None, reused: false });
         }
         let mailbox = self.mailbox(settings);
@@ -334,7 +340,7 @@ impl ImapPool {
         let mut pooled = PooledInbox {
             inbox: None,
             settings: settings.clone(),
-            home: Some(Home { mailbox: mailbox.clone(), tls }),
+            home: Some(Home { mailbox: mailbox.clone(), tls, tokens: self.tokens.clone() }),
             reused: false,
         };
         if let Take::Idle(mut inbox, idle_for) = take {
@@ -358,6 +364,7 @@ impl ImapPool {
 struct Home {
     mailbox: Arc<Mailbox>,
     tls: Option<Arc<rustls::ClientConfig>>,
+    tokens: Arc<TokenCache>,
 }
 
 /// A session checked out of an [`ImapPool`] for one run. [`PooledInbox::close`] hands it back (idle when
@@ -384,7 +391,7 @@ impl PooledInbox {
         let Some(home) = &self.home else {
             return Err(InboxError::Protocol { command: "connect".into(), detail: "no pool".into() });
         };
-        let inbox = ImapInbox::connect_with(&self.settings, home.tls.clone()).await?;
+        let inbox = ImapInbox::connect_with(&self.settings, home.tls.clone(), &home.tokens).await?;
         home.mailbox.metrics.opened(&home.mailbox.label);
         self.inbox = Some(inbox);
         self.reused = false;

@@ -34,7 +34,11 @@ pub async fn open<'s>(
     ctx: &RunContext<'_>,
     slot: &'s mut Option<Inbox>,
 ) -> Result<Step<Opened<'s>>, Cause> {
-    let unavailable = |e: InboxError| Cause::new(Code::MailboxUnavailable).detail(e.to_string());
+    let unavailable = |e: InboxError| match e {
+        // The token endpoint, not the mail server: its own code, with the provider's fix in the detail.
+        InboxError::OAuth2(e) => Cause::new(Code::ImapOauth2).detail(e.to_string()),
+        e => Cause::new(Code::MailboxUnavailable).detail(e.to_string()),
+    };
     let inbox = slot.insert(connect(probe, ctx).await.map_err(unavailable)?);
     let baseline = inbox.baseline().await.map_err(unavailable)?;
     let matcher = Matcher::new(&target.sender, &target.recipient);

@@ -60,3 +60,23 @@ output "cognito_log_delivery_command" {
   description = "Run once after apply: points the pool's userNotification ERROR logs at the log group (the pinned AWS provider has no resource for it)."
   value       = one(module.cognito_logs[*].set_log_delivery_command)
 }
+
+output "alarm_topic_arn" {
+  description = "The SNS topic the probe's alarms notify on ALARM and OK (subscribe PagerDuty here); null with runner = \"none\"."
+  value       = one(module.probe_alarms[*].sns_topic_arn)
+}
+
+output "probe_function_name" {
+  description = "With runner = \"lambda\": the function (its log group is /aws/lambda/<name>)."
+  value       = one(module.probe_lambda[*].function_name)
+}
+
+output "probe_dead_letter_queue_url" {
+  description = "With runner = \"lambda\": ticks that did not run (undeliverable schedules, failed invocations)."
+  value       = one(module.probe_lambda[*].dead_letter_queue_url)
+}
+
+output "probe_tick_table" {
+  description = "The tick table: PROBE_TICK_TABLE of the function, --tick-table of the task."
+  value       = one(module.probe_tick_table[*].name)
+}

@@ -40,26 +40,100 @@ variable "probe_trusted_principals" {
   default     = []
 }
 
-variable "schedule_enabled" {
-  description = "Run the probe on a schedule in ECS Fargate (modules/probe-schedule)."
+variable "runner" {
+  description = "What runs the probe on AWS without a host: \"lambda\" (modules/probe-lambda), \"fargate\" (modules/probe-schedule, from probe_image) or \"none\" (a host runs probe monitor)."
+  type        = string
+  default     = "lambda"
+
+  validation {
+    condition     = contains(["lambda", "fargate", "none"], var.runner)
+    error_message = "runner: lambda, fargate or none."
+  }
+}
+
+variable "probes" {
+  description = "The probe files the runner schedules and the alarms watch, by name, with the values of the file: interval in seconds and the [alert] thresholds (keep them equal to the file: the alarms are its alert state machine). pool_id null: this root's pool."
+  type = map(object({
+    pool_id           = optional(string)
+    period_seconds    = number
+    failure_threshold = number
+    success_threshold = number
+    unknown_threshold = number
+  }))
+  # probes/production.toml: interval = "15m", no [alert] section, so the built-in thresholds 3, 2 and 6.
+  default = {
+    production = { period_seconds = 900, failure_threshold = 3, success_threshold = 2, unknown_threshold = 6 }
+  }
+}
+
+variable "lambda_zip_path" {
+  description = "The function's zip (bootstrap and probes/), from cargo lambda build; README \"Deploy on AWS without a host\"."
+  type        = string
+  default     = "../../target/lambda/probe-lambda/bootstrap.zip"
+}
+
+variable "lambda_timeout_seconds" {
+  description = "Function timeout: covers probes/production.toml's timeout (5m) + settle (5m) + a margin."
+  type        = number
+  default     = 900
+}
+
+variable "lambda_memory_mb" {
+  description = "Function memory (MB)."
+  type        = number
+  default     = 256
+}
+
+variable "tick_table_enabled" {
+  description = "A DynamoDB tick table so that a second start of one tick sends no second mail (modules/probe-tick-table)."
   type        = bool
-  default     = false
+  default     = true
+}
+
+variable "probe_secret_arns" {
+  description = "Secrets Manager secrets the probe files read ({ secrets_manager = \"<arn>\" }): the probe's role may GetSecretValue these only."
+  type        = list(string)
+  default     = []
+}
+
+variable "probe_task_secrets" {
+  description = "With runner = \"fargate\": environment variables of the task taken from Secrets Manager or SSM (name => ARN), e.g. PROBE_IMAP_PASSWORD for { env = \"PROBE_IMAP_PASSWORD\" }."
+  type        = map(string)
+  default     = {}
+}
+
+variable "probe_kms_key_arn" {
+  description = "Customer managed KMS key for the probe's log group, function environment, tick table, queue and schedules; null: the services' own encryption."
+  type        = string
+  default     = null
+}
+
+variable "alarm_notifications_topic_arn" {
+  description = "An existing SNS topic the probe's alarms notify; null creates a KMS-encrypted one (output alarm_topic_arn)."
+  type        = string
+  default     = null
+}
+
+variable "alarm_email_addresses" {
+  description = "Email subscriptions to the alarms' topic."
+  type        = list(string)
+  default     = []
 }
 
 variable "probe_image" {
-  description = "Container image of the probe (with probes/*.toml baked in or mounted)."
+  description = "With runner = \"fargate\": the image built from the repository's Dockerfile (probe files in /etc/probe/probes)."
   type        = string
   default     = "ghcr.io/example/cognito-delivery-probe:latest"
 }
 
 variable "subnet_ids" {
-  description = "Private subnets for the scheduled probe task."
+  description = "With runner = \"fargate\": private subnets of the probe task."
   type        = list(string)
   default     = []
 }
 
 variable "security_group_ids" {
-  description = "Security groups for the scheduled probe task (egress to AWS APIs and the IMAP server)."
+  description = "With runner = \"fargate\": security groups of the probe task (egress to AWS APIs and the IMAP server)."
   type        = list(string)
   default     = []
 }

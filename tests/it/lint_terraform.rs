@@ -168,7 +168,7 @@ fn exit_codes_and_formats() {
     let (code, stdout, _) = probe(&[&example().display().to_string()]);
     assert_eq!(
         (code, stdout.lines().last()),
-        (0, Some("lint-terraform OK: 0 failure(s), 0 warning(s) in 26 file(s), 3 pool(s), 1 identity policy(ies)"))
+        (0, Some("lint-terraform OK: 0 failure(s), 0 warning(s) in 38 file(s), 3 pool(s), 1 identity policy(ies)"))
     );
 
     let specials = fixture("from-address-specials").display().to_string();

@@ -16,6 +16,7 @@ mod emf;
 mod imap_auth;
 mod imap_hostile;
 mod imap_inbox;
+mod imap_oauth2;
 mod imap_pool;
 mod lambda;
 mod lint_terraform;

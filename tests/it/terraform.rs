@@ -24,11 +24,14 @@ fn example() -> PathBuf {
 }
 
 /// The roots the README's test command checks: both environment roots and each module on its own.
-const ROOTS: [&str; 6] = [
+const ROOTS: [&str; 9] = [
     "production",
     "development",
     "modules/probe-iam",
     "modules/probe-schedule",
+    "modules/probe-lambda",
+    "modules/probe-alarms",
+    "modules/probe-tick-table",
     "modules/ses-events",
     "modules/cognito-logs",
 ];
@@ -560,8 +563,10 @@ fn production_root_plans_its_sender_evidence(tf: &Terraform, example: &Path, mot
     )
     .expect("write the provider override");
     tf.run(&root, &["init", "-backend=false", "-input=false", "-no-color"]);
+    // The default runner is Lambda, whose zip Terraform hashes at plan time.
+    let zip = format!("lambda_zip_path={}", function_zip(example).display());
 
-    let changes = planned(tf, &root, &[]);
+    let changes = planned(tf, &root, &["-var", &zip]);
     let after = |address: &str| -> &Value {
         changes.get(address).unwrap_or_else(|| panic!("{address} not planned: {:?}", changes.keys()))
     };
@@ -595,7 +600,8 @@ fn production_root_plans_its_sender_evidence(tf: &Terraform, example: &Path, mot
     assert_eq!(log_group["name"], "/aws/vendedlogs/cognito/phenom-prod/user-notification");
     assert_eq!(log_group["retention_in_days"], 365);
 
-    let off = planned(tf, &root, &["-var", "ses_events_enabled=false", "-var", "cognito_logs_enabled=false"]);
+    let off =
+        planned(tf, &root, &["-var", &zip, "-var", "ses_events_enabled=false", "-var", "cognito_logs_enabled=false"]);
     let pool = off.get("aws_cognito_user_pool.main").expect("the pool is planned");
     assert_eq!(pool["email_configuration"][0]["configuration_set"], Value::Null, "no set without the evidence");
     let evidence: Vec<&String> =
@@ -635,5 +641,525 @@ fn checkov_finds_no_failed_check() {
     for skipped in report["results"]["skipped_checks"].as_array().into_iter().flatten() {
         let reason = skipped["check_result"]["suppress_comment"].as_str().unwrap_or_default();
         assert!(reason.len() > 20, "skip of {} on {} needs an inline reason", skipped["check_id"], skipped["resource"]);
+    }
+}
+
+// ---- without a host: scheduler → Lambda or Fargate → EMF → CloudWatch alarms → SNS -------------------------
+
+/// The EMF namespace of the probe's metrics (the EMF contract, `src/emf.rs`).
+const EMF_NAMESPACE: &str = "CognitoDeliveryProbe";
+
+/// A Secrets Manager secret a probe file names as a secret source; only its ARN matters to the policy.
+const PROBE_SECRET: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:probe-imap-AbCdEf";
+
+/// probes/production.toml through the product's own loader: its interval, timeouts and the `[alert]`
+/// thresholds with the built-in layer applied.
+fn production_probe() -> ProbeFile {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("probes/production.toml");
+    ProbeFile::load(&path).unwrap_or_else(|e| panic!("probes/production.toml: {e}"))
+}
+
+/// A function zip as `cargo lambda build` lays it out (bootstrap at the top, the probe files under probes/),
+/// written into `dir`. moto stores the code and never runs it here, so bootstrap is a small executable
+/// stand-in; the zip's shape and the probe file in it are the repository's.
+fn function_zip(dir: &Path) -> PathBuf {
+    let staging = dir.join("function");
+    std::fs::create_dir_all(staging.join("probes")).expect("create the zip's staging dir");
+    std::fs::write(staging.join("bootstrap"), "#!/bin/sh\nexit 3\n").expect("write bootstrap");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("probes/production.toml"),
+        staging.join("probes/production.toml"),
+    )
+    .expect("copy the probe file");
+    let zip = dir.join("bootstrap.zip");
+    let out = Command::new("python3")
+        .current_dir(&staging)
+        .args(["-m", "zipfile", "-c"])
+        .arg(&zip)
+        .args(["bootstrap", "probes"])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run python3 ({e}); moto's own interpreter is enough"));
+    assert!(out.status.success(), "zip the function: {}", String::from_utf8_lossy(&out.stderr));
+    zip
+}
+
+/// A provider override pointing every service the production root's probe footprint uses at moto.
+fn moto_override(root: &Path, endpoint: &str) {
+    let services = [
+        "cloudwatch",
+        "cloudwatchlogs",
+        "cognitoidp",
+        "dynamodb",
+        "ecs",
+        "iam",
+        "kms",
+        "lambda",
+        "scheduler",
+        "ses",
+        "sesv2",
+        "sns",
+        "sqs",
+        "sts",
+    ];
+    let endpoints: String = services.iter().map(|s| format!("    {s} = \"{endpoint}\"\n")).collect();
+    std::fs::write(
+        root.join("moto_override.tf"),
+        format!(
+            "provider \"aws\" {{\n  region = \"us-east-1\"\n  access_key = \"testing\"\n  secret_key = \"testing\"\n  \
+             skip_credentials_validation = true\n  skip_metadata_api_check = true\n  \
+             endpoints {{\n{endpoints}  }}\n}}\n"
+        ),
+    )
+    .expect("write the provider override");
+}
+
+/// A managed or inline policy document's statements.
+fn statements_of(doc: &Value) -> Vec<Value> {
+    match &document(doc)["Statement"] {
+        Value::Array(items) => items.clone(),
+        one @ Value::Object(_) => vec![one.clone()],
+        other => panic!("no Statement: {other}"),
+    }
+}
+
+/// Every statement the role carries: its managed policies' default versions and its inline policies.
+fn role_statements(aws: &AwsCli, role: &str) -> Vec<Value> {
+    let mut all = Vec::new();
+    let attached = aws.run(&["iam", "list-attached-role-policies", "--role-name", role]);
+    for policy in attached["AttachedPolicies"].as_array().expect("AttachedPolicies") {
+        let arn = policy["PolicyArn"].as_str().expect("PolicyArn");
+        let version = aws.run(&["iam", "get-policy", "--policy-arn", arn])["Policy"]["DefaultVersionId"].clone();
+        let doc =
+            aws.run(&["iam", "get-policy-version", "--policy-arn", arn, "--version-id", version.as_str().unwrap()]);
+        all.extend(statements_of(&doc["PolicyVersion"]["Document"]));
+    }
+    let inline = aws.run(&["iam", "list-role-policies", "--role-name", role]);
+    for name in inline["PolicyNames"].as_array().expect("PolicyNames") {
+        let doc = aws.run(&["iam", "get-role-policy", "--role-name", role, "--policy-name", name.as_str().unwrap()]);
+        all.extend(statements_of(&doc["PolicyDocument"]));
+    }
+    all
+}
+
+/// The resources each action of these statements is allowed on.
+fn grants(statements: &[Value]) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for st in statements {
+        assert_eq!(st["Effect"], "Allow", "{st}");
+        for action in strings(&st["Action"]) {
+            out.entry(action).or_default().extend(strings(&st["Resource"]));
+        }
+    }
+    out
+}
+
+/// The services a role trusts.
+fn trusted_services(aws: &AwsCli, role: &str) -> BTreeSet<String> {
+    let role = aws.run(&["iam", "get-role", "--role-name", role]);
+    let trust = document(&role["Role"]["AssumeRolePolicyDocument"]);
+    statements_of(&trust).iter().filter_map(|st| st["Principal"].get("Service")).flat_map(strings).collect()
+}
+
+/// One CloudWatch alarm per run: "the last `n` periods hold at least `m` breaching datapoints" (CloudWatch
+/// User Guide "Evaluating an alarm"), with one datapoint per period as the schedule makes them.
+fn alarm_in_alarm(history: &[bool], m: usize, n: usize) -> bool {
+    history.iter().rev().take(n).filter(|b| **b).count() >= m
+}
+
+/// The monitor's state machine (`monitor::state::step`) and the alarms, run side by side over the same runs:
+/// from a healthy probe, `failure_threshold` failing runs in a row page on the last of them and not before;
+/// `success_threshold` passing runs in a row resolve on the last of them and not before, however long the
+/// incident lasted; `unknown_threshold` UNKNOWN runs raise probe_blind and the next run resolves it.
+fn alarms_step_like_the_monitor(probe: &ProbeFile, delivery: (usize, usize), blind: (usize, usize)) {
+    use cognito_delivery_probe::monitor::state::{AlertState, Thresholds, step};
+    use cognito_delivery_probe::verdict::Outcome;
+
+    let t = Thresholds::from(&probe.alert);
+    let (f, s, u) = (t.failure as usize, t.success as usize, t.unknown as usize);
+    let now = chrono::Utc::now();
+    let runs = |outcomes: &[Outcome]| -> Vec<(bool, bool, bool, bool)> {
+        // (monitor delivery open, alarm delivery, monitor blind open, alarm blind) after each run; the
+        // probe was healthy for a long time before.
+        let mut state = AlertState::default();
+        let mut history: Vec<Outcome> = vec![Outcome::Ok; 2 * (f + s + u)];
+        outcomes
+            .iter()
+            .map(|o| {
+                state = step(state.clone(), "production", *o, now, &t).0;
+                history.push(*o);
+                let failures: Vec<bool> = history.iter().map(|o| *o == Outcome::Critical).collect();
+                let unknowns: Vec<bool> = history.iter().map(|o| *o == Outcome::Unknown).collect();
+                (
+                    state.delivery.is_some(),
+                    alarm_in_alarm(&failures, delivery.0, delivery.1),
+                    state.blind.is_some(),
+                    alarm_in_alarm(&unknowns, blind.0, blind.1),
+                )
+            })
+            .collect()
+    };
+    for incident in f..f + 2 * s + 2 {
+        let mut outcomes = vec![Outcome::Critical; incident];
+        outcomes.extend(vec![Outcome::Ok; s + 1]);
+        for (i, (monitor, alarm, _, _)) in runs(&outcomes).into_iter().enumerate() {
+            assert_eq!(
+                alarm,
+                monitor,
+                "run {} of {incident} failing then {} passing runs: alarm {alarm}",
+                i + 1,
+                s + 1
+            );
+        }
+    }
+    let mut outcomes = vec![Outcome::Unknown; u + 1];
+    outcomes.push(Outcome::Ok);
+    for (i, (_, _, monitor, alarm)) in runs(&outcomes).into_iter().enumerate() {
+        assert_eq!(alarm, monitor, "run {} of {} UNKNOWN runs then one OK: blind alarm {alarm}", i + 1, u + 1);
+    }
+}
+
+/// The two alarms of each probe, read back from CloudWatch, against the probe file: the delivery alarm on
+/// Failure is M = failure_threshold of N = failure_threshold + success_threshold - 1 periods of one interval,
+/// the blind alarm on Unknown is M = N = unknown_threshold, both breach on missing data (a probe that stops
+/// running pages) and notify `topic` on ALARM and on OK.
+fn alarms_match_the_probe_file(aws: &AwsCli, probe: &ProbeFile, pool_id: &str, topic: &str) {
+    let alarms = aws.run(&["cloudwatch", "describe-alarms", "--alarm-name-prefix", "cognito-delivery-probe-prod-"]);
+    let alarms = alarms["MetricAlarms"].as_array().expect("MetricAlarms");
+    let by_metric = |metric: &str| -> &Value {
+        let found: Vec<&Value> = alarms.iter().filter(|a| a["MetricName"] == metric).collect();
+        assert_eq!(found.len(), 1, "one alarm on {metric}: {alarms:#?}");
+        found[0]
+    };
+    let a = &probe.alert;
+    let expected = [
+        ("Failure", a.failure_threshold, a.failure_threshold + a.success_threshold - 1),
+        ("Unknown", a.unknown_threshold, a.unknown_threshold),
+    ];
+    assert_eq!(alarms.len(), expected.len(), "{alarms:#?}");
+    let mut windows = Vec::new();
+    for (metric, m, n) in expected {
+        let alarm = by_metric(metric);
+        assert_eq!(alarm["Namespace"], EMF_NAMESPACE, "{alarm}");
+        let dimensions: BTreeMap<String, String> = alarm["Dimensions"]
+            .as_array()
+            .expect("Dimensions")
+            .iter()
+            .map(|d| (d["Name"].as_str().unwrap().to_string(), d["Value"].as_str().unwrap().to_string()))
+            .collect();
+        let want = BTreeMap::from([("Probe".to_string(), probe.name.clone()), ("Pool".to_string(), pool_id.into())]);
+        assert_eq!(dimensions, want, "the EMF document's dimensions of this probe file: {alarm}");
+        assert_eq!(alarm["Statistic"], "Maximum", "{alarm}");
+        assert_eq!(alarm["Period"], probe.interval.as_secs(), "one period per run of the probe: {alarm}");
+        assert_eq!(alarm["EvaluationPeriods"], n, "{metric}: N: {alarm}");
+        assert_eq!(alarm["DatapointsToAlarm"], m, "{metric}: M: {alarm}");
+        assert_eq!(alarm["ComparisonOperator"], "GreaterThanOrEqualToThreshold", "{alarm}");
+        assert_eq!(alarm["Threshold"], 1.0, "{alarm}");
+        assert_eq!(alarm["TreatMissingData"], "breaching", "a probe that stops running pages: {alarm}");
+        assert_eq!(alarm["AlarmActions"], json!([topic]), "{alarm}");
+        assert_eq!(alarm["OKActions"], json!([topic]), "every page is resolved: {alarm}");
+        assert_eq!(alarm["ActionsEnabled"], true, "{alarm}");
+        windows.push((m as usize, n as usize));
+    }
+    alarms_step_like_the_monitor(probe, windows[0], windows[1]);
+}
+
+/// The alarms' topic: encrypted under a customer managed key CloudWatch may use, and only CloudWatch of
+/// this account may publish to it.
+fn alarm_topic_is_encrypted_and_takes_cloudwatch_only(aws: &AwsCli, topic: &str) {
+    let attrs = &aws.run(&["sns", "get-topic-attributes", "--topic-arn", topic])["Attributes"];
+    let key = attrs["KmsMasterKeyId"].as_str().unwrap_or_else(|| panic!("the topic is encrypted: {attrs}"));
+    let key_policy = aws.run(&["kms", "get-key-policy", "--key-id", key, "--policy-name", "default"]);
+    let cloudwatch: Vec<Value> = statements_of(&key_policy["Policy"])
+        .into_iter()
+        .filter(|st| st["Principal"] == json!({ "Service": "cloudwatch.amazonaws.com" }))
+        .collect();
+    assert_eq!(cloudwatch.len(), 1, "{key_policy}");
+    assert_eq!(strings(&cloudwatch[0]["Action"]), set(["kms:Decrypt", "kms:GenerateDataKey*"]), "{key_policy}");
+    let key_meta = aws.run(&["kms", "get-key-rotation-status", "--key-id", key]);
+    assert_eq!(key_meta["KeyRotationEnabled"], true, "{key_meta}");
+
+    let policy = statements_of(&attrs["Policy"]);
+    assert_eq!(policy.len(), 1, "{policy:#?}");
+    assert_eq!(policy[0]["Principal"], json!({ "Service": "cloudwatch.amazonaws.com" }), "{policy:#?}");
+    assert_eq!(strings(&policy[0]["Action"]), set(["sns:Publish"]), "{policy:#?}");
+    assert_eq!(policy[0]["Condition"]["StringEquals"]["aws:SourceAccount"], testkit::moto::ACCOUNT, "{policy:#?}");
+}
+
+/// A queue's ARN from its URL.
+fn queue_arn(aws: &AwsCli, url: &str) -> String {
+    let attrs = aws.run(&["sqs", "get-queue-attributes", "--queue-url", url, "--attribute-names", "QueueArn"]);
+    attrs["Attributes"]["QueueArn"].as_str().expect("QueueArn").to_string()
+}
+
+/// The tick table: key `pk` (S), TTL on `expires_at`, point-in-time recovery, encrypted.
+fn tick_table_is_the_contracts(aws: &AwsCli, table: &str) {
+    let t = &aws.run(&["dynamodb", "describe-table", "--table-name", table])["Table"];
+    assert_eq!(t["KeySchema"], json!([{ "AttributeName": "pk", "KeyType": "HASH" }]), "{t}");
+    assert_eq!(t["AttributeDefinitions"], json!([{ "AttributeName": "pk", "AttributeType": "S" }]), "{t}");
+    assert_eq!(t["BillingModeSummary"]["BillingMode"], "PAY_PER_REQUEST", "{t}");
+    assert_eq!(t["SSEDescription"]["Status"], "ENABLED", "{t}");
+    let ttl = &aws.run(&["dynamodb", "describe-time-to-live", "--table-name", table])["TimeToLiveDescription"];
+    assert_eq!(ttl["AttributeName"], "expires_at", "{ttl}");
+    assert_eq!(ttl["TimeToLiveStatus"], "ENABLED", "{ttl}");
+    let backups = aws.run(&["dynamodb", "describe-continuous-backups", "--table-name", table]);
+    let pitr = &backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"];
+    assert_eq!(pitr["PointInTimeRecoveryStatus"], "ENABLED", "{backups}");
+}
+
+/// The schedule of one probe: one run per interval, started mid-period (the cron's minute offset is half the
+/// interval), and what it hands its target.
+fn schedule_of(aws: &AwsCli, name: &str, probe: &ProbeFile) -> Value {
+    let schedule = aws.run(&["scheduler", "get-schedule", "--name", name]);
+    let minutes = probe.interval.as_secs() / 60;
+    assert_eq!(
+        schedule["ScheduleExpression"],
+        format!("cron({}/{minutes} * * * ? *)", minutes / 2),
+        "once per interval, in the middle of an alarm period: {schedule}"
+    );
+    assert_eq!(schedule["State"], "ENABLED", "{schedule}");
+    assert_eq!(schedule["FlexibleTimeWindow"]["Mode"], "OFF", "{schedule}");
+    schedule["Target"].clone()
+}
+
+/// The probe's role and the roles around it: the probe's reads and trigger (modules/probe-iam, checked in
+/// detail by the moto root's test), plus exactly the function's own log group, its own dead-letter queue, the
+/// tick table (PutItem only) and the listed secret; no `logs:*`, no log group of anyone else.
+fn lambda_roles_are_least_privilege(aws: &AwsCli, outputs: &Value) {
+    let out = |k: &str| outputs[k]["value"].as_str().unwrap_or_else(|| panic!("output {k}: {outputs}")).to_string();
+    let role = out("probe_role_arn").rsplit('/').next().unwrap().to_string();
+    assert_eq!(trusted_services(aws, &role), set(["lambda.amazonaws.com"]), "the function runs as the probe's role");
+
+    let function = aws.run(&["lambda", "get-function-configuration", "--function-name", &out("probe_function_name")]);
+    let group = aws.run(&["logs", "describe-log-groups", "--log-group-name-prefix", "/aws/lambda/"]);
+    let group = &group["logGroups"][0];
+    assert_eq!(group["logGroupName"], format!("/aws/lambda/{}", out("probe_function_name")), "{group}");
+    assert_eq!(group["retentionInDays"], 365, "{group}");
+    let group_arn = group["arn"].as_str().expect("log group arn").trim_end_matches(":*").to_string();
+    let dlq = queue_arn(aws, &out("probe_dead_letter_queue_url"));
+    let table = aws.run(&["dynamodb", "describe-table", "--table-name", &out("probe_tick_table")]);
+    let table_arn = table["Table"]["TableArn"].as_str().unwrap().to_string();
+
+    let probe_grants = grants(&role_statements(aws, &role));
+    assert_eq!(
+        probe_grants.get("logs:CreateLogStream"),
+        Some(&set([format!("{group_arn}:*").as_str()])),
+        "{probe_grants:#?}"
+    );
+    assert_eq!(
+        probe_grants.get("logs:PutLogEvents"),
+        Some(&set([format!("{group_arn}:*").as_str()])),
+        "{probe_grants:#?}"
+    );
+    assert_eq!(probe_grants.get("sqs:SendMessage"), Some(&set([dlq.as_str()])), "{probe_grants:#?}");
+    assert_eq!(probe_grants.get("dynamodb:PutItem"), Some(&set([table_arn.as_str()])), "{probe_grants:#?}");
+    assert_eq!(probe_grants.get("secretsmanager:GetSecretValue"), Some(&set([PROBE_SECRET])), "{probe_grants:#?}");
+    for (action, resources) in &probe_grants {
+        assert!(!action.contains('*'), "no wildcard action: {action}");
+        if action.starts_with("logs:") && action != "logs:FilterLogEvents" {
+            assert!(
+                resources.iter().all(|r| r.starts_with(&group_arn)),
+                "{action} beyond its own group: {resources:?}"
+            );
+        }
+        if action.starts_with("dynamodb:") {
+            assert_eq!(action, "dynamodb:PutItem", "the tick table is only written, conditionally");
+        }
+    }
+    for (action, _) in probe_grants.iter().filter(|(a, _)| a.starts_with("cognito-idp:") || a.starts_with("ses:")) {
+        let verb = action.split_once(':').map(|(_, v)| v.strip_prefix("Admin").unwrap_or(v)).unwrap_or_default();
+        assert!(
+            ["Get", "Describe", "CreateUser", "ResetUserPassword"].iter().any(|v| verb.starts_with(v)),
+            "{action}: the probe reads, and triggers"
+        );
+    }
+
+    // The scheduler's role may invoke this function and drop undeliverable ticks into its queue, nothing else.
+    let scheduler_role = format!("{}-scheduler", out("probe_function_name"));
+    assert_eq!(trusted_services(aws, &scheduler_role), set(["scheduler.amazonaws.com"]));
+    let scheduler = grants(&role_statements(aws, &scheduler_role));
+    let function_arn = function["FunctionArn"].as_str().unwrap();
+    assert_eq!(
+        scheduler,
+        BTreeMap::from([
+            ("lambda:InvokeFunction".to_string(), set([function_arn])),
+            ("sqs:SendMessage".to_string(), set([dlq.as_str()])),
+        ]),
+        "{scheduler:#?}"
+    );
+}
+
+/// terraform-example/production applied to moto with the default runner (Lambda), then with
+/// runner = "fargate", and read back with the AWS CLI: the scheduler invokes the function once per interval
+/// with the contract's payload (or starts the task from the image with `--format emf --tick-table`), the
+/// function is the custom runtime with the zip, a timeout that covers the probe and the tick table; the
+/// alarms are the probe file's alert state machine (checked against probes/production.toml read by the
+/// product, and stepped beside `monitor::state::step`) and notify an encrypted topic; every role is least
+/// privilege. The sender evidence and the SES identity policy (which moto cannot store) are left out with
+/// `-target`: the probe footprint is applied, and everything it depends on.
+#[test]
+fn production_pages_through_cloudwatch_alarms_on_moto() {
+    let tf = Terraform::new();
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_tree(&example(), &dir.path().join("terraform-example"));
+    let root = dir.path().join("terraform-example/production");
+    let zip = function_zip(dir.path());
+    let aws = AwsCli { endpoint: moto.endpoint_url() };
+    // The identity the root reads as a data source (verified outside Terraform, as in the runbook).
+    aws.run(&["ses", "verify-email-identity", "--email-address", "noreply@thephenom.app"]);
+    moto_override(&root, &moto.endpoint_url());
+    let probe = production_probe();
+
+    let zip_var = format!("lambda_zip_path={}", zip.display());
+    let secret_var = format!("probe_secret_arns=[\"{PROBE_SECRET}\"]");
+    let apply = |extra: &[&str]| -> Value {
+        let mut args =
+            vec!["apply", "-auto-approve", "-input=false", "-no-color", "-var", &zip_var, "-var", &secret_var];
+        args.extend(["-var", "ses_events_enabled=false", "-var", "cognito_logs_enabled=false"]);
+        args.extend([
+            "-target=module.probe_iam",
+            "-target=module.probe_lambda",
+            "-target=module.probe_schedule",
+            "-target=module.probe_alarms",
+            "-target=module.probe_tick_table",
+        ]);
+        args.extend_from_slice(extra);
+        tf.run(&root, &args);
+        serde_json::from_str(&tf.run(&root, &["output", "-json", "-no-color"])).expect("terraform output -json")
+    };
+    tf.run(&root, &["init", "-backend=false", "-input=false", "-no-color"]);
+
+    // ---- runner = "lambda" (the default)
+    let outputs = apply(&[]);
+    let out = |k: &str| outputs[k]["value"].as_str().unwrap_or_else(|| panic!("output {k}: {outputs}")).to_string();
+    let (pool_id, topic, table) = (out("pool_id"), out("alarm_topic_arn"), out("probe_tick_table"));
+    alarms_match_the_probe_file(&aws, &probe, &pool_id, &topic);
+    alarm_topic_is_encrypted_and_takes_cloudwatch_only(&aws, &topic);
+    tick_table_is_the_contracts(&aws, &table);
+
+    let function = aws.run(&["lambda", "get-function-configuration", "--function-name", &out("probe_function_name")]);
+    assert_eq!(function["Runtime"], "provided.al2023", "{function}");
+    assert_eq!(function["Handler"], "bootstrap", "{function}");
+    assert_eq!(function["Role"], out("probe_role_arn"), "{function}");
+    assert_eq!(function["CodeSize"], std::fs::metadata(&zip).unwrap().len(), "the zip as built: {function}");
+    assert_eq!(function["Environment"]["Variables"], json!({ "PROBE_TICK_TABLE": table }), "no secret: {function}");
+    let timeout = function["Timeout"].as_u64().expect("Timeout");
+    let settle = probe.cloudwatch.settle.as_secs();
+    assert!(
+        timeout > probe.timeout.as_secs() + settle && timeout <= 900,
+        "the timeout ({timeout} s) covers the probe's timeout and settle and fits Lambda: {function}"
+    );
+    let invoke =
+        aws.run(&["lambda", "get-function-event-invoke-config", "--function-name", &out("probe_function_name")]);
+    assert_eq!(invoke["MaximumRetryAttempts"], 0, "a failed run is not run again: the next tick is: {invoke}");
+
+    let target = schedule_of(&aws, &format!("{}-{}", out("probe_function_name"), probe.name), &probe);
+    assert_eq!(target["Arn"], function["FunctionArn"], "{target}");
+    assert_eq!(
+        document(&target["Input"]),
+        json!({ "probe": probe.name, "tick": "<aws.scheduler.scheduled-time>" }),
+        "the Lambda/tick contract's payload"
+    );
+    let dlq = queue_arn(&aws, &out("probe_dead_letter_queue_url"));
+    assert_eq!(target["DeadLetterConfig"]["Arn"], dlq, "ticks the scheduler could not deliver: {target}");
+    // moto 5.2.1 does not report a function's DeadLetterConfig; AWS does.
+    if let Some(config) = function.get("DeadLetterConfig") {
+        assert_eq!(config["TargetArn"], dlq, "{function}");
+    }
+    assert_eq!(target["RetryPolicy"]["MaximumEventAgeInSeconds"], probe.interval.as_secs(), "{target}");
+    lambda_roles_are_least_privilege(&aws, &outputs);
+
+    // ---- runner = "fargate": the image, the same alarms
+    let outputs = apply(&[
+        "-var",
+        "runner=fargate",
+        "-var",
+        "subnet_ids=[\"subnet-0probe\"]",
+        "-var",
+        "security_group_ids=[\"sg-0probe\"]",
+    ]);
+    assert_eq!(outputs["probe_function_name"]["value"], Value::Null, "{outputs}");
+    let role = outputs["probe_role_arn"]["value"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+    assert_eq!(trusted_services(&aws, &role), set(["ecs-tasks.amazonaws.com"]), "the task runs as the probe's role");
+    alarms_match_the_probe_file(&aws, &probe, &pool_id, &topic);
+
+    let family = format!("cognito-delivery-probe-prod-{}", probe.name);
+    let task = aws.run(&["ecs", "describe-task-definition", "--task-definition", &family]);
+    let container = &task["taskDefinition"]["containerDefinitions"][0];
+    assert_eq!(
+        container["command"],
+        json!(["--probe", probe.name, "--probes", "/etc/probe/probes", "--format", "emf", "--tick-table", table]),
+        "the probe file baked into the image, one EMF document per run, one send per tick: {container}"
+    );
+    assert_eq!(container["readonlyRootFilesystem"], true, "{container}");
+    assert_eq!(
+        container["mountPoints"],
+        json!([{ "sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": false }])
+    );
+    assert_eq!(container["logConfiguration"]["logDriver"], "awslogs", "EMF reaches CloudWatch Logs: {container}");
+    let target = schedule_of(&aws, &family, &probe);
+    assert_eq!(target["EcsParameters"]["LaunchType"], "FARGATE", "{target}");
+    let execution =
+        task["taskDefinition"]["executionRoleArn"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+    let execution = grants(&role_statements(&aws, &execution));
+    let group = container["logConfiguration"]["options"]["awslogs-group"].as_str().unwrap();
+    assert_eq!(execution.keys().collect::<Vec<_>>(), ["logs:CreateLogStream", "logs:PutLogEvents"], "{execution:#?}");
+    for resources in execution.values() {
+        let [resource] = resources.iter().collect::<Vec<_>>()[..] else { panic!("one group: {resources:?}") };
+        assert!(resource.ends_with(&format!(":log-group:{group}:*")), "its own group only: {resource}");
+    }
+}
+
+/// The Dockerfile builds the binary in one stage and ships it alone in a small final stage that runs as a
+/// non-root user, with the probe files and `--format emf`, and builds no secret in; `.dockerignore` keeps
+/// build outputs and state out of the context.
+#[test]
+fn dockerfile_ships_a_non_root_probe_with_its_files() {
+    let top = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(top.join("Dockerfile")).expect("Dockerfile at the top of the repository");
+    // Instructions, with continuation lines joined and comments dropped (Dockerfile reference "Format").
+    let joined = text.lines().filter(|l| !l.trim_start().starts_with('#')).collect::<Vec<_>>().join("\n");
+    let instructions: Vec<(String, String)> = joined
+        .replace("\\\n", " ")
+        .lines()
+        .filter_map(|l| l.trim().split_once(' '))
+        .map(|(i, rest)| (i.to_uppercase(), rest.trim().to_string()))
+        .collect();
+    let stages: Vec<usize> =
+        instructions.iter().enumerate().filter(|(_, (i, _))| i == "FROM").map(|(n, _)| n).collect();
+    assert!(stages.len() >= 2, "multi-stage: a build stage and a small final one: {instructions:?}");
+    let (build, last) = (&instructions[stages[0]..stages[stages.len() - 1]], &instructions[stages[stages.len() - 1]..]);
+    assert!(
+        build.iter().any(|(i, r)| i == "RUN" && r.contains("cargo build --release --locked --bin probe")),
+        "the build stage builds the locked release binary: {build:?}"
+    );
+    let base = &last[0].1;
+    assert!(base.contains("distroless") || base.contains("slim"), "a small final image: {base}");
+    let in_last = |instr: &str| -> Vec<&String> { last.iter().filter(|(i, _)| i == instr).map(|(_, r)| r).collect() };
+    let user = in_last("USER");
+    let user = user.last().unwrap_or_else(|| panic!("the final stage sets USER: {last:?}"));
+    assert!(!["root", "0", "root:root", "0:0"].contains(&user.as_str()), "non-root: USER {user}");
+    assert!(
+        in_last("COPY").iter().any(|r| r.ends_with("/etc/probe/probes/") && r.starts_with("probes")),
+        "the probe files in /etc/probe/probes: {last:?}"
+    );
+    assert!(in_last("COPY").iter().any(|r| r.starts_with("--from=")), "the binary from the build stage: {last:?}");
+    assert_eq!(in_last("ENTRYPOINT"), [&"[\"probe\"]".to_string()], "{last:?}");
+    let cmd: Vec<String> = serde_json::from_str(in_last("CMD").last().expect("CMD")).expect("CMD in exec form");
+    let arg = |flag: &str| cmd.iter().position(|a| a == flag).map(|i| cmd[i + 1].as_str());
+    assert_eq!(arg("--format"), Some("emf"), "{cmd:?}");
+    assert_eq!(arg("--probes"), Some("/etc/probe/probes"), "{cmd:?}");
+    for (instr, rest) in &instructions {
+        let upper = rest.to_uppercase();
+        if instr == "ENV" || instr == "ARG" {
+            for word in ["PASSWORD", "SECRET", "TOKEN", "ACCESS_KEY", "PRIVATE"] {
+                assert!(!upper.contains(word), "no secret built into the image: {instr} {rest}");
+            }
+        }
+        assert!(!(instr == "COPY" || instr == "ADD") || !upper.contains(".AWS"), "no AWS credentials: {rest}");
+    }
+    let ignore = std::fs::read_to_string(top.join(".dockerignore")).expect(".dockerignore beside the Dockerfile");
+    for entry in ["target/", ".git/", "**/.terraform/", "**/*.tfstate"] {
+        assert!(ignore.lines().any(|l| l.trim() == entry), ".dockerignore lists {entry}");
     }
 }

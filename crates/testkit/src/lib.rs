@@ -12,6 +12,8 @@
 //! * [`moto`] — a private `moto_server` (PyPI) on 127.0.0.1 for the AWS conformance tests.
 //! * [`terraform`] — terraform with the AWS provider from a local registry mirror, offline.
 //! * [`introspection`] — an OAuth 2.0 token-introspection endpoint for Dovecot's `oauth2` passdb.
+//! * [`oauth2`] — a loopback OAuth 2.0 token endpoint (refresh token, JWT bearer, client credentials) with
+//!   the introspection Dovecot asks about the tokens it issued; RSA test keys made with openssl.
 //! * [`recorder`] — an HTTP server on 127.0.0.1:0 that records requests and answers scripted status codes
 //!   (a stand-in for webhook receivers and PagerDuty).
 //! * [`monitor`] — the real `probe monitor` process, its address and its `/metrics` series.
@@ -26,6 +28,7 @@ pub mod introspection;
 pub mod mail;
 pub mod monitor;
 pub mod moto;
+pub mod oauth2;
 pub mod recorder;
 pub mod rig;
 pub mod stats;

@@ -7,12 +7,13 @@
 data "aws_region" "current" {}
 
 data "aws_iam_policy_document" "assume" {
+  # The services that run the probe: ECS tasks (modules/probe-schedule) and/or Lambda (modules/probe-lambda).
   statement {
-    sid     = "EcsTasks"
+    sid     = "ProbeRunners"
     actions = ["sts:AssumeRole"]
     principals {
       type        = "Service"
-      identifiers = ["ecs-tasks.amazonaws.com"]
+      identifiers = var.trusted_services
     }
   }
 
@@ -132,6 +133,28 @@ data "aws_iam_policy_document" "probe" {
       sid       = "CognitoNotificationLogs"
       actions   = ["logs:FilterLogEvents"]
       resources = flatten([for arn in statement.value : [arn, "${arn}:*"]])
+    }
+  }
+
+  # Secret sources `{ secrets_manager = "<arn>" }` of the probe files (IMAP password, OAuth2 token, client
+  # secret): read by the probe itself, on Lambda and in a task alike.
+  dynamic "statement" {
+    for_each = length(var.secret_arns) > 0 ? [var.secret_arns] : []
+    content {
+      sid       = "ProbeSecrets"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = statement.value
+    }
+  }
+
+  # At most one send per tick: the conditional PutItem of "<probe>#<tick>" (attribute_not_exists(pk)) on
+  # the tick table; never a read, update or delete.
+  dynamic "statement" {
+    for_each = var.tick_table_arn == null ? [] : [var.tick_table_arn]
+    content {
+      sid       = "OneSendPerTick"
+      actions   = ["dynamodb:PutItem"]
+      resources = [statement.value]
     }
   }
 

@@ -19,8 +19,31 @@ variable "alarm_topic_arn" {
   default     = null
 }
 
+variable "trusted_services" {
+  description = "Service principals that run the probe as this role: ecs-tasks.amazonaws.com (modules/probe-schedule), lambda.amazonaws.com (modules/probe-lambda)."
+  type        = list(string)
+  default     = ["ecs-tasks.amazonaws.com"]
+
+  validation {
+    condition     = length(var.trusted_services) > 0 && alltrue([for s in var.trusted_services : contains(["ecs-tasks.amazonaws.com", "lambda.amazonaws.com"], s)])
+    error_message = "trusted_services: ecs-tasks.amazonaws.com and/or lambda.amazonaws.com."
+  }
+}
+
+variable "secret_arns" {
+  description = "Secrets Manager secrets the probe files name as secret sources ({ secrets_manager = \"<arn>\" }): secretsmanager:GetSecretValue on these only."
+  type        = list(string)
+  default     = []
+}
+
+variable "tick_table_arn" {
+  description = "DynamoDB tick table (modules/probe-tick-table) of --tick-table / PROBE_TICK_TABLE: dynamodb:PutItem on it only; null: no tick table."
+  type        = string
+  default     = null
+}
+
 variable "trusted_principals" {
-  description = "AWS principals (ARNs) allowed to assume the role besides ECS tasks, e.g. a monitoring host's role."
+  description = "AWS principals (ARNs) allowed to assume the role besides the trusted services, e.g. a monitoring host's role."
   type        = list(string)
   default     = []
 }

@@ -1,8 +1,22 @@
-# Runs the probe on a schedule, AWS-native: EventBridge Scheduler starts one ECS Fargate task per tick; the
-# task runs `probe <command>` once and exits with the verdict's code. Optional: a probe host with cron or
-# `probe monitor` does the same job.
+# Runs one probe on a schedule, AWS-native: EventBridge Scheduler starts one ECS Fargate task per tick from the
+# project's image (Dockerfile: the probe files baked in at /etc/probe/probes); the task runs
+# `probe --probe <name> --format emf` once and exits with the verdict's code. The task keeps no state: its
+# one EMF document goes to the awslogs group, where CloudWatch Logs extracts the metrics (any EMF line that
+# reaches CloudWatch Logs is parsed, aws-embedded-metrics-python#73), and modules/probe-alarms pages on them.
+# With --tick-table a second start of the same tick exits before it sends. Optional: a probe host with cron
+# or `probe monitor` does the same job.
+
+locals {
+  command = concat(
+    ["--probe", var.probe, "--probes", "/etc/probe/probes", "--format", "emf"],
+    var.tick_table_name == null ? [] : ["--tick-table", var.tick_table_name],
+    var.extra_args,
+  )
+}
 
 data "aws_region" "current" {}
+
+data "aws_partition" "current" {}
 
 resource "aws_ecs_cluster" "probe" {
   name = var.name
@@ -29,15 +43,51 @@ data "aws_iam_policy_document" "ecs_tasks_assume" {
   }
 }
 
-# Execution role: pull the image, write logs, read the secrets the task gets as environment variables.
+# Execution role: pull the image, write the task's log group, read the secrets the task gets as environment
+# variables — what AmazonECSTaskExecutionRolePolicy grants, scoped to this task (ECS Developer Guide "Amazon
+# ECS task execution IAM role").
 resource "aws_iam_role" "execution" {
   name               = "${var.name}-execution"
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
 }
 
-resource "aws_iam_role_policy_attachment" "execution" {
-  role       = aws_iam_role.execution.name
-  policy_arn = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+locals {
+  # An image in ECR (<account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag|@digest]) is pulled with the
+  # execution role; any other registry (public, ghcr.io) needs no permission.
+  ecr = regex("^(?:(?P<account>[0-9]{12})\\.dkr\\.ecr\\.(?P<region>[a-z0-9-]+)\\.amazonaws\\.com/(?P<repository>[^:@]+))?", var.image)
+}
+
+data "aws_iam_policy_document" "execution" {
+  statement {
+    sid       = "OwnLogGroup"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.probe.arn}:*"]
+  }
+
+  dynamic "statement" {
+    for_each = local.ecr.repository == null ? [] : [1]
+    content {
+      sid       = "PullImage"
+      actions   = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"]
+      resources = ["arn:${data.aws_partition.current.partition}:ecr:${local.ecr.region}:${local.ecr.account}:repository/${local.ecr.repository}"]
+    }
+  }
+
+  # GetAuthorizationToken has no resource-level permission: AWS only accepts "*" for it.
+  dynamic "statement" {
+    for_each = local.ecr.repository == null ? [] : [1]
+    content {
+      sid       = "RegistryLogin"
+      actions   = ["ecr:GetAuthorizationToken"]
+      resources = ["*"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "execution" {
+  name   = "pull-and-log"
+  role   = aws_iam_role.execution.id
+  policy = data.aws_iam_policy_document.execution.json
 }
 
 data "aws_iam_policy_document" "execution_secrets" {
@@ -65,13 +115,19 @@ resource "aws_ecs_task_definition" "probe" {
   execution_role_arn       = aws_iam_role.execution.arn
   task_role_arn            = var.task_role_arn
 
+  volume {
+    name = "tmp"
+  }
+
   container_definitions = jsonencode([{
     name                   = "probe"
     image                  = var.image
-    command                = var.command
+    command                = local.command
     essential              = true
     readonlyRootFilesystem = true
-    secrets                = [for k, v in var.secrets : { name = k, valueFrom = v }]
+    # The probe writes nothing outside /tmp (Dockerfile); /tmp is the task's ephemeral storage.
+    mountPoints = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
+    secrets     = [for k, v in var.secrets : { name = k, valueFrom = v }]
     logConfiguration = {
       logDriver = "awslogs"
       options = {

@@ -7,6 +7,6 @@ output "cluster_arn" {
 }
 
 output "log_group_name" {
-  description = "Where each run's verdict (the probe's JSON output) lands."
+  description = "Where each run's EMF document (its verdict and metrics) lands."
   value       = aws_cloudwatch_log_group.probe.name
 }

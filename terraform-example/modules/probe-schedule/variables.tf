@@ -4,13 +4,25 @@ variable "name" {
 }
 
 variable "image" {
-  description = "Container image of the probe."
+  description = "Container image of the probe, built from the repository's Dockerfile (probe files in /etc/probe/probes)."
   type        = string
 }
 
-variable "command" {
-  description = "Arguments to the probe binary, e.g. [\"--probe\", \"production\", \"--format\", \"json\"]."
+variable "probe" {
+  description = "The probe file the task runs (its name, or its file name without .toml, in /etc/probe/probes)."
+  type        = string
+}
+
+variable "tick_table_name" {
+  description = "Tick table (modules/probe-tick-table) for --tick-table: a second start of one tick sends nothing; null: none."
+  type        = string
+  default     = null
+}
+
+variable "extra_args" {
+  description = "More arguments to the probe, e.g. [\"--log-level\", \"debug\"]."
   type        = list(string)
+  default     = []
 }
 
 variable "task_role_arn" {
