@@ -62,6 +62,13 @@ pub struct RunArgs {
     /// Alert defaults (an `[alert]` section: thresholds, channels) for probe files that do not set them.
     #[arg(long, value_name = "FILE", requires = "state")]
     pub alerts: Option<PathBuf>,
+    /// Claim each tick in this DynamoDB table before sending (partition key `pk`), so a tick delivered
+    /// twice sends one mail: the second run exits 0 without sending (Fargate, cron on several hosts).
+    #[arg(long, value_name = "TABLE")]
+    pub tick_table: Option<String>,
+    /// The scheduled time this run is for (RFC 3339); default: now floored to the probe's interval.
+    #[arg(long, value_name = "TIME", requires = "tick_table", value_parser = crate::aws::ticks::parse)]
+    pub tick: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -152,6 +159,10 @@ pub struct ValidateArgs {
     /// the probe runs on).
     #[arg(long)]
     pub skip_secrets: bool,
+    /// Refuse a probe whose longest run (timeout + settle + margin) does not fit in a Lambda function's
+    /// timeout of this long (e.g. 300s; Lambda allows at most 15m).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub lambda_timeout: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Args)]

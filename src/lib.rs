@@ -13,6 +13,7 @@
 //! * [`diagnosis`] — the catalogue; [`verdict`] — outcomes, phases, marks; [`report`] — the run's report.
 //! * [`fix`] — the Terraform fixes; [`address`] — the From address rules.
 //! * [`doctor`] — `probe doctor`, the read-only preflight; [`lint`] — `probe lint-terraform`.
+//! * [`lambda`] — the probe as an AWS Lambda function (`probe-lambda`, feature `lambda`).
 //! * [`monitor`] — scheduler, alert state machine, SQLite state; [`alert`] — the channels; [`metrics`] —
 //!   Prometheus metrics and HTTP endpoints.
 //! * [`demo`] — `probe demo` over the AWS twin; [`logging`], [`secret`], [`duration`], [`size`]; [`child`] —
@@ -39,6 +40,7 @@ pub mod duration;
 pub mod emf;
 pub mod fix;
 pub mod inbox;
+pub mod lambda;
 pub mod lint;
 pub mod logging;
 pub mod metrics;

@@ -1,5 +1,5 @@
-//! Secrets: where they come from (environment variable, file, a command's output, or a systemd credential)
-//! and a value type that never shows itself. Probe files name a secret's *source*, never its value
+//! Secrets: where they come from (environment variable, file, a command's output, a systemd credential, or
+//! AWS Secrets Manager) and a value type that never shows itself. Probe files name a secret's *source*, never its value
 //! (STYLE.md "Secrets").
 
 use std::path::{Path, PathBuf};
@@ -62,10 +62,14 @@ pub enum SecretSource {
     Command { argv: Vec<String>, pass_env: PassEnv },
     /// Name of a systemd credential: the file `$CREDENTIALS_DIRECTORY/<name>` (`LoadCredential=<name>:…`).
     Credential(String),
+    /// An AWS Secrets Manager secret (its name or ARN), read with `GetSecretValue`: its `SecretString`, or
+    /// the string under `json_key` when the secret is a JSON object (as the console's key/value secrets are).
+    SecretsManager { id: String, json_key: Option<String> },
 }
 
 const EXPECTED: &str = "a table with exactly one of env = \"NAME\", file = \"PATH\", command = [\"prog\", \"arg\"] \
-                        (optionally with pass_env = [\"NAME\"]), credential = \"NAME\"";
+                        (optionally with pass_env = [\"NAME\"]), credential = \"NAME\", secrets_manager = \"NAME or \
+                        ARN\" (optionally with json_key = \"KEY\")";
 
 /// A value where a secret source belongs that is not a table is almost certainly the secret itself:
 /// refused without echoing it (serde's own message would quote a number or a bool).
@@ -122,6 +126,7 @@ impl<'de> Deserialize<'de> for SecretSource {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut found: Option<SecretSource> = None;
                 let mut pass_env: Option<PassEnv> = None;
+                let mut json_key: Option<String> = None;
                 while let Some(key) = map.next_key::<String>()? {
                     let source = match key.as_str() {
                         "env" => SecretSource::Env(map.next_value()?),
@@ -130,8 +135,21 @@ impl<'de> Deserialize<'de> for SecretSource {
                         "credential" => {
                             SecretSource::Credential(credential_name(map.next_value()?).map_err(de::Error::custom)?)
                         }
+                        "secrets_manager" => {
+                            let id: String = map.next_value()?;
+                            if id.trim().is_empty() {
+                                return Err(de::Error::custom(
+                                    "secrets_manager is empty, expected a secret name or ARN",
+                                ));
+                            }
+                            SecretSource::SecretsManager { id, json_key: None }
+                        }
                         "pass_env" => {
                             pass_env = Some(map.next_value()?);
+                            continue;
+                        }
+                        "json_key" => {
+                            json_key = Some(map.next_value()?);
                             continue;
                         }
                         // TOML dates and times arrive as a table with one private key: an inline value too.
@@ -142,15 +160,26 @@ impl<'de> Deserialize<'de> for SecretSource {
                         return Err(de::Error::custom(format!("more than one source, expected {EXPECTED}")));
                     }
                 }
-                match (found, pass_env) {
-                    (None, _) => Err(de::Error::custom(format!("no source, expected {EXPECTED}"))),
+                let source = match (found, pass_env) {
+                    (None, _) => return Err(de::Error::custom(format!("no source, expected {EXPECTED}"))),
                     (Some(SecretSource::Command { argv, .. }), Some(pass_env)) => {
-                        Ok(SecretSource::Command { argv, pass_env })
+                        SecretSource::Command { argv, pass_env }
                     }
-                    (Some(_), Some(_)) => Err(de::Error::custom(
-                        "pass_env is only for command = [...]: the other sources start no program",
+                    (Some(_), Some(_)) => {
+                        return Err(de::Error::custom(
+                            "pass_env is only for command = [...]: the other sources start no program",
+                        ));
+                    }
+                    (Some(source), None) => source,
+                };
+                match (source, json_key) {
+                    (SecretSource::SecretsManager { id, .. }, Some(key)) => {
+                        Ok(SecretSource::SecretsManager { id, json_key: Some(key) })
+                    }
+                    (_, Some(_)) => Err(de::Error::custom(
+                        "json_key is only for secrets_manager = \"…\": it names a key of the secret's JSON",
                     )),
-                    (Some(source), None) => Ok(source),
+                    (source, None) => Ok(source),
                 }
             }
         }
@@ -192,6 +221,17 @@ pub enum SecretError {
     Credential { name: String, path: PathBuf, source: std::io::Error },
     #[error("credential {name:?}: {path} is empty")]
     CredentialEmpty { name: String, path: PathBuf },
+    #[error(
+        "Secrets Manager secret {id:?}: {failure} (hint: the probe's role needs secretsmanager:GetSecretValue \
+         on it, and kms:Decrypt when it is encrypted with a customer managed key)"
+    )]
+    SecretsManager { id: String, failure: crate::aws::AwsFailure },
+    #[error("Secrets Manager secret {id:?} has no SecretString (a binary secret): store the secret as text")]
+    SecretsManagerBinary { id: String },
+    #[error("Secrets Manager secret {id:?} is empty")]
+    SecretsManagerEmpty { id: String },
+    #[error("Secrets Manager secret {id:?}: json_key {key:?}: {problem}")]
+    SecretsManagerJson { id: String, key: String, problem: &'static str },
 }
 
 impl SecretSource {
@@ -232,6 +272,8 @@ impl SecretSource {
                 }
                 Ok(())
             }
+            // Telling would mean reading the value; `probe validate` does not call AWS.
+            SecretSource::SecretsManager { .. } => Ok(()),
         }
     }
 
@@ -257,8 +299,56 @@ impl SecretSource {
             SecretSource::Credential(name) => {
                 read_credential(std::env::var_os(CREDENTIALS_DIRECTORY).as_deref(), name).await
             }
+            SecretSource::SecretsManager { id, json_key } => {
+                read_secrets_manager(&secrets_manager_client(id).await, id, json_key.as_deref()).await
+            }
         }
     }
+}
+
+/// The Secrets Manager client for secret `id`: the standard credential chain and Region (on Lambda, the
+/// function's role and Region), the Region of the ARN when `id` is one (a secret shared from another
+/// Region), and the endpoint of `AWS_ENDPOINT_URL_SECRETS_MANAGER` or `AWS_ENDPOINT_URL` when set (SDK
+/// "Service-specific endpoints"). The probe file's `[aws]` section is the pool's, not the secret's.
+async fn secrets_manager_client(id: &str) -> aws_sdk_secretsmanager::Client {
+    let mut loader = crate::aws::config_loader();
+    // arn:aws:secretsmanager:<region>:<account>:secret:<name> (Secrets Manager User Guide, "Resource ARNs").
+    if let Some(region) = id.strip_prefix("arn:").and_then(|rest| rest.split(':').nth(2)).filter(|r| !r.is_empty()) {
+        loader = loader.region(aws_config::Region::new(region.to_string()));
+    }
+    aws_sdk_secretsmanager::Client::new(&loader.load().await)
+}
+
+/// `GetSecretValue` of `id`: its `SecretString`, or the string under `json_key` of the JSON object it holds.
+/// Errors name the secret and the key, never what the secret holds.
+async fn read_secrets_manager(
+    client: &aws_sdk_secretsmanager::Client,
+    id: &str,
+    json_key: Option<&str>,
+) -> Result<Secret, SecretError> {
+    let answer = crate::aws::call("GetSecretValue", client.get_secret_value().secret_id(id).send())
+        .await
+        .map_err(|failure| SecretError::SecretsManager { id: id.to_string(), failure })?;
+    let text = answer.secret_string().ok_or_else(|| SecretError::SecretsManagerBinary { id: id.to_string() })?;
+    let value = match json_key {
+        None => text.to_string(),
+        Some(key) => {
+            let problem =
+                |problem| SecretError::SecretsManagerJson { id: id.to_string(), key: key.to_string(), problem };
+            // serde_json's own message may quote the text; only the kind of problem is reported.
+            let object: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(text).map_err(|_| problem("the secret is not a JSON object"))?;
+            match object.get(key) {
+                Some(serde_json::Value::String(v)) => v.clone(),
+                Some(_) => return Err(problem("the value under this key is not a string")),
+                None => return Err(problem("the secret's JSON object has no such key")),
+            }
+        }
+    };
+    if value.is_empty() {
+        return Err(SecretError::SecretsManagerEmpty { id: id.to_string() });
+    }
+    Ok(Secret(value))
 }
 
 /// The secret without the line ending a file or a command's output ends with.
@@ -362,6 +452,17 @@ mod tests {
                 },
             ),
             (r#"{ credential = "imap-password" }"#, SecretSource::Credential("imap-password".into())),
+            (
+                r#"{ secrets_manager = "probe/imap" }"#,
+                SecretSource::SecretsManager { id: "probe/imap".into(), json_key: None },
+            ),
+            (
+                r#"{ json_key = "password", secrets_manager = "arn:aws:secretsmanager:eu-west-1:1:secret:x" }"#,
+                SecretSource::SecretsManager {
+                    id: "arn:aws:secretsmanager:eu-west-1:1:secret:x".into(),
+                    json_key: Some("password".into()),
+                },
+            ),
         ];
         for (text, expected) in cases {
             assert_eq!(parse(text), Ok(expected), "{text}");
@@ -388,6 +489,9 @@ mod tests {
             ("credential subdir", r#"{ credential = "sub/pw" }"#, "without / or .."),
             ("credential dotdot", r#"{ credential = ".." }"#, "without / or .."),
             ("credential empty", r#"{ credential = "" }"#, "not a credential name"),
+            ("json_key without secrets_manager", r#"{ env = "A", json_key = "k" }"#, "json_key is only for"),
+            ("empty secret id", r#"{ secrets_manager = " " }"#, "secrets_manager is empty"),
+            ("two sources with aws", r#"{ secrets_manager = "a", env = "B" }"#, "more than one source"),
         ];
         for (case, text, expected) in cases {
             let err = parse(text).expect_err(case);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (README "Run the tests"). Installs what the tests need when it is missing —
-# Dovecot (Debian dovecot-imapd) for the IMAP tests, moto for the AWS conformance tests — then builds and
-# runs every test. Safe to run again: installed tools are detected and skipped.
+# Dovecot (Debian dovecot-imapd) for the IMAP tests, moto for the AWS conformance tests, cargo-lambda for the
+# Lambda function's test — then builds and runs every test. Safe to run again: installed tools are detected
+# and skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +23,15 @@ if ! command -v moto_server >/dev/null 2>&1 \
     # pyenv's Pythons reach PATH through shims, made for new console scripts only on rehash.
     if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
     command -v moto_server >/dev/null 2>&1 || { echo "tests: moto_server still not on PATH after pip install" >&2; exit 1; }
+fi
+
+# cargo-lambda's emulator (`cargo lambda watch` / `invoke`) runs probe-lambda in tests/it/lambda.rs; pinned to the
+# version the test was written against.
+if ! cargo lambda --version 2>/dev/null | grep -q '^cargo-lambda 1\.9\.2 '; then
+    echo "tests: installing cargo-lambda 1.9.2 (pip)"
+    python3 -m pip install -q "cargo-lambda==1.9.2"
+    if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
+    cargo lambda --version >/dev/null 2>&1 || { echo "tests: cargo lambda still not found after pip install" >&2; exit 1; }
 fi
 
 # The AWS CLI is exercised against `probe sandbox` (tests/it/twin_sandbox.rs).
@@ -61,6 +71,8 @@ if [ -n "$long" ]; then
     exit 1
 fi
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# probe-lambda is built only with its feature.
+cargo clippy --all-targets --locked --features lambda -- -D warnings
 
 # The benches share crates/testkit with the tests: compile them (test profile, not run) so a change there
 # cannot break them unnoticed. --workspace: the twin's and the testkit's own tests run too.

@@ -1,8 +1,8 @@
 //! The only AWS calls the probe makes, on the real SDK clients: Cognito reads and triggers, the SESv2 reads
 //! (identity, account, suppression list, event destinations), CloudWatch `GetMetricData`, Cognito's
-//! notification error logs (CloudWatch Logs `FilterLogEvents`) and the SES event queue (SQS). The probe only
-//! *reads* configuration; the writes it makes are asking Cognito to send a message and deleting its own
-//! records from its event queue.
+//! notification error logs (CloudWatch Logs `FilterLogEvents`), the SES event queue (SQS) and the tick
+//! claims (DynamoDB, [`ticks`]). The probe only *reads* configuration; the writes it makes are asking Cognito
+//! to send a message, deleting its own records from its event queue and claiming its own ticks.
 //!
 //! Errors are classified once here ([`AwsFailure`]) so every caller maps them to verdicts the same way.
 //! The AWS rules the probe applies live beside the calls, one home each: [`trigger`] (which call makes the
@@ -16,6 +16,7 @@ pub mod events;
 pub mod policy;
 pub mod ses;
 pub mod sqs;
+pub mod ticks;
 pub mod trigger;
 
 use std::collections::HashMap;

@@ -3,15 +3,71 @@
 
 use std::io::IsTerminal;
 
+use chrono::{DateTime, Utc};
+
 use crate::aws::Clients;
+use crate::aws::ticks::{self, Claim, Tick};
 use crate::cli::{RunArgs, RunFormat};
 use crate::config::lookup::{self, Selector};
 use crate::config::{Cleanup, ConfigError, ProbeFile};
 use crate::inbox::pool::ImapPool;
 use crate::monitor::store::Store;
 use crate::output;
-use crate::probe::{PhaseLine, RunContext};
+use crate::probe::{Memory, PhaseLine, Progress, RunContext};
 use crate::report::Report;
+
+/// What one scheduled run did.
+#[derive(Debug)]
+pub enum Once {
+    /// The probe ran; its report.
+    Ran(Box<Report>),
+    /// Another run had claimed this tick: nothing was sent.
+    Duplicate { tick: DateTime<Utc>, claimed_at: Option<String> },
+}
+
+/// One run as cron, a Fargate task and the Lambda function make it: claim the tick when there is a tick
+/// table (before anything is sent, [`crate::aws::ticks`]), then the same run as every other
+/// ([`crate::probe::run_with`]) with a one-shot IMAP pool. A tick that could not be claimed runs anyway,
+/// with a note saying why.
+pub async fn once(
+    probe: &ProbeFile,
+    clients: &Clients,
+    memory: Memory,
+    tick: Option<&Tick>,
+    progress: Progress<'_>,
+) -> Once {
+    let mut unclaimed = None;
+    if let Some(tick) = tick {
+        match ticks::claim(&ticks::client(&probe.region()).await, &probe.name, tick).await {
+            Claim::Claimed => {}
+            Claim::Duplicate { claimed_at } => {
+                tracing::info!(
+                    probe = %probe.name,
+                    tick = %ticks::show(tick.at),
+                    claimed_at = claimed_at.as_deref().unwrap_or("unknown"),
+                    "tick already claimed by another run: nothing sent"
+                );
+                return Once::Duplicate { tick: tick.at, claimed_at };
+            }
+            Claim::Unclaimed { reason } => {
+                tracing::warn!(probe = %probe.name, tick = %ticks::show(tick.at), %reason, "tick not claimed; running");
+                unclaimed = Some(tick.unclaimed_note(&reason));
+            }
+        }
+    }
+    let imap = ImapPool::one_shot();
+    let ctx = RunContext { clients, imap: &imap, memory };
+    let mut report = crate::probe::run_with(probe, &ctx, progress).await;
+    report.notes.extend(unclaimed);
+    Once::Ran(Box::new(report))
+}
+
+/// The tick `--tick-table` claims: `--tick`, or now floored to the probe's interval.
+pub fn tick_of(args: &RunArgs, probe: &ProbeFile) -> Option<Tick> {
+    let table = args.tick_table.clone()?;
+    let at = args.tick.unwrap_or_else(|| ticks::floor(Utc::now(), probe.interval));
+    Some(Tick { table, at })
+}
 
 pub async fn run(args: RunArgs) -> u8 {
     let probe = match configure(&args) {
@@ -39,9 +95,13 @@ pub async fn run(args: RunArgs) -> u8 {
             eprintln!("{}", output::phase_line(line));
         }
     };
-    let imap = ImapPool::one_shot();
-    let ctx = RunContext { clients: &clients, imap: &imap, memory };
-    let report = crate::probe::run_with(&probe, &ctx, &progress).await;
+    let report = match once(&probe, &clients, memory, tick_of(&args, &probe).as_ref(), &progress).await {
+        Once::Ran(report) => report,
+        Once::Duplicate { tick, claimed_at } => {
+            emit_duplicate(&probe, tick, claimed_at.as_deref(), args.format);
+            return 0;
+        }
+    };
     if let Some(store) = store
         && let Err(e) = record_state(store, &probe, &report).await
     {
@@ -49,6 +109,27 @@ pub async fn run(args: RunArgs) -> u8 {
     }
     emit(&report, args.format, probe.alert.warning_is_failure);
     report.outcome.exit_code()
+}
+
+/// A tick another run claimed: exit 0 and a line that says nothing was sent (none in JSON's report shape:
+/// no run happened). No EMF document: a duplicate is not a run, and the run that claimed the tick wrote
+/// its datapoint.
+fn emit_duplicate(probe: &ProbeFile, tick: DateTime<Utc>, claimed_at: Option<&str>, format: RunFormat) {
+    let tick = ticks::show(tick);
+    let by = claimed_at.map(|at| format!(" at {at}")).unwrap_or_default();
+    match format {
+        RunFormat::Emf => {}
+        RunFormat::Text => {
+            output::println(&format!("DUPLICATE {}: tick {tick} was claimed{by}; nothing sent", probe.name))
+        }
+        RunFormat::Json => output::println(
+            &serde_json::json!({"probe": probe.name, "tick": tick, "duplicate": true, "claimed_at": claimed_at})
+                .to_string(),
+        ),
+        RunFormat::Nagios => {
+            output::println(&format!("OK - {}: tick {tick} already run{by}, nothing sent", probe.name))
+        }
+    }
 }
 
 /// `--state` could not be used: the report says `state_unwritable` (keeping the run's own verdict when it

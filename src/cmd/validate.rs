@@ -3,8 +3,10 @@
 //! read here (variable set, file or credential readable, command found; no value is read out or shown)
 //! and every exec channel's program can be started here. Exit 0 when all are valid, 3 otherwise.
 //! `--skip-secrets` skips what only the probe's own host can tell: the secrets and the programs.
+//! `--lambda-timeout` also refuses a probe whose longest run cannot finish within a Lambda function's timeout.
 
 use std::path::Path;
+use std::time::Duration;
 
 use crate::alert::ChannelConfig;
 use crate::child;
@@ -50,6 +52,9 @@ pub async fn run(args: ValidateArgs) -> u8 {
             if let Some(d) = &defaults {
                 p.apply_alert_defaults(d);
             }
+            if let Some(limit) = args.lambda_timeout {
+                fits_lambda(&p, limit)?;
+            }
             if args.skip_secrets {
                 return Ok(p);
             }
@@ -67,6 +72,39 @@ pub async fn run(args: ValidateArgs) -> u8 {
         }
     }
     if bad == 0 { Outcome::Ok.exit_code() } else { Outcome::Unknown.exit_code() }
+}
+
+/// What a run needs beyond its mail wait (`timeout`) and the sender side's `settle` after it. Outside the
+/// wait a healthy run takes about a second (resolve, baseline and trigger before; authenticate and cleanup
+/// after); the margin covers the slow paths that are bounded on their own: one IMAP command at its limit
+/// (`inbox::imap::COMMAND_TIMEOUT`, 30 s) — or a secret command at its limit (`secret::COMMAND_TIMEOUT`,
+/// 10 s) with the SDK's retries of the AWS calls around the trigger — plus the function's cold start.
+pub const LAMBDA_MARGIN: Duration = Duration::from_secs(30);
+
+/// The longest a run of `p` can take: the wait, the sender side's settle after it, and [`LAMBDA_MARGIN`].
+pub fn worst_case(p: &ProbeFile) -> Duration {
+    p.timeout + p.cloudwatch.settle + LAMBDA_MARGIN
+}
+
+/// Refuses `p` when its longest run does not fit in a Lambda timeout of `limit`, with the numbers.
+fn fits_lambda(p: &ProbeFile, limit: Duration) -> Result<(), ConfigError> {
+    let worst = worst_case(p);
+    if worst <= limit {
+        return Ok(());
+    }
+    let path = p.source.clone().unwrap_or_default();
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let message = format!(
+        "a run can take {} (timeout {} + cloudwatch.settle {} + {} margin), more than the Lambda timeout {} \
+         (hint: raise the function's timeout to at least {}, or shorten timeout)",
+        duration::show(worst),
+        duration::show(p.timeout),
+        duration::show(p.cloudwatch.settle),
+        duration::show(LAMBDA_MARGIN),
+        duration::show(limit),
+        duration::show(worst),
+    );
+    Err(syntax::invalid(&text, &path, "timeout", message))
 }
 
 /// The first secret of `p` that cannot be read here, as a `file:line: key:` error.

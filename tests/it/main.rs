@@ -19,6 +19,7 @@ mod imap_inbox;
 mod imap_junk;
 mod imap_oauth2;
 mod imap_pool;
+mod lambda;
 mod lint_terraform;
 mod monitor;
 mod monitor_e2e;
