@@ -149,8 +149,8 @@ async fn run_one(
     let selector = Selector { config: None, pool: None, probe: Some(name), dir: &settings.probe_dir };
     let probe = match (lookup::locate(&selector), tick) {
         (Ok(probe), Ok(tick)) => (probe, tick),
-        (Err(e), _) => return unusable(name, &e.to_string(), emit),
-        (Ok(_), Err(message)) => return unusable(name, &format!("Lambda payload: \"tick\": {message}"), emit),
+        (Err(e), _) => return unusable(&selector, &e.to_string(), emit),
+        (Ok(_), Err(message)) => return unusable(&selector, &format!("Lambda payload: \"tick\": {message}"), emit),
     };
     let (probe, tick) = probe;
     let tick = settings
@@ -174,10 +174,14 @@ async fn run_one(
     }
 }
 
-/// An UNKNOWN run of a probe that could not be set up, with its EMF line.
-fn unusable(name: &str, message: &str, emit: &(dyn Fn(&str) + Sync)) -> Response {
-    tracing::warn!(probe = name, "{message}");
-    let report = Report::unusable_config(name, message);
+/// An UNKNOWN run of a probe that could not be set up, with its EMF line — filed under the broken file's
+/// own name and pool id when they can be read, so the probe's blind alarm counts it.
+fn unusable(selector: &Selector<'_>, message: &str, emit: &(dyn Fn(&str) + Sync)) -> Response {
+    let asked = selector.probe.unwrap_or_default();
+    tracing::warn!(probe = asked, "{message}");
+    let (name, pool) = lookup::identity_hint(selector);
+    let mut report = Report::unusable_config(name.as_deref().unwrap_or(asked), message);
+    report.pool_id = pool.unwrap_or_default();
     emit(&emf_line(&report, false));
     Response::of(&report)
 }

@@ -194,11 +194,18 @@ fn config_failure(args: &RunArgs, message: &str) -> u8 {
     match args.format {
         RunFormat::Text => eprintln!("probe: {message}"),
         RunFormat::Emf => {
-            // The EMF dimensions are what the command line asked for (`--probe production`), so a broken
-            // probe file is an `Unknown` datapoint of that probe's metrics, or, without a name, no datapoint
-            // at all — either way its alarm, which treats missing data as breaching, fires.
-            report.probe = args.probe.clone().unwrap_or_default();
-            report.pool_id = args.pool.clone().unwrap_or_default();
+            // The EMF dimensions are the broken file's own name and pool id, read loosely, else what the
+            // command line asked for: an `Unknown` datapoint of that probe's metrics, which its blind alarm
+            // counts. Without either there is no datapoint for it, and missing data pages as breaching.
+            let selector = Selector {
+                config: args.config.as_deref(),
+                pool: args.pool.as_deref(),
+                probe: args.probe.as_deref(),
+                dir: &args.probes,
+            };
+            let (name, pool) = lookup::identity_hint(&selector);
+            report.probe = name.or_else(|| args.probe.clone()).unwrap_or_default();
+            report.pool_id = pool.or_else(|| args.pool.clone()).unwrap_or_default();
             emit(&report, RunFormat::Emf, false)
         }
         format => emit(&report, format, false),

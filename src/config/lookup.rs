@@ -82,6 +82,28 @@ fn not_found(selector: &Selector<'_>) -> ConfigError {
 
 /// `pool_id` and `name` of a file that does not validate but is still TOML; `None` when it is not even
 /// that.
+/// The name and pool id of the one probe file the selector means, read loosely from a file that does not
+/// load (a wrong field, a missing secret): what a report of that broken file is filed under — the EMF
+/// dimensions its alarms watch. `(None, None)` when no single file is meant or its TOML does not parse.
+pub fn identity_hint(selector: &Selector<'_>) -> (Option<String>, Option<String>) {
+    let name_of = |path: &Path, name: Option<String>| {
+        name.filter(|n| !n.is_empty()).or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
+    };
+    if let Some(path) = selector.config {
+        let (pool, name) = loose_identity(path).unwrap_or_default();
+        return (name_of(path, name), pool);
+    }
+    let Ok(paths) = probe_paths(selector.dir) else { return (None, None) };
+    let mut meant = paths.iter().filter_map(|path| {
+        let (pool, name) = loose_identity(path)?;
+        selector.wants(pool.as_deref(), name.as_deref(), path).then(|| (name_of(path, name), pool))
+    });
+    match (meant.next(), meant.next()) {
+        (Some(only), None) => only,
+        _ => (None, None),
+    }
+}
+
 fn loose_identity(path: &Path) -> Option<(Option<String>, Option<String>)> {
     let table: toml::Table = std::fs::read_to_string(path).ok()?.parse().ok()?;
     let get = |key: &str| table.get(key).and_then(|v| v.as_str()).map(str::to_string);
@@ -100,6 +122,20 @@ mod tests {
             std::fs::write(dir.path().join(name), text).unwrap();
         }
         dir
+    }
+
+    #[test]
+    fn a_broken_file_is_still_known_by_its_name_and_pool() {
+        let d = dir(&[
+            ("production.toml", "pool_id = \"us-east-1_prod\"\nusername = 7\n"),
+            ("staging.toml", "pool_id = \"us-east-1_stage\"\nname = \"stage\"\n"),
+            ("garbage.toml", "pool_id = \n"),
+        ]);
+        let sel = |probe: &'static str| Selector { config: None, pool: None, probe: Some(probe), dir: d.path() };
+        assert_eq!(identity_hint(&sel("production")), (Some("production".into()), Some("us-east-1_prod".into())));
+        assert_eq!(identity_hint(&sel("stage")), (Some("stage".into()), Some("us-east-1_stage".into())));
+        assert_eq!(identity_hint(&sel("garbage")), (None, None), "TOML that does not parse tells nothing");
+        assert_eq!(identity_hint(&sel("absent")), (None, None));
     }
 
     fn file(pool: &str, name: Option<&str>) -> String {

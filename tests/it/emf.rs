@@ -155,20 +155,27 @@ async fn warning_is_failure_moves_a_warning_to_failure() {
     rig.shutdown().await;
 }
 
-/// A probe file that cannot be read is still a datapoint — `Unknown` for the probe the command asked for —
+/// A probe file that cannot be read is still a datapoint — `Unknown` under its own name and pool id —
 /// and, on Lambda (AWS_LAMBDA_FUNCTION_NAME set), EMF is the default format.
 #[test]
-fn a_broken_probe_file_is_an_unknown_datapoint_of_the_probe_asked_for() {
+fn a_broken_probe_file_is_an_unknown_datapoint_of_its_own_probe() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("production.toml"), "pool_id = \"us-east-1_abc\"\nusername = 7\n").unwrap();
     let args = ["--probes", dir.path().to_str().unwrap(), "--probe", "production"];
     let (exit, out, err) = run(&args, &[("AWS_LAMBDA_FUNCTION_NAME", "cognito-probe")]);
     assert_eq!(exit, Some(3), "{out}{err}");
     let doc = assert_valid_emf(out.trim_end());
-    assert_eq!((doc["Probe"].as_str(), doc["Pool"].as_str()), (Some("production"), Some("unknown")), "{doc}");
+    // Filed under the broken file's own name and pool id: the datapoint its blind alarm counts.
+    assert_eq!((doc["Probe"].as_str(), doc["Pool"].as_str()), (Some("production"), Some("us-east-1_abc")), "{doc}");
     assert_eq!((doc["Unknown"].clone(), doc["Diagnosis"].clone()), (json!(1), json!("config_invalid")), "{doc}");
     assert!(doc["Summary"].as_str().unwrap().contains("production.toml:2"), "the file and line: {doc}");
+    // A file whose TOML does not even parse, or no file at all: the name asked for, no pool.
+    std::fs::write(dir.path().join("production.toml"), "pool_id = \n").unwrap();
+    let (exit, out, err) = run(&args, &[("AWS_LAMBDA_FUNCTION_NAME", "cognito-probe")]);
+    assert_eq!(exit, Some(3), "{out}{err}");
+    let doc = assert_valid_emf(out.trim_end());
+    assert_eq!((doc["Probe"].as_str(), doc["Pool"].as_str()), (Some("production"), Some("unknown")), "{doc}");
     // Off AWS the default stays human text.
     let (_, out, err) = run(&args, &[]);
-    assert!(out.is_empty() && err.contains("production.toml:2"), "{out}{err}");
+    assert!(out.is_empty() && err.contains("production.toml:1"), "{out}{err}");
 }
