@@ -76,7 +76,7 @@ pub fn locate(selector: &Selector<'_>) -> Result<ProbeFile, ConfigError> {
 fn not_found(selector: &Selector<'_>) -> ConfigError {
     match (selector.pool, selector.probe) {
         (Some(id), None) => ConfigError::NoSuchPool { dir: selector.dir.to_path_buf(), pool_id: id.to_string() },
-        _ => ConfigError::NoSuchProbe { dir: selector.dir.to_path_buf(), name: selector.wanted() },
+        _ => ConfigError::NoSuchProbe { dir: selector.dir.to_path_buf(), wanted: selector.wanted() },
     }
 }
 
@@ -125,6 +125,14 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_name_is_quoted_once() {
+        let d = dir(&[]);
+        let selector = Selector { config: None, pool: None, probe: Some("nope"), dir: d.path() };
+        let shown = locate(&selector).err().unwrap().to_string();
+        assert!(shown.contains(" matches name \"nope\" (by file name"), "{shown}");
+    }
+
+    #[test]
     fn a_broken_file_is_still_known_by_its_name_and_pool() {
         let d = dir(&[
             ("production.toml", "pool_id = \"us-east-1_prod\"\nusername = 7\n"),
@@ -169,6 +177,7 @@ mod tests {
                 Ok("prod-copy"),
             ),
             ("no such pool", vec![("prod.toml", &prod)], Some("us-east-1_zzz"), None, Err("no probe file in")),
+            ("no such name", vec![("prod.toml", &prod)], None, Some("nope"), Err("no probe file in")),
             (
                 "a broken file for the pool is reported",
                 vec![("prod.toml", "pool_id = \"us-east-1_aaa\"\nusername = \"u\"\n")],

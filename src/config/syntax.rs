@@ -16,8 +16,11 @@ pub enum ConfigError {
     NoSuchPool { dir: PathBuf, pool_id: String },
     #[error("nothing to run: give --pool <POOL_ID>, --probe <NAME> or --config <FILE> (see probe --help)")]
     NothingToRun,
-    #[error("no probe named {name:?} in {dir} (by file name or `name`; hint: `probe validate {dir}` lists them)")]
-    NoSuchProbe { dir: PathBuf, name: String },
+    /// `wanted`: what was asked for, as `name "x"` or `pool_id "p" and name "x"`.
+    #[error(
+        "no probe file in {dir} matches {wanted} (by file name or `name`; hint: `probe validate {dir}` lists them)"
+    )]
+    NoSuchProbe { dir: PathBuf, wanted: String },
     #[error(
         "{count} probe files in {dir} match {wanted}: {files}; refusing to guess which one to run (hint: \
          pick one with --config FILE or --probe NAME)",
