@@ -70,19 +70,26 @@ impl std::fmt::Debug for HttpClient {
     }
 }
 
+/// The probe's HTTP(S) client for endpoints outside AWS (alert channels, OAuth2 token endpoints): hyper over
+/// rustls with ring and the web roots — the trust the IMAP client uses — HTTP/1.1, plain http allowed
+/// (callers check which URLs may use it).
+pub(crate) fn web_client() -> Result<Client<HttpsConnector<HttpConnector>, Full<Bytes>>, rustls::Error> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector =
+        hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().build();
+    Ok(Client::builder(TokioExecutor::new()).build(connector))
+}
+
 impl HttpClient {
     pub(crate) fn new(channel: &'static str) -> Result<HttpClient, ChannelError> {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| ChannelError::Tls { channel, detail: e.to_string() })?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let connector =
-            hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().build();
-        Ok(HttpClient { client: Client::builder(TokioExecutor::new()).build(connector) })
+        let client = web_client().map_err(|e| ChannelError::Tls { channel, detail: e.to_string() })?;
+        Ok(HttpClient { client })
     }
 
     /// POSTs `body` as JSON; `Ok` on any 2xx. The whole exchange, body included, is bounded by `timeout`.

@@ -25,12 +25,10 @@ use hyper::body::Bytes;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use oauth2::basic::{BasicClient, BasicErrorResponse, BasicTokenResponse};
 use oauth2::{AuthType, ClientId, ClientSecret, RefreshToken, RequestTokenError, Scope, TokenResponse, TokenUrl};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
-use tokio_rustls::rustls;
 
 use crate::alert::http::{error_chain, redacted};
 use crate::config::oauth2::{Grant, OAuth2Settings, Provider, check_token_url, thumbprint_bytes};
@@ -590,22 +588,7 @@ struct Http {
 
 impl Http {
     fn new() -> Http {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let client = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .ok()
-            .map(|builder| {
-                let tls = builder.with_root_certificates(roots).with_no_client_auth();
-                let connector = hyper_rustls::HttpsConnectorBuilder::new()
-                    .with_tls_config(tls)
-                    .https_or_http()
-                    .enable_http1()
-                    .build();
-                Client::builder(TokioExecutor::new()).build(connector)
-            });
-        Http { client }
+        Http { client: crate::alert::http::web_client().ok() }
     }
 
     async fn exchange(&self, request: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, HttpError> {
