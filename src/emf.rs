@@ -117,7 +117,7 @@ fn dimension(value: &str) -> Value {
 /// Serialises `root`, dropping evidence and notes from the end (and saying so) until it fits in one EMF event.
 fn fit(mut root: Map<String, Value>) -> String {
     loop {
-        let text = Value::Object(root.clone()).to_string();
+        let text = serde_json::to_string(&root).unwrap_or_default();
         if text.len() <= MAX_DOCUMENT_BYTES {
             return text;
         }

@@ -148,15 +148,19 @@ fn state_failure(args: &RunArgs, probe: &ProbeFile, message: &str, run: Option<&
     report.outcome.exit_code()
 }
 
-/// The probe file with the command line's overrides and the alert defaults applied.
-fn configure(args: &RunArgs) -> Result<ProbeFile, ConfigError> {
-    let selector = Selector {
+/// Which probe file the command line means.
+fn selector(args: &RunArgs) -> Selector<'_> {
+    Selector {
         config: args.config.as_deref(),
         pool: args.pool.as_deref(),
         probe: args.probe.as_deref(),
         dir: &args.probes,
-    };
-    let mut probe = apply_overrides(lookup::locate(&selector)?, args);
+    }
+}
+
+/// The probe file with the command line's overrides and the alert defaults applied.
+fn configure(args: &RunArgs) -> Result<ProbeFile, ConfigError> {
+    let mut probe = apply_overrides(lookup::locate(&selector(args))?, args);
     // A bad alert defaults file stops the run before anything is sent, like a bad probe file.
     if let Some(path) = &args.alerts {
         probe.apply_alert_defaults(&crate::config::alert::load_defaults(path)?);
@@ -197,13 +201,7 @@ fn config_failure(args: &RunArgs, message: &str) -> u8 {
             // The EMF dimensions are the broken file's own name and pool id, read loosely, else what the
             // command line asked for: an `Unknown` datapoint of that probe's metrics, which its blind alarm
             // counts. Without either there is no datapoint for it, and missing data pages as breaching.
-            let selector = Selector {
-                config: args.config.as_deref(),
-                pool: args.pool.as_deref(),
-                probe: args.probe.as_deref(),
-                dir: &args.probes,
-            };
-            let (name, pool) = lookup::identity_hint(&selector);
+            let (name, pool) = lookup::identity_hint(&selector(args));
             report.probe = name.or_else(|| args.probe.clone()).unwrap_or_default();
             report.pool_id = pool.or_else(|| args.pool.clone()).unwrap_or_default();
             emit(&report, RunFormat::Emf, false)
